@@ -1,0 +1,92 @@
+// Command laned is the lane controller firmware: one binary with
+// subcommands for the daemon, the demo, the technician console, updates and
+// field tools. Each subcommand's logic lives in a run-style function that
+// takes its arguments and streams, so it is tested without a process.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "laned:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// errUsage marks an error whose message has already been printed as usage.
+var errUsage = errors.New("usage")
+
+// exitCoder lets a subcommand choose its exit status.
+type exitCoder interface{ ExitCode() int }
+
+func exitCode(err error) int {
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// commands is filled by each subcommand's file in its init.
+var commands = map[string]command{}
+
+func register(name, summary string, fn func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error) {
+	if _, dup := commands[name]; dup {
+		panic("laned: command registered twice: " + name)
+	}
+	commands[name] = command{summary: summary, run: fn}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "laned: unknown command %q\n", args[0])
+		usage(stderr)
+		return errUsage
+	}
+	return c.run(ctx, args[1:], stdin, stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: laned <command> [flags]")
+	fmt.Fprintln(w)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'laned <command> -h' for a command's flags.")
+}

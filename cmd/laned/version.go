@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+)
+
+// Stamped by the Makefile: -ldflags "-X main.version=… -X main.buildTime=…".
+var (
+	version   = ""
+	buildTime = "" // UNIX seconds; the clock never reads earlier than this
+)
+
+func init() {
+	register("version", "print the version stamp", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) error {
+		fmt.Fprintf(stdout, "laned %s (%s/%s, %s, built %s)\n", Version(), runtime.GOOS, runtime.GOARCH, runtime.Version(), orUnknown(buildTime))
+		return nil
+	})
+}
+
+// Version is the stamped version, else what the module build info knows.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}

@@ -1,0 +1,221 @@
+// Package clock is the time source injected into drivers and lane logic, so
+// that tests control time precisely. Real wraps package time; Fake moves only
+// when a test advances it. It is not a scheduler and holds no business rules.
+package clock
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// Clock tells the time and makes timers.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a timer that sends the current time on C after d.
+	NewTimer(d time.Duration) Timer
+	// AfterFunc calls f in its own goroutine after d.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is the part of *time.Timer that callers use.
+type Timer interface {
+	// C is nil for timers made by AfterFunc.
+	C() <-chan time.Time
+	// Stop prevents the timer from firing; it reports whether it did.
+	Stop() bool
+	// Reset changes the timer to fire after d; it reports whether the
+	// timer had been active.
+	Reset(d time.Duration) bool
+}
+
+// Real is the wall clock.
+type Real struct{}
+
+var _ Clock = Real{}
+
+func (Real) Now() time.Time { return time.Now() }
+
+func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return realTimer{time.AfterFunc(d, f)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time        { return r.t.C }
+func (r realTimer) Stop() bool                 { return r.t.Stop() }
+func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }
+
+// Or returns c, or Real when c is nil.
+func Or(c Clock) Clock {
+	if c == nil {
+		return Real{}
+	}
+	return c
+}
+
+// Fake is a clock for tests: time stands still until Advance or Set.
+// Timers whose deadline is reached fire in deadline order, synchronously
+// for channel timers (buffered, one slot, like package time) and in a new
+// goroutine for AfterFunc timers.
+type Fake struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+	seq    int
+}
+
+var _ Clock = (*Fake)(nil)
+
+// NewFake returns a fake clock reading t.
+func NewFake(t time.Time) *Fake { return &Fake{now: t} }
+
+func (f *Fake) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *Fake) NewTimer(d time.Duration) Timer {
+	t := &fakeTimer{f: f, c: make(chan time.Time, 1)}
+	f.mu.Lock()
+	f.arm(t, d)
+	f.mu.Unlock()
+	f.fire()
+	return t
+}
+
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	t := &fakeTimer{f: f, fn: fn}
+	f.mu.Lock()
+	f.arm(t, d)
+	f.mu.Unlock()
+	f.fire()
+	return t
+}
+
+// Advance moves the clock forward by d, firing every timer due on the way
+// in deadline order.
+func (f *Fake) Advance(d time.Duration) {
+	f.mu.Lock()
+	target := f.now.Add(d)
+	f.mu.Unlock()
+	f.advanceTo(target)
+}
+
+// Set moves the clock to t. Moving backwards is allowed (a wall clock can
+// jump) and fires nothing.
+func (f *Fake) Set(t time.Time) { f.advanceTo(t) }
+
+// Pending reports how many timers are armed; tests use it to wait until a
+// goroutine under test has armed its timer.
+func (f *Fake) Pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.timers)
+}
+
+// WaitPending blocks until at least n timers are armed.
+func (f *Fake) WaitPending(n int) {
+	for f.Pending() < n {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (f *Fake) advanceTo(target time.Time) {
+	for {
+		f.mu.Lock()
+		if len(f.timers) == 0 || f.timers[0].when.After(target) {
+			f.now = target
+			f.mu.Unlock()
+			return
+		}
+		t := f.timers[0]
+		f.timers = f.timers[1:]
+		t.active = false
+		if t.when.After(f.now) {
+			f.now = t.when
+		}
+		now := f.now
+		f.mu.Unlock()
+		t.deliver(now)
+	}
+}
+
+// fire delivers timers already due (a timer armed with d <= 0).
+func (f *Fake) fire() {
+	f.mu.Lock()
+	now := f.now
+	f.mu.Unlock()
+	f.advanceTo(now)
+}
+
+// arm must be called with f.mu held.
+func (f *Fake) arm(t *fakeTimer, d time.Duration) {
+	f.remove(t)
+	f.seq++
+	t.when, t.seq, t.active = f.now.Add(d), f.seq, true
+	f.timers = append(f.timers, t)
+	sort.SliceStable(f.timers, func(i, j int) bool {
+		a, b := f.timers[i], f.timers[j]
+		if !a.when.Equal(b.when) {
+			return a.when.Before(b.when)
+		}
+		return a.seq < b.seq
+	})
+}
+
+// remove must be called with f.mu held.
+func (f *Fake) remove(t *fakeTimer) bool {
+	for i, x := range f.timers {
+		if x == t {
+			f.timers = append(f.timers[:i], f.timers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+type fakeTimer struct {
+	f      *Fake
+	c      chan time.Time
+	fn     func()
+	when   time.Time
+	seq    int
+	active bool
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.c }
+
+func (t *fakeTimer) Stop() bool {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	t.active = false
+	return t.f.remove(t)
+}
+
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	t.f.mu.Lock()
+	was := t.f.remove(t)
+	if t.c != nil { // like Go 1.23+ timers: a reset drains a stale value
+		select {
+		case <-t.c:
+		default:
+		}
+	}
+	t.f.arm(t, d)
+	t.f.mu.Unlock()
+	t.f.fire()
+	return was
+}
+
+func (t *fakeTimer) deliver(now time.Time) {
+	if t.fn != nil {
+		go t.fn()
+		return
+	}
+	select {
+	case t.c <- now:
+	default:
+	}
+}
