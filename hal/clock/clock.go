@@ -12,6 +12,11 @@ import (
 // Clock tells the time and makes timers.
 type Clock interface {
 	Now() time.Time
+	// Mono is a monotonic reading: it only moves forward, at the pace of
+	// real time, whatever the wall clock does (NTP setting it, a battery-
+	// less RTC reading 1970). Only differences between readings mean
+	// anything.
+	Mono() time.Duration
 	// NewTimer returns a timer that sends the current time on C after d.
 	NewTimer(d time.Duration) Timer
 	// AfterFunc calls f in its own goroutine after d.
@@ -35,6 +40,10 @@ type Real struct{}
 var _ Clock = Real{}
 
 func (Real) Now() time.Time { return time.Now() }
+
+var monoStart = time.Now()
+
+func (Real) Mono() time.Duration { return time.Since(monoStart) }
 
 func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
 
@@ -61,6 +70,7 @@ func Or(c Clock) Clock {
 type Fake struct {
 	mu     sync.Mutex
 	now    time.Time
+	mono   time.Duration
 	timers []*fakeTimer
 	seq    int
 }
@@ -74,6 +84,13 @@ func (f *Fake) Now() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.now
+}
+
+// Mono moves with Advance, not with Set.
+func (f *Fake) Mono() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mono
 }
 
 func (f *Fake) NewTimer(d time.Duration) Timer {
@@ -95,16 +112,19 @@ func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
 }
 
 // Advance moves the clock forward by d, firing every timer due on the way
-// in deadline order.
+// in deadline order. The monotonic reading moves by d too.
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	target := f.now.Add(d)
+	f.mono += d
 	f.mu.Unlock()
 	f.advanceTo(target)
 }
 
-// Set moves the clock to t. Moving backwards is allowed (a wall clock can
-// jump) and fires nothing.
+// Set moves the wall clock to t, as NTP or an operator would: the
+// monotonic reading does not move. Moving backwards is allowed and fires
+// nothing; moving forwards fires the timers due (timers here run on the
+// wall reading, a simplification tests can live with).
 func (f *Fake) Set(t time.Time) { f.advanceTo(t) }
 
 // Pending reports how many timers are armed; tests use it to wait until a

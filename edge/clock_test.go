@@ -1,0 +1,65 @@
+package edge
+
+import (
+	"testing"
+	"time"
+
+	"laned/hal/clock"
+)
+
+func TestSaneClock(t *testing.T) {
+	build := time.Unix(1790000000, 0)
+	base := clock.NewFake(time.Unix(30, 0)) // a Pi just booted: 1970
+	deltas := make(chan time.Duration, 1)
+	c := NewSaneClock(base, build, func(d time.Duration) { deltas <- d })
+
+	if !c.Unset() {
+		t.Fatal("Unset() = false at 1970; want true")
+	}
+	if got := c.Now(); !got.Equal(build) {
+		t.Errorf("Now() at boot = %v; want the floor %v", got, build)
+	}
+	base.Advance(90 * time.Second)
+	if got, want := c.Now(), build.Add(90*time.Second); !got.Equal(want) {
+		t.Errorf("Now() after 90s unset = %v; want %v", got, want)
+	}
+	// The store knows a newer time: the estimate moves up to it.
+	newest := build.Add(time.Hour)
+	c.RaiseFloor(newest)
+	if got := c.Now(); got.Before(newest) {
+		t.Errorf("Now() after RaiseFloor = %v; want ≥ %v", got, newest)
+	}
+	base.Advance(10 * time.Second)
+	if got, want := c.Now(), newest.Add(10*time.Second); !got.Equal(want) {
+		t.Errorf("Now() = %v; want %v", got, want)
+	}
+
+	// NTP sets the clock.
+	real := newest.Add(48 * time.Hour)
+	base.Set(real)
+	if got := c.Now(); !got.Equal(real) {
+		t.Errorf("Now() after NTP = %v; want %v", got, real)
+	}
+	if c.Unset() {
+		t.Error("Unset() = true after NTP")
+	}
+	if got, want := <-deltas, real.Sub(newest.Add(10*time.Second)); got != want {
+		t.Errorf("fix-up delta = %v; want %v", got, want)
+	}
+}
+
+func TestSaneClockNeverBelowFloor(t *testing.T) {
+	build := time.Unix(1790000000, 0)
+	base := clock.NewFake(build.Add(time.Hour))
+	c := NewSaneClock(base, build, nil)
+	if c.Unset() {
+		t.Fatal("Unset() with a sane clock")
+	}
+	base.Set(time.Unix(0, 0)) // the RTC battery died and the clock jumped back
+	if got := c.Now(); got.Before(build) {
+		t.Errorf("Now() = %v; want ≥ floor %v", got, build)
+	}
+	if !c.Unset() {
+		t.Error("Unset() = false after a jump below the floor")
+	}
+}
