@@ -1,0 +1,140 @@
+package cmb
+
+// Lane codes (in_code, out_code): 1–255 by §6.8 ("规范数字 1 - 255"), which is
+// what we send. The field tables of §4.1, §5.3 and §5.4 say "0~255", so a
+// received 0 is accepted on decode.
+const (
+	LaneMin       = 1
+	LaneMax       = 255
+	laneMinDecode = 0
+)
+
+// CarType is car_type (§5.3).
+type CarType int
+
+const (
+	CarSmall    CarType = 1
+	CarLarge    CarType = 2
+	CarMilitary CarType = 65534 // 军警车
+)
+
+// Valid reports a documented value.
+func (c CarType) Valid() bool { return c == CarSmall || c == CarLarge || c == CarMilitary }
+
+// PowerType is power_type (§5.3).
+type PowerType int
+
+const (
+	PowerNormal   PowerType = 1
+	PowerHybrid   PowerType = 2
+	PowerElectric PowerType = 3
+)
+
+// Valid reports a documented value.
+func (p PowerType) Valid() bool { return p >= PowerNormal && p <= PowerElectric }
+
+// Colour is body_color and plate_color (§5.3).
+type Colour int
+
+const (
+	ColourBlue   Colour = 0
+	ColourYellow Colour = 1
+	ColourWhite  Colour = 2
+	ColourBlack  Colour = 3
+	ColourGreen  Colour = 4
+)
+
+// Valid reports a documented value.
+func (c Colour) Valid() bool { return c >= ColourBlue && c <= ColourGreen }
+
+// AuthType is auth_type (§5.3).
+type AuthType int
+
+const (
+	AuthTemporary AuthType = 0
+	AuthVIP       AuthType = 99
+)
+
+// Valid reports a documented value.
+func (a AuthType) Valid() bool { return a == AuthTemporary || a == AuthVIP }
+
+// Model is the vehicle's operating type, model (§5.3): 0 unknown … 11 medium
+// truck.
+type Model int
+
+const (
+	ModelUnknown     Model = 0
+	ModelSedan       Model = 1
+	ModelVan         Model = 2
+	ModelLargeBus    Model = 3
+	ModelMediumBus   Model = 4
+	ModelPickup      Model = 5
+	ModelNonMotor    Model = 6
+	ModelSUV         Model = 7
+	ModelMPV         Model = 8
+	ModelMiniTruck   Model = 9
+	ModelLightTruck  Model = 10
+	ModelMediumTruck Model = 11
+)
+
+// Valid reports a documented value.
+func (m Model) Valid() bool { return m >= ModelUnknown && m <= ModelMediumTruck }
+
+// InOutFlag is PicUpload's in_out_flag (§5.6).
+type InOutFlag int
+
+const (
+	FlagIn  InOutFlag = 1
+	FlagOut InOutFlag = 2
+)
+
+// Valid reports a documented value.
+func (f InOutFlag) Valid() bool { return f == FlagIn || f == FlagOut }
+
+// AutoPayType is autoPayBind's auto_pay_type (§4.3; not used by the
+// platform yet, default 0).
+type AutoPayType int
+
+const (
+	ChargeThenExit AutoPayType = 0 // 先扣后出
+	ExitThenCharge AutoPayType = 1 // 先出后扣
+)
+
+// Valid reports a documented value.
+func (a AutoPayType) Valid() bool { return a == ChargeThenExit || a == ExitThenCharge }
+
+// PayType is a charge item's pay_type (§5.4): 0–24, 47–59, 61–67 and 99.
+type PayType int
+
+const (
+	PayShortStayFree PayType = 0  // 短时免费
+	PayCash          PayType = 1  // 现金
+	PayManualFree    PayType = 8  // 手动免费开闸
+	PayPrepaidGrace  PayType = 12 // 提前支付预留时间放行
+	PayTariffFree    PayType = 52 // 计费免费
+	PayCMB           PayType = 99 // 招行支付
+)
+
+// Valid reports a documented value.
+func (p PayType) Valid() bool {
+	return p >= 0 && p <= 24 || p >= 47 && p <= 59 || p >= 61 && p <= 67 || p == PayCMB
+}
+
+// DiscountUnit is calc's discount.unit (§4.1).
+type DiscountUnit int
+
+const (
+	DiscountAmount DiscountUnit = 0 // value in fen
+	DiscountTime   DiscountUnit = 1 // value in seconds
+)
+
+// Valid reports a documented value.
+func (u DiscountUnit) Valid() bool { return u == DiscountAmount || u == DiscountTime }
+
+// enum checks a decoded or encoded enumerated value.
+func enum[T ~int](name string, v T, valid bool) *FieldError {
+	if !valid {
+		return fieldErr(name, "unknown value %d", int(v))
+	}
+	return nil
+}
