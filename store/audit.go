@@ -1,0 +1,70 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func (db *DB) audit(tx *bolt.Tx, ev AuditEvent) error {
+	if ev.Kind == "" {
+		return fmt.Errorf("%w: audit event without kind", ErrInvalid)
+	}
+	b := tx.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	ev.Seq = seq
+	if ev.Time.IsZero() {
+		ev.Time = db.opt.Now()
+	}
+	v, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(u64(seq), v); err != nil {
+		return err
+	}
+	// The ring: drop what fell out of the last AuditMax sequence numbers.
+	if seq > uint64(db.opt.AuditMax) {
+		floor := seq - uint64(db.opt.AuditMax)
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil && u64be(k) <= floor; k, _ = c.First() {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Audit appends ev (a zero Time is stamped with Options.Now) to the
+// bounded audit log, with msgs, in one transaction: e.g. a manual
+// opening and the uplinks it causes.
+func (db *DB) Audit(ev AuditEvent, msgs ...Message) error {
+	return db.update("audit", func(tx *bolt.Tx) error {
+		if err := db.audit(tx, ev); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+}
+
+// RecentAudit returns up to n newest audit events, newest first.
+func (db *DB) RecentAudit(n int) ([]AuditEvent, error) {
+	var out []AuditEvent
+	err := db.view("recent audit", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+			var ev AuditEvent
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, err
+}

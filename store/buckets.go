@@ -1,0 +1,60 @@
+package store
+
+// Bucket names, all top-level, in one place. Keys sort the way they are
+// scanned: sequence numbers and times are big-endian, record IDs sort by
+// time (see NewRecordID).
+var (
+	// bucketMeta holds the schema version, counters and the newest time.
+	bucketMeta = []byte("meta")
+	// bucketRecords: record_id → Record (JSON).
+	bucketRecords = []byte("records")
+	// bucketOpenPlate: plate → record_id of its open record (inside/leaving).
+	bucketOpenPlate = []byte("open_plate")
+	// bucketOpenLane: in_code (uint16 BE) + record_id → nothing.
+	bucketOpenLane = []byte("open_lane")
+	// bucketClosed: out_time (int64 BE unix s) + record_id → nothing; the
+	// retention index.
+	bucketClosed = []byte("closed")
+	// bucketPayments: record_id + 0x00 + order → Payment (JSON).
+	bucketPayments = []byte("payments")
+	// bucketOrders: order → record_id; makes payment notices idempotent.
+	bucketOrders = []byte("orders")
+	// bucketBindings: plate → Binding (JSON).
+	bucketBindings = []byte("bindings")
+	// bucketVehicles: plate + 0x00 + list → Vehicle (JSON).
+	bucketVehicles = []byte("vehicles")
+	// bucketOutbox: seq (uint64 BE, from NextSequence) → due (int64 BE unix
+	// ns) + Message (JSON).
+	bucketOutbox = []byte("outbox")
+	// bucketOutRecord: record_id + 0x00 + seq → nothing, for the messages
+	// that hold their record's order (kinds that are never dropped).
+	bucketOutRecord = []byte("outbox_record")
+	// bucketOutKind: kind + 0x00 + seq → nothing; eviction and stats.
+	bucketOutKind = []byte("outbox_kind")
+	// bucketDead: seq → Message (JSON): dead-lettered messages, bounded.
+	bucketDead = []byte("outbox_dead")
+	// bucketAudit: seq (uint64 BE) → AuditEvent (JSON), a bounded ring.
+	bucketAudit = []byte("audit")
+)
+
+// allBuckets lists every bucket of the current schema.
+var allBuckets = [][]byte{
+	bucketMeta, bucketRecords, bucketOpenPlate, bucketOpenLane, bucketClosed,
+	bucketPayments, bucketOrders, bucketBindings, bucketVehicles,
+	bucketOutbox, bucketOutRecord, bucketOutKind, bucketDead, bucketAudit,
+}
+
+// Keys of bucketMeta.
+var (
+	metaSchema    = []byte("schema")     // uint64 BE
+	metaNewest    = []byte("newest")     // int64 BE unix seconds
+	metaIDSeq     = []byte("id_seq")     // uint64 BE: highest record sequence handed out
+	metaOpenN     = []byte("open_n")     // uint64 BE: open records
+	metaOpenVIP   = []byte("open_vip")   // uint64 BE: open records with auth_type VIP
+	metaOutN      = []byte("out_n")      // uint64 BE: messages in the outbox
+	metaOutBytes  = []byte("out_bytes")  // uint64 BE: their encoded size
+	metaEvicted   = []byte("out_evict")  // uint64 BE: messages evicted for space
+	metaOverfull  = []byte("out_over")   // uint64 BE: enqueues beyond the bound with nothing left to evict
+	metaDeadTotal = []byte("dead_total") // uint64 BE: messages ever dead-lettered
+	metaLastError = []byte("last_error") // text of the last Retry error
+)

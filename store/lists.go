@@ -1,0 +1,163 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+const (
+	bindingV = 1
+	vehicleV = 1
+)
+
+// PutBinding stores (or replaces) the contactless binding of b.Plate with
+// msgs in one transaction.
+func (db *DB) PutBinding(b Binding, msgs ...Message) error {
+	return db.update("put binding", func(tx *bolt.Tx) error {
+		if !validKey(b.Plate, 64) {
+			return fmt.Errorf("%w: plate %q", ErrInvalid, b.Plate)
+		}
+		if b.Limit < 0 {
+			return fmt.Errorf("%w: limit %d", ErrInvalid, b.Limit)
+		}
+		b.V = bindingV
+		v, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketBindings).Put([]byte(b.Plate), v); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+}
+
+// DeleteBinding removes the binding of plate (autoPayUnbind, or an Indata
+// answer without contactless). Deleting an absent binding is not an error
+// (an unbind may repeat); existed says whether there was one.
+func (db *DB) DeleteBinding(plate string, msgs ...Message) (existed bool, err error) {
+	err = db.update("delete binding", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBindings)
+		existed = b.Get([]byte(plate)) != nil
+		if err := b.Delete([]byte(plate)); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+	return existed, err
+}
+
+// Binding returns the binding of plate, or ErrNotFound.
+func (db *DB) Binding(plate string) (Binding, error) {
+	var b Binding
+	err := db.view("binding", func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketBindings).Get([]byte(plate))
+		if v == nil {
+			return fmt.Errorf("binding of %s: %w", plate, ErrNotFound)
+		}
+		return json.Unmarshal(v, &b)
+	})
+	return b, err
+}
+
+// Bindings lists every binding, by plate.
+func (db *DB) Bindings() ([]Binding, error) {
+	var out []Binding
+	err := db.view("bindings", func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBindings).ForEach(func(_, v []byte) error {
+			var b Binding
+			if err := json.Unmarshal(v, &b); err != nil {
+				return err
+			}
+			out = append(out, b)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func vehicleKey(plate string, l List) []byte { return payKey(plate, string(l)) }
+
+// PutVehicle stores (or replaces) the entry of v.Plate on v.List: one
+// entry per plate and list.
+func (db *DB) PutVehicle(v Vehicle, msgs ...Message) error {
+	return db.update("put vehicle", func(tx *bolt.Tx) error {
+		if !validKey(v.Plate, 64) {
+			return fmt.Errorf("%w: plate %q", ErrInvalid, v.Plate)
+		}
+		if v.List != ListBlack && v.List != ListVIP && v.List != ListMonthly {
+			return fmt.Errorf("%w: list %q", ErrInvalid, v.List)
+		}
+		if !v.From.IsZero() && !v.Until.IsZero() && !v.From.Before(v.Until) {
+			return fmt.Errorf("%w: from %v not before until %v", ErrInvalid, v.From, v.Until)
+		}
+		v.V = vehicleV
+		j, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketVehicles).Put(vehicleKey(v.Plate, v.List), j); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+}
+
+// DeleteVehicle removes the entry of plate on list; ErrNotFound if none.
+func (db *DB) DeleteVehicle(plate string, l List, msgs ...Message) error {
+	return db.update("delete vehicle", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketVehicles)
+		k := vehicleKey(plate, l)
+		if b.Get(k) == nil {
+			return fmt.Errorf("vehicle %s on %s: %w", plate, l, ErrNotFound)
+		}
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+}
+
+// LookupVehicle returns the entry of plate valid at `at`, blacklist
+// first, then VIP, then monthly; ErrNotFound if none is valid.
+func (db *DB) LookupVehicle(plate string, at time.Time) (Vehicle, error) {
+	var out Vehicle
+	err := db.view("lookup vehicle", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketVehicles)
+		for _, l := range []List{ListBlack, ListVIP, ListMonthly} {
+			j := b.Get(vehicleKey(plate, l))
+			if j == nil {
+				continue
+			}
+			var v Vehicle
+			if err := json.Unmarshal(j, &v); err != nil {
+				return err
+			}
+			if v.ValidAt(at) {
+				out = v
+				return nil
+			}
+		}
+		return fmt.Errorf("vehicle %s at %v: %w", plate, at.Unix(), ErrNotFound)
+	})
+	return out, err
+}
+
+// ListVehicles lists every entry, by plate then list.
+func (db *DB) ListVehicles() ([]Vehicle, error) {
+	var out []Vehicle
+	err := db.view("list vehicles", func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketVehicles).ForEach(func(_, j []byte) error {
+			var v Vehicle
+			if err := json.Unmarshal(j, &v); err != nil {
+				return err
+			}
+			out = append(out, v)
+			return nil
+		})
+	})
+	return out, err
+}

@@ -1,0 +1,14 @@
+//go:build !unix
+
+package store
+
+import (
+	"os"
+	"time"
+)
+
+// lockFile is a no-op where flock does not exist; bbolt's own lock still
+// applies once the file is opened.
+func lockFile(*os.File, time.Duration) error { return nil }
+
+func unlockFile(*os.File) {}

@@ -1,0 +1,353 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+const recordV = 1
+
+// MaxRecordID is the longest record_id the store accepts, in bytes.
+const MaxRecordID = 32
+
+// NewRecordID hands out a record_id for an entry at t on lane: the UTC
+// time as YYYYMMDDhhmmss, the lane as 3 digits, and a 9-digit sequence,
+// e.g. "20250301084512001000000042" (26 digits). IDs sort by time, then
+// by allocation order. The sequence is kept in memory and persisted by
+// OpenRecord, so an ID is never reused for a committed record, across
+// restarts too. It does no I/O; use it when the entry's messages must
+// carry the record_id before OpenRecord runs.
+func (db *DB) NewRecordID(t time.Time, lane int) string {
+	seq := db.idSeq.Add(1)
+	if lane < 0 {
+		lane = 0
+	}
+	return fmt.Sprintf("%s%03d%09d", t.UTC().Format("20060102150405"), lane%1000, seq%1_000_000_000)
+}
+
+func validKey(s string, max int) bool {
+	return s != "" && len(s) <= max && !strings.ContainsRune(s, 0)
+}
+
+func checkRecord(r *Record) error {
+	switch {
+	case !validKey(r.ID, MaxRecordID):
+		return fmt.Errorf("%w: record_id %q (1–%d bytes, no NUL)", ErrInvalid, r.ID, MaxRecordID)
+	case !validKey(r.Plate, 64):
+		return fmt.Errorf("%w: plate %q (1–64 bytes, no NUL)", ErrInvalid, r.Plate)
+	case r.InCode < 0 || r.InCode > 0xffff:
+		return fmt.Errorf("%w: in_code %d", ErrInvalid, r.InCode)
+	case r.State != StateInside && r.State != StateLeaving && r.State != StateClosed:
+		return fmt.Errorf("%w: state %d", ErrInvalid, r.State)
+	}
+	return nil
+}
+
+func laneKey(inCode int, id string) []byte {
+	k := make([]byte, 2+len(id))
+	binary.BigEndian.PutUint16(k, uint16(inCode))
+	copy(k[2:], id)
+	return k
+}
+
+func closedKey(out time.Time, id string) []byte {
+	k := make([]byte, 8+len(id))
+	binary.BigEndian.PutUint64(k, uint64(out.Unix()))
+	copy(k[8:], id)
+	return k
+}
+
+func getRecord(tx *bolt.Tx, id string) (*Record, error) {
+	v := tx.Bucket(bucketRecords).Get([]byte(id))
+	if v == nil {
+		return nil, fmt.Errorf("record %q: %w", id, ErrNotFound)
+	}
+	var r Record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("decode record %q: %w", id, err)
+	}
+	return &r, nil
+}
+
+// putRecord writes rec and keeps every index and counter in step with the
+// change from old (nil for a new record).
+func putRecord(tx *bolt.Tx, old, rec *Record) error {
+	if err := checkRecord(rec); err != nil {
+		return err
+	}
+	open := tx.Bucket(bucketOpenPlate)
+	lanes := tx.Bucket(bucketOpenLane)
+	closed := tx.Bucket(bucketClosed)
+	meta := tx.Bucket(bucketMeta)
+	var dOpen, dVIP int64
+	if old != nil {
+		if old.State.Open() {
+			if err := open.Delete([]byte(old.Plate)); err != nil {
+				return err
+			}
+			if err := lanes.Delete(laneKey(old.InCode, old.ID)); err != nil {
+				return err
+			}
+			dOpen--
+			if old.AuthType == AuthVIP {
+				dVIP--
+			}
+		} else if err := closed.Delete(closedKey(old.OutTime, old.ID)); err != nil {
+			return err
+		}
+	}
+	if rec.State.Open() {
+		if other := open.Get([]byte(rec.Plate)); other != nil && string(other) != rec.ID {
+			return fmt.Errorf("plate %s (open record %s): %w", rec.Plate, other, ErrAlreadyInside)
+		}
+		if err := open.Put([]byte(rec.Plate), []byte(rec.ID)); err != nil {
+			return err
+		}
+		if err := lanes.Put(laneKey(rec.InCode, rec.ID), nil); err != nil {
+			return err
+		}
+		dOpen++
+		if rec.AuthType == AuthVIP {
+			dVIP++
+		}
+	} else if err := closed.Put(closedKey(rec.OutTime, rec.ID), nil); err != nil {
+		return err
+	}
+	if dOpen != 0 {
+		if err := addU64(meta, metaOpenN, dOpen); err != nil {
+			return err
+		}
+	}
+	if dVIP != 0 {
+		if err := addU64(meta, metaOpenVIP, dVIP); err != nil {
+			return err
+		}
+	}
+	rec.V = recordV
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketRecords).Put([]byte(rec.ID), v); err != nil {
+		return err
+	}
+	return bumpNewest(tx, rec.InTime, rec.OutTime)
+}
+
+// persistIDSeq records the highest sequence NewRecordID handed out.
+func (db *DB) persistIDSeq(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if s := db.idSeq.Load(); s > getU64(meta, metaIDSeq) {
+		return putU64(meta, metaIDSeq, s)
+	}
+	return nil
+}
+
+func (db *DB) openRecord(tx *bolt.Tx, rec *Record) error {
+	if rec.ID == "" {
+		rec.ID = db.NewRecordID(rec.InTime, rec.InCode)
+	}
+	if rec.State == 0 {
+		rec.State = StateInside
+	}
+	if !rec.State.Open() {
+		return fmt.Errorf("%w: a new record must be open, not %s", ErrInvalid, rec.State)
+	}
+	if tx.Bucket(bucketRecords).Get([]byte(rec.ID)) != nil {
+		return fmt.Errorf("record %q: %w", rec.ID, ErrExists)
+	}
+	if err := db.persistIDSeq(tx); err != nil {
+		return err
+	}
+	return putRecord(tx, nil, rec)
+}
+
+// OpenRecord stores a new open record and msgs (typically its Indata) in
+// one transaction. An empty rec.ID is allocated with NewRecordID; a zero
+// State becomes StateInside. It fails with ErrAlreadyInside if the plate
+// has an open record (see ReplaceStale) and ErrExists if the ID is taken.
+func (db *DB) OpenRecord(rec Record, msgs ...Message) (Record, error) {
+	err := db.update("open record", func(tx *bolt.Tx) error {
+		if err := db.openRecord(tx, &rec); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+	return rec, err
+}
+
+// ReplaceStale closes staleID, the open record of rec.Plate the lane
+// found stale (a car that left unseen and entered again), with exit, and
+// opens rec, with msgs (e.g. the stale record's Outdata and the new
+// Indata), in one transaction. staleID must be the plate's open record.
+func (db *DB) ReplaceStale(staleID string, exit Exit, rec Record, msgs ...Message) (Record, error) {
+	err := db.update("replace stale record", func(tx *bolt.Tx) error {
+		old, err := getRecord(tx, staleID)
+		if err != nil {
+			return err
+		}
+		if !old.State.Open() {
+			return fmt.Errorf("record %s: %w", staleID, ErrRecordClosed)
+		}
+		if old.Plate != rec.Plate {
+			return fmt.Errorf("%w: stale record %s is plate %s, not %s", ErrInvalid, staleID, old.Plate, rec.Plate)
+		}
+		if err := closeRecord(tx, old, exit); err != nil {
+			return err
+		}
+		if err := db.openRecord(tx, &rec); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+	return rec, err
+}
+
+// RecordByID returns a record of any state.
+func (db *DB) RecordByID(id string) (Record, error) {
+	var r *Record
+	err := db.view("record by id", func(tx *bolt.Tx) (err error) {
+		r, err = getRecord(tx, id)
+		return err
+	})
+	if err != nil {
+		return Record{}, err
+	}
+	return *r, nil
+}
+
+// OpenByPlate returns the open record of plate (exact match, by index),
+// or ErrNotFound.
+func (db *DB) OpenByPlate(plate string) (Record, error) {
+	var r *Record
+	err := db.view("open by plate", func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketOpenPlate).Get([]byte(plate))
+		if id == nil {
+			return fmt.Errorf("open record of %s: %w", plate, ErrNotFound)
+		}
+		var err error
+		r, err = getRecord(tx, string(id))
+		return err
+	})
+	if err != nil {
+		return Record{}, err
+	}
+	return *r, nil
+}
+
+// OpenRecords returns every open record, by plate (for fuzzy matching).
+func (db *DB) OpenRecords() ([]Record, error) {
+	var out []Record
+	err := db.view("open records", func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOpenPlate).ForEach(func(_, id []byte) error {
+			r, err := getRecord(tx, string(id))
+			if err != nil {
+				return err
+			}
+			out = append(out, *r)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// OpenRecordsByLane returns the open records that entered by inCode, in
+// record_id order.
+func (db *DB) OpenRecordsByLane(inCode int) ([]Record, error) {
+	var out []Record
+	err := db.view("open records by lane", func(tx *bolt.Tx) error {
+		prefix := laneKey(inCode, "")
+		c := tx.Bucket(bucketOpenLane).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			r, err := getRecord(tx, string(k[2:]))
+			if err != nil {
+				return err
+			}
+			out = append(out, *r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateRecord applies fn to an open record and stores the result with
+// msgs in one transaction. fn may change anything but the ID, including
+// the plate (a corrected reading) and the state; a closed record is
+// read-only (ErrRecordClosed). An error from fn aborts the whole change.
+func (db *DB) UpdateRecord(id string, fn func(*Record) error, msgs ...Message) (Record, error) {
+	var rec Record
+	err := db.update("update record", func(tx *bolt.Tx) error {
+		old, err := getRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		if !old.State.Open() {
+			return fmt.Errorf("record %s: %w", id, ErrRecordClosed)
+		}
+		rec = *old
+		rec.Items = append([]ChargeItem(nil), old.Items...)
+		if err := fn(&rec); err != nil {
+			return err
+		}
+		if rec.ID != id {
+			return fmt.Errorf("%w: the record_id cannot change", ErrInvalid)
+		}
+		if err := putRecord(tx, old, &rec); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+	return rec, err
+}
+
+// MarkLeaving notes that the record's vehicle stands at exit outCode at
+// `at` (the fee is being settled); the record stays open.
+func (db *DB) MarkLeaving(id string, outCode int, at time.Time, msgs ...Message) (Record, error) {
+	return db.UpdateRecord(id, func(r *Record) error {
+		r.State, r.OutCode, r.OutTime = StateLeaving, outCode, at
+		return nil
+	}, msgs...)
+}
+
+func closeRecord(tx *bolt.Tx, old *Record, exit Exit) error {
+	if !old.State.Open() {
+		return fmt.Errorf("record %s: %w", old.ID, ErrRecordClosed)
+	}
+	rec := *old
+	rec.State = StateClosed
+	rec.OutCode, rec.OutTime, rec.Fees, rec.Items = exit.OutCode, exit.OutTime, exit.Fees, exit.Items
+	if exit.Note != "" {
+		rec.Note = exit.Note
+	}
+	return putRecord(tx, old, &rec)
+}
+
+// CloseRecord closes a record with its exit data and enqueues msgs (Outdata,
+// AutoPay…) in the same transaction: either the exit and its uplinks are
+// all on disk, or none is. ErrRecordClosed if it was closed already.
+func (db *DB) CloseRecord(id string, exit Exit, msgs ...Message) (Record, error) {
+	var rec *Record
+	err := db.update("close record", func(tx *bolt.Tx) error {
+		old, err := getRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := closeRecord(tx, old, exit); err != nil {
+			return err
+		}
+		if rec, err = getRecord(tx, id); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+	if err != nil {
+		return Record{}, err
+	}
+	return *rec, nil
+}
