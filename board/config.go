@@ -1,0 +1,127 @@
+package board
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+
+	"laned/hal"
+	"laned/hal/clock"
+)
+
+// Config chooses a board profile and describes its lanes. It is plain data
+// with snake_case toml tags so that a TOML file decodes into it; the
+// fields tagged toml:"-" are runtime hooks set by the caller.
+type Config struct {
+	// Profile is one of rpi3, rpi4, rpi5, gpiochip, sim.
+	Profile string `toml:"profile"`
+	// Chip selects the GPIO character device for gpiochip (required) and
+	// rpi5 (default: the chip labelled pinctrl-rp1, else gpiochip4): a
+	// chip name ("gpiochip4"), label ("pinctrl-rp1") or path.
+	Chip string `toml:"chip"`
+	// Lanes, in order. For the Pi profiles a lane takes the default pins
+	// of the lane at the same index for every pin it leaves empty; with no
+	// lanes at all the profile's default lanes are used. The sim profile
+	// defaults to two lanes, lane1 and lane2.
+	Lanes []LaneConfig `toml:"lanes"`
+
+	// Clock drives debounce, pulses, travel and the sim; nil: wall clock.
+	Clock clock.Clock `toml:"-"`
+	// Logger; nil discards.
+	Logger *slog.Logger `toml:"-"`
+	// OpenCamera, when set, opens each lane's camera from its CameraPort
+	// (real profiles only; the sim profile has its own cameras). Left nil,
+	// Lane.Camera stays nil and the caller opens cameras from Lane.Port.
+	OpenCamera CameraOpener `toml:"-"`
+	// Pins, when set, replaces the host's GPIO (host.Init, gpioreg,
+	// gpioioctl) for real profiles: for tests with gpiotest pins and for
+	// exotic boards.
+	Pins PinSource `toml:"-"`
+}
+
+// LaneConfig is the hardware of one lane.
+type LaneConfig struct {
+	Name       string  `toml:"name"`
+	ArmingLoop PinSpec `toml:"arming_loop"` // the loop in front of the barrier, where the camera reads
+	SafetyLoop PinSpec `toml:"safety_loop"` // the loop under the arm
+	OpenRelay  PinSpec `toml:"open_relay"`
+	CloseRelay PinSpec `toml:"close_relay"`
+	StopRelay  PinSpec `toml:"stop_relay"` // optional
+	UpLimit    PinSpec `toml:"up_limit"`   // optional limit switch
+	DownLimit  PinSpec `toml:"down_limit"` // optional limit switch
+	// Level drives the relays in level mode instead of pulses.
+	Level      bool       `toml:"level"`
+	Pulse      Duration   `toml:"pulse"`       // relay pulse; default 500ms
+	Travel     Duration   `toml:"travel"`      // arm travel time / limit switch timeout; default 6s
+	Debounce   Duration   `toml:"debounce"`    // loop and limit switch debounce; default 30ms
+	StuckAfter Duration   `toml:"stuck_after"` // loop stuck warning; default 10m, "0s" keeps the default
+	Camera     CameraPort `toml:"camera"`
+}
+
+// PinSpec names a GPIO. Pin is a name ("GPIO17") or a number: the BCM
+// number on the Pi profiles, the line offset on the chip for gpiochip. An
+// empty Pin takes the profile's default (pin and active level together);
+// "none" leaves an optional pin unwired.
+//
+// ActiveLow: for an input, Low means active (a loop occupied, a limit
+// reached: a contact closing to ground against the pull-up); for a relay,
+// driving Low energises it (most opto-isolated relay boards).
+type PinSpec struct {
+	Pin       string `toml:"pin"`
+	ActiveLow bool   `toml:"active_low"`
+}
+
+// None is the Pin value of an optional pin left unwired.
+const None = "none"
+
+// Wired reports whether the spec names a pin.
+func (p PinSpec) Wired() bool { return p.Pin != "" && p.Pin != None }
+
+// CameraPort is how a lane's camera is reached: plain settings for
+// hal/camera, which board does not import.
+type CameraPort struct {
+	Path   string `toml:"path"`   // serial device, e.g. /dev/ttyAMA0; required except on sim
+	Baud   int    `toml:"baud"`   // default 115200
+	Parity string `toml:"parity"` // none (default), odd, even
+	Codec  string `toml:"codec"`  // lane-frame (default) or template
+	Addr   int    `toml:"addr"`   // bus address 1–247; default the lane's position (1, 2, …)
+	// RS485 is how the transmitter is enabled: "kernel" (the UART's
+	// RS-485 mode, TIOCSRS485), "gpio" (DEPin driven around each write) or
+	// "auto" (kernel when the driver supports it, else gpio if DEPin is
+	// set). Default auto.
+	RS485 string `toml:"rs485"`
+	DEPin string `toml:"de_pin"` // driver-enable pin for rs485 gpio/auto, e.g. GPIO4
+}
+
+// CameraOpener opens a lane's camera; cmd plugs hal/camera in here.
+type CameraOpener func(ctx context.Context, name string, port CameraPort) (hal.Camera, error)
+
+// PinSource finds a GPIO by the Pin of a PinSpec.
+type PinSource interface {
+	Pin(name string) (gpio.PinIO, error)
+}
+
+// Duration is a time.Duration written as text in configuration ("500ms",
+// "6s", "10m").
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("board: duration %q: %w", b, err)
+	}
+	*d = Duration(v)
+	return nil
+}

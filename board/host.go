@@ -1,0 +1,116 @@
+package board
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	pgpio "periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
+	"periph.io/x/host/v3/gpioioctl"
+	"periph.io/x/host/v3/rpi"
+)
+
+type gpioPin = pgpio.PinIO
+
+// rp1Label is the label of the Pi 5's GPIO chip (the RP1 south bridge).
+// Older kernels number it gpiochip4, newer ones gpiochip0, so the label is
+// what identifies it.
+const rp1Label = "pinctrl-rp1"
+
+// hostPins initialises periph's host drivers and returns the pin source of
+// the profile. It is chosen at run time by profile name and compiles on
+// every platform; off a Pi it fails with ErrNoHardware.
+func hostPins(profile, chip string) (PinSource, error) {
+	if _, err := host.Init(); err != nil {
+		return nil, fmt.Errorf("board: %s: periph host init: %w: %w", profile, ErrNoHardware, err)
+	}
+	switch profile {
+	case ProfileRPi3, ProfileRPi4:
+		if !rpi.Present() {
+			return nil, fmt.Errorf("board: %s: not a Raspberry Pi: %w", profile, ErrNoHardware)
+		}
+		return regPins{}, nil
+	case ProfileRPi5:
+		if chip == "" {
+			c := findChip(rp1Label)
+			if c == nil {
+				c = findChip("gpiochip4")
+			}
+			if c == nil {
+				return nil, fmt.Errorf("board: rpi5: no GPIO chip labelled %s nor gpiochip4 (%s): %w", rp1Label, chipList(), ErrNoHardware)
+			}
+			return chipPins{c: c, bcm: true}, nil
+		}
+		fallthrough
+	default: // gpiochip
+		c := findChip(chip)
+		if c == nil {
+			return nil, fmt.Errorf("board: %s: GPIO chip %q not found (%s): %w", profile, chip, chipList(), ErrNoHardware)
+		}
+		return chipPins{c: c, bcm: profile == ProfileRPi5}, nil
+	}
+}
+
+func findChip(want string) *gpioioctl.GPIOChip {
+	for _, c := range gpioioctl.Chips {
+		if c.Name() == want || c.Label() == want || c.Path() == want {
+			return c
+		}
+	}
+	return nil
+}
+
+func chipList() string {
+	if len(gpioioctl.Chips) == 0 {
+		return "no /dev/gpiochip* found"
+	}
+	var s []string
+	for _, c := range gpioioctl.Chips {
+		s = append(s, c.Name()+"="+c.Label())
+	}
+	return "chips: " + strings.Join(s, ", ")
+}
+
+// regPins finds Pi pins in periph's registry (bcm283x on a Pi 3 or 4).
+type regPins struct{}
+
+func (regPins) Pin(name string) (gpioPin, error) {
+	n, ok := bcm(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown pin %q", name)
+	}
+	p := gpioreg.ByName("GPIO" + strconv.Itoa(n))
+	if p == nil {
+		return nil, fmt.Errorf("GPIO%d not registered by periph: %w", n, ErrNoHardware)
+	}
+	return p, nil
+}
+
+// chipPins finds lines on one GPIO character device. With bcm set (the Pi
+// 5's RP1) a "GPIO17" is line 17.
+type chipPins struct {
+	c   *gpioioctl.GPIOChip
+	bcm bool
+}
+
+func (cp chipPins) Pin(name string) (gpioPin, error) {
+	if cp.bcm {
+		n, ok := bcm(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown pin %q", name)
+		}
+		name = strconv.Itoa(n)
+	}
+	if n, err := strconv.Atoi(name); err == nil {
+		if n < 0 || n >= cp.c.LineCount() {
+			return nil, fmt.Errorf("line %d not on %s (%d lines): %w", n, cp.c.Name(), cp.c.LineCount(), ErrNoHardware)
+		}
+		return cp.c.ByNumber(n), nil
+	}
+	if l := cp.c.ByName(name); l != nil {
+		return l, nil
+	}
+	return nil, fmt.Errorf("line %q not on %s: %w", name, cp.c.Name(), ErrNoHardware)
+}

@@ -1,0 +1,286 @@
+package camera
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"laned/hal"
+)
+
+// Lane-frame delimiters.
+const (
+	STX byte = 0x02
+	ETX byte = 0x03
+)
+
+// laneHeader is STX ADDR SEQ CMD LEN(2); laneOverhead adds CRC(2) ETX.
+const (
+	laneHeader   = 6
+	laneOverhead = 9
+)
+
+// LaneFrame is the documented binary codec (spec §1), the default.
+type LaneFrame struct{}
+
+var _ Codec = LaneFrame{}
+
+func (LaneFrame) Name() string        { return "lane-frame" }
+func (LaneFrame) NewDecoder() Decoder { return &laneDecoder{} }
+func (LaneFrame) Heartbeats() bool    { return true }
+
+// Ack acknowledges every PLATE and HEARTBEAT.
+func (LaneFrame) Ack(f *Frame, seq byte) []byte {
+	if f == nil || (f.Cmd != CmdPlate && f.Cmd != CmdHeartbeat) || f.Seq < 0 {
+		return nil
+	}
+	return EncodeFrame(byte(f.Addr), seq, CmdAck, []byte{byte(f.Seq)})
+}
+
+// Trigger asks camera addr (0: every camera on the bus) to capture now.
+func (LaneFrame) Trigger(addr int, seq byte) ([]byte, error) {
+	if addr < 0 || addr > 247 {
+		return nil, fmt.Errorf("camera: trigger: address %d out of range 0–247: %w", addr, ErrConfig)
+	}
+	return EncodeFrame(byte(addr), seq, CmdTrigger, nil), nil
+}
+
+// EncodeFrame builds a lane-frame. A payload longer than MaxPayload is the
+// caller's bug and panics.
+func EncodeFrame(addr, seq, cmd byte, payload []byte) []byte {
+	if len(payload) > MaxPayload {
+		panic(fmt.Sprintf("camera: lane-frame payload of %d bytes exceeds %d", len(payload), MaxPayload))
+	}
+	b := make([]byte, 0, laneOverhead+len(payload))
+	b = append(b, STX, addr, seq, cmd)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(payload)))
+	b = append(b, payload...)
+	crc := CRC16(b[1:])
+	return append(b, byte(crc), byte(crc>>8), ETX)
+}
+
+// EncodePlate builds the PLATE frame a camera sends for ev: Kind
+// KindNoPlate (or an empty Plate) gives NLEN 0; Colour ColourUnknown gives
+// 0xFF; a zero CameraTime gives TIME 0.
+func EncodePlate(addr int, seq byte, ev hal.PlateEvent) ([]byte, error) {
+	var text []byte
+	if ev.Kind != hal.KindNoPlate && ev.Plate != "" {
+		var err error
+		if text, err = encodeGBK(ev.Plate); err != nil {
+			return nil, fmt.Errorf("camera: encode plate %q: %w", ev.Plate, err)
+		}
+		if len(text) > 255 {
+			return nil, fmt.Errorf("camera: encode plate: %d bytes exceed 255", len(text))
+		}
+	}
+	colour := byte(0xFF)
+	if ev.Colour >= 0 && ev.Colour <= 0xFE {
+		colour = byte(ev.Colour)
+	}
+	p := make([]byte, 0, 8+len(text))
+	p = binary.BigEndian.AppendUint32(p, unixSeconds(ev.CameraTime))
+	p = append(p, colour, byte(min(max(ev.Conf, 0), 255)), byte(ev.Trigger), byte(len(text)))
+	p = append(p, text...)
+	return EncodeFrame(byte(addr), seq, CmdPlate, p), nil
+}
+
+// EncodeHeartbeat builds the HEARTBEAT frame a camera sends.
+func EncodeHeartbeat(addr int, seq byte, cameraTime time.Time, status int) []byte {
+	p := binary.BigEndian.AppendUint32(nil, unixSeconds(cameraTime))
+	p = append(p, byte(status))
+	return EncodeFrame(byte(addr), seq, CmdHeartbeat, p)
+}
+
+// EncodeAck builds the controller's ACK of the frame with SEQ acked.
+func EncodeAck(addr int, seq, acked byte) []byte {
+	return EncodeFrame(byte(addr), seq, CmdAck, []byte{acked})
+}
+
+func unixSeconds(t time.Time) uint32 {
+	if t.IsZero() || t.Unix() < 0 || t.Unix() > 0xFFFFFFFF {
+		return 0
+	}
+	return uint32(t.Unix())
+}
+
+// laneDecoder scans for STX, frames by LEN, checks CRC and ETX, and on any
+// failure resumes the search at the byte after the bad STX.
+type laneDecoder struct {
+	buf  []byte // unconsumed bytes; buf[0] is at stream offset base
+	base int64
+	rej  rejecter
+}
+
+func (d *laneDecoder) Pending() int { return len(d.buf) + len(d.rej.buf) }
+
+func (d *laneDecoder) Feed(p []byte, at time.Time) []Result {
+	d.buf = append(d.buf, p...)
+	d.scan(at, false)
+	return d.rej.take()
+}
+
+func (d *laneDecoder) Flush(at time.Time) []Result {
+	d.scan(at, true)
+	d.rej.emit(at)
+	return d.rej.take()
+}
+
+func (d *laneDecoder) scan(at time.Time, flush bool) {
+	i := 0
+	defer func() {
+		// Keep only the incomplete candidate; never let buf grow past
+		// one maximal frame plus what the last Feed brought.
+		n := copy(d.buf, d.buf[i:])
+		d.buf = d.buf[:n]
+		d.base += int64(i)
+		if cap(d.buf) > 4*(laneOverhead+MaxPayload) {
+			d.buf = append([]byte(nil), d.buf...)
+		}
+	}()
+	for i < len(d.buf) {
+		off := d.base + int64(i)
+		j := bytes.IndexByte(d.buf[i:], STX)
+		if j < 0 {
+			d.rej.drop(d.buf[i:], off, reasonGarbage, at)
+			i = len(d.buf)
+			return
+		}
+		if j > 0 {
+			d.rej.drop(d.buf[i:i+j], off, reasonGarbage, at)
+			i += j
+			off += int64(j)
+		}
+		rest := d.buf[i:]
+		if len(rest) < laneHeader {
+			if !flush {
+				return
+			}
+			d.rej.drop(rest[:1], off, "incomplete frame", at)
+			i++
+			continue
+		}
+		n := int(binary.BigEndian.Uint16(rest[4:6]))
+		if n > MaxPayload {
+			d.rej.drop(rest[:1], off, fmt.Sprintf("length %d exceeds %d", n, MaxPayload), at)
+			i++
+			continue
+		}
+		total := laneOverhead + n
+		if len(rest) < total {
+			if !flush {
+				return
+			}
+			d.rej.drop(rest[:1], off, "incomplete frame", at)
+			i++
+			continue
+		}
+		got := uint16(rest[6+n]) | uint16(rest[7+n])<<8
+		if want := CRC16(rest[1 : 6+n]); got != want {
+			d.rej.drop(rest[:1], off, fmt.Sprintf("crc mismatch: got %04X, want %04X", got, want), at)
+			i++
+			continue
+		}
+		if rest[8+n] != ETX {
+			d.rej.drop(rest[:1], off, fmt.Sprintf("missing ETX: got %02X", rest[8+n]), at)
+			i++
+			continue
+		}
+		raw := bytes.Clone(rest[:total])
+		f, err := parseLaneFrame(raw)
+		if err != nil {
+			d.rej.drop(rest[:total], off, err.Error(), at)
+			i += total
+			continue
+		}
+		f.Event.At = at
+		d.rej.frame(f, off, at)
+		i += total
+	}
+}
+
+var errShortPayload = errors.New("payload too short")
+
+// parseLaneFrame decodes a frame whose framing and CRC are already good.
+func parseLaneFrame(raw []byte) (*Frame, error) {
+	addr, seq, cmd := int(raw[1]), int(raw[2]), raw[3]
+	p := raw[laneHeader : len(raw)-3]
+	f := &Frame{Addr: addr, Seq: seq, Cmd: cmd, AckSeq: -1, Raw: raw}
+	f.Event = hal.PlateEvent{Addr: addr, Colour: hal.ColourUnknown}
+	cameraAddr := func() error {
+		if addr < 1 || addr > 247 {
+			return fmt.Errorf("address %d out of range 1–247", addr)
+		}
+		return nil
+	}
+	switch cmd {
+	case CmdPlate:
+		if err := cameraAddr(); err != nil {
+			return nil, err
+		}
+		if len(p) < 8 {
+			return nil, fmt.Errorf("plate %w: %d bytes, want at least 8", errShortPayload, len(p))
+		}
+		nlen := int(p[7])
+		if 8+nlen > len(p) {
+			return nil, fmt.Errorf("plate NLEN %d exceeds the payload's %d bytes", nlen, len(p)-8)
+		}
+		e := &f.Event
+		e.CameraTime = cameraTime(binary.BigEndian.Uint32(p[0:4]))
+		e.Colour = colourCode(int(p[4]))
+		e.Conf = min(int(p[5]), 100)
+		e.Trigger = triggerCode(int(p[6]))
+		text, err := decodeGBK(p[8 : 8+nlen])
+		if err != nil {
+			return nil, fmt.Errorf("plate %w: % X", err, p[8:8+nlen])
+		}
+		plate, none := cleanPlate(text)
+		if none {
+			e.Kind = hal.KindNoPlate
+		} else {
+			e.Kind, e.Plate = hal.KindPlate, plate
+		}
+	case CmdHeartbeat:
+		if err := cameraAddr(); err != nil {
+			return nil, err
+		}
+		if len(p) < 5 {
+			return nil, fmt.Errorf("heartbeat %w: %d bytes, want at least 5", errShortPayload, len(p))
+		}
+		f.Event.Kind = hal.KindHeartbeat
+		f.Event.CameraTime = cameraTime(binary.BigEndian.Uint32(p[0:4]))
+		f.Event.Status = int(p[4])
+	case CmdAck:
+		if len(p) < 1 {
+			return nil, fmt.Errorf("ack %w: empty", errShortPayload)
+		}
+		f.AckSeq = int(p[0])
+	case CmdTrigger:
+	default:
+		return nil, fmt.Errorf("unknown command 0x%02X", cmd)
+	}
+	return f, nil
+}
+
+func cameraTime(s uint32) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(s), 0)
+}
+
+func colourCode(c int) int {
+	if c >= hal.ColourBlue && c <= hal.ColourGreen {
+		return c
+	}
+	return hal.ColourUnknown
+}
+
+func triggerCode(t int) hal.Trigger {
+	switch hal.Trigger(t) {
+	case hal.TriggerAuto, hal.TriggerIO, hal.TriggerSoftware:
+		return hal.Trigger(t)
+	}
+	return hal.TriggerUnknown
+}

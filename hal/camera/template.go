@@ -1,0 +1,488 @@
+package camera
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"laned/hal"
+)
+
+// Template field names (spec §2).
+const (
+	FieldPlate   = "plate"
+	FieldColor   = "color"
+	FieldConf    = "conf"
+	FieldTrigger = "trigger"
+	FieldTime    = "time"   // UNIX seconds
+	FieldTime14  = "time14" // YYYYMMDDhhmmss in the car park's zone
+	FieldAddr    = "addr"
+	FieldIgnore  = "-" // a field the camera sends that the controller ignores (record number, …)
+)
+
+// Checksums of the template codec, as 2 hex digits after the trailer.
+const (
+	ChecksumNone = "none"
+	ChecksumSum8 = "sum8"
+	ChecksumXOR  = "xor"
+)
+
+// Text encodings of the template codec.
+const (
+	EncodingGBK  = "gbk" // GB18030 on decode, a superset of GBK and GB2312
+	EncodingUTF8 = "utf-8"
+)
+
+// DefaultZone is the car park's zone when a template names none.
+const DefaultZone = "Asia/Shanghai"
+
+// Template is the configurable push-frame codec (spec §2): Header, the
+// Fields joined by Sep (or cut by fixed Widths when Sep is ""), Trailer,
+// a checksum over the fields region, End. Build one with ParseTemplate,
+// or fill it in and call Validate.
+type Template struct {
+	Header   string   // literal, up to 64 bytes, any bytes
+	Fields   []string // field names in order, see the Field constants
+	Sep      string   // between fields; "" with Widths
+	Widths   []int    // fixed byte widths of the fields when Sep is ""
+	Trailer  string   // literal before the checksum, up to 64 bytes
+	Checksum string   // none (default), sum8 or xor
+	End      string   // end of frame; may be "" only with Widths
+	Encoding string   // gbk (default) or utf-8
+	// Location is the zone of time14; nil means DefaultZone.
+	Location *time.Location
+}
+
+var _ Codec = (*Template)(nil)
+
+func (t *Template) Name() string        { return "template" }
+func (t *Template) NewDecoder() Decoder { return &templateDecoder{t: t} }
+func (t *Template) Heartbeats() bool    { return false }
+
+// Ack returns nil: pushed template frames are not acknowledged.
+func (t *Template) Ack(*Frame, byte) []byte { return nil }
+
+// Trigger is not expressible in a push template.
+func (t *Template) Trigger(int, byte) ([]byte, error) {
+	return nil, fmt.Errorf("camera: trigger over the template codec: %w", ErrUnsupported)
+}
+
+// Validate checks t and fills in defaults (checksum none, encoding gbk,
+// zone DefaultZone).
+func (t *Template) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("camera: template: %s: %w", fmt.Sprintf(format, a...), ErrConfig)
+	}
+	if len(t.Header) > 64 {
+		return bad("header is %d bytes, at most 64", len(t.Header))
+	}
+	if len(t.Trailer) > 64 {
+		return bad("trailer is %d bytes, at most 64", len(t.Trailer))
+	}
+	if len(t.End) > 64 {
+		return bad("end is %d bytes, at most 64", len(t.End))
+	}
+	if len(t.Fields) == 0 {
+		return bad("no fields")
+	}
+	seen := map[string]bool{}
+	for _, f := range t.Fields {
+		switch f {
+		case FieldPlate, FieldColor, FieldConf, FieldTrigger, FieldTime, FieldTime14, FieldAddr:
+			if seen[f] {
+				return bad("field %q given twice", f)
+			}
+			seen[f] = true
+		case FieldIgnore:
+		default:
+			return bad("unknown field %q (want plate, color, conf, trigger, time, time14, addr or -)", f)
+		}
+	}
+	if !seen[FieldPlate] {
+		return bad("fields must include plate")
+	}
+	if t.Sep == "" {
+		if len(t.Widths) != len(t.Fields) {
+			return bad("sep is empty: widths must give one width per field (%d widths, %d fields)", len(t.Widths), len(t.Fields))
+		}
+		for i, w := range t.Widths {
+			if w <= 0 || w > MaxLine {
+				return bad("width %d of field %q out of range 1–%d", w, t.Fields[i], MaxLine)
+			}
+		}
+	} else if len(t.Widths) > 0 {
+		return bad("widths are only for an empty sep")
+	}
+	switch t.Checksum {
+	case "":
+		t.Checksum = ChecksumNone
+	case ChecksumNone, ChecksumSum8, ChecksumXOR:
+	default:
+		return bad("unknown checksum %q (want none, sum8 or xor)", t.Checksum)
+	}
+	switch strings.ToLower(t.Encoding) {
+	case "", "gbk", "gb2312", "gb18030":
+		t.Encoding = EncodingGBK
+	case "utf-8", "utf8":
+		t.Encoding = EncodingUTF8
+	default:
+		return bad("unknown encoding %q (want gbk or utf-8)", t.Encoding)
+	}
+	if t.End == "" && len(t.Widths) == 0 {
+		return bad("end is empty: a frame needs an end or fixed widths")
+	}
+	if t.Header == "" && t.End == "" {
+		return bad("header and end are both empty: frames cannot be found")
+	}
+	if t.Location == nil {
+		t.Location = LoadZone(DefaultZone)
+	}
+	if n := t.fixedLen(); n > MaxLine {
+		return bad("a fixed-width frame of %d bytes exceeds %d", n, MaxLine)
+	}
+	return nil
+}
+
+// LoadZone returns the named zone, or for a failure (no tzdata on the
+// system and none embedded) China Standard Time for Asia/Shanghai and UTC
+// otherwise, so that a camera still decodes.
+func LoadZone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	if name == DefaultZone || name == "Asia/Chongqing" || name == "PRC" {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return time.UTC
+}
+
+// ckLen is the checksum's length on the wire.
+func (t *Template) ckLen() int {
+	if t.Checksum == ChecksumNone || t.Checksum == "" {
+		return 0
+	}
+	return 2
+}
+
+// fixedLen is the length of a fixed-width frame, 0 when frames are
+// delimited by End.
+func (t *Template) fixedLen() int {
+	if t.End != "" || len(t.Widths) == 0 {
+		return 0
+	}
+	n := len(t.Header) + len(t.Trailer) + t.ckLen()
+	for _, w := range t.Widths {
+		n += w
+	}
+	return n
+}
+
+func (t *Template) checksum(p []byte) byte {
+	var c byte
+	for _, b := range p {
+		if t.Checksum == ChecksumXOR {
+			c ^= b
+		} else {
+			c += b
+		}
+	}
+	return c
+}
+
+func (t *Template) decodeText(b []byte) (string, error) {
+	if t.Encoding == EncodingUTF8 {
+		return decodeUTF8(b)
+	}
+	return decodeGBK(b)
+}
+
+// Encode builds the frame a camera set up with t would push for ev (for
+// simulators and tests).
+func (t *Template) Encode(ev hal.PlateEvent) ([]byte, error) {
+	vals := make([][]byte, len(t.Fields))
+	for i, f := range t.Fields {
+		var s string
+		switch f {
+		case FieldPlate:
+			if ev.Kind != hal.KindNoPlate {
+				s = ev.Plate
+			}
+		case FieldColor:
+			s = strconv.Itoa(ev.Colour)
+		case FieldConf:
+			s = strconv.Itoa(ev.Conf)
+		case FieldTrigger:
+			s = strconv.Itoa(int(ev.Trigger))
+		case FieldTime:
+			s = strconv.FormatInt(int64(unixSeconds(ev.CameraTime)), 10)
+		case FieldTime14:
+			if !ev.CameraTime.IsZero() {
+				s = ev.CameraTime.In(t.Location).Format(layout14)
+			}
+		case FieldAddr:
+			s = strconv.Itoa(ev.Addr)
+		}
+		b := []byte(s)
+		if t.Encoding == EncodingGBK {
+			var err error
+			if b, err = encodeGBK(s); err != nil {
+				return nil, fmt.Errorf("camera: template encode %s %q: %w", f, s, err)
+			}
+		}
+		if len(t.Widths) > 0 {
+			w := t.Widths[i]
+			if len(b) > w {
+				return nil, fmt.Errorf("camera: template encode %s %q: %d bytes exceed width %d", f, s, len(b), w)
+			}
+			b = append(b, bytes.Repeat([]byte{' '}, w-len(b))...)
+		}
+		vals[i] = b
+	}
+	body := bytes.Join(vals, []byte(t.Sep))
+	out := append([]byte(t.Header), body...)
+	out = append(out, t.Trailer...)
+	if t.ckLen() > 0 {
+		out = fmt.Appendf(out, "%02X", t.checksum(body))
+	}
+	return append(out, t.End...), nil
+}
+
+const layout14 = "20060102150405"
+
+// templateDecoder finds Header, then End (or the fixed length), checks
+// the frame, and on failure resumes the header search at the next byte.
+type templateDecoder struct {
+	t    *Template
+	buf  []byte
+	base int64
+	rej  rejecter
+}
+
+func (d *templateDecoder) Pending() int { return len(d.buf) + len(d.rej.buf) }
+
+func (d *templateDecoder) Feed(p []byte, at time.Time) []Result {
+	d.buf = append(d.buf, p...)
+	d.scan(at, false)
+	return d.rej.take()
+}
+
+func (d *templateDecoder) Flush(at time.Time) []Result {
+	d.scan(at, true)
+	d.rej.emit(at)
+	return d.rej.take()
+}
+
+func (d *templateDecoder) scan(at time.Time, flush bool) {
+	t := d.t
+	hdr, end := []byte(t.Header), []byte(t.End)
+	i := 0
+	defer func() {
+		n := copy(d.buf, d.buf[i:])
+		d.buf = d.buf[:n]
+		d.base += int64(i)
+		if cap(d.buf) > 8*MaxLine {
+			d.buf = append([]byte(nil), d.buf...)
+		}
+	}()
+	// skip drops the start of a failed candidate: one byte when a header
+	// marks frames (resynchronise at the next byte), else the whole
+	// candidate.
+	skip := func(n int) int {
+		if len(hdr) > 0 {
+			return 1
+		}
+		return max(n, 1)
+	}
+	for i < len(d.buf) {
+		off := d.base + int64(i)
+		if len(hdr) > 0 {
+			j := bytes.Index(d.buf[i:], hdr)
+			if j < 0 {
+				keep := 0
+				if !flush {
+					keep = partialSuffix(d.buf[i:], hdr)
+				}
+				d.rej.drop(d.buf[i:len(d.buf)-keep], off, reasonGarbage, at)
+				i = len(d.buf) - keep
+				return
+			}
+			if j > 0 {
+				d.rej.drop(d.buf[i:i+j], off, reasonGarbage, at)
+				i += j
+				off += int64(j)
+			}
+		}
+		rest := d.buf[i:]
+		var n int
+		if len(end) > 0 {
+			window := rest[len(hdr):min(len(rest), MaxLine)]
+			k := bytes.Index(window, end)
+			if k < 0 {
+				if len(rest) >= MaxLine {
+					c := skip(MaxLine)
+					d.rej.drop(rest[:c], off, fmt.Sprintf("no end within %d bytes", MaxLine), at)
+					i += c
+					continue
+				}
+				if !flush {
+					return
+				}
+				c := skip(len(rest))
+				d.rej.drop(rest[:c], off, "incomplete frame", at)
+				i += c
+				continue
+			}
+			n = len(hdr) + k + len(end)
+		} else {
+			n = t.fixedLen()
+			if len(rest) < n {
+				if !flush {
+					return
+				}
+				c := skip(len(rest))
+				d.rej.drop(rest[:c], off, "incomplete frame", at)
+				i += c
+				continue
+			}
+		}
+		f, err := t.parse(rest[:n])
+		if err != nil {
+			c := skip(n)
+			d.rej.drop(rest[:c], off, err.Error(), at)
+			i += c
+			continue
+		}
+		f.Event.At = at
+		d.rej.frame(f, off, at)
+		i += n
+	}
+}
+
+// partialSuffix is the length of the longest proper suffix of b that is a
+// prefix of hdr: the start of a header torn across two reads.
+func partialSuffix(b, hdr []byte) int {
+	for n := min(len(b), len(hdr)-1); n > 0; n-- {
+		if bytes.HasPrefix(hdr, b[len(b)-n:]) {
+			return n
+		}
+	}
+	return 0
+}
+
+// parse decodes one delimited frame.
+func (t *Template) parse(frame []byte) (*Frame, error) {
+	raw := bytes.Clone(frame)
+	body := raw[len(t.Header) : len(raw)-len(t.End)]
+	if ck := t.ckLen(); ck > 0 {
+		if len(body) < len(t.Trailer)+ck {
+			return nil, fmt.Errorf("frame too short for trailer and checksum")
+		}
+		hex := body[len(body)-ck:]
+		body = body[:len(body)-ck]
+		got, err := strconv.ParseUint(string(hex), 16, 8)
+		if err != nil {
+			return nil, fmt.Errorf("checksum %q is not 2 hex digits", hex)
+		}
+		if !bytes.HasSuffix(body, []byte(t.Trailer)) {
+			return nil, fmt.Errorf("missing trailer %q", t.Trailer)
+		}
+		body = body[:len(body)-len(t.Trailer)]
+		if want := t.checksum(body); byte(got) != want {
+			return nil, fmt.Errorf("%s checksum mismatch: got %02X, want %02X", t.Checksum, got, want)
+		}
+	} else {
+		if !bytes.HasSuffix(body, []byte(t.Trailer)) {
+			return nil, fmt.Errorf("missing trailer %q", t.Trailer)
+		}
+		body = body[:len(body)-len(t.Trailer)]
+	}
+	var vals []string
+	if len(t.Widths) > 0 {
+		total := 0
+		for _, w := range t.Widths {
+			total += w
+		}
+		if len(body) != total {
+			return nil, fmt.Errorf("fields are %d bytes, want %d", len(body), total)
+		}
+		for _, w := range t.Widths {
+			s, err := t.decodeText(body[:w])
+			if err != nil {
+				return nil, fmt.Errorf("field %w: % X", err, body[:w])
+			}
+			vals = append(vals, s)
+			body = body[w:]
+		}
+	} else {
+		s, err := t.decodeText(body)
+		if err != nil {
+			return nil, fmt.Errorf("fields %w", err)
+		}
+		vals = strings.Split(s, t.Sep)
+		if len(vals) != len(t.Fields) {
+			return nil, fmt.Errorf("%d fields, want %d", len(vals), len(t.Fields))
+		}
+	}
+	f := &Frame{Seq: -1, AckSeq: -1, Raw: raw}
+	e := &f.Event
+	e.Colour = hal.ColourUnknown
+	e.Kind = hal.KindNoPlate
+	for i, name := range t.Fields {
+		v := strings.TrimSpace(vals[i])
+		num := func(lo, hi int) (int, error) {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < lo || n > hi {
+				return 0, fmt.Errorf("field %s %q is not a number %d–%d", name, v, lo, hi)
+			}
+			return n, nil
+		}
+		if v == "" && name != FieldPlate {
+			continue // not given: the field keeps its zero or unknown value
+		}
+		switch name {
+		case FieldPlate:
+			if plate, none := cleanPlate(v); !none {
+				e.Kind, e.Plate = hal.KindPlate, plate
+			}
+		case FieldColor:
+			n, err := num(0, 255)
+			if err != nil {
+				return nil, err
+			}
+			e.Colour = colourCode(n)
+		case FieldConf:
+			n, err := num(0, 100)
+			if err != nil {
+				return nil, err
+			}
+			e.Conf = n
+		case FieldTrigger:
+			n, err := num(0, 255)
+			if err != nil {
+				return nil, err
+			}
+			e.Trigger = triggerCode(n)
+		case FieldTime:
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("field time %q is not UNIX seconds", v)
+			}
+			e.CameraTime = cameraTime(uint32(n))
+		case FieldTime14:
+			tm, err := time.ParseInLocation(layout14, v, t.Location)
+			if err != nil || len(v) != 14 {
+				return nil, fmt.Errorf("field time14 %q is not YYYYMMDDhhmmss", v)
+			}
+			e.CameraTime = tm
+		case FieldAddr:
+			n, err := num(0, 247)
+			if err != nil {
+				return nil, err
+			}
+			f.Addr, e.Addr = n, n
+		}
+	}
+	return f, nil
+}

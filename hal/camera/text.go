@@ -1,0 +1,67 @@
+package camera
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+var errBadText = errors.New("text is not valid in its encoding")
+
+// decodeGBK turns GB18030/GBK bytes (a superset of GB2312) into UTF-8,
+// refusing bytes that are not valid GB18030.
+func decodeGBK(b []byte) (string, error) {
+	s, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
+	if err != nil {
+		return "", errBadText
+	}
+	if bytesContainRuneError(s) {
+		return "", errBadText
+	}
+	return string(s), nil
+}
+
+// decodeUTF8 checks that b is UTF-8.
+func decodeUTF8(b []byte) (string, error) {
+	if !utf8.Valid(b) {
+		return "", errBadText
+	}
+	return string(b), nil
+}
+
+func bytesContainRuneError(s []byte) bool {
+	for len(s) > 0 {
+		r, n := utf8.DecodeRune(s)
+		if r == utf8.RuneError {
+			return true
+		}
+		s = s[n:]
+	}
+	return false
+}
+
+// encodeGBK turns UTF-8 into GB18030 bytes (identical to GBK for every
+// character a plate uses).
+func encodeGBK(s string) ([]byte, error) {
+	b, err := simplifiedchinese.GB18030.NewEncoder().Bytes([]byte(s))
+	if err != nil {
+		return nil, errBadText
+	}
+	return b, nil
+}
+
+// noPlateTexts are what cameras put in the plate field for a vehicle
+// without a plate.
+var noPlateTexts = map[string]bool{"无牌车": true, "无车牌": true, "无牌": true, "_无_": true}
+
+// cleanPlate trims the padding cameras add (NULs, spaces) and reports
+// whether the text means "no plate".
+func cleanPlate(s string) (plate string, none bool) {
+	s = strings.Trim(s, "\x00 \t")
+	if s == "" || noPlateTexts[s] {
+		return "", true
+	}
+	return s, false
+}

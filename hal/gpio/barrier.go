@@ -1,0 +1,462 @@
+package gpio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+
+	"laned/hal"
+	"laned/hal/clock"
+)
+
+// Mode is how a barrier's relays drive the barrier controller's inputs.
+type Mode int
+
+const (
+	// Pulse energises the commanded relay for BarrierConfig.Pulse and
+	// releases it: for controllers with momentary open/close/stop inputs.
+	Pulse Mode = iota
+	// Level holds the commanded relay energised until the next command or
+	// Halt.
+	Level
+)
+
+func (m Mode) String() string {
+	if m == Level {
+		return "level"
+	}
+	return "pulse"
+}
+
+// Relay is a relay output. ActiveLow: the relay is energised by driving
+// the pin Low, as on most opto-isolated relay boards.
+type Relay struct {
+	Pin       gpio.PinOut
+	ActiveLow bool
+}
+
+// Switch is a limit switch input (pull-up). ActiveLow: the pin reads Low
+// while the arm is at the limit (a contact closing to ground).
+type Switch struct {
+	Pin       gpio.PinIn
+	ActiveLow bool
+}
+
+// BarrierConfig configures a barrier. Open and Close are required; Stop,
+// Up and Down are optional (nil Pin).
+type BarrierConfig struct {
+	Name              string // the barrier's String(), e.g. "exit1/barrier"
+	Open, Close, Stop Relay
+	Up, Down          Switch // limit switches
+	Mode              Mode
+	Pulse             time.Duration // pulse length; 0 means DefaultPulse
+	// Travel is the arm's worst-case travel time: without a limit switch
+	// for a direction, the arm is taken to arrive after Travel; with one,
+	// a command it has not confirmed within Travel is a fault. 0 means
+	// DefaultTravel.
+	Travel   time.Duration
+	Debounce time.Duration // limit switch debounce; 0 means DefaultDebounce
+	Clock    clock.Clock   // nil means the wall clock
+	Logger   *slog.Logger  // nil discards
+}
+
+// Barrier is a boom barrier driven through relay outputs. Open and Close
+// never energise both directions at once: the other relays are released
+// before the commanded one is energised.
+//
+// With limit switches the state follows them, and a command they do not
+// confirm within Travel is reported as a fault event. Without them the
+// state is inferred: Opening, then Up once Travel has passed.
+type Barrier struct {
+	name   string
+	clk    clock.Clock
+	log    *slog.Logger
+	mode   Mode
+	pulse  time.Duration
+	travel time.Duration
+	open   relay
+	close  relay
+	stop   *relay
+	up     *input
+	down   *input
+	q      *queue[hal.BarrierEvent]
+
+	mu         sync.Mutex
+	state      hal.BarrierState
+	target     hal.BarrierState // BarrierUp or BarrierDown while a command awaits arrival; else BarrierUnknown
+	deadline   time.Time
+	timer      clock.Timer
+	gen        int
+	upActive   bool
+	downActive bool
+	pulsing    *relay
+	pulseTimer clock.Timer
+	pulseGen   int
+	halted     bool
+}
+
+var _ hal.Barrier = (*Barrier)(nil)
+
+type relay struct {
+	name string
+	pin  gpio.PinOut
+	on   gpio.Level
+}
+
+func (r *relay) set(energised bool) error {
+	l := r.on
+	if !energised {
+		l = !l
+	}
+	if err := r.pin.Out(l); err != nil {
+		return fmt.Errorf("%s relay %s: %w", r.name, r.pin, err)
+	}
+	return nil
+}
+
+func newRelay(name string, r Relay) relay {
+	on := gpio.High
+	if r.ActiveLow {
+		on = gpio.Low
+	}
+	return relay{name: name, pin: r.Pin, on: on}
+}
+
+// NewBarrier releases every relay, configures the limit switches and
+// starts watching them.
+func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
+	if cfg.Open.Pin == nil || cfg.Close.Pin == nil {
+		return nil, fmt.Errorf("gpio: barrier %s: open and close relays are required: %w", cfg.Name, ErrConfig)
+	}
+	if cfg.Pulse < 0 || cfg.Travel < 0 || cfg.Debounce < 0 || cfg.Mode < Pulse || cfg.Mode > Level {
+		return nil, fmt.Errorf("gpio: barrier %s: negative duration or unknown mode: %w", cfg.Name, ErrConfig)
+	}
+	if cfg.Pulse == 0 {
+		cfg.Pulse = DefaultPulse
+	}
+	if cfg.Travel == 0 {
+		cfg.Travel = DefaultTravel
+	}
+	if cfg.Debounce == 0 {
+		cfg.Debounce = DefaultDebounce
+	}
+	b := &Barrier{
+		name: cfg.Name, clk: clock.Or(cfg.Clock), log: orDiscard(cfg.Logger),
+		mode: cfg.Mode, pulse: cfg.Pulse, travel: cfg.Travel,
+		open:  newRelay("open", cfg.Open),
+		close: newRelay("close", cfg.Close),
+		q:     newQueue[hal.BarrierEvent](eventBuffer),
+	}
+	if cfg.Stop.Pin != nil {
+		s := newRelay("stop", cfg.Stop)
+		b.stop = &s
+	}
+	if err := b.releaseAll(nil); err != nil {
+		b.q.close()
+		return nil, fmt.Errorf("gpio: barrier %s: %w", cfg.Name, err)
+	}
+	var err error
+	if cfg.Up.Pin != nil {
+		b.up, err = newInput(cfg.Up.Pin, cfg.Up.ActiveLow, cfg.Debounce, b.clk, b.limit(true))
+		if err != nil {
+			b.q.close()
+			return nil, fmt.Errorf("gpio: barrier %s: configure up limit %s: %w", cfg.Name, cfg.Up.Pin, err)
+		}
+		b.upActive = b.up.active
+	}
+	if cfg.Down.Pin != nil {
+		b.down, err = newInput(cfg.Down.Pin, cfg.Down.ActiveLow, cfg.Debounce, b.clk, b.limit(false))
+		if err != nil {
+			b.q.close()
+			return nil, fmt.Errorf("gpio: barrier %s: configure down limit %s: %w", cfg.Name, cfg.Down.Pin, err)
+		}
+		b.downActive = b.down.active
+	}
+	b.state = b.fromSwitches()
+	if b.upActive && b.downActive {
+		b.log.Warn("both limit switches active", "barrier", b.name)
+	}
+	if b.up != nil {
+		b.up.start()
+	}
+	if b.down != nil {
+		b.down.start()
+	}
+	return b, nil
+}
+
+func (b *Barrier) String() string { return b.name }
+
+// fromSwitches must be called with b.mu held (or before start).
+func (b *Barrier) fromSwitches() hal.BarrierState {
+	switch {
+	case b.upActive && b.downActive:
+		return hal.BarrierUnknown
+	case b.upActive:
+		return hal.BarrierUp
+	case b.downActive:
+		return hal.BarrierDown
+	}
+	return hal.BarrierUnknown
+}
+
+func (b *Barrier) hasSwitch(s hal.BarrierState) bool {
+	if s == hal.BarrierUp {
+		return b.up != nil
+	}
+	return b.down != nil
+}
+
+// Open commands the arm up; it returns once the relay is energised.
+func (b *Barrier) Open(ctx context.Context) error { return b.command(ctx, "open") }
+
+// Close commands the arm down. It does not look at any loop: the caller
+// keeps the lane safe.
+func (b *Barrier) Close(ctx context.Context) error { return b.command(ctx, "close") }
+
+// Stop halts the arm. In pulse mode it needs a stop relay
+// (ErrNoStopRelay otherwise); in level mode it releases the open and close
+// relays and holds the stop relay, if any.
+func (b *Barrier) Stop(ctx context.Context) error { return b.command(ctx, "stop") }
+
+func (b *Barrier) command(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("gpio: %s %s: %w", b.name, op, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.halted {
+		return fmt.Errorf("gpio: %s %s: %w", b.name, op, ErrHalted)
+	}
+	var r *relay
+	switch op {
+	case "open":
+		r = &b.open
+	case "close":
+		r = &b.close
+	default:
+		r = b.stop
+		if r == nil && b.mode == Pulse {
+			return fmt.Errorf("gpio: %s stop: %w", b.name, ErrNoStopRelay)
+		}
+	}
+	if err := b.drive(r); err != nil {
+		return fmt.Errorf("gpio: %s %s: %w", b.name, op, err)
+	}
+	now := b.clk.Now()
+	b.settle(now)
+	switch op {
+	case "open":
+		b.expect(now, hal.BarrierUp, hal.BarrierOpening)
+	case "close":
+		b.expect(now, hal.BarrierDown, hal.BarrierClosing)
+	default:
+		b.cancel()
+		s := b.fromSwitches()
+		if s == hal.BarrierUnknown && (b.state.Moving() || b.state == hal.BarrierStopped) {
+			s = hal.BarrierStopped
+		} else if s == hal.BarrierUnknown && (b.up == nil || b.down == nil) {
+			s = b.state // an inferred end position stays as it is
+		}
+		b.setState(now, s, "")
+	}
+	b.log.Debug("barrier command", "barrier", b.name, "op", op, "state", b.state)
+	return nil
+}
+
+// drive releases every relay but r, then energises r (nil: none) and, in
+// pulse mode, arms its release. It must be called with b.mu held.
+func (b *Barrier) drive(r *relay) error {
+	b.pulseGen++
+	if b.pulseTimer != nil {
+		b.pulseTimer.Stop()
+		b.pulseTimer = nil
+	}
+	b.pulsing = nil
+	if err := b.releaseAll(r); err != nil {
+		return err
+	}
+	if r == nil {
+		return nil
+	}
+	if err := r.set(true); err != nil {
+		return err
+	}
+	if b.mode == Pulse {
+		gen := b.pulseGen
+		b.pulsing = r
+		b.pulseTimer = b.clk.AfterFunc(b.pulse, func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if b.pulseGen != gen || b.halted {
+				return
+			}
+			if err := r.set(false); err != nil {
+				b.log.Error("relay release failed", "barrier", b.name, "err", err)
+			}
+			b.pulsing, b.pulseTimer = nil, nil
+		})
+	}
+	return nil
+}
+
+// releaseAll releases every relay except keep.
+func (b *Barrier) releaseAll(keep *relay) error {
+	var errs []error
+	for _, r := range []*relay{&b.open, &b.close, b.stop} {
+		if r != nil && r != keep {
+			errs = append(errs, r.set(false))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// expect starts a travel towards to; it must be called with b.mu held.
+func (b *Barrier) expect(now time.Time, to, moving hal.BarrierState) {
+	if b.state == to && b.hasSwitch(to) && b.fromSwitches() == to {
+		b.cancel() // already there, confirmed by the switch
+		return
+	}
+	if b.state == to && b.target == hal.BarrierUnknown && !b.hasSwitch(to) {
+		return // inferred there already; the pulse was repeated
+	}
+	b.cancel()
+	b.target, b.deadline = to, now.Add(b.travel)
+	gen := b.gen
+	b.timer = b.clk.AfterFunc(b.travel, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.gen != gen || b.halted {
+			return
+		}
+		b.settle(b.clk.Now())
+	})
+	b.setState(now, moving, "")
+}
+
+// cancel drops a pending travel; it must be called with b.mu held.
+func (b *Barrier) cancel() {
+	b.gen++
+	b.target = hal.BarrierUnknown
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+}
+
+// settle ends a travel whose deadline has passed: arrival when inferred, a
+// fault when a limit switch should have confirmed it. State is derived
+// from the clock so that it is exact as soon as a fake clock moves; the
+// timer only makes sure the event is sent. It must be called with b.mu
+// held.
+func (b *Barrier) settle(now time.Time) {
+	if b.target == hal.BarrierUnknown || now.Before(b.deadline) {
+		return
+	}
+	to, at := b.target, b.deadline
+	b.cancel()
+	if !b.hasSwitch(to) {
+		b.setState(at, to, "")
+		return
+	}
+	verb := "open"
+	if to == hal.BarrierDown {
+		verb = "close"
+	}
+	fault := fmt.Sprintf("%s not confirmed by the %s limit switch within %s", verb, to, b.travel)
+	b.log.Warn("barrier fault", "barrier", b.name, "fault", fault)
+	b.setState(at, b.fromSwitches(), fault)
+}
+
+// setState changes the state and reports it; a fault is always reported.
+// It must be called with b.mu held.
+func (b *Barrier) setState(at time.Time, s hal.BarrierState, fault string) {
+	if s == b.state && fault == "" {
+		return
+	}
+	b.state = s
+	b.q.push(hal.BarrierEvent{Barrier: b.name, State: s, At: at, Fault: fault})
+}
+
+// limit returns the onChange of a limit switch.
+func (b *Barrier) limit(up bool) func(bool, time.Time) {
+	return func(active bool, at time.Time) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.halted {
+			return
+		}
+		b.settle(at)
+		name := "down"
+		if up {
+			b.upActive = active
+			name = "up"
+		} else {
+			b.downActive = active
+		}
+		switch s := b.fromSwitches(); {
+		case b.upActive && b.downActive:
+			b.cancel()
+			b.setState(at, hal.BarrierUnknown, "both limit switches active")
+		case s != hal.BarrierUnknown:
+			fault := ""
+			if b.target != hal.BarrierUnknown && b.target != s {
+				fault = fmt.Sprintf("arm reached the %s limit while commanded %s", s, b.target)
+			}
+			b.cancel()
+			b.setState(at, s, fault)
+		case b.target != hal.BarrierUnknown:
+			// left a limit on the way to the other: as commanded
+		case b.state == hal.BarrierStopped:
+		default:
+			b.setState(at, hal.BarrierUnknown, fmt.Sprintf("arm left the %s limit without a command", name))
+		}
+	}
+}
+
+// State reports the known state at the clock's current time.
+func (b *Barrier) State() hal.BarrierState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.settle(b.clk.Now())
+	return b.state
+}
+
+// Events delivers state changes and faults in order; Halt closes it.
+func (b *Barrier) Events() <-chan hal.BarrierEvent { return b.q.out }
+
+// Halt releases every relay, stops watching the limit switches and closes
+// Events. It does not pulse stop: an arm already travelling completes its
+// travel under the barrier controller. It is idempotent.
+func (b *Barrier) Halt() error {
+	if b.up != nil {
+		b.up.halt()
+	}
+	if b.down != nil {
+		b.down.halt()
+	}
+	b.mu.Lock()
+	if b.halted {
+		b.mu.Unlock()
+		return nil
+	}
+	b.halted = true
+	b.cancel()
+	b.pulseGen++
+	if b.pulseTimer != nil {
+		b.pulseTimer.Stop()
+		b.pulseTimer = nil
+	}
+	err := b.releaseAll(nil)
+	b.mu.Unlock()
+	b.q.close()
+	if err != nil {
+		return fmt.Errorf("gpio: %s halt: %w", b.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package gpio
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+
+	"laned/hal"
+	"laned/hal/clock"
+)
+
+// LoopConfig configures a loop detector input.
+type LoopConfig struct {
+	// Name is the loop's String(), e.g. "exit1/arming-loop".
+	Name string
+	// ActiveLow: the pin reads Low while a vehicle is present. That is the
+	// usual wiring: a pull-up input and a detector relay contact that
+	// closes to ground on presence.
+	ActiveLow bool
+	// Debounce is how long the level must hold before a change counts;
+	// 0 means DefaultDebounce.
+	Debounce time.Duration
+	// StuckAfter is how long the loop may stay occupied before a warning
+	// (a LoopEvent with Stuck set); 0 disables it.
+	StuckAfter time.Duration
+	// Clock drives debounce and the stuck timer; nil means the wall clock.
+	Clock clock.Clock
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Loop is an inductive loop detector read through a dry contact on a GPIO
+// input: pull-up, edge-driven (no polling), debounced on the injected
+// clock, with a stuck-occupied warning.
+type Loop struct {
+	name       string
+	clk        clock.Clock
+	log        *slog.Logger
+	stuckAfter time.Duration
+	in         *input
+	q          *queue[hal.LoopEvent]
+
+	mu       sync.Mutex
+	occupied bool
+	stuck    clock.Timer // armed while occupied and not yet warned
+	stuckAt  time.Time
+	gen      int
+	halted   bool
+}
+
+var _ hal.Loop = (*Loop)(nil)
+
+// NewLoop configures pin as a pull-up input on both edges and starts
+// watching it. The initial state is read from the pin and not reported as
+// an event; an occupied loop at start arms the stuck warning.
+func NewLoop(pin gpio.PinIn, cfg LoopConfig) (*Loop, error) {
+	if pin == nil {
+		return nil, fmt.Errorf("gpio: loop %s: no pin: %w", cfg.Name, ErrConfig)
+	}
+	if cfg.Debounce < 0 || cfg.StuckAfter < 0 {
+		return nil, fmt.Errorf("gpio: loop %s: negative duration: %w", cfg.Name, ErrConfig)
+	}
+	if cfg.Debounce == 0 {
+		cfg.Debounce = DefaultDebounce
+	}
+	l := &Loop{
+		name: cfg.Name, clk: clock.Or(cfg.Clock), log: orDiscard(cfg.Logger),
+		stuckAfter: cfg.StuckAfter,
+		q:          newQueue[hal.LoopEvent](eventBuffer),
+	}
+	in, err := newInput(pin, cfg.ActiveLow, cfg.Debounce, l.clk, l.change)
+	if err != nil {
+		l.q.close()
+		return nil, fmt.Errorf("gpio: loop %s: configure %s: %w", cfg.Name, pin, err)
+	}
+	l.in = in
+	l.occupied = in.active // nothing runs yet: no lock needed
+	if l.occupied {
+		l.armStuck(l.clk.Now())
+	}
+	in.start()
+	return l, nil
+}
+
+func (l *Loop) String() string { return l.name }
+
+// change is the input's onChange.
+func (l *Loop) change(occupied bool, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.halted {
+		return
+	}
+	if l.stuck != nil && !at.Before(l.stuckAt) {
+		l.stuckEvent() // due but its goroutine has not run yet
+	}
+	l.occupied = occupied
+	l.gen++
+	if l.stuck != nil {
+		l.stuck.Stop()
+		l.stuck = nil
+	}
+	if occupied {
+		l.armStuck(at) // armed before the event is queued: a test may advance once it sees it
+	}
+	l.q.push(hal.LoopEvent{Loop: l.name, Occupied: occupied, At: at})
+}
+
+// armStuck must be called with l.mu held.
+func (l *Loop) armStuck(since time.Time) {
+	if l.stuckAfter <= 0 {
+		return
+	}
+	gen := l.gen
+	l.stuckAt = since.Add(l.stuckAfter)
+	l.stuck = l.clk.AfterFunc(l.stuckAt.Sub(l.clk.Now()), func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.halted || l.gen != gen || l.stuck == nil {
+			return
+		}
+		l.stuckEvent()
+	})
+}
+
+// stuckEvent reports the stuck warning; it must be called with l.mu held.
+func (l *Loop) stuckEvent() {
+	l.stuck = nil
+	l.log.Warn("loop stuck occupied", "loop", l.name, "since", l.stuckAt.Add(-l.stuckAfter), "limit", l.stuckAfter)
+	l.q.push(hal.LoopEvent{Loop: l.name, Occupied: true, Stuck: true, At: l.stuckAt})
+}
+
+// Occupied reports the debounced state.
+func (l *Loop) Occupied() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.occupied
+}
+
+// Edges counts the raw edges seen on the pin: a technician's view of a
+// chattering detector or a loose contact.
+func (l *Loop) Edges() int64 { return l.in.edges.Load() }
+
+// Events delivers every debounced change in order; Halt closes it.
+func (l *Loop) Events() <-chan hal.LoopEvent { return l.q.out }
+
+// Halt stops watching the pin and closes Events. It is idempotent.
+func (l *Loop) Halt() error {
+	l.in.halt()
+	l.mu.Lock()
+	l.halted = true
+	l.gen++
+	if l.stuck != nil {
+		l.stuck.Stop()
+		l.stuck = nil
+	}
+	l.mu.Unlock()
+	l.q.close()
+	return nil
+}
+
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}

@@ -1,0 +1,112 @@
+package sim
+
+import "sync"
+
+// queue delivers values on a buffered channel in the order they were
+// pushed, without ever blocking the pusher: a device pushes under its own
+// lock and a pump goroutine feeds the channel. close stops the pump, moves
+// what still fits into the channel's buffer and closes the channel.
+type queue[T any] struct {
+	out  chan T
+	wake chan struct{}
+	done chan struct{}
+	exit chan struct{}
+
+	mu      sync.Mutex
+	pending []T
+	closed  bool
+}
+
+func newQueue[T any](size int) *queue[T] {
+	q := &queue[T]{
+		out:  make(chan T, size),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+		exit: make(chan struct{}),
+	}
+	go q.pump()
+	return q
+}
+
+// push queues v; it never blocks and is a no-op after close.
+func (q *queue[T]) push(v T) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.pending = append(q.pending, v)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue[T]) pop() (T, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var zero T
+	if len(q.pending) == 0 {
+		return zero, false
+	}
+	v := q.pending[0]
+	q.pending[0] = zero
+	q.pending = q.pending[1:]
+	return v, true
+}
+
+func (q *queue[T]) unpop(v T) {
+	q.mu.Lock()
+	q.pending = append([]T{v}, q.pending...)
+	q.mu.Unlock()
+}
+
+func (q *queue[T]) pump() {
+	defer close(q.exit)
+	for {
+		select {
+		case <-q.done:
+			return
+		case <-q.wake:
+		}
+		for {
+			v, ok := q.pop()
+			if !ok {
+				break
+			}
+			select {
+			case q.out <- v:
+			case <-q.done:
+				q.unpop(v)
+				return
+			}
+		}
+	}
+}
+
+// close is idempotent.
+func (q *queue[T]) close() {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.closed = true
+	q.mu.Unlock()
+	close(q.done)
+	<-q.exit
+	for {
+		v, ok := q.pop()
+		if !ok {
+			break
+		}
+		select {
+		case q.out <- v:
+			continue
+		default:
+		}
+		break
+	}
+	close(q.out)
+}

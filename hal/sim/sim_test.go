@@ -1,0 +1,468 @@
+package sim_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"laned/hal"
+	"laned/hal/clock"
+	"laned/hal/sim"
+)
+
+var t0 = time.Unix(1700000000, 0)
+
+// recv waits for the next value; the long deadline only turns a deadlock
+// into a failure, it asserts no timing.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v, ok := <-ch:
+		if !ok {
+			t.Fatalf("channel closed; want a value")
+		}
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no value after 10s")
+	}
+	var zero T
+	return zero
+}
+
+func drainClosed[T any](t *testing.T, ch <-chan T) []T {
+	t.Helper()
+	var got []T
+	for {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return got
+			}
+			got = append(got, v)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("channel not closed after 10s")
+		}
+	}
+}
+
+func TestLoopSet(t *testing.T) {
+	clk := clock.NewFake(t0)
+	l := sim.NewLoop("entry1/arming-loop", clk)
+	if l.Occupied() {
+		t.Fatal("new loop Occupied() = true; want false")
+	}
+	steps := []struct {
+		advance  time.Duration
+		occupied bool
+	}{{0, true}, {time.Second, true}, {2 * time.Second, false}, {0, false}, {time.Second, true}}
+	for _, s := range steps {
+		clk.Advance(s.advance)
+		l.Set(s.occupied)
+		if got := l.Occupied(); got != s.occupied {
+			t.Errorf("after Set(%v) Occupied() = %v; want %v", s.occupied, got, s.occupied)
+		}
+	}
+	l.Halt()
+	l.Set(false) // ignored after Halt
+	got := drainClosed(t, l.Events())
+	want := []hal.LoopEvent{
+		{Loop: "entry1/arming-loop", Occupied: true, At: t0},
+		{Loop: "entry1/arming-loop", Occupied: false, At: t0.Add(3 * time.Second)},
+		{Loop: "entry1/arming-loop", Occupied: true, At: t0.Add(4 * time.Second)},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events = %v; want %v", got, want)
+	}
+	if l.Halt() != nil {
+		t.Error("second Halt() failed; want idempotent")
+	}
+}
+
+func TestLoopStuck(t *testing.T) {
+	clk := clock.NewFake(t0)
+	l := sim.NewLoop("l", clk)
+	l.SetStuckAfter(time.Minute)
+	l.Set(true)
+	if ev := recv(t, l.Events()); !ev.Occupied || ev.Stuck {
+		t.Fatalf("first event = %+v; want occupied, not stuck", ev)
+	}
+	clk.Advance(59 * time.Second)
+	l.Set(false) // cleared before the limit: no warning
+	l.Set(true)
+	clk.Advance(time.Minute)
+	evs := []hal.LoopEvent{recv(t, l.Events()), recv(t, l.Events()), recv(t, l.Events())}
+	if evs[0].Occupied || !evs[1].Occupied || evs[1].Stuck {
+		t.Fatalf("events = %+v; want clear then occupied", evs[:2])
+	}
+	want := hal.LoopEvent{Loop: "l", Occupied: true, Stuck: true, At: t0.Add(119 * time.Second)}
+	if evs[2] != want {
+		t.Errorf("stuck event = %+v; want %+v", evs[2], want)
+	}
+	l.Halt()
+	if rest := drainClosed(t, l.Events()); len(rest) != 0 {
+		t.Errorf("events after the stuck warning = %+v; want none", rest)
+	}
+}
+
+func TestLoopManyEventsInOrder(t *testing.T) {
+	l := sim.NewLoop("l", clock.NewFake(t0))
+	const n = 1000 // far beyond the channel buffer
+	for i := range n {
+		l.Set(i%2 == 0)
+	}
+	for i := range n {
+		if ev := recv(t, l.Events()); ev.Occupied != (i%2 == 0) {
+			t.Fatalf("event %d Occupied = %v; want %v", i, ev.Occupied, i%2 == 0)
+		}
+	}
+	l.Halt()
+}
+
+func TestBarrierTravel(t *testing.T) {
+	ctx := context.Background()
+	type step struct {
+		advance time.Duration
+		op      string // "", "open", "close", "stop"
+		want    hal.BarrierState
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"open then close", []step{
+			{0, "", hal.BarrierDown},
+			{0, "open", hal.BarrierOpening},
+			{1999 * time.Millisecond, "", hal.BarrierOpening},
+			{time.Millisecond, "", hal.BarrierUp},
+			{time.Second, "open", hal.BarrierUp},
+			{0, "close", hal.BarrierClosing},
+			{2 * time.Second, "", hal.BarrierDown},
+		}},
+		{"reverse mid-travel takes the distance covered", []step{
+			{0, "open", hal.BarrierOpening},
+			{2 * time.Second, "close", hal.BarrierClosing},
+			{500 * time.Millisecond, "open", hal.BarrierOpening},
+			{499 * time.Millisecond, "", hal.BarrierOpening},
+			{time.Millisecond, "", hal.BarrierUp},
+		}},
+		{"stop between the limits", []step{
+			{0, "open", hal.BarrierOpening},
+			{time.Second, "stop", hal.BarrierStopped},
+			{time.Hour, "", hal.BarrierStopped},
+			{0, "close", hal.BarrierClosing},
+			{time.Second, "", hal.BarrierDown},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			b := sim.NewBarrier("b", clk, 2*time.Second, nil)
+			defer b.Halt()
+			for i, s := range tt.steps {
+				clk.Advance(s.advance)
+				var err error
+				switch s.op {
+				case "open":
+					err = b.Open(ctx)
+				case "close":
+					err = b.Close(ctx)
+				case "stop":
+					err = b.Stop(ctx)
+				}
+				if err != nil {
+					t.Fatalf("step %d: %s: %v", i, s.op, err)
+				}
+				if got := b.State(); got != s.want {
+					t.Fatalf("step %d (%s): State() = %v; want %v", i, s.op, got, s.want)
+				}
+			}
+			if f := b.Faults(); len(f) != 0 {
+				t.Errorf("Faults() = %+v; want none", f)
+			}
+		})
+	}
+}
+
+func TestBarrierEventsAndLog(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	b := sim.NewBarrier("exit1/barrier", clk, 3*time.Second, nil)
+	b.Open(ctx)
+	clk.Advance(5 * time.Second)
+	b.Close(ctx)
+	clk.Advance(3 * time.Second)
+	if got := b.State(); got != hal.BarrierDown {
+		t.Fatalf("State() = %v; want down", got)
+	}
+	b.Halt()
+	if err := b.Open(ctx); !errors.Is(err, sim.ErrHalted) {
+		t.Errorf("Open after Halt = %v; want ErrHalted", err)
+	}
+	got := drainClosed(t, b.Events())
+	want := []hal.BarrierEvent{
+		{Barrier: "exit1/barrier", State: hal.BarrierOpening, At: t0},
+		{Barrier: "exit1/barrier", State: hal.BarrierUp, At: t0.Add(3 * time.Second)},
+		{Barrier: "exit1/barrier", State: hal.BarrierClosing, At: t0.Add(5 * time.Second)},
+		{Barrier: "exit1/barrier", State: hal.BarrierDown, At: t0.Add(8 * time.Second)},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events =\n%v\nwant\n%v", got, want)
+	}
+	log := b.Log()
+	ops := ""
+	for _, c := range log {
+		ops += c.Op + "@" + c.At.Sub(t0).String() + " "
+	}
+	if want := "open@0s close@5s halt@8s "; ops != want {
+		t.Errorf("Log() = %q; want %q", ops, want)
+	}
+}
+
+func TestBarrierSafetyFaults(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		script func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop)
+		faults int
+	}{
+		{"close with the safety loop clear", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
+			b.Open(ctx)
+			clk.Advance(2 * time.Second)
+			safety.Set(true)
+			safety.Set(false)
+			b.Close(ctx)
+			clk.Advance(2 * time.Second)
+		}, 0},
+		{"close onto a vehicle", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
+			b.Open(ctx)
+			clk.Advance(2 * time.Second)
+			safety.Set(true)
+			b.Close(ctx)
+			safety.Set(false)
+			clk.Advance(2 * time.Second)
+		}, 1},
+		{"vehicle under a closing arm, not re-opened", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
+			b.Open(ctx)
+			clk.Advance(2 * time.Second)
+			b.Close(ctx)
+			clk.Advance(time.Second)
+			safety.Set(true)
+			clk.Advance(time.Second)
+		}, 1},
+		{"vehicle under a closing arm, re-opened", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
+			b.Open(ctx)
+			clk.Advance(2 * time.Second)
+			b.Close(ctx)
+			clk.Advance(time.Second)
+			safety.Set(true)
+			b.Open(ctx)
+			clk.Advance(time.Second)
+		}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			safety := sim.NewLoop("safety", clk)
+			b := sim.NewBarrier("b", clk, 2*time.Second, safety)
+			tt.script(clk, b, safety)
+			faults := b.Faults()
+			if len(faults) != tt.faults {
+				t.Fatalf("Faults() = %+v; want %d", faults, tt.faults)
+			}
+			b.Halt()
+			n := 0
+			for _, ev := range drainClosed(t, b.Events()) {
+				if ev.Fault != "" {
+					n++
+				}
+			}
+			if n != tt.faults {
+				t.Errorf("fault events = %d; want %d", n, tt.faults)
+			}
+			for _, f := range faults {
+				if len(f.Fault) < len(sim.FaultHit) || f.Fault[:len(sim.FaultHit)] != sim.FaultHit {
+					t.Errorf("fault %q; want prefix %q", f.Fault, sim.FaultHit)
+				}
+			}
+		})
+	}
+}
+
+func TestBarrierZeroTravel(t *testing.T) {
+	b := sim.NewBarrier("b", clock.NewFake(t0), 0, nil)
+	b.Open(context.Background())
+	if got := b.State(); got != hal.BarrierUp {
+		t.Errorf("State() = %v; want up", got)
+	}
+	b.Halt()
+	got := drainClosed(t, b.Events())
+	if len(got) != 2 || got[0].State != hal.BarrierOpening || got[1].State != hal.BarrierUp {
+		t.Errorf("events = %+v; want opening, up", got)
+	}
+}
+
+func TestCamera(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	c := sim.NewCamera("exit1/camera", 3, clk)
+	if !c.Online() {
+		t.Fatal("new camera Online() = false; want true")
+	}
+	c.Show("京A12345", hal.ColourBlue, 96)
+	c.ShowNoPlate()
+	c.Heartbeat()
+	if err := c.Trigger(ctx); err != nil { // nobody there: recorded, no answer
+		t.Fatalf("Trigger: %v", err)
+	}
+	c.SetVehicle("粤B12345D")
+	clk.Advance(time.Second)
+	c.Trigger(ctx)
+	c.SetVehicle("")
+	c.Trigger(ctx)
+	c.SetAnswerTriggers(false)
+	c.Trigger(ctx)
+	c.SetOnline(false)
+	c.Show("lost", hal.ColourBlue, 90)
+	if err := c.Trigger(ctx); !errors.Is(err, sim.ErrOffline) {
+		t.Errorf("Trigger offline = %v; want ErrOffline", err)
+	}
+	c.SetOnline(true)
+	if got := len(c.Triggers()); got != 5 {
+		t.Errorf("len(Triggers()) = %d; want 5", got)
+	}
+	c.Halt()
+	if err := c.Trigger(ctx); !errors.Is(err, sim.ErrHalted) {
+		t.Errorf("Trigger after Halt = %v; want ErrHalted", err)
+	}
+	got := drainClosed(t, c.Events())
+	t1 := t0.Add(time.Second)
+	want := []hal.PlateEvent{
+		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindPlate, Plate: "京A12345", Colour: 0, Conf: 96, Trigger: hal.TriggerAuto, CameraTime: t0, At: t0},
+		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindNoPlate, Colour: -1, Trigger: hal.TriggerAuto, CameraTime: t0, At: t0},
+		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindHeartbeat, Colour: -1, CameraTime: t0, At: t0},
+		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindPlate, Plate: "粤B12345D", Colour: hal.ColourGreen, Conf: 95, Trigger: hal.TriggerSoftware, CameraTime: t1, At: t1},
+		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindNoPlate, Colour: -1, Conf: 95, Trigger: hal.TriggerSoftware, CameraTime: t1, At: t1},
+		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindOffline, Colour: -1, At: t1, Detail: "sim: link down"},
+		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindOnline, Colour: -1, At: t1},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("events = %+v; want %d of them", got, len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("event %d = %+v; want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestLane(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	l := sim.NewLane(clk, sim.LaneConfig{Name: "entry1", Travel: time.Second})
+	arming, safety, barrier, camera := l.Devices()
+	l.Arrive("京A12345")
+	if ev := recv(t, arming.Events()); !ev.Occupied || ev.Loop != "entry1/arming-loop" {
+		t.Errorf("arming event = %+v; want entry1/arming-loop occupied", ev)
+	}
+	if ev := recv(t, camera.Events()); ev.Plate != "京A12345" || ev.Trigger != hal.TriggerIO || ev.Camera != "entry1/camera" {
+		t.Errorf("camera event = %+v; want 京A12345 by io trigger", ev)
+	}
+	barrier.Open(ctx)
+	clk.Advance(time.Second)
+	l.PassThrough()
+	if got := []bool{recv(t, safety.Events()).Occupied, recv(t, arming.Events()).Occupied, recv(t, safety.Events()).Occupied}; fmt.Sprint(got) != "[true false false]" {
+		t.Errorf("loop events after PassThrough = %v; want safety on, arming off, safety off", got)
+	}
+	camera.Trigger(ctx) // the vehicle has gone: no answer
+	barrier.Close(ctx)
+	clk.Advance(time.Second)
+	if f := l.Barrier.Faults(); len(f) != 0 {
+		t.Errorf("safe sequence Faults() = %+v; want none", f)
+	}
+	// An unsafe controller closes on the next vehicle standing under the arm.
+	l.Arrive("")
+	barrier.Open(ctx)
+	clk.Advance(time.Second)
+	l.Enter()
+	barrier.Close(ctx)
+	if f := l.Barrier.Faults(); len(f) != 1 {
+		t.Errorf("unsafe close Faults() = %+v; want 1", f)
+	}
+	l.Leave()
+	l.Back()
+	if err := l.Halt(); err != nil {
+		t.Fatalf("Halt: %v", err)
+	}
+	evs := drainClosed(t, camera.Events())
+	if len(evs) != 1 || evs[0].Kind != hal.KindNoPlate {
+		t.Errorf("camera events after the first = %+v; want one no-plate", evs)
+	}
+}
+
+// TestConcurrent runs scripts, readers and commands at once for -race.
+func TestConcurrent(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	l := sim.NewLane(clk, sim.LaneConfig{Name: "x", StuckAfter: time.Second})
+	var wg sync.WaitGroup
+	counts := make([]int, 4)
+	readers := []func(){
+		func() {
+			for range l.Arming.Events() {
+				counts[0]++
+			}
+		},
+		func() {
+			for range l.Safety.Events() {
+				counts[1]++
+			}
+		},
+		func() {
+			for range l.Barrier.Events() {
+				counts[2]++
+			}
+		},
+		func() {
+			for range l.Camera.Events() {
+				counts[3]++
+			}
+		},
+	}
+	for _, r := range readers {
+		wg.Add(1)
+		go func() { defer wg.Done(); r() }()
+	}
+	var scripts sync.WaitGroup
+	for i := range 4 {
+		scripts.Add(1)
+		go func() {
+			defer scripts.Done()
+			for j := range 200 {
+				switch (i + j) % 6 {
+				case 0:
+					l.Arrive("京A1234" + fmt.Sprint(j%10))
+				case 1:
+					l.Barrier.Open(ctx)
+				case 2:
+					clk.Advance(300 * time.Millisecond)
+				case 3:
+					l.PassThrough()
+				case 4:
+					l.Camera.Trigger(ctx)
+					l.Barrier.State()
+				case 5:
+					l.Barrier.Close(ctx)
+				}
+			}
+		}()
+	}
+	scripts.Wait()
+	l.Halt()
+	wg.Wait()
+	if counts[0] == 0 || counts[1] == 0 || counts[2] == 0 || counts[3] == 0 {
+		t.Errorf("event counts = %v; want every device to have reported", counts)
+	}
+}
