@@ -1,0 +1,353 @@
+package update
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds of the persisted state.
+const (
+	maxHistory    = 32
+	maxRolledBack = 16
+)
+
+// State is update/state.json: what the updater remembers across restarts.
+type State struct {
+	// Floor is the lowest version accepted without force: the last
+	// committed version.
+	Floor string `json:"floor,omitempty"`
+	// Trial is the install on trial, if any.
+	Trial *TrialInfo `json:"trial,omitempty"`
+	// Last is the most recent event (install, commit, rollback, refusal).
+	Last *Event `json:"last,omitempty"`
+	// History holds the last installs, commits, rollbacks and failures,
+	// oldest first, at most 32.
+	History []Event `json:"history,omitempty"`
+	// RolledBack lists versions rolled back here; the pull skips them.
+	RolledBack []string `json:"rolled_back,omitempty"`
+}
+
+// TrialInfo describes an install on trial.
+type TrialInfo struct {
+	Version  string `json:"version"`
+	From     string `json:"from"`
+	Started  int64  `json:"started"` // UNIX seconds
+	Attempts int    `json:"attempts"`
+	Limit    int    `json:"limit"`
+}
+
+// Event kinds.
+const (
+	EventInstall  = "install"  // swapped in, on trial
+	EventCommit   = "commit"   // health held for the trial period
+	EventFail     = "fail"     // health check failed during a trial
+	EventRollback = "rollback" // .prev swapped back
+	EventRefused  = "refused"  // an update was refused (verification, version, space, self-test)
+)
+
+// Event is one entry of the audit history.
+type Event struct {
+	At      int64  `json:"at"` // UNIX seconds
+	Kind    string `json:"kind"`
+	Version string `json:"version,omitempty"`
+	From    string `json:"from,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+func (s *State) record(e Event) {
+	s.Last = &e
+	s.History = append(s.History, e)
+	if n := len(s.History) - maxHistory; n > 0 {
+		s.History = append([]Event(nil), s.History[n:]...)
+	}
+}
+
+func (s *State) markRolledBack(v string) {
+	for _, x := range s.RolledBack {
+		if x == v {
+			return
+		}
+	}
+	s.RolledBack = append(s.RolledBack, v)
+	if n := len(s.RolledBack) - maxRolledBack; n > 0 {
+		s.RolledBack = append([]string(nil), s.RolledBack[n:]...)
+	}
+}
+
+func (s *State) wasRolledBack(v string) bool {
+	for _, x := range s.RolledBack {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// layout names the files in the data directory.
+type layout struct{ dir string }
+
+func newLayout(dataDir string) layout { return layout{filepath.Join(dataDir, "update")} }
+
+func (l layout) state() string      { return filepath.Join(l.dir, "state.json") }
+func (l layout) marker() string     { return filepath.Join(l.dir, "trial") }
+func (l layout) rolledback() string { return filepath.Join(l.dir, "rolledback") }
+func (l layout) lock() string       { return filepath.Join(l.dir, "lock") }
+func (l layout) dl() string         { return filepath.Join(l.dir, "dl") }
+
+// TrialMarkerPath is the trial marker the guard script is given.
+func TrialMarkerPath(dataDir string) string { return newLayout(dataDir).marker() }
+
+func loadState(l layout) (State, error) {
+	var s State
+	b, err := os.ReadFile(l.state())
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("update: load state: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return State{}, fmt.Errorf("update: load state: %w", err)
+	}
+	return s, nil
+}
+
+func saveState(l layout, s State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("update: save state: %w", err)
+	}
+	if err := os.MkdirAll(l.dir, 0o755); err != nil {
+		return fmt.Errorf("update: save state: %w", err)
+	}
+	if err := writeFileDurable(l.state(), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("update: save state: %w", err)
+	}
+	return nil
+}
+
+// writeFileDurable writes data to a temp file beside path, fsyncs and
+// closes it, renames it over path and fsyncs the directory.
+func writeFileDurable(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// removeDurable removes path (absent is fine) and fsyncs its directory.
+func removeDurable(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// Marker is the trial marker: a key=value text file that the POSIX guard
+// script reads and rewrites before every start.
+type Marker struct {
+	Version  string // the version on trial
+	From     string // the version it replaced
+	SHA256   string // of the binary on trial; a live binary that differs makes the marker stale
+	Attempts int    // starts so far, counted by the guard
+	Limit    int    // starts allowed; the start after the limit rolls back
+	Started  int64  // UNIX seconds of the install
+}
+
+func (m Marker) encode() []byte {
+	return fmt.Appendf(nil, "version=%s\nfrom=%s\nsha256=%s\nattempts=%d\nlimit=%d\nstarted=%d\n",
+		m.Version, m.From, m.SHA256, m.Attempts, m.Limit, m.Started)
+}
+
+// parseKV parses key=value lines, at most 4 KiB, ignoring unknown keys.
+func parseKV(b []byte) (map[string]string, error) {
+	if len(b) > 4096 {
+		return nil, fmt.Errorf("update: parse marker: %d bytes", len(b))
+	}
+	kv := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("update: parse marker: line %q", line)
+		}
+		kv[k] = v
+	}
+	return kv, sc.Err()
+}
+
+func parseMarker(b []byte) (Marker, error) {
+	kv, err := parseKV(b)
+	if err != nil {
+		return Marker{}, err
+	}
+	m := Marker{Version: kv["version"], From: kv["from"], SHA256: kv["sha256"]}
+	var e1, e2, e3 error
+	m.Attempts, e1 = strconv.Atoi(kv["attempts"])
+	m.Limit, e2 = strconv.Atoi(kv["limit"])
+	m.Started, e3 = strconv.ParseInt(kv["started"], 10, 64)
+	if err := errors.Join(e1, e2, e3); err != nil || !ValidVersion(m.Version) || !validSHA(m.SHA256) || m.Attempts < 0 || m.Limit < 1 {
+		return Marker{}, fmt.Errorf("update: parse marker: invalid fields")
+	}
+	return m, nil
+}
+
+func readMarker(path string) (*Marker, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update: read marker: %w", err)
+	}
+	m, err := parseMarker(b)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// RollbackRecord is what the guard leaves in update/rolledback when it
+// swapped .prev back; the next start absorbs it into the history.
+type RollbackRecord struct {
+	Version  string // the version rolled back
+	From     string // the version restored
+	Attempts int
+	At       int64  // UNIX seconds
+	Result   string // "rolledback", or "no-prev" when there was nothing to restore
+}
+
+func (r RollbackRecord) encode() []byte {
+	return fmt.Appendf(nil, "version=%s\nfrom=%s\nattempts=%d\nat=%d\nresult=%s\n", r.Version, r.From, r.Attempts, r.At, r.Result)
+}
+
+func readRollback(path string) (*RollbackRecord, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update: read rollback record: %w", err)
+	}
+	kv, err := parseKV(b)
+	if err != nil {
+		return nil, err
+	}
+	r := RollbackRecord{Version: kv["version"], From: kv["from"], Result: kv["result"]}
+	r.Attempts, _ = strconv.Atoi(kv["attempts"])
+	r.At, _ = strconv.ParseInt(kv["at"], 10, 64)
+	return &r, nil
+}
+
+// StatusReport is what `update status` prints.
+type StatusReport struct {
+	State           State
+	Marker          *Marker         // the trial marker, if a trial is running
+	PendingRollback *RollbackRecord // a rollback the guard did, not yet absorbed
+}
+
+// Status reads the update state of dataDir without changing anything.
+func Status(dataDir string) (StatusReport, error) {
+	l := newLayout(dataDir)
+	s, err := loadState(l)
+	if err != nil {
+		return StatusReport{}, err
+	}
+	r := StatusReport{State: s}
+	if r.Marker, err = readMarker(l.marker()); err != nil {
+		return r, err
+	}
+	if r.PendingRollback, err = readRollback(l.rolledback()); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// WriteTo prints the report for a technician, times in UTC.
+func (r StatusReport) WriteTo(w io.Writer) (int64, error) {
+	var b strings.Builder
+	ts := func(u int64) string { return time.Unix(u, 0).UTC().Format(time.RFC3339) }
+	fmt.Fprintf(&b, "floor: %s\n", orNone(r.State.Floor))
+	switch {
+	case r.Marker != nil:
+		fmt.Fprintf(&b, "trial: %s (from %s) since %s, start %d of %d\n", r.Marker.Version, orNone(r.Marker.From), ts(r.Marker.Started), r.Marker.Attempts, r.Marker.Limit)
+	case r.State.Trial != nil:
+		fmt.Fprintf(&b, "trial: %s (from %s) since %s, not yet reconciled\n", r.State.Trial.Version, orNone(r.State.Trial.From), ts(r.State.Trial.Started))
+	default:
+		b.WriteString("trial: none\n")
+	}
+	if p := r.PendingRollback; p != nil {
+		fmt.Fprintf(&b, "rollback: %s -> %s at %s after %d starts (%s)\n", p.Version, orNone(p.From), ts(p.At), p.Attempts, p.Result)
+	}
+	if r.State.Last != nil {
+		fmt.Fprintf(&b, "last: %s\n", r.State.Last)
+	}
+	if len(r.State.RolledBack) > 0 {
+		fmt.Fprintf(&b, "rolled back versions: %s\n", strings.Join(r.State.RolledBack, ", "))
+	}
+	if len(r.State.History) > 0 {
+		b.WriteString("history:\n")
+		for _, e := range r.State.History {
+			fmt.Fprintf(&b, "  %s\n", e)
+		}
+	}
+	n, err := io.WriteString(w, b.String())
+	return int64(n), err
+}
+
+func (e Event) String() string {
+	s := fmt.Sprintf("%s %s %s", time.Unix(e.At, 0).UTC().Format(time.RFC3339), e.Kind, orNone(e.Version))
+	if e.From != "" {
+		s += " (from " + e.From + ")"
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
