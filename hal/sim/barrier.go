@@ -264,3 +264,7 @@ func (b *Barrier) Halt() error {
 	b.q.close()
 	return nil
 }
+
+// Idle reports whether the consumer has taken every event emitted so far;
+// tests wait for it before moving the clock.
+func (x *Barrier) Idle() bool { return x.q.idle() }

@@ -213,3 +213,7 @@ func (c *Camera) Halt() error {
 	c.q.close()
 	return nil
 }
+
+// Idle reports whether the consumer has taken every event emitted so far;
+// tests wait for it before moving the clock.
+func (x *Camera) Idle() bool { return x.q.idle() }

@@ -105,3 +105,8 @@ func (l *Lane) Halt() error {
 func (l *Lane) Devices() (arming, safety hal.Loop, barrier hal.Barrier, camera hal.Camera) {
 	return l.Arming, l.Safety, l.Barrier, l.Camera
 }
+
+// Idle reports whether every event of the lane's devices has been taken.
+func (l *Lane) Idle() bool {
+	return l.Arming.Idle() && l.Safety.Idle() && l.Barrier.Idle() && l.Camera.Idle()
+}

@@ -112,3 +112,7 @@ func (l *Loop) Halt() error {
 	l.q.close()
 	return nil
 }
+
+// Idle reports whether the consumer has taken every event emitted so far;
+// tests wait for it before moving the clock.
+func (x *Loop) Idle() bool { return x.q.idle() }

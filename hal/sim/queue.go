@@ -15,6 +15,15 @@ type queue[T any] struct {
 	mu      sync.Mutex
 	pending []T
 	closed  bool
+	pushed  uint64 // values pushed
+	sent    uint64 // values handed to out
+}
+
+// idle reports whether every value pushed has been taken by the consumer.
+func (q *queue[T]) idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushed == q.sent && len(q.out) == 0
 }
 
 func newQueue[T any](size int) *queue[T] {
@@ -36,6 +45,7 @@ func (q *queue[T]) push(v T) {
 		return
 	}
 	q.pending = append(q.pending, v)
+	q.pushed++
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -77,6 +87,9 @@ func (q *queue[T]) pump() {
 			}
 			select {
 			case q.out <- v:
+				q.mu.Lock()
+				q.sent++
+				q.mu.Unlock()
 			case <-q.done:
 				q.unpop(v)
 				return

@@ -1,0 +1,469 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"laned/cmb"
+	"laned/edge/tariff"
+	"laned/hal"
+	"laned/hal/clock"
+	"laned/store"
+)
+
+// LaneKind tells entries from exits.
+type LaneKind int
+
+const (
+	Entry LaneKind = iota + 1
+	Exit
+)
+
+func (k LaneKind) String() string {
+	if k == Entry {
+		return "entry"
+	}
+	return "exit"
+}
+
+// LaneConfig is one physical lane and its devices.
+type LaneConfig struct {
+	Name    string
+	Kind    LaneKind
+	Code    int      // in_code for an entry, out_code for an exit (1–255)
+	Arming  hal.Loop // the loop before the barrier: a vehicle waiting
+	Safety  hal.Loop // the loop under the barrier: never close on it
+	Barrier hal.Barrier
+	Camera  hal.Camera
+}
+
+// Spaces is the car park's capacity.
+type Spaces struct {
+	Total int // all spaces
+	VIP   int // of which reserved for VIP / monthly vehicles
+}
+
+// Config is the appliance's behaviour. Zero values take the defaults.
+type Config struct {
+	ParkCode int64
+	Spaces   Spaces
+	// Guaranteed: the platform's guaranteed (保付) mode: a contactless exit
+	// is released as soon as its AutoPay is durably queued. Otherwise the
+	// lane waits for the payment's answer.
+	Guaranteed bool
+	// ReplaceStale: a plate that enters while it has an open record closes
+	// the stale record and opens a new one; when false the entry is
+	// refused and a guard must decide.
+	ReplaceStale bool
+	// DedupeWindow: the same plate read on the same lane within it is one
+	// event. Default 10 s.
+	DedupeWindow time.Duration
+	// AutoPayWait bounds the wait for a non-guaranteed AutoPay that was not
+	// delivered yet before the lane falls back to scan-to-pay. Default 15 s.
+	AutoPayWait time.Duration
+	// PassTimeout: a barrier raised for a vehicle that never crossed the
+	// safety loop is lowered after this, once both loops are clear.
+	// Default 60 s.
+	PassTimeout time.Duration
+	// SpaceInfoMinGap and SpaceInfoPeriod pace SpaceInfo uplinks: on a
+	// change at most one per gap, and one per period anyway. Defaults
+	// 10 s and 5 min.
+	SpaceInfoMinGap time.Duration
+	SpaceInfoPeriod time.Duration
+	// RetryBase and RetryCap shape the outbox's exponential backoff with
+	// full jitter. Defaults 1 s and 5 min.
+	RetryBase time.Duration
+	RetryCap  time.Duration
+	// TollCollector names this controller in charge items. Default "laned".
+	TollCollector string
+	// SendTimeout bounds one uplink exchange. Default 10 s.
+	SendTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.DedupeWindow, 10*time.Second)
+	def(&c.AutoPayWait, 15*time.Second)
+	def(&c.PassTimeout, 60*time.Second)
+	def(&c.SpaceInfoMinGap, 10*time.Second)
+	def(&c.SpaceInfoPeriod, 5*time.Minute)
+	def(&c.RetryBase, time.Second)
+	def(&c.RetryCap, 5*time.Minute)
+	def(&c.SendTimeout, 10*time.Second)
+	if c.TollCollector == "" {
+		c.TollCollector = "laned"
+	}
+	return c
+}
+
+// Sender sends one signed uplink; *cmb.Client is one.
+type Sender interface {
+	Send(ctx context.Context, name string, params url.Values) (cmb.Envelope, error)
+}
+
+// Deps are what the controller works with.
+type Deps struct {
+	Store  *store.DB
+	Tariff *tariff.Engine
+	Uplink Sender
+	Clock  clock.Clock // nil: the wall clock
+	Rand   *rand.Rand  // jitter and request orders; nil: seeded from the clock
+	Logger *slog.Logger
+}
+
+// Controller is the appliance: it owns the lanes, answers the platform's
+// callbacks (it is a cmb.Handler) and drains the outbox.
+type Controller struct {
+	cfg    Config
+	db     *store.DB
+	tariff atomic.Pointer[tariff.Engine]
+	up     Sender
+	clk    clock.Clock
+	log    *slog.Logger
+
+	randMu sync.Mutex
+	rnd    *rand.Rand
+
+	lanes  []*lane
+	byName map[string]*lane
+
+	wake       chan struct{} // the dispatcher has work
+	spaceDirty chan struct{}
+	holdUntil  time.Time // the dispatcher's: the platform was unreachable, wait till then
+
+	mu         sync.Mutex
+	pending    map[string]*autoPayWaiter // request_order → the lane waiting for it
+	inflight   map[string]bool           // AutoPay request_orders on the wire now
+	unresolved map[string]bool           // AutoPays sent with an unknown outcome
+	cancelled  map[string]bool           // AutoPays withdrawn before they were ever sent
+	netLast    netState
+
+	running atomic.Bool
+}
+
+var _ cmb.Handler = (*Controller)(nil)
+
+type netState struct {
+	At     time.Time
+	OK     bool
+	Detail string
+}
+
+// New builds a controller; Run starts it.
+func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
+	if d.Store == nil || d.Tariff == nil || d.Uplink == nil {
+		return nil, errors.New("edge: new: store, tariff and uplink are required")
+	}
+	if cfg.ParkCode <= 0 {
+		return nil, errors.New("edge: new: park_code must be set")
+	}
+	if cfg.Spaces.Total < 0 || cfg.Spaces.VIP < 0 || cfg.Spaces.VIP > cfg.Spaces.Total {
+		return nil, fmt.Errorf("edge: new: spaces: total %d, vip %d: want 0 ≤ vip ≤ total", cfg.Spaces.Total, cfg.Spaces.VIP)
+	}
+	c := &Controller{
+		cfg:        cfg.withDefaults(),
+		db:         d.Store,
+		up:         d.Uplink,
+		clk:        clock.Or(d.Clock),
+		log:        d.Logger,
+		rnd:        d.Rand,
+		byName:     make(map[string]*lane),
+		wake:       make(chan struct{}, 1),
+		spaceDirty: make(chan struct{}, 1),
+		pending:    make(map[string]*autoPayWaiter),
+		inflight:   make(map[string]bool),
+		unresolved: make(map[string]bool),
+		cancelled:  make(map[string]bool),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.rnd == nil {
+		seed := uint64(c.clk.Now().UnixNano())
+		c.rnd = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	}
+	c.tariff.Store(d.Tariff)
+	codes := map[[2]int]string{}
+	for _, lc := range lanes {
+		if lc.Name == "" {
+			return nil, errors.New("edge: new: a lane has no name")
+		}
+		if _, dup := c.byName[lc.Name]; dup {
+			return nil, fmt.Errorf("edge: new: lane %q twice", lc.Name)
+		}
+		if lc.Kind != Entry && lc.Kind != Exit {
+			return nil, fmt.Errorf("edge: new: lane %q: kind must be entry or exit", lc.Name)
+		}
+		if lc.Code < cmb.LaneMin || lc.Code > cmb.LaneMax {
+			return nil, fmt.Errorf("edge: new: lane %q: code %d: want 1–255", lc.Name, lc.Code)
+		}
+		if other, dup := codes[[2]int{int(lc.Kind), lc.Code}]; dup {
+			return nil, fmt.Errorf("edge: new: lanes %q and %q share %s code %d", other, lc.Name, lc.Kind, lc.Code)
+		}
+		codes[[2]int{int(lc.Kind), lc.Code}] = lc.Name
+		if lc.Arming == nil || lc.Safety == nil || lc.Barrier == nil || lc.Camera == nil {
+			return nil, fmt.Errorf("edge: new: lane %q: arming loop, safety loop, barrier and camera are required", lc.Name)
+		}
+		l := newLane(c, lc)
+		c.lanes = append(c.lanes, l)
+		c.byName[lc.Name] = l
+	}
+	return c, nil
+}
+
+// SetTariff swaps the tariff (SIGHUP reload); quotes from now on use it.
+func (c *Controller) SetTariff(e *tariff.Engine) {
+	if e != nil {
+		c.tariff.Store(e)
+		c.enqueueConfig()
+	}
+}
+
+// Run starts the lanes, the dispatcher and the reporters and blocks until
+// ctx ends; then it halts every device (relays de-energised) and returns.
+func (c *Controller) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("edge: run: already running")
+	}
+	c.enqueueConfig()
+	c.markSpaces()
+	var wg sync.WaitGroup
+	for _, l := range c.lanes {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.run(ctx) }()
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); c.dispatch(ctx) }()
+	go func() { defer wg.Done(); c.reportSpaces(ctx) }()
+	<-ctx.Done()
+	wg.Wait()
+	var errs []error
+	for _, l := range c.lanes {
+		errs = append(errs, l.halt())
+	}
+	return errors.Join(errs...)
+}
+
+// Lane returns the named lane's controls, for the console and tests.
+func (c *Controller) lane(name string) (*lane, bool) {
+	l, ok := c.byName[name]
+	return l, ok
+}
+
+func (c *Controller) laneByCode(kind LaneKind, code int) *lane {
+	for _, l := range c.lanes {
+		if l.cfg.Kind == kind && l.cfg.Code == code {
+			return l
+		}
+	}
+	return nil
+}
+
+func (c *Controller) now() time.Time { return c.clk.Now() }
+
+func (c *Controller) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Controller) markSpaces() {
+	select {
+	case c.spaceDirty <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Controller) randUint64() uint64 {
+	c.randMu.Lock()
+	defer c.randMu.Unlock()
+	return c.rnd.Uint64()
+}
+
+func (c *Controller) randDuration(n time.Duration) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	c.randMu.Lock()
+	defer c.randMu.Unlock()
+	return time.Duration(c.rnd.Int64N(int64(n) + 1))
+}
+
+// newRequestOrder makes an AutoPay request_order: the record and a random
+// suffix, unique per payment attempt, ≤ 64 bytes.
+func (c *Controller) newRequestOrder(recordID string) string {
+	return recordID + "P" + strconv.FormatUint(c.randUint64()%1e10, 10)
+}
+
+// msg builds an outbox message from an uplink's validated fields.
+func (c *Controller) msg(kind, recordID string, v url.Values) store.Message {
+	p := make(map[string]string, len(v))
+	for k, vs := range v {
+		if len(vs) > 0 {
+			p[k] = vs[0]
+		}
+	}
+	now := c.now()
+	return store.Message{Kind: kind, RecordID: recordID, Params: p, Created: now, Due: now}
+}
+
+// Space counts the car park's free spaces from the open records.
+type SpaceCount struct {
+	Total, VIP             int // capacity
+	TotalEmpty, VIPEmpty   int
+	TmpEmpty               int
+	OpenVIP, OpenTemporary int
+}
+
+func (c *Controller) spaces() (SpaceCount, error) {
+	open, openVIP, err := c.db.Occupancy()
+	if err != nil {
+		return SpaceCount{}, err
+	}
+	sc := SpaceCount{Total: c.cfg.Spaces.Total, VIP: c.cfg.Spaces.VIP, OpenVIP: openVIP, OpenTemporary: open - openVIP}
+	sc.TotalEmpty = max(0, sc.Total-open)
+	sc.VIPEmpty = max(0, sc.VIP-openVIP)
+	sc.TmpEmpty = max(0, sc.Total-sc.VIP-sc.OpenTemporary)
+	return sc, nil
+}
+
+// Spaces reports the free spaces.
+func (c *Controller) Spaces() (SpaceCount, error) { return c.spaces() }
+
+func (c *Controller) enqueueConfig() {
+	e := c.tariff.Load()
+	r := cmb.ConfigUpload{ParkCode: c.cfg.ParkCode, ConfigItems: cmb.ConfigItems{ReservedOutTime: int64(e.ReservedOutTime() / time.Second)}}
+	v, err := r.Values()
+	if err != nil {
+		c.log.Error("config upload", "err", err)
+		return
+	}
+	if _, err := c.db.Enqueue(c.msg(store.KindConfigUpload, "", v)); err != nil {
+		c.log.Error("config upload: enqueue", "err", err)
+		return
+	}
+	c.kick()
+}
+
+// reportSpaces queues SpaceInfo on change (at most one per gap) and
+// periodically.
+func (c *Controller) reportSpaces(ctx context.Context) {
+	var last time.Time
+	var lastSent SpaceCount
+	sent := false
+	period := c.clk.NewTimer(c.cfg.SpaceInfoPeriod)
+	defer period.Stop()
+	var gap clock.Timer
+	var gapC <-chan time.Time
+	send := func(force bool) {
+		sc, err := c.spaces()
+		if err != nil {
+			c.log.Error("space info", "err", err)
+			return
+		}
+		if sent && !force && sc == lastSent {
+			return
+		}
+		r := cmb.SpaceInfo{ParkCode: c.cfg.ParkCode, TotalEmpty: sc.TotalEmpty, VipEmpty: sc.VIPEmpty, TmpEmpty: sc.TmpEmpty}
+		v, err := r.Values()
+		if err != nil {
+			c.log.Error("space info", "err", err)
+			return
+		}
+		if _, err := c.db.Enqueue(c.msg(store.KindSpaceInfo, "", v)); err != nil {
+			c.log.Error("space info: enqueue", "err", err)
+			return
+		}
+		last, lastSent, sent = c.now(), sc, true
+		c.kick()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			if gap != nil {
+				gap.Stop()
+			}
+			return
+		case <-period.C():
+			send(true)
+			period.Reset(c.cfg.SpaceInfoPeriod)
+		case <-c.spaceDirty:
+			if gapC != nil {
+				continue // a send is already scheduled
+			}
+			wait := c.cfg.SpaceInfoMinGap - c.now().Sub(last)
+			if !sent || wait <= 0 {
+				send(false)
+				continue
+			}
+			gap = c.clk.NewTimer(wait)
+			gapC = gap.C()
+		case <-gapC:
+			gapC, gap = nil, nil
+			send(false)
+		}
+	}
+}
+
+func (c *Controller) audit(kind string, laneCode int, format string, args ...any) {
+	ev := store.AuditEvent{Time: c.now(), Kind: kind, Lane: laneCode, Detail: fmt.Sprintf(format, args...)}
+	if err := c.db.Audit(ev); err != nil {
+		c.log.Error("audit", "kind", kind, "err", err)
+	}
+}
+
+// auditMsg is an audit event that rides in a domain operation's
+// transaction.
+func (c *Controller) auditMsg(kind string, laneCode int, format string, args ...any) store.Message {
+	return store.Audited(store.AuditEvent{Time: c.now(), Kind: kind, Lane: laneCode, Detail: fmt.Sprintf(format, args...)})
+}
+
+// ErrNoLane: no lane of that name.
+var ErrNoLane = errors.New("no such lane")
+
+// ManualOpen raises a lane's barrier by a person's decision (who, with a
+// reason), audited; a vehicle that owes at an exit leaves as pay_type 8.
+func (c *Controller) ManualOpen(ctx context.Context, laneName, who, reason string) error {
+	if reason == "" {
+		return errors.New("edge: manual open: a reason is required")
+	}
+	l, ok := c.byName[laneName]
+	if !ok {
+		return fmt.Errorf("edge: manual open: %q: %w", laneName, ErrNoLane)
+	}
+	var err error
+	if derr := l.do(ctx, func() { err = l.manualOpen(ctx, who, reason) }); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// ManualClose lowers a lane's barrier by a person's decision, unless a
+// vehicle stands under it.
+func (c *Controller) ManualClose(ctx context.Context, laneName, who, reason string) error {
+	if reason == "" {
+		return errors.New("edge: manual close: a reason is required")
+	}
+	l, ok := c.byName[laneName]
+	if !ok {
+		return fmt.Errorf("edge: manual close: %q: %w", laneName, ErrNoLane)
+	}
+	var err error
+	if derr := l.do(ctx, func() { err = l.manualClose(ctx, who, reason) }); derr != nil {
+		return derr
+	}
+	return err
+}

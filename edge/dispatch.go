@@ -1,0 +1,391 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"time"
+
+	"laned/cmb"
+	"laned/store"
+)
+
+// The outbox dispatcher: one goroutine sends due uplinks in order (per
+// record, by the store's Due), with exponential backoff and full jitter,
+// and acts on the answers. It is the only sender, so "is this AutoPay on
+// the wire right now?" has one answer, kept under c.mu.
+
+type autoPayWaiter struct{ lane *lane }
+
+// awaitAutoPay registers the lane waiting for a non-guaranteed AutoPay.
+func (c *Controller) awaitAutoPay(order string, l *lane) *autoPayWaiter {
+	w := &autoPayWaiter{lane: l}
+	c.mu.Lock()
+	c.pending[order] = w
+	c.mu.Unlock()
+	return w
+}
+
+func (c *Controller) forgetAutoPay(order string) {
+	c.mu.Lock()
+	delete(c.pending, order)
+	c.mu.Unlock()
+}
+
+// cancelAutoPay withdraws an AutoPay that has certainly never reached the
+// platform: not on the wire now, never sent with an unknown outcome. It
+// reports whether it did. A withdrawn AutoPay is deleted from the outbox,
+// durably, so that a restart cannot send it either.
+func (c *Controller) cancelAutoPay(ctx context.Context, order string) bool {
+	c.mu.Lock()
+	if c.inflight[order] || c.unresolved[order] {
+		c.mu.Unlock()
+		return false
+	}
+	c.cancelled[order] = true
+	c.mu.Unlock()
+	var after uint64
+	for {
+		msgs, err := c.db.Messages(after, 256)
+		if err != nil || len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			after = m.Seq
+			if m.Kind == store.KindAutoPay && m.RequestOrder == order {
+				if m.Unresolved {
+					c.mu.Lock()
+					delete(c.cancelled, order)
+					c.mu.Unlock()
+					return false
+				}
+				if err := c.db.Ack(m.Seq); err != nil && !errors.Is(err, store.ErrNotFound) {
+					c.log.Error("autopay: withdraw", "request_order", order, "err", err)
+				}
+				return true
+			}
+		}
+	}
+	return true // not in the outbox (already gone): nothing will send it
+}
+
+func (c *Controller) dispatch(ctx context.Context) {
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		now := c.now()
+		c.mu.Lock()
+		hold := c.holdUntil
+		c.mu.Unlock()
+		if now.Before(hold) {
+			c.sleep(ctx, hold.Sub(now))
+			continue
+		}
+		msgs, err := c.db.Due(now, 64)
+		if err != nil {
+			c.log.Error("outbox: due", "err", err)
+			c.sleep(ctx, c.cfg.RetryBase)
+			continue
+		}
+		if len(msgs) == 0 {
+			next, ok, err := c.db.NextDue()
+			if err != nil || !ok {
+				c.sleep(ctx, -1)
+			} else {
+				c.sleep(ctx, next.Sub(now))
+			}
+			continue
+		}
+		for _, m := range msgs {
+			if ctx.Err() != nil {
+				return
+			}
+			if !c.deliver(ctx, m) {
+				break // the platform is unreachable: hold everything
+			}
+		}
+	}
+}
+
+// sleep waits for d (forever when d < 0), a wake-up or the end.
+func (c *Controller) sleep(ctx context.Context, d time.Duration) {
+	var tc <-chan time.Time
+	if d >= 0 {
+		t := c.clk.NewTimer(d)
+		defer t.Stop()
+		tc = t.C()
+	}
+	select {
+	case <-ctx.Done():
+	case <-c.wake:
+	case <-tc:
+	}
+}
+
+func (c *Controller) backoff(attempts int) time.Duration {
+	d := c.cfg.RetryBase
+	for i := 0; i < attempts && d < c.cfg.RetryCap; i++ {
+		d *= 2
+	}
+	return c.randDuration(min(d, c.cfg.RetryCap))
+}
+
+func params(m store.Message) url.Values {
+	v := make(url.Values, len(m.Params))
+	for k, s := range m.Params {
+		v.Set(k, s)
+	}
+	return v
+}
+
+// deliver sends one message and records what came of it. It returns
+// false when the platform could not be reached.
+func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
+	if m.Kind == store.KindAutoPay {
+		c.mu.Lock()
+		if c.cancelled[m.RequestOrder] {
+			c.mu.Unlock()
+			_ = c.db.Ack(m.Seq)
+			return true
+		}
+		if m.Unresolved {
+			c.unresolved[m.RequestOrder] = true
+			c.mu.Unlock()
+			return c.resolveAutoPay(ctx, m)
+		}
+		c.inflight[m.RequestOrder] = true
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			delete(c.inflight, m.RequestOrder)
+			c.mu.Unlock()
+		}()
+	}
+	sctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
+	env, err := c.up.Send(sctx, m.Kind, params(m))
+	cancel()
+	now := c.now()
+	c.noteNet(now, err)
+	switch {
+	case err == nil:
+		c.delivered(m, env, now)
+		if err := c.db.Ack(m.Seq); err != nil {
+			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
+		}
+		c.log.Info("uplink delivered", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq)
+		return true
+	case errors.Is(err, cmb.ErrRejected):
+		c.log.Warn("uplink rejected", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
+		if m.Kind == store.KindAutoPay {
+			c.autoPayFailed(m, err.Error())
+			return true
+		}
+		if m.Attempts == 0 {
+			c.audit("uplink_rejected", 0, "%s for record %s: %v", m.Kind, m.RecordID, err)
+		}
+		c.retry(m, now, err)
+		return true
+	case errors.Is(err, cmb.ErrOutcomeUnknown):
+		c.log.Warn("uplink outcome unknown", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
+		if m.Kind == store.KindAutoPay {
+			c.mu.Lock()
+			c.unresolved[m.RequestOrder] = true
+			c.mu.Unlock()
+			if err := c.db.MarkUnresolved(m.Seq, now.Add(c.backoff(m.Attempts)), err.Error()); err != nil {
+				c.log.Error("outbox: mark unresolved", "seq", m.Seq, "err", err)
+			}
+			return true
+		}
+		c.retry(m, now, err)
+		return true
+	default:
+		c.log.Warn("uplink not delivered", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
+		wait := c.backoff(m.Attempts)
+		c.retryAt(m, now.Add(wait), err)
+		c.hold(now.Add(wait))
+		return false
+	}
+}
+
+// hold pauses the dispatcher until t: the platform was unreachable.
+func (c *Controller) hold(t time.Time) {
+	c.mu.Lock()
+	c.holdUntil = t
+	c.mu.Unlock()
+}
+
+func (c *Controller) retry(m store.Message, now time.Time, err error) {
+	c.retryAt(m, now.Add(c.backoff(m.Attempts)), err)
+}
+
+func (c *Controller) retryAt(m store.Message, at time.Time, cause error) {
+	dead, err := c.db.Retry(m.Seq, at, cause.Error())
+	if err != nil {
+		c.log.Error("outbox: retry", "seq", m.Seq, "err", err)
+	}
+	if dead {
+		c.log.Warn("uplink dead-lettered", "kind", m.Kind, "seq", m.Seq)
+	}
+}
+
+func (c *Controller) noteNet(now time.Time, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.netLast = netState{At: now, OK: err == nil || errors.Is(err, cmb.ErrRejected)}
+	if err != nil {
+		c.netLast.Detail = err.Error()
+	}
+}
+
+// delivered acts on a successful answer.
+func (c *Controller) delivered(m store.Message, env cmb.Envelope, now time.Time) {
+	switch m.Kind {
+	case store.KindIndata, store.KindAutoPayStatus:
+		a, err := cmb.DecodeIndataAnswer(env.Data)
+		if err != nil {
+			c.log.Warn("indata answer", "record", m.RecordID, "err", err)
+			return
+		}
+		plate := m.Params["vpl_number"]
+		if a.Contactless() {
+			if err := c.db.PutBinding(store.Binding{Plate: plate, Limit: a.Limit, Source: store.SourceIndata, Updated: now}); err != nil {
+				c.log.Error("binding from indata", "plate", plate, "err", err)
+			}
+			return
+		}
+		// Not contactless: forget a binding older than this question.
+		if b, err := c.db.Binding(plate); err == nil && b.Updated.Before(m.Created) {
+			if _, err := c.db.DeleteBinding(plate); err != nil {
+				c.log.Error("unbinding from indata", "plate", plate, "err", err)
+			}
+		}
+	case store.KindAutoPay:
+		a, err := cmb.DecodeAutoPayAnswer(env.Data)
+		if err != nil {
+			c.log.Warn("autopay answer", "record", m.RecordID, "err", err)
+		}
+		c.autoPaySucceeded(m, a.ChannelOrder, a.PayTime, now)
+	}
+}
+
+func (c *Controller) autoPaySucceeded(m store.Message, channelOrder string, payTime int64, now time.Time) {
+	amount, _ := parseInt(m.Params["amount"])
+	at := now
+	if payTime > 0 {
+		at = time.Unix(payTime, 0)
+	}
+	p := store.Payment{Order: m.RequestOrder, RecordID: m.RecordID, Plate: m.Params["vpl_number"], BillID: channelOrder, PayType: int(cmb.PayCMB), Amount: amount, PayTime: at}
+	if err := c.db.AddPayment(p); err != nil && !errors.Is(err, store.ErrAlreadyRecorded) {
+		c.log.Error("autopay: record payment", "record", m.RecordID, "err", err)
+	}
+	c.log.Info("contactless payment succeeded", "record", m.RecordID, "amount_fen", amount, "request_order", m.RequestOrder)
+	c.finishAutoPay(m.RequestOrder, true, channelOrder, "")
+}
+
+func (c *Controller) autoPayFailed(m store.Message, detail string) {
+	c.mu.Lock()
+	_, waiting := c.pending[m.RequestOrder]
+	c.mu.Unlock()
+	if !waiting && c.cfg.Guaranteed {
+		c.audit("autopay_refused", 0, "record %s: contactless charge of %s refused after release: %s", m.RecordID, m.Params["amount"], detail)
+	}
+	c.finishAutoPay(m.RequestOrder, false, "", detail)
+	if err := c.db.Ack(m.Seq); err != nil {
+		c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
+	}
+}
+
+func (c *Controller) finishAutoPay(order string, ok bool, channelOrder, detail string) {
+	c.mu.Lock()
+	w := c.pending[order]
+	delete(c.pending, order)
+	delete(c.unresolved, order)
+	c.mu.Unlock()
+	if w != nil {
+		l := w.lane
+		l.post(func() { l.autoPayDone(context.Background(), order, ok, channelOrder, detail) })
+	}
+}
+
+// resolveAutoPay asks the platform what became of an AutoPay whose answer
+// was lost, before anything is sent again.
+func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
+	r := cmb.PayOrderStatus{ParkCode: c.cfg.ParkCode, RequestOrder: m.RequestOrder}
+	v, err := r.Values()
+	if err != nil {
+		c.log.Error("pay order status", "err", err)
+		return true
+	}
+	sctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
+	env, err := c.up.Send(sctx, cmb.EpPayOrderStatus, v)
+	cancel()
+	now := c.now()
+	c.noteNet(now, err)
+	switch {
+	case err == nil:
+		a, derr := cmb.DecodePayOrderStatusAnswer(env.Data)
+		if derr != nil {
+			c.log.Warn("pay order status answer", "err", derr)
+		}
+		if a.Amount > 0 {
+			m.Params["amount"] = formatInt(a.Amount)
+		}
+		c.autoPaySucceeded(m, a.ChannelOrder, 0, now)
+		if err := c.db.Ack(m.Seq); err != nil {
+			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
+		}
+		return true
+	case errors.Is(err, cmb.ErrRejected):
+		// The platform has no such order: the AutoPay never happened; send
+		// it again, same request_order.
+		c.mu.Lock()
+		delete(c.unresolved, m.RequestOrder)
+		c.mu.Unlock()
+		if err := c.db.Resolve(m.Seq, now); err != nil {
+			c.log.Error("outbox: resolve", "seq", m.Seq, "err", err)
+		}
+		return true
+	default:
+		wait := c.backoff(m.Attempts)
+		if err := c.db.MarkUnresolved(m.Seq, now.Add(wait), err.Error()); err != nil {
+			c.log.Error("outbox: mark unresolved", "seq", m.Seq, "err", err)
+		}
+		if !errors.Is(err, cmb.ErrOutcomeUnknown) {
+			c.hold(now.Add(wait))
+			return false
+		}
+		return true
+	}
+}
+
+// RetryNow makes every queued uplink due now (the console's queue retry).
+func (c *Controller) RetryNow() (int, error) {
+	n := 0
+	now := c.now()
+	var after uint64
+	for {
+		msgs, err := c.db.Messages(after, 256)
+		if err != nil {
+			return n, err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			after = m.Seq
+			if _, err := c.db.UpdateMessage(m.Seq, func(x *store.Message) error { x.Due = now; return nil }); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	c.hold(time.Time{})
+	c.kick()
+	return n, nil
+}
+
+func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }

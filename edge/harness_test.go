@@ -1,0 +1,269 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"laned/cmb"
+	"laned/cmb/cmbsim"
+	"laned/edge/tariff"
+	"laned/hal/clock"
+	"laned/hal/sim"
+	"laned/store"
+	"laned/store/storetest"
+)
+
+const (
+	testAppID  = "ik45nfuz"
+	testSecret = "vqhqr9vozoorivkc3lemrbicphgzx"
+	testPark   = int64(5201020001)
+)
+
+// shenzhen is a typical tariff: small cars 15 free minutes, the first hour
+// 5 yuan, each further 30 min 2 yuan, 40 yuan a day; large vehicles
+// double; new-energy cars two free hours.
+func shenzhen() tariff.Config {
+	return tariff.Config{
+		Zone:            "Asia/Shanghai",
+		ReservedOutTime: tariff.Duration(15 * time.Minute),
+		Small:           &tariff.RuleSet{FreeMinutes: 15, FirstMinutes: 60, FirstPrice: 500, NextMinutes: 30, NextPrice: 200, DailyCap: 4000},
+		Large:           &tariff.RuleSet{FreeMinutes: 15, FirstMinutes: 60, FirstPrice: 1000, NextMinutes: 30, NextPrice: 400, DailyCap: 8000},
+		NewEnergy:       &tariff.RuleSet{FreeMinutes: 120, FirstMinutes: 60, FirstPrice: 500, NextMinutes: 30, NextPrice: 200, DailyCap: 4000},
+	}
+}
+
+type harness struct {
+	t      *testing.T
+	clk    *clock.Fake
+	db     *store.DB
+	sim    *cmbsim.Sim
+	ctl    *Controller
+	entry  *sim.Lane
+	exit   *sim.Lane
+	lanes  []*sim.Lane
+	laneURL string
+	cancel  context.CancelFunc
+	done   chan error
+	ctx    context.Context
+}
+
+type harnessOpt func(*Config)
+
+// start is 2026-03-02 09:00 in Shanghai.
+var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+	t.Helper()
+	h := &harness{t: t, clk: clock.NewFake(start)}
+	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now})
+	eng, err := tariff.New(shenzhen())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{ParkCode: testPark, Spaces: Spaces{Total: 500, VIP: 20}, ReplaceStale: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+
+	// The lane's callback server, its handler set once the controller exists.
+	var laneHandler atomic.Value
+	laneSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		laneHandler.Load().(http.Handler).ServeHTTP(w, r)
+	}))
+	t.Cleanup(laneSrv.Close)
+	h.laneURL = laneSrv.URL + "/"
+
+	h.sim = cmbsim.New(cmbsim.Config{
+		AppID: testAppID, Secret: testSecret, ParkCode: testPark, LaneURL: laneSrv.URL + "/",
+		Guaranteed: cfg.Guaranteed, Now: h.clk.Now, Rand: rand.NewChaCha8([32]byte{1}),
+	})
+	platform := httptest.NewServer(h.sim.Handler())
+	t.Cleanup(platform.Close)
+	client, err := cmb.NewClient(cmb.Config{BaseURL: platform.URL, AppID: testAppID, Secret: testSecret, ParkCode: testPark, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.entry = sim.NewLane(h.clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
+	h.exit = sim.NewLane(h.clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
+	h.lanes = []*sim.Lane{h.entry, h.exit}
+	lanes := []LaneConfig{
+		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: h.entry.Barrier, Camera: h.entry.Camera},
+		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: h.exit.Barrier, Camera: h.exit.Camera},
+	}
+	h.ctl, err = New(cfg, lanes, Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := cmb.NewServer(cmb.ServerConfig{AppID: testAppID, Secret: testSecret, ParkCode: testPark, Prefix: "/", Logger: testLogger(t)}, h.ctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	laneHandler.Store(http.Handler(srv))
+
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.done = make(chan error, 1)
+	go func() { h.done <- h.ctl.Run(h.ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	h.cancel = nil
+	if err := <-h.done; err != nil {
+		h.t.Errorf("Run() = %v", err)
+	}
+	for _, l := range h.lanes {
+		for _, f := range l.Barrier.Faults() {
+			if strings.HasPrefix(f.Fault, sim.FaultHit) {
+				h.t.Errorf("%s: safety fault: %+v", l.Name, f)
+			}
+		}
+	}
+}
+
+// eventually polls cond until it holds; the bound is a safety net against
+// a hang, not a timing assertion.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// settle waits until every lane has handled every device event.
+func (h *harness) settle() {
+	h.t.Helper()
+	for range 3 {
+		for i, sl := range h.lanes {
+			h.eventually(sl.Name+" idle", sl.Idle)
+			ln := h.ctl.lanes[i]
+			h.eventually(sl.Name+" posts run", func() bool { return ln.posts.Load() == 0 })
+			if err := h.ctl.lanes[i].do(context.Background(), func() {}); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+	}
+}
+
+// advance moves the clock once the lanes are quiet.
+func (h *harness) advance(d time.Duration) {
+	h.t.Helper()
+	h.settle()
+	h.clk.Advance(d)
+	h.settle()
+}
+
+func (h *harness) laneStatus(l *sim.Lane) laneStatus {
+	h.settle()
+	ln, _ := h.ctl.lane(l.Name)
+	return ln.status()
+}
+
+// opens counts the open commands a barrier has had.
+func opens(l *sim.Lane) int {
+	n := 0
+	for _, c := range l.Barrier.Log() {
+		if c.Op == "open" {
+			n++
+		}
+	}
+	return n
+}
+
+func lastOp(l *sim.Lane) string {
+	log := l.Barrier.Log()
+	if len(log) == 0 {
+		return ""
+	}
+	return log[len(log)-1].Op
+}
+
+// enter drives plate in through the entry and returns its record.
+func (h *harness) enter(plate string) store.Record {
+	h.t.Helper()
+	n := opens(h.entry)
+	h.entry.Arrive(plate)
+	h.eventually("entry barrier up for "+plate, func() bool { return opens(h.entry) > n })
+	h.entry.PassThrough()
+	h.eventually("entry barrier down after "+plate, func() bool { return lastOp(h.entry) == "close" })
+	rec, err := h.db.OpenByPlate(plate)
+	if err != nil {
+		h.t.Fatalf("OpenByPlate(%s) after entry = %v", plate, err)
+	}
+	return rec
+}
+
+// arriveExit puts plate at the exit and waits for the lane's decision.
+func (h *harness) arriveExit(plate string) laneStatus {
+	h.t.Helper()
+	h.exit.Arrive(plate)
+	h.settle()
+	return h.laneStatus(h.exit)
+}
+
+// leaveExit expects the exit barrier up for the vehicle and drives it out.
+func (h *harness) leaveExit(opensBefore int) {
+	h.t.Helper()
+	h.eventually("exit barrier up", func() bool { return opens(h.exit) > opensBefore })
+	h.exit.PassThrough()
+	h.eventually("exit barrier down", func() bool { return lastOp(h.exit) == "close" })
+}
+
+// drain waits until the outbox is empty.
+func (h *harness) drain() {
+	h.t.Helper()
+	h.settle()
+	h.eventually("outbox drained", func() bool {
+		h.ctl.kick() // the dispatcher may have armed its timer before the clock moved
+		st, err := h.db.OutboxStats(h.clk.Now())
+		return err == nil && st.Count == 0
+	})
+	h.settle()
+}
+
+func (h *harness) received(ep, recordID string) []cmbsim.Uplink {
+	return h.sim.Received(cmbsim.Filter{Endpoint: ep, RecordID: recordID})
+}
+
+// checkPlatform asserts what every scenario must leave true.
+func (h *harness) checkPlatform() {
+	h.t.Helper()
+	if v := h.sim.OrderViolations(); len(v) > 0 {
+		h.t.Errorf("platform saw uplinks out of order: %+v", v)
+	}
+	if d := h.sim.DoubleCharges(); len(d) > 0 {
+		h.t.Errorf("platform charged twice: %+v", d)
+	}
+}
+
+func (h *harness) closed(id string) store.Record {
+	h.t.Helper()
+	rec, err := h.db.RecordByID(id)
+	if err != nil {
+		h.t.Fatalf("RecordByID(%s) = %v", id, err)
+	}
+	if rec.State != store.StateClosed {
+		h.t.Fatalf("record %s state = %s; want closed", id, rec.State)
+	}
+	return rec
+}
+
+func isAnswer(err error, status int) bool {
+	var re *cmb.RejectedError
+	return errors.As(err, &re) && re.Status == status
+}

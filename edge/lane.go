@@ -1,0 +1,958 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"laned/cmb"
+	"laned/edge/tariff"
+	"laned/hal"
+	"laned/hal/clock"
+	"laned/store"
+)
+
+// vState is where the vehicle at a lane is in its passage.
+type vState int
+
+const (
+	vIdentifying vState = iota + 1 // on the arming loop, no plate yet
+	vNoPlate                       // the camera saw no plate: waiting for NoVpln (entry) or an unlicensed scan (exit)
+	vRefused                       // entry refused (blacklist, lot full, already inside): a guard decides
+	vUnknown                       // exit: no open record matches the plate
+	vWaitPay                       // exit: fee due, waiting for scan-to-pay
+	vAutoPay                       // exit: contactless payment under way (non-guaranteed mode)
+	vReleased                      // the barrier was raised for it
+)
+
+func (s vState) String() string {
+	return [...]string{"", "identifying", "no plate", "refused", "unknown", "waiting to pay", "contactless paying", "released"}[s]
+}
+
+// vehicle is what stands at a lane.
+type vehicle struct {
+	plate      string // as read (or the virtual plate of an unlicensed vehicle)
+	colour     int
+	conf       int
+	unlicensed bool
+	at         time.Time
+	state      vState
+	reason     string // why it is in its state, for the console and display
+	recordID   string
+	quote      tariff.Quote
+	order      string // request_order of a pending AutoPay
+	passing    bool   // seen on the safety loop since the barrier rose
+}
+
+// laneStatus is a copy of a lane's state for the console.
+type laneStatus struct {
+	Name        string
+	Kind        LaneKind
+	Code        int
+	Barrier     hal.BarrierState
+	Arming      bool
+	Safety      bool
+	CameraOn    bool
+	Vehicle     string // plate or "" ; "(no plate)" for unlicensed
+	State       string
+	Reason      string
+	RecordID    string
+	Due         int64
+	LastEvent   time.Time
+	LastPlate   string
+	LastFault   string
+	CameraFrame string
+}
+
+// lane is one lane's state machine. Everything but the snapshot is touched
+// only by its own goroutine (run): events are handled in order and the
+// logic needs no locks.
+type lane struct {
+	c   *Controller
+	cfg LaneConfig
+
+	reqs chan func()
+	quit  chan struct{} // closed when run returns
+	posts atomic.Int64  // posted functions not yet run
+
+	armed, safety bool
+	veh           *vehicle
+	lastPlate     string
+	lastPlateAt   time.Time
+	queued        *hal.PlateEvent // the next car's read, taken while the lane was busy
+	wantUp        bool // the lane wants the barrier up
+	passTimer     clock.Timer
+	passC         <-chan time.Time
+	autoPayTimer  clock.Timer
+	autoPayC      <-chan time.Time
+
+	snapMu sync.Mutex
+	snap   laneStatus
+}
+
+func newLane(c *Controller, cfg LaneConfig) *lane {
+	l := &lane{c: c, cfg: cfg, reqs: make(chan func()), quit: make(chan struct{})}
+	l.snap = laneStatus{Name: cfg.Name, Kind: cfg.Kind, Code: cfg.Code}
+	return l
+}
+
+var errLaneStopped = errors.New("lane stopped")
+
+// do runs fn on the lane's goroutine and waits for it.
+func (l *lane) do(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case l.reqs <- func() { fn(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.quit:
+		return errLaneStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post runs fn on the lane's goroutine without waiting.
+func (l *lane) post(fn func()) {
+	l.posts.Add(1)
+	go func() {
+		select {
+		case l.reqs <- func() { fn(); l.posts.Add(-1) }:
+		case <-l.quit:
+			l.posts.Add(-1)
+		}
+	}()
+}
+
+func (l *lane) run(ctx context.Context) {
+	defer close(l.quit)
+	l.armed, l.safety = l.cfg.Arming.Occupied(), l.cfg.Safety.Occupied()
+	l.snapshot()
+	arming, safety := l.cfg.Arming.Events(), l.cfg.Safety.Events()
+	barrier, camera := l.cfg.Barrier.Events(), l.cfg.Camera.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			l.stopTimers()
+			return
+		case ev, ok := <-arming:
+			if !ok {
+				arming = nil
+				continue
+			}
+			l.onArming(ctx, ev)
+		case ev, ok := <-safety:
+			if !ok {
+				safety = nil
+				continue
+			}
+			l.onSafety(ctx, ev)
+		case ev, ok := <-barrier:
+			if !ok {
+				barrier = nil
+				continue
+			}
+			l.onBarrier(ev)
+		case ev, ok := <-camera:
+			if !ok {
+				camera = nil
+				continue
+			}
+			l.onCamera(ctx, ev)
+		case fn := <-l.reqs:
+			fn()
+		case <-l.passC:
+			l.passC, l.passTimer = nil, nil
+			l.onPassTimeout(ctx)
+		case <-l.autoPayC:
+			l.autoPayC, l.autoPayTimer = nil, nil
+			l.onAutoPayTimeout(ctx)
+		}
+		l.snapshot()
+	}
+}
+
+func (l *lane) halt() error {
+	var errs []error
+	for _, d := range []hal.Device{l.cfg.Camera, l.cfg.Arming, l.cfg.Safety, l.cfg.Barrier} {
+		if err := d.Halt(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l *lane) stopTimers() {
+	if l.passTimer != nil {
+		l.passTimer.Stop()
+	}
+	if l.autoPayTimer != nil {
+		l.autoPayTimer.Stop()
+	}
+}
+
+func (l *lane) snapshot() {
+	s := laneStatus{
+		Name: l.cfg.Name, Kind: l.cfg.Kind, Code: l.cfg.Code,
+		Barrier: l.cfg.Barrier.State(), Arming: l.armed, Safety: l.safety,
+		CameraOn: l.cfg.Camera.Online(), LastPlate: l.lastPlate,
+	}
+	if v := l.veh; v != nil {
+		s.Vehicle = v.plate
+		if v.unlicensed && v.plate == "" {
+			s.Vehicle = "(no plate)"
+		}
+		s.State, s.Reason, s.RecordID, s.Due = v.state.String(), v.reason, v.recordID, v.quote.Due
+	}
+	l.snapMu.Lock()
+	s.LastEvent, s.LastFault, s.CameraFrame = l.snap.LastEvent, l.snap.LastFault, l.snap.CameraFrame
+	l.snap = s
+	l.snapMu.Unlock()
+}
+
+func (l *lane) status() laneStatus {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	return l.snap
+}
+
+func (l *lane) note(f func(s *laneStatus)) {
+	l.snapMu.Lock()
+	f(&l.snap)
+	l.snapMu.Unlock()
+}
+
+// ---- loops and barrier ----
+
+func (l *lane) onArming(ctx context.Context, ev hal.LoopEvent) {
+	if ev.Stuck {
+		l.c.audit("fault", l.cfg.Code, "%s: arming loop occupied for too long", l.cfg.Name)
+		return
+	}
+	l.armed = ev.Occupied
+	if ev.Occupied {
+		if l.veh == nil {
+			l.veh = &vehicle{at: l.c.now(), state: vIdentifying}
+			if err := l.cfg.Camera.Trigger(ctx); err != nil {
+				l.c.log.Warn("camera trigger", "lane", l.cfg.Name, "err", err)
+			}
+		}
+		return
+	}
+	// The vehicle left the arming loop. One that was let through is now
+	// on the safety loop; any other drove away (or backed off).
+	if l.veh != nil && l.veh.state != vReleased && !l.safety {
+		l.c.log.Info("vehicle left the lane", "lane", l.cfg.Name, "plate", l.veh.plate, "state", l.veh.state.String())
+		l.veh = nil
+	}
+	l.maybeClose(ctx)
+}
+
+func (l *lane) onSafety(ctx context.Context, ev hal.LoopEvent) {
+	if ev.Stuck {
+		l.c.audit("fault", l.cfg.Code, "%s: safety loop occupied for too long", l.cfg.Name)
+		return
+	}
+	l.safety = ev.Occupied
+	if ev.Occupied {
+		if l.veh != nil && l.veh.state == vReleased {
+			l.veh.passing = true
+		}
+		// A vehicle under a closing (or closed while commanded up)
+		// barrier: raise it again.
+		if st := l.cfg.Barrier.State(); st == hal.BarrierClosing || (st == hal.BarrierStopped && !l.wantUp) {
+			l.c.audit("barrier", l.cfg.Code, "%s: re-open: vehicle on the safety loop while %s", l.cfg.Name, st)
+			l.raise(ctx, "vehicle under closing barrier")
+		}
+		return
+	}
+	if l.veh != nil && l.veh.state == vReleased && l.veh.passing {
+		l.c.log.Info("vehicle passed", "lane", l.cfg.Name, "plate", l.veh.plate)
+		l.veh = nil
+		// The device's own state, not l.armed: a loop's release may still
+		// be on its way in another channel.
+		if l.cfg.Arming.Occupied() {
+			// The next vehicle is already waiting: identify it, from
+			// the read taken meanwhile or by a new capture.
+			if q := l.queued; q != nil {
+				l.queued = nil
+				l.maybeClose(ctx)
+				l.onCamera(ctx, *q)
+				return
+			}
+			l.veh = &vehicle{at: l.c.now(), state: vIdentifying}
+			if err := l.cfg.Camera.Trigger(ctx); err != nil {
+				l.c.log.Warn("camera trigger", "lane", l.cfg.Name, "err", err)
+			}
+		}
+		l.queued = nil
+	}
+	l.maybeClose(ctx)
+}
+
+// maybeClose lowers the barrier when nobody is released and the safety
+// loop is clear. It is the only place that commands a barrier down.
+func (l *lane) maybeClose(ctx context.Context) {
+	if l.safety || !l.wantUp {
+		return
+	}
+	if l.veh != nil && l.veh.state == vReleased {
+		return // still to pass
+	}
+	l.lower(ctx, "vehicle passed")
+}
+
+func (l *lane) raise(ctx context.Context, why string) {
+	l.wantUp = true
+	if err := l.cfg.Barrier.Open(ctx); err != nil {
+		l.c.log.Error("barrier open", "lane", l.cfg.Name, "why", why, "err", err)
+		l.c.audit("fault", l.cfg.Code, "%s: barrier open failed: %v", l.cfg.Name, err)
+		return
+	}
+	l.c.log.Info("barrier up", "lane", l.cfg.Name, "why", why)
+	l.armPassTimer()
+}
+
+func (l *lane) lower(ctx context.Context, why string) {
+	if l.safety {
+		return // never on a vehicle
+	}
+	l.wantUp = false
+	if l.passTimer != nil {
+		l.passTimer.Stop()
+		l.passTimer, l.passC = nil, nil
+	}
+	if err := l.cfg.Barrier.Close(ctx); err != nil {
+		l.c.log.Error("barrier close", "lane", l.cfg.Name, "err", err)
+		l.c.audit("fault", l.cfg.Code, "%s: barrier close failed: %v", l.cfg.Name, err)
+		return
+	}
+	l.c.log.Info("barrier down", "lane", l.cfg.Name, "why", why)
+}
+
+func (l *lane) armPassTimer() {
+	if l.passTimer != nil {
+		l.passTimer.Stop()
+	}
+	l.passTimer = l.c.clk.NewTimer(l.c.cfg.PassTimeout)
+	l.passC = l.passTimer.C()
+}
+
+// onPassTimeout: the barrier has been up for PassTimeout. A released
+// vehicle that never reached the safety loop is given up on once both
+// loops are clear (its record stays as decided).
+func (l *lane) onPassTimeout(ctx context.Context) {
+	if !l.wantUp {
+		return
+	}
+	if l.safety || l.armed {
+		l.armPassTimer()
+		return
+	}
+	if l.veh != nil && l.veh.state == vReleased {
+		l.c.audit("barrier", l.cfg.Code, "%s: released vehicle %s did not pass within %s", l.cfg.Name, l.veh.plate, l.c.cfg.PassTimeout)
+		l.veh = nil
+	}
+	l.lower(ctx, "pass timeout")
+}
+
+func (l *lane) onBarrier(ev hal.BarrierEvent) {
+	if ev.Fault != "" {
+		l.note(func(s *laneStatus) { s.LastFault = ev.At.Format(time.RFC3339) + " " + ev.Fault })
+		l.c.log.Warn("barrier fault", "lane", l.cfg.Name, "fault", ev.Fault)
+		l.c.audit("fault", l.cfg.Code, "%s: barrier: %s", l.cfg.Name, ev.Fault)
+	}
+}
+
+// ---- camera ----
+
+func (l *lane) onCamera(ctx context.Context, ev hal.PlateEvent) {
+	l.note(func(s *laneStatus) {
+		s.LastEvent = ev.At
+		s.CameraFrame = fmt.Sprintf("%s %s %s conf %d", ev.At.Format(time.RFC3339), ev.Kind, ev.Plate, ev.Conf)
+	})
+	switch ev.Kind {
+	case hal.KindOffline:
+		l.c.log.Warn("camera offline", "lane", l.cfg.Name, "detail", ev.Detail)
+		l.c.audit("fault", l.cfg.Code, "%s: camera offline: %s", l.cfg.Name, ev.Detail)
+		return
+	case hal.KindOnline:
+		l.c.log.Info("camera online", "lane", l.cfg.Name)
+		return
+	case hal.KindHeartbeat:
+		if ev.Status != 0 {
+			l.c.audit("fault", l.cfg.Code, "%s: camera reports fault %d", l.cfg.Name, ev.Status)
+		}
+		return
+	case hal.KindPlate, hal.KindNoPlate:
+	default:
+		return
+	}
+	now := l.c.now()
+	if ev.Kind == hal.KindPlate {
+		if v := l.veh; v != nil && v.plate == ev.Plate && v.state != vIdentifying && v.state != vNoPlate {
+			return // the same car read again: decided already
+		}
+		if l.veh == nil && ev.Plate == l.lastPlate && now.Sub(l.lastPlateAt) < l.c.cfg.DedupeWindow {
+			return // the car that just went through, seen once more
+		}
+	}
+	if l.veh != nil {
+		switch l.veh.state {
+		case vReleased:
+			if l.safety || l.armed {
+				// Released and not yet past: this is the next car in
+				// the queue. Keep its read for when the lane is free.
+				l.queued = &ev
+				return
+			}
+			l.veh = nil
+		case vAutoPay:
+			return // a decision is under way; a re-read changes nothing
+		}
+	}
+	if l.veh == nil {
+		l.veh = &vehicle{at: now}
+	}
+	v := l.veh
+	if ev.Kind == hal.KindNoPlate {
+		if !l.cfg.Arming.Occupied() && !l.cfg.Safety.Occupied() && v.state == vIdentifying && v.plate == "" {
+			l.veh = nil // nothing stands there: a capture of the empty lane
+			return
+		}
+		if v.plate != "" && v.state != vIdentifying {
+			return // a plate was read already; keep it
+		}
+		v.unlicensed, v.state, v.reason = true, vNoPlate, "no plate: scan the QR code"
+		l.c.log.Info("vehicle without plate", "lane", l.cfg.Name)
+		return
+	}
+	v.plate, v.colour, v.conf, v.unlicensed = ev.Plate, ev.Colour, ev.Conf, false
+	l.lastPlate, l.lastPlateAt = ev.Plate, now
+	l.c.log.Info("plate", "lane", l.cfg.Name, "plate", ev.Plate, "colour", ev.Colour, "conf", ev.Conf)
+	if l.cfg.Kind == Entry {
+		l.decideEntry(ctx)
+	} else {
+		l.decideExit(ctx)
+	}
+}
+
+// ---- entry ----
+
+func (l *lane) refuse(why string) {
+	l.veh.state, l.veh.reason = vRefused, why
+	l.c.log.Info("entry refused", "lane", l.cfg.Name, "plate", l.veh.plate, "why", why)
+	l.c.audit("refused", l.cfg.Code, "%s: %s refused: %s", l.cfg.Name, l.veh.plate, why)
+}
+
+func (l *lane) decideEntry(ctx context.Context) {
+	v := l.veh
+	now := l.c.now()
+	db := l.c.db
+	auth := store.AuthTemporary
+	if lv, err := db.LookupVehicle(v.plate, now); err == nil {
+		switch lv.List {
+		case store.ListBlack:
+			l.refuse("blacklisted")
+			return
+		case store.ListVIP, store.ListMonthly:
+			auth = store.AuthVIP
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		l.fail("vehicle lists", err)
+		return
+	}
+	stale, err := db.OpenByPlate(v.plate)
+	hasStale := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		l.fail("open record by plate", err)
+		return
+	}
+	if hasStale && !l.c.cfg.ReplaceStale {
+		l.refuse("already inside (record " + stale.ID + ")")
+		return
+	}
+	if auth == store.AuthTemporary && !hasStale {
+		sc, err := l.c.spaces()
+		if err != nil {
+			l.fail("spaces", err)
+			return
+		}
+		if sc.TmpEmpty <= 0 {
+			l.refuse("car park full")
+			return
+		}
+	}
+	l.admit(ctx, auth, hasStale, stale)
+}
+
+// admit opens the record and its Indata in one transaction, then raises
+// the barrier.
+func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.Record) {
+	v := l.veh
+	now := l.c.now()
+	db := l.c.db
+	class := tariff.Classify(v.plate, v.colour)
+	rec := store.Record{
+		ID: db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: max(v.colour, 0),
+		CarType: carType(class, l.c.tariff.Load().IsMilitaryPolice(v.plate)), PowerType: powerType(class),
+		Unlicensed: v.unlicensed, AuthType: auth, InCode: l.cfg.Code, InTime: now, State: store.StateInside,
+	}
+	msgs, err := l.c.indata(rec)
+	if err != nil {
+		l.fail("indata", err)
+		return
+	}
+	msgs = append(msgs, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for entry of %s (record %s)", l.cfg.Name, rec.Plate, rec.ID))
+	if hasStale {
+		exit := store.Exit{OutTime: now, Fees: stale.Fees, Items: stale.Items, Note: "closed as stale: the plate entered again at " + l.cfg.Name}
+		_, err = db.ReplaceStale(stale.ID, exit, rec, msgs...)
+	} else {
+		_, err = db.OpenRecord(rec, msgs...)
+	}
+	if err != nil {
+		l.fail("open record", err)
+		return
+	}
+	v.recordID, v.state, v.reason = rec.ID, vReleased, "admitted"
+	l.raise(ctx, "entry "+rec.Plate)
+	l.c.kick()
+	l.c.markSpaces()
+}
+
+func carType(c tariff.Class, military bool) int {
+	switch {
+	case military:
+		return int(cmb.CarMilitary)
+	case c == tariff.Large:
+		return int(cmb.CarLarge)
+	}
+	return int(cmb.CarSmall)
+}
+
+func powerType(c tariff.Class) int {
+	if c == tariff.NewEnergy {
+		return int(cmb.PowerElectric)
+	}
+	return int(cmb.PowerNormal)
+}
+
+// fail notes an internal failure (the store refused, a bug): the vehicle
+// waits for a guard, and the fault is logged and audited.
+func (l *lane) fail(op string, err error) {
+	if l.veh != nil {
+		l.veh.state, l.veh.reason = vRefused, "internal error: "+op
+	}
+	l.c.log.Error("lane decision failed", "lane", l.cfg.Name, "op", op, "err", err)
+	l.c.audit("fault", l.cfg.Code, "%s: %s: %v", l.cfg.Name, op, err)
+}
+
+// noVpln handles the platform's NoVpln for this entry (on the lane's
+// goroutine).
+func (l *lane) noVpln(ctx context.Context, virtual string) (int, string) {
+	v := l.veh
+	switch {
+	case v == nil && !l.armed:
+		return 2, "no vehicle at the entry"
+	case v == nil:
+		l.veh = &vehicle{at: l.c.now()}
+		v = l.veh
+	case v.state == vReleased:
+		return 2, "no vehicle waiting at the entry"
+	case v.plate != "" && !v.unlicensed:
+		return 1, "the entry sees a licensed vehicle: " + v.plate
+	}
+	v.plate, v.unlicensed, v.colour = virtual, true, hal.ColourUnknown
+	stale, err := l.c.db.OpenByPlate(virtual)
+	hasStale := err == nil
+	l.admit(ctx, store.AuthTemporary, hasStale, stale)
+	if v.state != vReleased {
+		return 1, "cannot admit: " + v.reason
+	}
+	return 0, ""
+}
+
+// ---- exit ----
+
+// findRecord finds the open record of a read plate: exact, else the one
+// look-alike.
+func (c *Controller) findRecord(plate string) (store.Record, bool, error) {
+	rec, err := c.db.OpenByPlate(plate)
+	if err == nil {
+		return rec, true, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.Record{}, false, err
+	}
+	open, err := c.db.OpenRecords()
+	if err != nil {
+		return store.Record{}, false, err
+	}
+	plates := make([]string, len(open))
+	for i, r := range open {
+		plates[i] = r.Plate
+	}
+	if m, ok := matchPlate(plate, plates); ok {
+		for _, r := range open {
+			if r.Plate == m {
+				return r, true, nil
+			}
+		}
+	}
+	return store.Record{}, false, nil
+}
+
+// quote prices rec for an exit or a query at `at`.
+func (c *Controller) quote(rec store.Record, at time.Time) (tariff.Quote, error) {
+	paid, last, err := c.db.PaidFor(rec.ID)
+	if err != nil {
+		return tariff.Quote{}, err
+	}
+	e := c.tariff.Load()
+	vip := rec.AuthType == store.AuthVIP
+	if !vip && !rec.Unlicensed {
+		if lv, err := c.db.LookupVehicle(rec.Plate, at); err == nil && (lv.List == store.ListVIP || lv.List == store.ListMonthly) {
+			vip = true
+		}
+	}
+	return e.Quote(tariff.Query{
+		Class: tariff.Classify(rec.Plate, rec.PlateColor), Entry: rec.InTime, Exit: at,
+		VIP: vip, Military: e.IsMilitaryPolice(rec.Plate), Paid: paid, LastPayTime: last,
+	})
+}
+
+func (l *lane) decideExit(ctx context.Context) {
+	v := l.veh
+	rec, ok, err := l.c.findRecord(v.plate)
+	if err != nil {
+		l.fail("find record", err)
+		return
+	}
+	if !ok {
+		v.state, v.reason, v.recordID = vUnknown, "no open record for this plate", ""
+		l.c.log.Info("exit: no record", "lane", l.cfg.Name, "plate", v.plate)
+		return
+	}
+	if rec.Plate != v.plate {
+		l.c.log.Info("exit: look-alike plate matched", "lane", l.cfg.Name, "read", v.plate, "record", rec.Plate)
+		v.plate = rec.Plate
+	}
+	v.recordID = rec.ID
+	l.settle(ctx, rec)
+}
+
+// settle decides an exit whose record is known: free, paid, contactless or
+// scan-to-pay.
+func (l *lane) settle(ctx context.Context, rec store.Record) {
+	v := l.veh
+	now := l.c.now()
+	q, err := l.c.quote(rec, now)
+	if err != nil {
+		v.state, v.reason = vWaitPay, "tariff cannot price this stay"
+		l.fail("quote", err)
+		return
+	}
+	v.quote = q
+	if q.Due == 0 {
+		l.release(ctx, rec, q, nil, "free: "+string(q.Reason))
+		return
+	}
+	if b, err := l.c.db.Binding(rec.Plate); err == nil && !rec.Unlicensed && q.Due <= b.Limit {
+		l.autoPay(ctx, rec, q)
+		return
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		l.c.log.Warn("binding lookup", "plate", rec.Plate, "err", err)
+	}
+	if rec.State != store.StateLeaving || rec.OutCode != l.cfg.Code {
+		if _, err := l.c.db.MarkLeaving(rec.ID, l.cfg.Code, now); err != nil {
+			l.fail("mark leaving", err)
+			return
+		}
+	}
+	v.state, v.reason = vWaitPay, fmt.Sprintf("%s due: scan the exit QR code", yuan(q.Due))
+	l.c.log.Info("exit: waiting for payment", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due)
+}
+
+// release closes the record with its Outdata (and extra, e.g. an AutoPay)
+// in one transaction, then raises the barrier.
+func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, msgs ...store.Message) {
+	v := l.veh
+	now := l.c.now()
+	items, err := l.c.chargeItems(rec, q, now)
+	if err != nil {
+		l.fail("charge items", err)
+		return
+	}
+	items = append(items, extra...)
+	fees := store.Fees{Total: q.Total, Paid: q.Paid, Due: 0}
+	for _, it := range extra {
+		fees.Paid += it.ActualPay
+	}
+	if waived := q.Total - fees.Paid; waived > 0 {
+		fees.Discount = waived
+	}
+	rec.OutCode, rec.OutTime = l.cfg.Code, now
+	out, err := l.c.outdata(rec, items)
+	if err != nil {
+		l.fail("outdata", err)
+		return
+	}
+	msgs = append(msgs, out, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, rec.Plate, rec.ID, why))
+	if _, err := l.c.db.CloseRecord(rec.ID, store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items}, msgs...); err != nil {
+		l.fail("close record", err)
+		return
+	}
+	v.state, v.reason, v.recordID = vReleased, why, rec.ID
+	l.raise(ctx, "exit "+rec.Plate+": "+why)
+	l.c.kick()
+	l.c.markSpaces()
+}
+
+// chargeItems lists the stay's payments, and what was waived, as
+// Outdata's charge items.
+func (c *Controller) chargeItems(rec store.Record, q tariff.Quote, now time.Time) ([]store.ChargeItem, error) {
+	pays, err := c.db.Payments(rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	var items []store.ChargeItem
+	for _, p := range pays {
+		items = append(items, store.ChargeItem{PayType: p.PayType, TollCollector: c.cfg.TollCollector, ShouldPay: p.Amount, ActualPay: p.Amount, Time: p.PayTime, SeqNum: p.Order})
+	}
+	switch {
+	case q.Total == 0 && len(items) == 0 && q.Reason == tariff.ReasonFreePeriod:
+		items = append(items, store.ChargeItem{PayType: int(cmb.PayShortStayFree), TollCollector: c.cfg.TollCollector, Time: now, SeqNum: rec.ID + "F"})
+	case q.Reason == tariff.ReasonVIP || q.Reason == tariff.ReasonMilitary:
+		// Exempt: report what the stay would have cost, waived.
+		full, err := c.tariff.Load().Quote(tariff.Query{Class: q.Class, Entry: rec.InTime, Exit: now, Paid: q.Paid})
+		if err == nil && full.Due > 0 {
+			items = append(items, store.ChargeItem{PayType: int(cmb.PayTariffFree), TollCollector: c.cfg.TollCollector, ShouldPay: full.Due, Time: now, SeqNum: rec.ID + "W"})
+		}
+	case q.Reason == tariff.ReasonGrace && q.Total > q.Paid:
+		items = append(items, store.ChargeItem{PayType: int(cmb.PayPrepaidGrace), TollCollector: c.cfg.TollCollector, ShouldPay: q.Total - q.Paid, Time: now, SeqNum: rec.ID + "G"})
+	}
+	return items, nil
+}
+
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s%d.%02d yuan", sign, fen/100, fen%100)
+}
+
+// ---- contactless ----
+
+func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
+	v := l.veh
+	now := l.c.now()
+	order := l.c.newRequestOrder(rec.ID)
+	ap := cmb.AutoPay{ParkCode: l.c.cfg.ParkCode, VplNumber: rec.Plate, RecordID: rec.ID, Amount: q.Due, RequestOrder: order}
+	vals, err := ap.Values()
+	if err != nil {
+		l.fail("autopay", err)
+		return
+	}
+	m := l.c.msg(store.KindAutoPay, rec.ID, vals)
+	m.RequestOrder = order
+	if l.c.cfg.Guaranteed {
+		item := store.ChargeItem{PayType: int(cmb.PayCMB), TollCollector: l.c.cfg.TollCollector, ShouldPay: q.Due, ActualPay: q.Due, Time: now, SeqNum: order}
+		l.release(ctx, rec, q, []store.ChargeItem{item}, "contactless (guaranteed) "+yuan(q.Due), m)
+		return
+	}
+	w := l.c.awaitAutoPay(order, l)
+	if _, err := l.c.db.MarkLeaving(rec.ID, l.cfg.Code, now, m); err != nil {
+		l.c.forgetAutoPay(order)
+		l.fail("queue autopay", err)
+		return
+	}
+	_ = w
+	v.state, v.reason, v.order = vAutoPay, "contactless payment "+yuan(q.Due), order
+	l.autoPayTimer = l.c.clk.NewTimer(l.c.cfg.AutoPayWait)
+	l.autoPayC = l.autoPayTimer.C()
+	l.c.kick()
+	l.c.log.Info("exit: contactless payment queued", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due, "request_order", order)
+}
+
+// autoPayDone is called on the lane's goroutine with the outcome of a
+// non-guaranteed AutoPay.
+func (l *lane) autoPayDone(ctx context.Context, order string, ok bool, channelOrder string, detail string) {
+	v := l.veh
+	if v == nil || v.state != vAutoPay || v.order != order {
+		// The vehicle is gone (a guard let it out, it backed off): the
+		// payment still counts, recorded by the dispatcher.
+		return
+	}
+	if l.autoPayTimer != nil {
+		l.autoPayTimer.Stop()
+		l.autoPayTimer, l.autoPayC = nil, nil
+	}
+	rec, err := l.c.db.RecordByID(v.recordID)
+	if err != nil {
+		l.fail("record", err)
+		return
+	}
+	if ok {
+		// The payment was recorded by the dispatcher: settle again, it
+		// is now paid.
+		l.settleAfterPayment(ctx, rec, "contactless paid")
+		return
+	}
+	v.state, v.reason = vWaitPay, "contactless payment failed ("+detail+"): scan the exit QR code"
+	l.c.log.Info("exit: contactless failed, scan to pay", "lane", l.cfg.Name, "plate", rec.Plate, "detail", detail)
+}
+
+// settleAfterPayment re-quotes a waiting vehicle after money arrived.
+func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why string) {
+	v := l.veh
+	q, err := l.c.quote(rec, l.c.now())
+	if err != nil {
+		l.fail("quote", err)
+		return
+	}
+	v.quote = q
+	if q.Due == 0 {
+		l.release(ctx, rec, q, nil, why)
+		return
+	}
+	v.state, v.reason = vWaitPay, fmt.Sprintf("%s still due: scan the exit QR code", yuan(q.Due))
+}
+
+// onAutoPayTimeout: a non-guaranteed AutoPay has not been answered within
+// AutoPayWait. If it has never reached the platform it is withdrawn and the
+// driver pays by scan; if its outcome is unknown the lane keeps waiting
+// (charging twice is worse than waiting; a guard can open by hand).
+func (l *lane) onAutoPayTimeout(ctx context.Context) {
+	v := l.veh
+	if v == nil || v.state != vAutoPay {
+		return
+	}
+	if l.c.cancelAutoPay(ctx, v.order) {
+		l.c.forgetAutoPay(v.order)
+		v.state, v.reason, v.order = vWaitPay, "contactless payment unavailable: scan the exit QR code", ""
+		l.c.audit("autopay", l.cfg.Code, "%s: AutoPay for record %s withdrawn undelivered after %s; scan to pay", l.cfg.Name, v.recordID, l.c.cfg.AutoPayWait)
+		return
+	}
+	v.reason = "contactless payment being confirmed"
+	l.autoPayTimer = l.c.clk.NewTimer(l.c.cfg.AutoPayWait)
+	l.autoPayC = l.autoPayTimer.C()
+}
+
+// ---- payments and manual control ----
+
+// paid is called on the lane's goroutine after a pay notice for recordID.
+func (l *lane) paid(ctx context.Context, recordID string) {
+	v := l.veh
+	if v == nil || v.recordID != recordID || (v.state != vWaitPay && v.state != vUnknown) {
+		return
+	}
+	rec, err := l.c.db.RecordByID(recordID)
+	if err != nil {
+		l.fail("record", err)
+		return
+	}
+	if !rec.State.Open() {
+		return
+	}
+	l.settleAfterPayment(ctx, rec, "paid by scan")
+}
+
+// manualOpen raises the barrier by a guard's or technician's decision. At
+// an exit, a vehicle that still owes is let out as pay_type 8 (manual
+// free opening); at an entry, a read vehicle gets its record.
+func (l *lane) manualOpen(ctx context.Context, who, reason string) error {
+	v := l.veh
+	now := l.c.now()
+	if l.cfg.Kind == Exit && v != nil && v.recordID != "" && v.state != vReleased {
+		rec, err := l.c.db.RecordByID(v.recordID)
+		if err == nil && rec.State.Open() {
+			q, qerr := l.c.quote(rec, now)
+			if qerr != nil {
+				q = tariff.Quote{Total: rec.Fees.Total, Paid: rec.Fees.Paid, Due: rec.Fees.Due}
+			}
+			var extra []store.ChargeItem
+			if q.Due > 0 {
+				extra = append(extra, store.ChargeItem{PayType: int(cmb.PayManualFree), TollCollector: who, ShouldPay: q.Due, Time: now, SeqNum: rec.ID + "M"})
+			}
+			if v.order != "" {
+				l.c.forgetAutoPay(v.order)
+			}
+			l.release(ctx, rec, q, extra, "manual open by "+who+": "+reason, l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason))
+			if l.veh != nil && l.veh.state == vReleased {
+				return nil
+			}
+			return errors.New("the record could not be closed; see the log")
+		}
+	}
+	if l.cfg.Kind == Entry && v != nil && v.plate != "" && v.state == vRefused {
+		stale, err := l.c.db.OpenByPlate(v.plate)
+		l.c.audit("manual_open", l.cfg.Code, "%s: %s admitted %s: %s", l.cfg.Name, who, v.plate, reason)
+		l.admit(ctx, store.AuthTemporary, err == nil, stale)
+		if v.state == vReleased {
+			return nil
+		}
+	}
+	l.c.audit("manual_open", l.cfg.Code, "%s: %s opened the barrier: %s", l.cfg.Name, who, reason)
+	if v != nil {
+		v.state, v.reason = vReleased, "manual open"
+	} else if l.armed || l.safety {
+		l.veh = &vehicle{at: now, state: vReleased, reason: "manual open"}
+	}
+	l.raise(ctx, "manual: "+reason)
+	return nil
+}
+
+func (l *lane) manualClose(ctx context.Context, who, reason string) error {
+	if l.safety {
+		return errors.New("the safety loop is occupied: a vehicle is under the barrier")
+	}
+	l.c.audit("manual_close", l.cfg.Code, "%s: %s closed the barrier: %s", l.cfg.Name, who, reason)
+	if l.veh != nil && l.veh.state == vReleased {
+		l.veh = nil
+	}
+	l.wantUp = true // so that lower acts
+	l.lower(ctx, "manual: "+reason)
+	return nil
+}
+
+// exitState tells calc what stands at this exit (on the lane's goroutine).
+type exitState struct {
+	present    bool
+	unlicensed bool
+	plate      string
+	recordID   string
+}
+
+func (l *lane) exitSnapshot() exitState {
+	v := l.veh
+	if v == nil || v.state == vReleased || v.state == vIdentifying {
+		return exitState{}
+	}
+	return exitState{present: true, unlicensed: v.unlicensed, plate: v.plate, recordID: v.recordID}
+}
+
+// bindUnlicensed attaches an unlicensed vehicle waiting at the exit to the
+// record of its virtual plate, so that the pay notice opens the barrier.
+func (l *lane) bindUnlicensed(rec store.Record, q tariff.Quote) {
+	v := l.veh
+	if v == nil || !v.unlicensed || v.state == vReleased {
+		return
+	}
+	v.plate, v.recordID, v.quote = rec.Plate, rec.ID, q
+	if _, err := l.c.db.MarkLeaving(rec.ID, l.cfg.Code, l.c.now()); err != nil {
+		l.c.log.Warn("mark leaving", "record", rec.ID, "err", err)
+	}
+	if q.Due == 0 {
+		l.release(context.Background(), rec, q, nil, "unlicensed, nothing due")
+		return
+	}
+	v.state, v.reason = vWaitPay, fmt.Sprintf("%s due: pay on the phone", yuan(q.Due))
+}
