@@ -11,4 +11,7 @@ require (
 	periph.io/x/host/v3 v3.8.5
 )
 
-require github.com/jonboulle/clockwork v0.5.0 // indirect
+require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	github.com/jonboulle/clockwork v0.5.0 // indirect
+)

@@ -40,18 +40,18 @@ func shenzhen() tariff.Config {
 }
 
 type harness struct {
-	t      *testing.T
-	clk    *clock.Fake
-	db     *store.DB
-	sim    *cmbsim.Sim
-	ctl    *Controller
-	entry  *sim.Lane
-	exit   *sim.Lane
-	lanes  []*sim.Lane
+	t       *testing.T
+	clk     *clock.Fake
+	db      *store.DB
+	sim     *cmbsim.Sim
+	ctl     *Controller
+	entry   *sim.Lane
+	exit    *sim.Lane
+	lanes   []*sim.Lane
 	laneURL string
 	cancel  context.CancelFunc
-	done   chan error
-	ctx    context.Context
+	done    chan error
+	ctx     context.Context
 }
 
 type harnessOpt func(*Config)

@@ -74,7 +74,7 @@ type lane struct {
 	c   *Controller
 	cfg LaneConfig
 
-	reqs chan func()
+	reqs  chan func()
 	quit  chan struct{} // closed when run returns
 	posts atomic.Int64  // posted functions not yet run
 
@@ -83,7 +83,7 @@ type lane struct {
 	lastPlate     string
 	lastPlateAt   time.Time
 	queued        *hal.PlateEvent // the next car's read, taken while the lane was busy
-	wantUp        bool // the lane wants the barrier up
+	wantUp        bool            // the lane wants the barrier up
 	passTimer     clock.Timer
 	passC         <-chan time.Time
 	autoPayTimer  clock.Timer
