@@ -300,7 +300,7 @@ func (l *lane) onSafety(ctx context.Context, ev hal.LoopEvent) {
 // maybeClose lowers the barrier when nobody is released and the safety
 // loop is clear. It is the only place that commands a barrier down.
 func (l *lane) maybeClose(ctx context.Context) {
-	if l.safety || !l.wantUp {
+	if l.safety || l.cfg.Safety.Occupied() || !l.wantUp {
 		return
 	}
 	if l.veh != nil && l.veh.state == vReleased {
@@ -321,8 +321,8 @@ func (l *lane) raise(ctx context.Context, why string) {
 }
 
 func (l *lane) lower(ctx context.Context, why string) {
-	if l.safety {
-		return // never on a vehicle
+	if l.safety || l.cfg.Safety.Occupied() {
+		return // never on a vehicle (the device's word: its event may still be on the way)
 	}
 	l.wantUp = false
 	if l.passTimer != nil {
@@ -911,7 +911,7 @@ func (l *lane) manualOpen(ctx context.Context, who, reason string) error {
 }
 
 func (l *lane) manualClose(ctx context.Context, who, reason string) error {
-	if l.safety {
+	if l.safety || l.cfg.Safety.Occupied() {
 		return errors.New("the safety loop is occupied: a vehicle is under the barrier")
 	}
 	l.c.audit("manual_close", l.cfg.Code, "%s: %s closed the barrier: %s", l.cfg.Name, who, reason)
