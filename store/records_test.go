@@ -196,3 +196,30 @@ func TestNewRecordIDUniqueAcrossRestart(t *testing.T) {
 	}
 	storetest.Check(t, path+"2", opts())
 }
+
+func TestImportOpen(t *testing.T) {
+	db, _ := storetest.Open(t, store.Options{})
+	in := time.Unix(1772413200, 0)
+	recs := []store.Record{
+		{Plate: "京A00001", InCode: 1, InTime: in, CarType: 1, PowerType: 1},
+		{Plate: "京A00002", InCode: 1, InTime: in, CarType: 1, PowerType: 1},
+	}
+	if err := db.ImportOpen(recs); err != nil {
+		t.Fatalf("ImportOpen = %v", err)
+	}
+	open, _, err := db.Occupancy()
+	if err != nil || open != 2 {
+		t.Errorf("Occupancy() = %d, %v; want 2", open, err)
+	}
+	// A duplicate plate aborts the whole import.
+	dup := []store.Record{
+		{Plate: "京A00003", InCode: 1, InTime: in, CarType: 1, PowerType: 1},
+		{Plate: "京A00001", InCode: 1, InTime: in, CarType: 1, PowerType: 1},
+	}
+	if err := db.ImportOpen(dup); !errors.Is(err, store.ErrAlreadyInside) {
+		t.Errorf("ImportOpen(duplicate) = %v; want ErrAlreadyInside", err)
+	}
+	if _, err := db.OpenByPlate("京A00003"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a failed import left a record: %v", err)
+	}
+}
