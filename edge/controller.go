@@ -149,6 +149,7 @@ type Controller struct {
 	unresolved map[string]bool           // AutoPays sent with an unknown outcome
 	cancelled  map[string]bool           // AutoPays withdrawn before they were ever sent
 	netLast    netState
+	lastSent   time.Time
 
 	running atomic.Bool
 }

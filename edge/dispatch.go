@@ -234,6 +234,9 @@ func (c *Controller) noteNet(now time.Time, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.netLast = netState{At: now, OK: err == nil || errors.Is(err, cmb.ErrRejected)}
+	if err == nil {
+		c.lastSent = now
+	}
 	if err != nil {
 		c.netLast.Detail = err.Error()
 	}

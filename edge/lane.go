@@ -91,7 +91,11 @@ type lane struct {
 
 	snapMu sync.Mutex
 	snap   laneStatus
+	frames []hal.PlateEvent // the camera's last reports, newest last
+	since  [2]time.Time     // last change of the arming and safety loops
 }
+
+const keepFrames = 10
 
 func newLane(c *Controller, cfg LaneConfig) *lane {
 	l := &lane{c: c, cfg: cfg, reqs: make(chan func()), quit: make(chan struct{})}
@@ -237,6 +241,7 @@ func (l *lane) onArming(ctx context.Context, ev hal.LoopEvent) {
 		return
 	}
 	l.armed = ev.Occupied
+	l.note(func(*laneStatus) { l.since[0] = ev.At })
 	if ev.Occupied {
 		if l.veh == nil {
 			l.veh = &vehicle{at: l.c.now(), state: vIdentifying}
@@ -261,6 +266,7 @@ func (l *lane) onSafety(ctx context.Context, ev hal.LoopEvent) {
 		return
 	}
 	l.safety = ev.Occupied
+	l.note(func(*laneStatus) { l.since[1] = ev.At })
 	if ev.Occupied {
 		if l.veh != nil && l.veh.state == vReleased {
 			l.veh.passing = true
@@ -375,6 +381,10 @@ func (l *lane) onBarrier(ev hal.BarrierEvent) {
 
 func (l *lane) onCamera(ctx context.Context, ev hal.PlateEvent) {
 	l.note(func(s *laneStatus) {
+		if len(l.frames) == keepFrames {
+			l.frames = append(l.frames[:0], l.frames[1:]...)
+		}
+		l.frames = append(l.frames, ev)
 		s.LastEvent = ev.At
 		s.CameraFrame = fmt.Sprintf("%s %s %s conf %d", ev.At.Format(time.RFC3339), ev.Kind, ev.Plate, ev.Conf)
 	})

@@ -366,3 +366,28 @@ func (db *DB) ImportOpen(recs []Record) error {
 		return nil
 	})
 }
+
+// Records lists records of any state, newest entry first: all of them, or
+// those of one plate, at most limit (≤ 0: 50). It scans the records bucket
+// backwards (IDs sort by entry time), so it is for the console, not for a
+// lane's hot path.
+func (db *DB) Records(plate string, limit int) ([]Record, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	var out []Record
+	err := db.view("records", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecords).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var r Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode record %q: %w", k, err)
+			}
+			if plate == "" || r.Plate == plate {
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

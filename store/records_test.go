@@ -223,3 +223,30 @@ func TestImportOpen(t *testing.T) {
 		t.Errorf("a failed import left a record: %v", err)
 	}
 }
+
+func TestRecordsNewestFirst(t *testing.T) {
+	db, _ := storetest.Open(t, store.Options{})
+	in := time.Unix(1772413200, 0)
+	for i, p := range []string{"京A00001", "京A00002", "京A00001"} {
+		r, err := db.OpenRecord(store.Record{Plate: p, InCode: 1, InTime: in.Add(time.Duration(i) * time.Hour), CarType: 1, PowerType: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if _, err := db.CloseRecord(r.ID, store.Exit{OutCode: 1, OutTime: in.Add(30 * time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	all, err := db.Records("", 0)
+	if err != nil || len(all) != 3 || !all[0].InTime.After(all[1].InTime) {
+		t.Fatalf("Records(\"\") = %d records, %v; want 3 newest first", len(all), err)
+	}
+	mine, err := db.Records("京A00001", 10)
+	if err != nil || len(mine) != 2 || mine[0].State != store.StateInside || mine[1].State != store.StateClosed {
+		t.Fatalf("Records(京A00001) = %+v, %v; want the open one then the closed one", mine, err)
+	}
+	if one, _ := db.Records("", 1); len(one) != 1 {
+		t.Errorf("Records limit 1 gave %d", len(one))
+	}
+}

@@ -1,0 +1,364 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"laned/edge/console"
+	"laned/edge/tariff"
+	"laned/hal"
+	"laned/store"
+)
+
+// Console is the technician console's view of the appliance: the
+// Controller plus what only the daemon knows (its configuration, the
+// updater, the board). It implements console.Backend.
+type Console struct {
+	Ctl   *Controller
+	Clock *SaneClock     // nil: the controller's clock, never "unset"
+	Zone  *time.Location // the car park's zone; nil: the tariff's
+	// Who names the console in the audit log, e.g. "console serial".
+	Who string
+
+	ConfigText   func() string // the configuration, secrets masked
+	VersionText  string
+	NetEndpoint  string
+	NetProbe     func(ctx context.Context) error // nil: report the last uplink's outcome
+	UpdateStat   func() (string, error)
+	UpdateApplyF func(ctx context.Context, path string) (string, error)
+	SimF         func(ctx context.Context, args []string) (string, error) // nil: not the sim board
+	Ports        map[string]string                                        // lane → "/dev/ttyUSB0 @ 115200"
+}
+
+var _ console.Backend = (*Console)(nil)
+
+func (b *Console) zone() *time.Location {
+	if b.Zone != nil {
+		return b.Zone
+	}
+	return b.Ctl.tariff.Load().Location()
+}
+
+func (b *Console) who() string {
+	if b.Who == "" {
+		return "console"
+	}
+	return b.Who
+}
+
+func (b *Console) Status() console.StatusInfo {
+	return console.StatusInfo{Time: b.Time(), Net: b.lastNet(), Queue: b.Queue(), Lanes: b.Lanes(), Spaces: b.Spaces()}
+}
+
+func barrierText(st hal.BarrierState, fault string) string {
+	switch st {
+	case hal.BarrierUp:
+		return "open"
+	case hal.BarrierDown:
+		return "closed"
+	}
+	s := st.String()
+	if fault != "" {
+		s += " (last fault: " + fault + ")"
+	}
+	return s
+}
+
+func (b *Console) Lanes() []console.LaneInfo {
+	var out []console.LaneInfo
+	for _, l := range b.Ctl.lanes {
+		s := l.status()
+		state := "idle"
+		if s.State != "" {
+			state = s.State
+			if s.Vehicle != "" {
+				state += " — " + s.Vehicle
+			}
+			if s.Reason != "" && s.Reason != s.State {
+				state += ": " + s.Reason
+			}
+		}
+		out = append(out, console.LaneInfo{ID: s.Name, Kind: s.Kind.String(), Barrier: barrierText(s.Barrier, s.LastFault), State: state, Camera: s.CameraOn})
+	}
+	return out
+}
+
+func (b *Console) LaneOpen(ctx context.Context, lane, reason string) error {
+	return b.Ctl.ManualOpen(ctx, lane, b.who(), reason)
+}
+
+func (b *Console) LaneClose(ctx context.Context, lane, reason string) error {
+	return b.Ctl.ManualClose(ctx, lane, b.who(), reason)
+}
+
+func (b *Console) Loops() []console.LoopInfo {
+	var out []console.LoopInfo
+	for _, l := range b.Ctl.lanes {
+		l.snapMu.Lock()
+		since := l.since
+		l.snapMu.Unlock()
+		out = append(out,
+			console.LoopInfo{Lane: l.cfg.Name, Name: "arming", Occupied: l.cfg.Arming.Occupied(), Since: since[0]},
+			console.LoopInfo{Lane: l.cfg.Name, Name: "safety", Occupied: l.cfg.Safety.Occupied(), Since: since[1]},
+		)
+	}
+	return out
+}
+
+func colourName(c int) string {
+	switch c {
+	case hal.ColourBlue:
+		return "blue"
+	case hal.ColourYellow:
+		return "yellow"
+	case hal.ColourWhite:
+		return "white"
+	case hal.ColourBlack:
+		return "black"
+	case hal.ColourGreen:
+		return "green"
+	}
+	return "unknown"
+}
+
+func (b *Console) Camera(lane string) (console.CameraInfo, error) {
+	l, ok := b.Ctl.byName[lane]
+	if !ok {
+		return console.CameraInfo{}, fmt.Errorf("lane %q: %w", lane, console.ErrNotFound)
+	}
+	info := console.CameraInfo{Lane: lane, Port: b.Ports[lane], Online: l.cfg.Camera.Online()}
+	l.snapMu.Lock()
+	frames := append([]hal.PlateEvent(nil), l.frames...)
+	l.snapMu.Unlock()
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		if info.LastSeen.IsZero() {
+			info.LastSeen = f.At
+		}
+		fi := console.FrameInfo{At: f.At, Kind: f.Kind.String(), Plate: f.Plate, Conf: f.Conf, Err: f.Detail}
+		if f.Kind == hal.KindPlate {
+			fi.Colour = colourName(f.Colour)
+		}
+		info.Frames = append(info.Frames, fi)
+	}
+	return info, nil
+}
+
+func (b *Console) laneName(kind LaneKind, code int) string {
+	if l := b.Ctl.laneByCode(kind, code); l != nil {
+		return l.cfg.Name
+	}
+	if code == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s %d", kind, code)
+}
+
+func (b *Console) recordInfo(r store.Record) console.RecordInfo {
+	info := console.RecordInfo{
+		ID: r.ID, Plate: r.Plate, Colour: colourName(r.PlateColor), State: r.State.String(),
+		EntryLane: b.laneName(Entry, r.InCode), EntryAt: r.InTime, FeeFen: r.Fees.Total, PaidFen: r.Fees.Paid,
+	}
+	if r.Unlicensed {
+		info.Colour = "none (unlicensed)"
+	}
+	if r.State == store.StateClosed || r.State == store.StateLeaving {
+		info.ExitLane, info.ExitAt = b.laneName(Exit, r.OutCode), r.OutTime
+	}
+	var kinds []string
+	for _, it := range r.Items {
+		kinds = append(kinds, payTypeName(it.PayType))
+	}
+	info.Payment = strings.Join(kinds, ", ")
+	if r.State.Open() {
+		if sum, _, err := b.Ctl.db.PaidFor(r.ID); err == nil {
+			info.PaidFen = sum
+		}
+	}
+	return info
+}
+
+func payTypeName(t int) string {
+	switch t {
+	case 99:
+		return "CMB"
+	case 8:
+		return "manual free"
+	case 0:
+		return "short stay free"
+	case 52:
+		return "free by tariff"
+	case 12:
+		return "prepaid grace"
+	}
+	return fmt.Sprintf("pay_type %d", t)
+}
+
+func (b *Console) Records(plate string, limit int) ([]console.RecordInfo, error) {
+	recs, err := b.Ctl.db.Records(plate, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.RecordInfo, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, b.recordInfo(r))
+	}
+	return out, nil
+}
+
+func (b *Console) Record(id string) (console.RecordInfo, error) {
+	r, err := b.Ctl.db.RecordByID(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return console.RecordInfo{}, fmt.Errorf("record %q: %w", id, console.ErrNotFound)
+	}
+	if err != nil {
+		return console.RecordInfo{}, err
+	}
+	return b.recordInfo(r), nil
+}
+
+func (b *Console) Queue() console.QueueInfo {
+	now := b.Ctl.now()
+	st, err := b.Ctl.db.OutboxStats(now)
+	q := console.QueueInfo{Counts: map[string]int{}}
+	if err != nil {
+		q.LastError = err.Error()
+		return q
+	}
+	q.Pending, q.LastError = st.Count, st.LastError
+	for k, n := range st.ByKind {
+		q.Counts[k] = n
+	}
+	if st.Count > 0 {
+		q.Oldest = now.Add(-st.OldestAge)
+	}
+	b.Ctl.mu.Lock()
+	q.LastSent = b.Ctl.lastSent
+	if !b.Ctl.netLast.OK && !b.Ctl.netLast.At.IsZero() {
+		q.LastErrorAt = b.Ctl.netLast.At
+	}
+	b.Ctl.mu.Unlock()
+	return q
+}
+
+func (b *Console) QueueRetry(ctx context.Context) (int, error) { return b.Ctl.RetryNow() }
+
+func (b *Console) quoteInfo(rec store.Record, q tariff.Quote) console.QuoteInfo {
+	return console.QuoteInfo{
+		Plate: rec.Plate, RecordID: rec.ID, EntryAt: rec.InTime, Minutes: int(q.Duration / time.Minute),
+		FeeFen: q.Total, PaidFen: q.Paid, DueFen: q.Due, Note: string(q.Reason),
+	}
+}
+
+func (b *Console) Quote(plate string) (console.QuoteInfo, error) {
+	rec, ok, err := b.Ctl.findRecord(plate)
+	if err != nil {
+		return console.QuoteInfo{}, err
+	}
+	if !ok {
+		return console.QuoteInfo{}, fmt.Errorf("no vehicle %s inside: %w", plate, console.ErrNotFound)
+	}
+	q, err := b.Ctl.quote(rec, b.Ctl.now())
+	if err != nil {
+		return console.QuoteInfo{}, err
+	}
+	return b.quoteInfo(rec, q), nil
+}
+
+func (b *Console) QuoteMinutes(minutes int) (console.QuoteInfo, error) {
+	if minutes < 0 || minutes > 366*24*60 {
+		return console.QuoteInfo{}, fmt.Errorf("minutes %d: want 0 to %d", minutes, 366*24*60)
+	}
+	now := b.Ctl.now()
+	q, err := b.Ctl.tariff.Load().Quote(tariff.Query{Class: tariff.Small, Entry: now.Add(-time.Duration(minutes) * time.Minute), Exit: now})
+	if err != nil {
+		return console.QuoteInfo{}, err
+	}
+	return console.QuoteInfo{EntryAt: now.Add(-time.Duration(minutes) * time.Minute), Minutes: minutes, FeeFen: q.Total, DueFen: q.Due, Note: "small car, entering " + fmt.Sprint(minutes) + " min ago: " + string(q.Reason)}, nil
+}
+
+func (b *Console) Spaces() console.SpacesInfo {
+	sc, err := b.Ctl.spaces()
+	if err != nil {
+		return console.SpacesInfo{Total: b.Ctl.cfg.Spaces.Total}
+	}
+	return console.SpacesInfo{Total: sc.Total, Free: sc.TotalEmpty}
+}
+
+func (b *Console) Config() string {
+	if b.ConfigText == nil {
+		return "(configuration not available)"
+	}
+	return b.ConfigText()
+}
+
+func (b *Console) lastNet() console.NetInfo {
+	b.Ctl.mu.Lock()
+	defer b.Ctl.mu.Unlock()
+	n := b.Ctl.netLast
+	return console.NetInfo{Endpoint: b.NetEndpoint, Reachable: n.OK, CheckedAt: n.At, Err: n.Detail}
+}
+
+func (b *Console) Net(ctx context.Context) (console.NetInfo, error) {
+	if b.NetProbe == nil {
+		return b.lastNet(), nil
+	}
+	t0 := time.Now()
+	err := b.NetProbe(ctx)
+	info := console.NetInfo{Endpoint: b.NetEndpoint, Reachable: err == nil, CheckedAt: b.Ctl.now(), Latency: time.Since(t0)}
+	if err != nil {
+		info.Err = err.Error()
+	}
+	return info, nil
+}
+
+func (b *Console) Time() console.TimeInfo {
+	t := console.TimeInfo{Now: b.Ctl.now().In(b.zone()), Zone: b.zone().String()}
+	if b.Clock != nil {
+		t.Unset = b.Clock.Unset()
+	}
+	return t
+}
+
+func (b *Console) Log(n int) []console.LogLine {
+	evs, err := b.Ctl.db.RecentAudit(n)
+	if err != nil {
+		return []console.LogLine{{At: b.Ctl.now(), Action: "error", Detail: err.Error()}}
+	}
+	out := make([]console.LogLine, 0, len(evs))
+	for _, e := range evs {
+		who := ""
+		if e.Lane != 0 {
+			who = fmt.Sprintf("lane %d", e.Lane)
+		}
+		out = append(out, console.LogLine{At: e.Time, Who: who, Action: e.Kind, Detail: e.Detail})
+	}
+	return out
+}
+
+func (b *Console) UpdateStatus() (string, error) {
+	if b.UpdateStat == nil {
+		return "updates are not configured", nil
+	}
+	return b.UpdateStat()
+}
+
+func (b *Console) UpdateApply(ctx context.Context, path string) (string, error) {
+	if b.UpdateApplyF == nil {
+		return "", errors.New("updates are not configured on this controller")
+	}
+	b.Ctl.audit("update", 0, "%s: update apply %s", b.who(), path)
+	return b.UpdateApplyF(ctx, path)
+}
+
+func (b *Console) Version() string { return b.VersionText }
+
+func (b *Console) Sim(ctx context.Context, args []string) (string, error) {
+	if b.SimF == nil {
+		return "", console.ErrNotSim
+	}
+	return b.SimF(ctx, args)
+}

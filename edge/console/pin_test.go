@@ -1,0 +1,135 @@
+package console
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// zeros is a deterministic salt source.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+func TestHashPINValidates(t *testing.T) {
+	tests := []struct {
+		pin     string
+		wantErr error
+	}{
+		{"1234", nil},
+		{"123456789012", nil},
+		{"123", ErrBadPIN},
+		{"1234567890123", ErrBadPIN},
+		{"12a4", ErrBadPIN},
+		{"", ErrBadPIN},
+		{"１２３４", ErrBadPIN}, // full-width digits are not digits here
+	}
+	for _, tt := range tests {
+		t.Run(tt.pin, func(t *testing.T) {
+			h, err := hashPIN(tt.pin, zeros{}, 1000)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("hashPIN(%q) = %q, %v; want %v", tt.pin, h, err, tt.wantErr)
+			}
+			if err == nil && !strings.HasPrefix(h, "pbkdf2-sha256$1000$") {
+				t.Errorf("hashPIN(%q) = %q; want pbkdf2-sha256$1000$…", tt.pin, h)
+			}
+		})
+	}
+}
+
+func TestHashPINDefaultAndSalt(t *testing.T) {
+	h, err := HashPIN("2468", bytes.NewReader(bytes.Repeat([]byte{7}, 16)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "pbkdf2-sha256$100000$BwcHBwcHBwcHBwcHBwcHBw$") {
+		t.Errorf("HashPIN = %q; want 100000 iterations and the salt read", h)
+	}
+	p, err := NewPINCheck(h, PINOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Verify("2468", 0); err != nil {
+		t.Errorf("Verify(right pin) = %v; want nil", err)
+	}
+	if _, err := HashPIN("2468", bytes.NewReader(nil)); err == nil {
+		t.Error("HashPIN with an empty random source = nil error; want one")
+	}
+}
+
+func TestNewPINCheckRejectsBadHash(t *testing.T) {
+	good, _ := hashPIN("1234", zeros{}, 1000)
+	parts := strings.Split(good, "$")
+	for _, h := range []string{
+		"", "1234", "sha1$1000$" + parts[2] + "$" + parts[3],
+		"pbkdf2-sha256$0$" + parts[2] + "$" + parts[3],
+		"pbkdf2-sha256$x$" + parts[2] + "$" + parts[3],
+		"pbkdf2-sha256$1000$!!$" + parts[3],
+		"pbkdf2-sha256$1000$" + parts[2] + "$AAAA",
+		good + "$extra",
+	} {
+		if _, err := NewPINCheck(h, PINOptions{}); !errors.Is(err, ErrBadPINHash) {
+			t.Errorf("NewPINCheck(%q) = %v; want ErrBadPINHash", h, err)
+		}
+	}
+}
+
+func TestPINLockout(t *testing.T) {
+	h, err := hashPIN("1234", zeros{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPINCheck(h, PINOptions{LockFor: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := 10 * time.Second
+	if err := p.Verify("1234", now); err != nil {
+		t.Fatalf("Verify(right) = %v; want nil", err)
+	}
+	for i := 1; i <= 4; i++ {
+		if err := p.Verify("0000", now); !errors.Is(err, ErrWrongPIN) {
+			t.Fatalf("wrong pin %d: Verify = %v; want ErrWrongPIN", i, err)
+		}
+	}
+	// A malformed PIN counts as a failure too: the fifth locks.
+	err = p.Verify("not a pin", now)
+	var le *LockedError
+	if !errors.As(err, &le) || le.Remaining != time.Minute || !errors.Is(err, ErrLocked) {
+		t.Fatalf("fifth failure: Verify = %v; want locked for 1m", err)
+	}
+	now += 20 * time.Second
+	err = p.Verify("1234", now)
+	if !errors.As(err, &le) || le.Remaining != 40*time.Second {
+		t.Fatalf("right pin while locked: Verify = %v; want locked, 40s left", err)
+	}
+	if got, want := err.Error(), "locked for 40 more seconds"; !strings.Contains(got, want) {
+		t.Errorf("locked error = %q; want it to say %q", got, want)
+	}
+	now += 40 * time.Second
+	if err := p.Verify("1234", now); err != nil {
+		t.Fatalf("right pin after the lock: Verify = %v; want nil", err)
+	}
+	if p.Failures() != 0 {
+		t.Errorf("Failures after success = %d; want 0", p.Failures())
+	}
+	// A success resets the count: four more failures do not lock.
+	for range 4 {
+		p.Verify("0000", now)
+	}
+	if err := p.Verify("1234", now); err != nil {
+		t.Errorf("right pin after 4 failures: Verify = %v; want nil", err)
+	}
+}
+
+func TestLockedErrorRoundsUp(t *testing.T) {
+	e := &LockedError{Remaining: 1500 * time.Millisecond}
+	if !strings.Contains(e.Error(), "locked for 2 more seconds") {
+		t.Errorf("LockedError{1.5s}.Error() = %q; want 2 more seconds", e.Error())
+	}
+}
