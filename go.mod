@@ -3,6 +3,7 @@ module laned
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	go.bug.st/serial v1.8.0
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/sys v0.45.0
@@ -11,7 +12,4 @@ require (
 	periph.io/x/host/v3 v3.8.5
 )
 
-require (
-	github.com/BurntSushi/toml v1.6.0 // indirect
-	github.com/jonboulle/clockwork v0.5.0 // indirect
-)
+require github.com/jonboulle/clockwork v0.5.0 // indirect

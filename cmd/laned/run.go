@@ -1,0 +1,757 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+
+	"laned/board"
+	"laned/cmb"
+	"laned/edge"
+	"laned/edge/tariff"
+	"laned/edge/update"
+	"laned/hal"
+	"laned/hal/camera"
+	"laned/hal/clock"
+	"laned/store"
+
+	_ "time/tzdata" // the binary carries the zone database: a Pi may have none
+)
+
+// storeFile is the store's file name in data_dir.
+const storeFile = "laned.db"
+
+// healthPath answers the daemon's own health probe (loopback only).
+const healthPath = "/.laned/health"
+
+// Shutdown bounds: in-flight callbacks get shutdownGrace to finish.
+const shutdownGrace = 8 * time.Second
+
+// startConsoles starts the technician console servers (the root-only
+// socket cfg.Console.Socket, the serial port cfg.Console.SerialPort) of
+// the running daemon. The console's wiring sets it in its init; nil means
+// no console. The daemon calls it once, in its own goroutine, when the
+// lanes run and the callback server serves; it may serve until ctx ends
+// (the daemon's stop) and should then return nil. An error is logged and
+// the lanes keep running: a console that cannot start stops no car.
+var startConsoles func(ctx context.Context, cfg *Config, ctl *edge.Controller, logger *slog.Logger) error
+
+func init() {
+	register("run", "the daemon: lanes, callback server, outbox and console (SIGHUP reloads tariff and vehicles)", runDaemon)
+}
+
+func runDaemon(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", defaultUpdateConfig, "configuration file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "laned run: unexpected %q\n", fs.Arg(0))
+		return errUsage
+	}
+	cfg, ps, err := loadConfig(*config)
+	if err != nil {
+		return err
+	}
+	if len(ps) > 0 {
+		for _, p := range ps {
+			fmt.Fprintln(stderr, p)
+		}
+		return fmt.Errorf("run: refusing to start: %w", ProblemsError(ps))
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	return serveDaemon(ctx, cfg, newLogger(stderr, cfg), runOptions{Hangup: hup})
+}
+
+// newLogger is the daemon's structured logger on w.
+func newLogger(w io.Writer, cfg *Config) *slog.Logger {
+	o := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// runOptions are the daemon's seams for tests; zero values are the real
+// thing.
+type runOptions struct {
+	Clock     clock.Clock         // the base clock under the SaneClock; nil: wall clock
+	Getenv    func(string) string // systemd's environment; nil: os.Getenv
+	Hangup    <-chan os.Signal    // reload requests (SIGHUP)
+	OnServing func(addr net.Addr) // called once the callback server serves
+	LivePath  string              // the live binary for the pull updater; "": this executable
+	HTTP      update.HTTPDoer     // the pull updater's client; nil: a client with a 10 min timeout
+	Board     func(*board.Config) // adjusts the board config before Open (tests: pins)
+	Uplink    func(*cmb.Config)   // adjusts the uplink client config (tests: HTTP)
+}
+
+// serveDaemon builds the daemon from a valid configuration and runs it
+// until ctx ends (SIGTERM, SIGINT), an installed update asks for a
+// restart, or a part of it fails.
+func serveDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runOptions) error {
+	getenv := opt.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	sd, err := newNotifier(getenv, os.Getpid())
+	if err != nil {
+		logger.Warn("systemd notify disabled", "err", err)
+	}
+	d, err := buildDaemon(ctx, cfg, logger, opt)
+	if err != nil {
+		sd.Status("start failed: " + err.Error())
+		return err
+	}
+	d.sd = sd
+	return d.run(ctx)
+}
+
+// daemon is laned running: everything buildDaemon opened.
+type daemon struct {
+	cfg    *Config
+	opt    runOptions
+	log    *slog.Logger
+	base   clock.Clock
+	clk    *edge.SaneClock
+	trial  *update.Trial
+	db     *store.DB
+	board  *board.Board
+	ctl    *edge.Controller
+	ln     net.Listener
+	http   *http.Server
+	audits chan store.AuditEvent // refused callbacks, written off the request path
+	sd     *notifier
+
+	lanesUp   atomic.Bool
+	serving   atomic.Bool
+	auditDrop atomic.Int64
+}
+
+// buildDaemon opens, in order, the clock, the update trial, the store,
+// the vehicle lists, the tariff, the board, the uplink client, the
+// controller and the callback listener. Each failure is a clear error
+// and closes what was opened.
+func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runOptions) (_ *daemon, err error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	d := &daemon{cfg: cfg, opt: opt, log: logger, base: clock.Or(opt.Clock), audits: make(chan store.AuditEvent, 64)}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	logger.Info("laned starting", "version", Version(), "config", cfg.Path, "park_code", cfg.Park.ParkCode, "board", cfg.Board.Profile, "lanes", len(cfg.Lanes))
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("run: data dir: %w", err)
+	}
+	d.clk = edge.NewSaneClock(d.base, buildFloor(buildTime), func(delta time.Duration) {
+		logger.Info("clock set", "behind", delta.Round(time.Second).String(), "now", d.clk.Now().Unix())
+	})
+	if d.trial, err = update.OpenTrial(cfg.DataDir, Version(), d.clk, logger.With("part", "update")); err != nil {
+		return nil, fmt.Errorf("run: update trial: %w", err)
+	}
+	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now})
+	if err != nil {
+		return nil, fmt.Errorf("run: store: %w", err)
+	}
+	d.db = db
+	d.clk.RaiseFloor(db.NewestTime())
+	switch {
+	case rep.MovedAside != "":
+		logger.Error("store was unreadable: moved aside, started empty", "moved_to", rep.MovedAside, "reason", rep.Reason)
+		db.Audit(store.AuditEvent{Kind: "fault", Detail: "store moved aside to " + rep.MovedAside + ": " + rep.Reason})
+	case rep.Created:
+		logger.Info("store created", "path", filepath.Join(cfg.DataDir, storeFile), "schema", rep.Schema)
+	default:
+		logger.Info("store opened", "schema", rep.Schema, "from_schema", rep.FromSchema)
+	}
+	if d.clk.Unset() {
+		logger.Warn("clock unset: times count on from the floor until the wall clock is set", "floor", d.clk.Floor().Unix())
+	}
+	if n, m, err := syncVehicles(db, cfg); err != nil {
+		return nil, fmt.Errorf("run: vehicles: %w", err)
+	} else if n+m > 0 {
+		logger.Info("vehicle lists synced from the configuration", "put", n, "deleted", m)
+	}
+	eng, err := tariff.New(cfg.Tariff)
+	if err != nil {
+		return nil, fmt.Errorf("run: tariff: %w", err)
+	}
+	bc := cfg.Board
+	bc.Clock, bc.Logger = d.clk, logger.With("part", "board")
+	bc.OpenCamera = cameraOpener(cfg, d.clk, logger.With("part", "camera"))
+	if opt.Board != nil {
+		opt.Board(&bc)
+	}
+	if d.board, err = board.Open(ctx, bc); err != nil {
+		return nil, fmt.Errorf("run: board: %w", err)
+	}
+	cc := cmb.Config{
+		BaseURL: platformBase(cfg.Platform), AppID: cfg.Platform.AppID, Secret: string(cfg.Platform.Secret),
+		ParkCode: cfg.Park.ParkCode, Timeout: cfg.Platform.SendTimeout.D(), Logger: logger.With("part", "uplink"),
+	}
+	if opt.Uplink != nil {
+		opt.Uplink(&cc)
+	}
+	client, err := cmb.NewClient(cc)
+	if err != nil {
+		return nil, fmt.Errorf("run: uplink client: %w", err)
+	}
+	lanes := make([]edge.LaneConfig, len(cfg.Lanes))
+	for i, l := range cfg.Lanes {
+		bl := d.board.Lane(l.Name)
+		if bl == nil {
+			return nil, fmt.Errorf("run: board has no lane %s", l.Name)
+		}
+		lanes[i] = edge.LaneConfig{Name: l.Name, Kind: l.EdgeKind(), Code: l.Code, Arming: bl.Arming, Safety: bl.Safety, Barrier: bl.Barrier, Camera: bl.Camera}
+	}
+	d.ctl, err = edge.New(edge.Config{
+		ParkCode: cfg.Park.ParkCode, Spaces: edge.Spaces{Total: cfg.Park.SpacesTotal, VIP: cfg.Park.SpacesVIP},
+		Guaranteed: cfg.Platform.Guaranteed, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
+		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(),
+	}, lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Logger: logger.With("part", "edge")})
+	if err != nil {
+		return nil, fmt.Errorf("run: controller: %w", err)
+	}
+	srv, err := cmb.NewServer(cmb.ServerConfig{
+		AppID: cfg.Platform.AppID, Secret: string(cfg.Platform.Secret), ParkCode: cfg.Park.ParkCode,
+		Prefix: cfg.Platform.Prefix, Logger: logger.With("part", "callbacks"), OnRefused: d.refused,
+	}, d.ctl)
+	if err != nil {
+		return nil, fmt.Errorf("run: callback server: %w", err)
+	}
+	if d.ln, err = listen(cfg.Platform); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	d.http = &http.Server{
+		Handler:           allowList(cfg.Platform.Allowed, withHealth(srv), logger),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.With("part", "http").Handler(), slog.LevelWarn),
+	}
+	return d, nil
+}
+
+// buildFloor is the build time stamp as a time; zero when unstamped.
+func buildFloor(stamp string) time.Time {
+	n, err := strconv.ParseInt(strings.TrimSpace(stamp), 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(n, 0)
+}
+
+// platformBase is the uplink base URL.
+func platformBase(p PlatformConfig) string {
+	if p.BaseURL != "" {
+		return strings.TrimRight(p.BaseURL, "/")
+	}
+	env, _ := cmb.ParseEnvironment(p.Environment)
+	return cmb.APIBase(env)
+}
+
+// listen opens the callback listener, with TLS when configured.
+func listen(p PlatformConfig) (net.Listener, error) {
+	ln, err := net.Listen("tcp", p.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", p.Listen, err)
+	}
+	if p.TLSCert == "" {
+		return ln, nil
+	}
+	cert, err := tls.LoadX509KeyPair(p.TLSCert, p.TLSKey)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+}
+
+// refused queues a refused callback for the audit log. It never blocks
+// the request: under a flood the excess is counted, not written.
+func (d *daemon) refused(endpoint, reason string) {
+	select {
+	case d.audits <- store.AuditEvent{Kind: "callback_refused", Detail: endpoint + ": " + reason}:
+	default:
+		d.auditDrop.Add(1)
+	}
+}
+
+// writeAudits writes queued audit events until the channel closes.
+func (d *daemon) writeAudits() {
+	for ev := range d.audits {
+		if err := d.db.Audit(ev); err != nil {
+			d.log.Warn("audit write failed", "kind", ev.Kind, "err", err)
+		}
+		if n := d.auditDrop.Swap(0); n > 0 {
+			d.db.Audit(store.AuditEvent{Kind: "callback_refused", Detail: strconv.FormatInt(n, 10) + " more refused callbacks not logged one by one"})
+		}
+	}
+}
+
+// run serves until ctx ends or a part fails, then stops in order:
+// callbacks (in-flight ones finish), lanes (relays to a safe state), store.
+func (d *daemon) run(ctx context.Context) (err error) {
+	ctlCtx, stopLanes := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLanes()
+	var bg sync.WaitGroup
+	auditsDone := make(chan struct{})
+	go func() { defer close(auditsDone); d.writeAudits() }()
+	ctlDone := make(chan error, 1)
+	d.lanesUp.Store(true)
+	go func() { ctlDone <- d.ctl.Run(ctlCtx); d.lanesUp.Store(false) }()
+	srvDone := make(chan error, 1)
+	d.serving.Store(true)
+	go func() { srvDone <- d.http.Serve(d.ln); d.serving.Store(false) }()
+
+	if startConsoles != nil {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			if err := startConsoles(ctlCtx, d.cfg, d.ctl, d.log.With("part", "console")); err != nil {
+				d.log.Error("console not started; the lanes keep running", "err", err)
+			}
+		}()
+	}
+	status := fmt.Sprintf("serving %d lanes, callbacks on %s", len(d.cfg.Lanes), d.ln.Addr())
+	if d.clk.Unset() {
+		status += "; clock unset"
+	}
+	d.log.Info("laned serving", "addr", d.ln.Addr().String(), "lanes", len(d.cfg.Lanes), "clock_unset", d.clk.Unset())
+	if err := d.sd.Ready(status); err != nil {
+		d.log.Warn("systemd notify failed", "err", err)
+	}
+	if d.opt.OnServing != nil {
+		d.opt.OnServing(d.ln.Addr())
+	}
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		d.sd.Watchdog(ctlCtx, d.base, d.quickHealth, func(err error) { d.log.Warn("watchdog not fed", "err", err) })
+	}()
+	trialDone := make(chan error, 1)
+	if d.trial.Active() {
+		d.log.Info("on trial: committing once healthy", "version", d.trial.Version(), "period", d.cfg.Update.TrialPeriod.D().String())
+		go func() { trialDone <- d.trial.Hold(ctlCtx, d.health, d.cfg.Update.TrialPeriod.D(), 5*time.Second) }()
+	}
+	updDone := make(chan update.Result, 1)
+	if d.cfg.Update.URL != "" {
+		u, err := d.updater()
+		if err != nil {
+			d.log.Error("update pulls disabled", "err", err)
+		} else {
+			go func() {
+				r, err := u.Run(ctlCtx)
+				if err != nil && ctlCtx.Err() == nil {
+					d.log.Error("update pulls stopped", "err", err)
+				}
+				if r.Installed {
+					updDone <- r
+				}
+			}()
+		}
+	}
+
+	var cause error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Info("stopping", "cause", context.Cause(ctx))
+			break loop
+		case <-d.opt.Hangup:
+			d.reload()
+		case err := <-ctlDone:
+			ctlDone <- err // for the shutdown below
+			cause = fmt.Errorf("run: lanes stopped: %w", err)
+			break loop
+		case err := <-srvDone:
+			cause = fmt.Errorf("run: callback server: %w", err)
+			break loop
+		case err := <-trialDone:
+			if err != nil {
+				cause = fmt.Errorf("run: trial: %w", err)
+				break loop
+			}
+			d.log.Info("trial committed", "version", Version())
+		case r := <-updDone:
+			d.log.Info("update installed: restarting into it", "version", r.Version, "from", r.From)
+			break loop
+		}
+	}
+	d.sd.Stopping()
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	if err := d.http.Shutdown(shut); err != nil {
+		d.log.Warn("callbacks still in flight at shutdown", "err", err)
+		d.http.Close()
+	}
+	cancel()
+	stopLanes()
+	if err := <-ctlDone; err != nil {
+		d.log.Warn("lanes halted with errors", "err", err)
+	}
+	bg.Wait()
+	close(d.audits)
+	<-auditsDone
+	d.audits = nil
+	if err := d.close(); err != nil && cause == nil {
+		cause = err
+	}
+	if cause != nil {
+		d.log.Error("laned stopped", "err", cause)
+		return cause
+	}
+	d.log.Info("laned stopped")
+	return nil
+}
+
+// close halts the board and closes the store; safe on a partly built
+// daemon and more than once.
+func (d *daemon) close() error {
+	var errs []error
+	if d.ln != nil && d.http == nil {
+		d.ln.Close()
+	}
+	if d.board != nil {
+		errs = append(errs, d.board.Halt())
+	}
+	if d.db != nil {
+		if err := d.db.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
+			errs = append(errs, fmt.Errorf("run: close store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// quickHealth is the watchdog's test: lanes running, server serving.
+func (d *daemon) quickHealth() error {
+	if !d.lanesUp.Load() {
+		return errors.New("lanes stopped")
+	}
+	if !d.serving.Load() {
+		return errors.New("callback server stopped")
+	}
+	return nil
+}
+
+// health is the trial's test: the quick one, the store readable and
+// the callback server answering on its own listener.
+func (d *daemon) health(ctx context.Context) error {
+	if healthBroken != "" {
+		return errors.New("built with main.healthBroken")
+	}
+	if err := d.quickHealth(); err != nil {
+		return err
+	}
+	if _, _, err := d.db.NextDue(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return probe(ctx, d.ln.Addr(), d.cfg.Platform.TLSCert != "")
+}
+
+// probe asks the callback listener for healthPath over loopback.
+func probe(ctx context.Context, addr net.Addr, useTLS bool) error {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	host := netip.AddrPortFrom(netip.IPv6Loopback(), ap.Port())
+	if ap.Addr().Is4() || ap.Addr().Is4In6() || ap.Addr().IsUnspecified() {
+		host = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port())
+	}
+	if !ap.Addr().IsUnspecified() {
+		host = ap
+	}
+	scheme := "http"
+	tr := &http.Transport{DisableKeepAlives: true}
+	if useTLS {
+		scheme = "https"
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // our own listener on loopback
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+host.String()+healthPath, nil)
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("probe: callback server answered %s", resp.Status)
+	}
+	return nil
+}
+
+// withHealth answers healthPath for loopback callers and passes every
+// other request to next.
+func withHealth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == healthPath && r.Method == http.MethodGet {
+			if a, ok := remoteAddr(r); ok && a.IsLoopback() {
+				io.WriteString(w, "ok\n")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func remoteAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// allowList refuses callers outside allowed (when not empty) with 403 and
+// the platform's JSON envelope. Loopback is always allowed, for the
+// daemon's own health probe and the technician's tools on the box.
+func allowList(allowed []netip.Prefix, next http.Handler, logger *slog.Logger) http.Handler {
+	if len(allowed) == 0 {
+		return next
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := remoteAddr(r)
+		if ok && (a.IsLoopback() || containsAddr(allowed, a)) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		logger.Warn("callback from a source not allowed", "remote", r.RemoteAddr, "path", r.URL.Path)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(cmb.Envelope{Status: 1, Message: "source address not allowed"})
+	})
+}
+
+func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// reload re-reads the configuration on SIGHUP: when it is valid, the
+// tariff is swapped and the vehicle lists re-synced; otherwise every
+// problem is logged and the running configuration stays.
+func (d *daemon) reload() {
+	d.sd.Reloading()
+	defer d.sd.Ready("reloaded")
+	cfg, ps, err := loadConfig(d.cfg.Path)
+	if err == nil && len(ps) > 0 {
+		err = ProblemsError(ps)
+	}
+	if err != nil {
+		for _, p := range ps {
+			d.log.Error("reload: configuration problem", "problem", p.String())
+		}
+		d.log.Error("reload refused: keeping the running tariff and vehicle lists", "err", err)
+		return
+	}
+	eng, err := tariff.New(cfg.Tariff)
+	if err != nil {
+		d.log.Error("reload refused: tariff", "err", err)
+		return
+	}
+	d.ctl.SetTariff(eng)
+	put, del, err := syncVehicles(d.db, cfg)
+	if err != nil {
+		d.log.Error("reload: vehicle lists", "err", err)
+	}
+	d.db.Audit(store.AuditEvent{Kind: "config", Detail: fmt.Sprintf("reloaded: tariff, vehicles %d put %d deleted", put, del)})
+	d.log.Info("reloaded tariff and vehicle lists; other changes apply at the next restart", "vehicles_put", put, "vehicles_deleted", del)
+}
+
+// updater is the pull updater of [update].
+func (d *daemon) updater() (*update.Updater, error) {
+	keys, err := update.ParsePublicKeys(d.cfg.Update.TrustedKeys)
+	if err != nil {
+		return nil, err
+	}
+	live := d.opt.LivePath
+	if live == "" {
+		if live, err = livePath(""); err != nil {
+			return nil, err
+		}
+	}
+	doer := d.opt.HTTP
+	if doer == nil {
+		doer = &http.Client{Timeout: 10 * time.Minute}
+	}
+	return update.New(update.Options{
+		DataDir: d.cfg.DataDir, LivePath: live, ConfigPath: d.cfg.Path, Running: Version(),
+		BaseURL: d.cfg.Update.URL, Channel: d.cfg.Update.Channel, TrustedKeys: keys,
+		Reserved: d.cfg.Update.ReservedBytes, MaxStarts: d.cfg.Update.MaxStarts, Interval: d.cfg.Update.Interval.D(),
+		HTTP: doer, Clock: d.base, Logger: d.log.With("part", "update"),
+	})
+}
+
+// vehicleNote marks the store's list entries that come from the file:
+// only those are deleted when the file drops them.
+const vehicleNote = "config"
+
+func vehicleNoteOf(note string) string {
+	if note == "" {
+		return vehicleNote
+	}
+	return vehicleNote + ": " + note
+}
+
+func fromConfig(v store.Vehicle) bool {
+	return v.Note == vehicleNote || strings.HasPrefix(v.Note, vehicleNote+": ")
+}
+
+// syncVehicles makes the store's file-made list entries those of cfg:
+// entries are put (when new or changed) and the file-made entries the
+// file no longer has are deleted. Entries made at the console stay.
+func syncVehicles(db *store.DB, cfg *Config) (put, deleted int, err error) {
+	loc := cfg.Park.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	have, err := db.ListVehicles()
+	if err != nil {
+		return 0, 0, err
+	}
+	type key struct {
+		plate string
+		list  store.List
+	}
+	old := map[key]store.Vehicle{}
+	for _, v := range have {
+		old[key{v.Plate, v.List}] = v
+	}
+	want := map[key]bool{}
+	var errs []error
+	for _, vc := range cfg.Vehicles {
+		v := store.Vehicle{
+			Plate: strings.ToUpper(strings.TrimSpace(vc.Plate)), List: store.List(vc.List),
+			From: vc.From.In(loc), Until: vc.Until.In(loc), Note: vehicleNoteOf(vc.Note),
+		}
+		k := key{v.Plate, v.List}
+		want[k] = true
+		if o, ok := old[k]; ok && o.Note == v.Note && o.From.Equal(v.From) && o.Until.Equal(v.Until) {
+			continue
+		}
+		if err := db.PutVehicle(v); err != nil {
+			errs = append(errs, fmt.Errorf("put %s on %s: %w", v.Plate, v.List, err))
+			continue
+		}
+		put++
+	}
+	for k, v := range old {
+		if want[k] || !fromConfig(v) {
+			continue
+		}
+		if err := db.DeleteVehicle(k.plate, k.list); err != nil && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("delete %s from %s: %w", k.plate, k.list, err))
+			continue
+		}
+		deleted++
+	}
+	return put, deleted, errors.Join(errs...)
+}
+
+// cameraOpener plugs hal/camera into the board for the real profiles.
+// Lanes on one serial bus (same path, different addresses) need one port
+// that reads for all of them; hal/camera opens one port per camera, so a
+// shared bus is refused with a clear error rather than two readers
+// splitting its bytes.
+func cameraOpener(cfg *Config, clk clock.Clock, logger *slog.Logger) board.CameraOpener {
+	var mu sync.Mutex
+	opened := map[string]string{} // path → lane
+	return func(ctx context.Context, name string, port board.CameraPort) (hal.Camera, error) {
+		laneName := strings.TrimSuffix(name, "/camera")
+		var tmplPath string
+		for _, l := range cfg.Lanes {
+			if l.Name == laneName {
+				tmplPath = l.Camera.Template
+			}
+		}
+		mu.Lock()
+		other, dup := opened[port.Path]
+		opened[port.Path] = laneName
+		mu.Unlock()
+		if dup {
+			return nil, fmt.Errorf("%s is also lane %s's camera port; one port per camera is supported: %w", port.Path, other, camera.ErrUnsupported)
+		}
+		var tmpl *camera.Template
+		if port.Codec == "template" {
+			t, err := camera.LoadTemplate(tmplPath)
+			if err != nil {
+				return nil, err
+			}
+			tmpl = t
+		}
+		codec, err := camera.CodecByName(port.Codec, tmpl)
+		if err != nil {
+			return nil, err
+		}
+		par, err := camera.ParseParity(port.Parity)
+		if err != nil {
+			return nil, err
+		}
+		mode, err := camera.ParseRS485Mode(port.RS485)
+		if err != nil {
+			return nil, err
+		}
+		var de camera.DriverEnable
+		if mode != camera.RS485Kernel && port.DEPin != "" && port.DEPin != board.None {
+			p := gpioreg.ByName(port.DEPin)
+			if p == nil {
+				return nil, fmt.Errorf("driver-enable pin %s not found", port.DEPin)
+			}
+			de = dePin{p}
+		}
+		return camera.Open(ctx, camera.Config{
+			Name: name, Path: port.Path, Baud: port.Baud, Parity: par, Codec: codec, Addr: port.Addr,
+			RS485: mode, DE: de, Clock: clk, Logger: logger.With("camera", name),
+		})
+	}
+}
+
+// dePin drives an RS-485 transceiver's driver-enable input.
+type dePin struct{ p gpio.PinOut }
+
+var _ camera.DriverEnable = dePin{}
+
+func (d dePin) Out(high bool) error { return d.p.Out(gpio.Level(high)) }
