@@ -468,3 +468,35 @@ func (c *Controller) ManualClose(ctx context.Context, laneName, who, reason stri
 	}
 	return err
 }
+
+// Kick wakes the outbox dispatcher (after the clock moved, or to retry
+// now).
+func (c *Controller) Kick() { c.kick() }
+
+// Sync waits until every lane has handled what was handed to it so far
+// (requests and posted results). Tests and the demo use it to let the
+// lanes catch up before the script moves on.
+func (c *Controller) Sync(ctx context.Context) error {
+	for _, l := range c.lanes {
+		for l.posts.Load() != 0 {
+			if err := l.do(ctx, func() {}); err != nil {
+				return err
+			}
+		}
+		if err := l.do(ctx, func() {}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LaneState reports what a lane is doing, in words, for the demo and the
+// console: its vehicle's plate and state.
+func (c *Controller) LaneState(name string) (plate, state string, ok bool) {
+	l, ok := c.byName[name]
+	if !ok {
+		return "", "", false
+	}
+	s := l.status()
+	return s.Vehicle, s.State, true
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// The demo is the README's first command: it must run clean and end with
+// its summary.
+func TestDemo(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"demo", "-data", t.TempDir()}, nil, &out, &errb); err != nil {
+		t.Fatalf("laned demo = %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"records: 6, 6 closed, 0 open",
+		"money: 64.00 yuan received (contactless 13.00, scan/phone 51.00)",
+		", 0 record or payment uplinks pending",
+		"platform: 0 order violations, 0 double charges",
+		"OUTAGE", "RECOVERY", "NoVpln answered 0", "free: within grace", "contactless paid", "paid by scan",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestDemoRefusesUsedDataDir(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"demo", "-data", dir}, nil, &out, &out); err != nil {
+		t.Fatalf("first demo = %v", err)
+	}
+	out.Reset()
+	err := run(context.Background(), []string{"demo", "-data", dir}, nil, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "fresh data directory") {
+		t.Errorf("demo in a used data dir = %v; want a refusal naming the problem", err)
+	}
+}
