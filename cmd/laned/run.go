@@ -54,7 +54,7 @@ const shutdownGrace = 8 * time.Second
 // lanes run and the callback server serves; it may serve until ctx ends
 // (the daemon's stop) and should then return nil. An error is logged and
 // the lanes keep running: a console that cannot start stops no car.
-var startConsoles func(ctx context.Context, cfg *Config, ctl *edge.Controller, logger *slog.Logger) error
+var startConsoles func(ctx context.Context, d *daemon) error
 
 func init() {
 	register("run", "the daemon: lanes, callback server, outbox and console (SIGHUP reloads tariff and vehicles)", runDaemon)
@@ -339,7 +339,7 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		bg.Add(1)
 		go func() {
 			defer bg.Done()
-			if err := startConsoles(ctlCtx, d.cfg, d.ctl, d.log.With("part", "console")); err != nil {
+			if err := startConsoles(ctlCtx, d); err != nil {
 				d.log.Error("console not started; the lanes keep running", "err", err)
 			}
 		}()

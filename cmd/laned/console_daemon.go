@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"laned/edge"
+	"laned/edge/console"
+	"laned/edge/update"
+	"laned/hal/sim"
+)
+
+func init() { startConsoles = serveConsoles }
+
+// consoleBackend is the daemon as the console sees it.
+func (d *daemon) consoleBackend(who string) *edge.Console {
+	base := platformBase(d.cfg.Platform)
+	b := &edge.Console{
+		Ctl: d.ctl, Clock: d.clk, Zone: d.cfg.Park.Location, Who: who, VersionText: Version(),
+		ConfigText: func() string {
+			var sb strings.Builder
+			writeSummary(&sb, d.cfg)
+			return sb.String()
+		},
+		NetEndpoint: base,
+		NetProbe:    func(ctx context.Context) error { return probePlatform(ctx, base) },
+		UpdateStat: func() (string, error) {
+			r, err := update.Status(d.cfg.DataDir)
+			if err != nil {
+				return "", err
+			}
+			var sb strings.Builder
+			_, err = r.WriteTo(&sb)
+			return sb.String(), err
+		},
+		UpdateApplyF: d.consoleUpdate,
+		Ports:        map[string]string{},
+	}
+	if d.board != nil {
+		sims := map[string]*sim.Lane{}
+		for _, l := range d.board.Lanes {
+			if l.Sim != nil {
+				sims[l.Name] = l.Sim
+			} else if l.Port.Path != "" {
+				b.Ports[l.Name] = fmt.Sprintf("%s @ %d (%s, address %d)", l.Port.Path, l.Port.Baud, l.Port.Codec, l.Port.Addr)
+			}
+		}
+		if len(sims) > 0 {
+			b.SimF = func(ctx context.Context, args []string) (string, error) { return boardSim(ctx, sims, args) }
+		}
+	}
+	return b
+}
+
+// probePlatform tells whether the platform's host answers a TCP connection.
+func probePlatform(ctx context.Context, base string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "443"
+		if u.Scheme == "http" {
+			port = "80"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", host)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// consoleUpdate applies an update bundle from the console and, when it was
+// installed, stops the daemon so that systemd starts the new binary.
+func (d *daemon) consoleUpdate(ctx context.Context, path string) (string, error) {
+	keys, err := update.ParsePublicKeys(d.cfg.Update.TrustedKeys)
+	if err != nil {
+		return "", err
+	}
+	live := d.opt.LivePath
+	if live == "" {
+		if live, err = livePath(""); err != nil {
+			return "", err
+		}
+	}
+	res, err := update.Apply(ctx, path, update.Options{
+		DataDir: d.cfg.DataDir, LivePath: live, ConfigPath: d.cfg.Path, Running: Version(),
+		TrustedKeys: keys, Reserved: d.cfg.Update.ReservedBytes, MaxStarts: d.cfg.Update.MaxStarts,
+		HTTP: &http.Client{Timeout: time.Minute}, Logger: d.log.With("part", "update"),
+	})
+	if err != nil {
+		return "", err
+	}
+	if !res.Installed {
+		return fmt.Sprintf("nothing installed: offered %s, running %s: %s", orUnknown(res.Version), res.From, res.Detail), nil
+	}
+	go func() { // let the console answer first
+		time.Sleep(time.Second)
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}()
+	return fmt.Sprintf("installed %s over %s, on trial; laned restarts now", res.Version, res.From), nil
+}
+
+// serveConsoles runs the root-only socket console and, when configured,
+// the serial console with its PIN, until ctx ends.
+func serveConsoles(ctx context.Context, d *daemon) error {
+	loc := d.cfg.Park.Location
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	keep := func(err error) {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+	}
+	if sock := d.cfg.Console.Socket; sock != "" {
+		c := console.New(console.Options{Backend: d.consoleBackend("console socket"), Logger: d.log.With("part", "console"), Clock: d.base, Location: loc, Name: "laned"})
+		wg.Add(1)
+		go func() { defer wg.Done(); keep(serveConsoleSocket(ctx, sock, c)) }()
+	}
+	if port := d.cfg.Console.SerialPort; port != "" && port != "none" {
+		pin, err := console.NewPINCheck(d.cfg.Console.PINHash, console.PINOptions{})
+		if err != nil {
+			keep(fmt.Errorf("serial console: %w", err))
+		} else {
+			c := console.New(console.Options{
+				Backend: d.consoleBackend("console serial"), Logger: d.log.With("part", "console"), PIN: pin,
+				Clock: d.base, Location: loc, Name: "laned", Echo: true, IdleTimeout: 10 * time.Minute,
+			})
+			baud := d.cfg.Console.SerialBaud
+			if baud == 0 {
+				baud = 115200
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); keep(serveConsoleSerial(ctx, port, baud, c, d.log.With("part", "console"))) }()
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+const boardSimHelp = `sim arrive LANE PLATE   a vehicle with PLATE ("-" for none) on LANE's arming loop; the camera reads it
+sim pass LANE           the vehicle drives under the barrier and away
+sim enter LANE          the vehicle stops under the barrier (safety loop occupied)
+sim leave LANE          the vehicle under the barrier drives away
+sim back LANE           the vehicle reverses off the arming loop
+sim camera LANE on|off  the camera goes offline / comes back
+(payments come from the platform: use 'cmbsim call scan-pay' against this lane)`
+
+// boardSim drives the sim board's lanes from the console.
+func boardSim(ctx context.Context, lanes map[string]*sim.Lane, args []string) (string, error) {
+	if len(args) == 0 || args[0] == "help" {
+		return boardSimHelp, nil
+	}
+	lane := func() (*sim.Lane, error) {
+		if len(args) < 2 {
+			return nil, fmt.Errorf("usage: sim %s LANE …; type: sim help", args[0])
+		}
+		l, ok := lanes[args[1]]
+		if !ok {
+			names := make([]string, 0, len(lanes))
+			for n := range lanes {
+				names = append(names, n)
+			}
+			return nil, fmt.Errorf("no sim lane %q (lanes: %s)", args[1], strings.Join(names, ", "))
+		}
+		return l, nil
+	}
+	switch args[0] {
+	case "arrive":
+		l, err := lane()
+		if err != nil {
+			return "", err
+		}
+		if len(args) != 3 {
+			return "", errors.New(`usage: sim arrive LANE PLATE ("-" for a vehicle without a plate)`)
+		}
+		plate := args[2]
+		if plate == "-" {
+			plate = ""
+		}
+		l.Arrive(plate)
+		return "vehicle on " + l.Name + "'s arming loop", nil
+	case "pass", "enter", "leave", "back":
+		l, err := lane()
+		if err != nil {
+			return "", err
+		}
+		switch args[0] {
+		case "pass":
+			l.PassThrough()
+		case "enter":
+			l.Enter()
+		case "leave":
+			l.Leave()
+		case "back":
+			l.Back()
+		}
+		return "done", nil
+	case "camera":
+		l, err := lane()
+		if err != nil {
+			return "", err
+		}
+		if len(args) != 3 || (args[2] != "on" && args[2] != "off") {
+			return "", errors.New("usage: sim camera LANE on|off")
+		}
+		l.Camera.SetOnline(args[2] == "on")
+		return "camera " + args[2], nil
+	}
+	return "", fmt.Errorf("unknown sim command %q; type: sim help", args[0])
+}
