@@ -14,7 +14,8 @@ import (
 // the underlying clock, so that no record is stamped, no stay priced and no
 // uplink signed in the past; it reports Unset so that the console and logs
 // can say so. Once the wall clock passes the floor it is used as it is, and
-// Fixup tells by how much the times handed out meanwhile were behind.
+// the callback tells by how much the times handed out meanwhile were
+// behind (see Fixup).
 type SaneClock struct {
 	base clock.Clock
 
@@ -23,17 +24,25 @@ type SaneClock struct {
 	unset    bool
 	anchor   time.Duration // base monotonic reading when the estimate started
 	estStart time.Time     // the estimate at anchor
+	fixFrom  time.Time // the first estimate handed out while unset
 	fixup    time.Duration
-	onSet    func(delta time.Duration)
+	onSet    func(Fixup)
+}
+
+// Fixup says how to correct the times a SaneClock estimated while the wall
+// clock was unset: every time in [From, To] was Delta too early.
+type Fixup struct {
+	From, To time.Time
+	Delta    time.Duration
 }
 
 var _ clock.Clock = (*SaneClock)(nil)
 
 // NewSaneClock wraps base with floor as the earliest time it will tell.
-// onSet, if not nil, is called once (in its own goroutine) when the wall
-// clock becomes sane after having been unset, with the amount by which the
-// estimated times were behind.
-func NewSaneClock(base clock.Clock, floor time.Time, onSet func(delta time.Duration)) *SaneClock {
+// onSet, if not nil, is called (in its own goroutine) each time the wall
+// clock becomes sane after having been unset, with the window of estimated
+// times and the amount by which they were behind.
+func NewSaneClock(base clock.Clock, floor time.Time, onSet func(Fixup)) *SaneClock {
 	c := &SaneClock{base: clock.Or(base), floor: floor, onSet: onSet}
 	c.Now()
 	return c
@@ -52,7 +61,7 @@ func (c *SaneClock) Now() time.Time {
 			c.unset = false
 			c.fixup = now.Sub(est)
 			if c.onSet != nil {
-				go c.onSet(c.fixup)
+				go c.onSet(Fixup{From: c.fixFrom, To: est, Delta: c.fixup})
 			}
 		}
 		return now
@@ -61,6 +70,7 @@ func (c *SaneClock) Now() time.Time {
 		c.unset = true
 		c.anchor = mono
 		c.estStart = c.floor
+		c.fixFrom = c.floor
 	}
 	est := c.estStart.Add(mono - c.anchor)
 	if est.Before(c.floor) {

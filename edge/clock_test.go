@@ -10,8 +10,8 @@ import (
 func TestSaneClock(t *testing.T) {
 	build := time.Unix(1790000000, 0)
 	base := clock.NewFake(time.Unix(30, 0)) // a Pi just booted: 1970
-	deltas := make(chan time.Duration, 1)
-	c := NewSaneClock(base, build, func(d time.Duration) { deltas <- d })
+	fixes := make(chan Fixup, 1)
+	c := NewSaneClock(base, build, func(f Fixup) { fixes <- f })
 
 	if !c.Unset() {
 		t.Fatal("Unset() = false at 1970; want true")
@@ -43,8 +43,12 @@ func TestSaneClock(t *testing.T) {
 	if c.Unset() {
 		t.Error("Unset() = true after NTP")
 	}
-	if got, want := <-deltas, real.Sub(newest.Add(10*time.Second)); got != want {
-		t.Errorf("fix-up delta = %v; want %v", got, want)
+	f := <-fixes
+	if want := real.Sub(newest.Add(10 * time.Second)); f.Delta != want {
+		t.Errorf("fix-up delta = %v; want %v", f.Delta, want)
+	}
+	if !f.From.Equal(build) || !f.To.Equal(newest.Add(10*time.Second)) {
+		t.Errorf("fix-up window = [%v, %v]; want [%v, %v]", f.From, f.To, build, newest.Add(10*time.Second))
 	}
 }
 

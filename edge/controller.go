@@ -500,3 +500,17 @@ func (c *Controller) LaneState(name string) (plate, state string, ok bool) {
 	s := l.status()
 	return s.Vehicle, s.State, true
 }
+
+// FixClock corrects what was stamped while the wall clock was unset: the
+// records' and queued uplinks' times in the fix-up window move by its
+// delta, and the correction is audited.
+func (c *Controller) FixClock(f Fixup) error {
+	recs, msgs, err := c.db.ShiftTimes(f.From, f.To, f.Delta)
+	if err != nil {
+		return fmt.Errorf("edge: fix clock: %w", err)
+	}
+	c.audit("clock", 0, "wall clock set: %d records and %d queued uplinks stamped %s–%s moved by %s",
+		recs, msgs, f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), f.Delta.Round(time.Second))
+	c.log.Info("clock fixed up", "records", recs, "uplinks", msgs, "delta", f.Delta.Round(time.Second).String())
+	return nil
+}

@@ -149,6 +149,9 @@ type daemon struct {
 	audits chan store.AuditEvent // refused callbacks, written off the request path
 	sd     *notifier
 
+	fixMu sync.Mutex   // guards ctl's assignment against the clock's fix-up
+	fixes []edge.Fixup // fix-ups that came before the controller
+
 	lanesUp   atomic.Bool
 	serving   atomic.Bool
 	auditDrop atomic.Int64
@@ -172,8 +175,17 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("run: data dir: %w", err)
 	}
-	d.clk = edge.NewSaneClock(d.base, buildFloor(buildTime), func(delta time.Duration) {
-		logger.Info("clock set", "behind", delta.Round(time.Second).String(), "now", d.clk.Now().Unix())
+	d.clk = edge.NewSaneClock(d.base, buildFloor(buildTime), func(f edge.Fixup) {
+		logger.Info("clock set", "behind", f.Delta.Round(time.Second).String(), "now", d.clk.Now().Unix())
+		d.fixMu.Lock()
+		defer d.fixMu.Unlock()
+		if d.ctl == nil {
+			d.fixes = append(d.fixes, f) // applied once the controller exists
+			return
+		}
+		if err := d.ctl.FixClock(f); err != nil {
+			logger.Error("clock fix-up failed", "err", err)
+		}
 	})
 	if d.trial, err = update.OpenTrial(cfg.DataDir, Version(), d.clk, logger.With("part", "update")); err != nil {
 		return nil, fmt.Errorf("run: update trial: %w", err)
@@ -233,7 +245,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 		}
 		lanes[i] = edge.LaneConfig{Name: l.Name, Kind: l.EdgeKind(), Code: l.Code, Arming: bl.Arming, Safety: bl.Safety, Barrier: bl.Barrier, Camera: bl.Camera}
 	}
-	d.ctl, err = edge.New(edge.Config{
+	ctl, err := edge.New(edge.Config{
 		ParkCode: cfg.Park.ParkCode, Spaces: edge.Spaces{Total: cfg.Park.SpacesTotal, VIP: cfg.Park.SpacesVIP},
 		Guaranteed: cfg.Platform.Guaranteed, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
 		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(),
@@ -241,6 +253,15 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	if err != nil {
 		return nil, fmt.Errorf("run: controller: %w", err)
 	}
+	d.fixMu.Lock()
+	d.ctl = ctl
+	for _, f := range d.fixes {
+		if err := ctl.FixClock(f); err != nil {
+			logger.Error("clock fix-up failed", "err", err)
+		}
+	}
+	d.fixes = nil
+	d.fixMu.Unlock()
 	srv, err := cmb.NewServer(cmb.ServerConfig{
 		AppID: cfg.Platform.AppID, Secret: string(cfg.Platform.Secret), ParkCode: cfg.Park.ParkCode,
 		Prefix: cfg.Platform.Prefix, Logger: logger.With("part", "callbacks"), OnRefused: d.refused,
