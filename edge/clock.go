@@ -24,7 +24,7 @@ type SaneClock struct {
 	unset    bool
 	anchor   time.Duration // base monotonic reading when the estimate started
 	estStart time.Time     // the estimate at anchor
-	fixFrom  time.Time // the first estimate handed out while unset
+	fixFrom  time.Time     // the first estimate handed out while unset
 	fixup    time.Duration
 	onSet    func(Fixup)
 }

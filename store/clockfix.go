@@ -144,4 +144,3 @@ func replaceTime(obj, old, neu string) string {
 	}
 	return obj
 }
-
