@@ -120,6 +120,15 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		a = s.processLocked(ep, params, u.Seq)
 	}
 	u.Status, u.Message = a.status, a.message
+	// Record the outcome a fault will give before the answer goes, so
+	// that a client that saw the cut finds it recorded as cut.
+	switch {
+	case fault.Down:
+	case fault.Cut && fault.Status == 0:
+		u.Outcome = OutcomeCut
+	case fault.Malformed && fault.Status == 0:
+		u.Outcome = OutcomeMalformed
+	}
 	s.received = appendBounded(s.received, u, s.maxKept)
 	s.mu.Unlock()
 
@@ -129,7 +138,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	outcome := s.deliver(w, r, fault, body)
-	if outcome != OutcomeAnswered {
+	if outcome != u.Outcome {
 		s.mu.Lock()
 		for i := len(s.received) - 1; i >= 0; i-- {
 			if s.received[i].Seq == u.Seq {
