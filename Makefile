@@ -29,14 +29,15 @@ test: ## go vet and the race-checked tests (the README's test command)
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 test-arm: ## hal, cmb and store tests as linux/arm64 and linux/arm (GOARM=7) binaries under qemu-user
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static $(PKGS_ARM)
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static $(PKGS_ARM)
+	LANED_TEST_EXEC=qemu-aarch64-static CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static $(PKGS_ARM)
+	LANED_TEST_EXEC=qemu-arm-static CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static $(PKGS_ARM)
 
-bench: ## the benchmarks of the design's targets
-	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## the design's targets beside their same-run baselines, as one table
+	GO=$(GO) scripts/bench.sh
 
-soak: ## fault and crash suites
-	@echo "soak: coming in a later change"
+SOAK ?= full
+soak: ## fault and crash suites, long form (CI: make soak SOAK=ci)
+	LANED_SOAK=$(SOAK) CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 60m -v -run '^Test(Kill9|PlatformDownForADay|CameraGarbage|CallbackAbuse)$$' ./edge/soak
 
 demo: ## run the embedded default: sim board, built-in platform simulator, scripted traffic
 	CGO_ENABLED=0 $(GO) run $(BUILDFLAGS) ./cmd/laned demo

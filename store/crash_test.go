@@ -132,7 +132,14 @@ func TestCrashRecovery(t *testing.T) {
 // `jitter` more and SIGKILLs it; it returns every complete line printed.
 func runChild(t *testing.T, path string, round, after int, jitter time.Duration) []string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	// Under `make test-arm` the test binary runs through qemu-user
+	// (go test -exec); the child must too: LANED_TEST_EXEC names the
+	// wrapper.
+	name, args := os.Args[0], []string{"-test.run=^$"}
+	if w := os.Getenv("LANED_TEST_EXEC"); w != "" {
+		name, args = w, append([]string{os.Args[0]}, args...)
+	}
+	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), crashEnv+"="+path, fmt.Sprintf("STORE_CRASH_ROUND=%03d", round))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
