@@ -48,7 +48,7 @@ func (c *Controller) Calc(ctx context.Context, r cmb.CalcRequest) (cmb.CalcAnswe
 		case at.recordID == "":
 			return noOrder(at.plate, "no open record for the vehicle at this exit")
 		}
-		return c.calcRecord(at.recordID, now)
+		return c.calcRecord(at.recordID, at.since)
 	}
 	// Unlicensed exit scan: answer by what stands at the exit (spec §3.1).
 	switch {
@@ -56,7 +56,7 @@ func (c *Controller) Calc(ctx context.Context, r cmb.CalcRequest) (cmb.CalcAnswe
 		if at.recordID == "" {
 			return noOrder(at.plate, "no open record for the vehicle at this exit")
 		}
-		return c.calcRecord(at.recordID, now)
+		return c.calcRecord(at.recordID, at.since)
 	case at.present: // an unlicensed vehicle: the virtual plate names its record
 		rec, ok, err := c.findExact(r.VplNumber)
 		if err != nil {
@@ -65,9 +65,9 @@ func (c *Controller) Calc(ctx context.Context, r cmb.CalcRequest) (cmb.CalcAnswe
 		if !ok {
 			return noOrder(r.VplNumber, "no open record for this virtual plate")
 		}
-		a, err := c.calcAnswer(rec, now)
+		a, err := c.calcAnswer(rec, at.since)
 		if err == nil {
-			q, qerr := c.quote(rec, now)
+			q, qerr := c.quote(rec, at.since)
 			if qerr == nil {
 				l.post(func() { l.bindUnlicensed(rec, q) })
 			}
@@ -108,6 +108,11 @@ func (c *Controller) calcRecord(id string, now time.Time) (cmb.CalcAnswer, error
 }
 
 func (c *Controller) calcAnswer(rec store.Record, now time.Time) (cmb.CalcAnswer, error) {
+	if c.autoPaying(rec.ID) {
+		// A contactless charge for this stay is on its way: a scan now
+		// would charge the driver twice.
+		return cmb.CalcAnswer{VplNumber: rec.Plate}, &cmb.AnswerError{Status: cmb.CalcUnavailable, Message: "contactless payment under way: no need to scan"}
+	}
 	q, err := c.quote(rec, now)
 	if err != nil {
 		if errors.Is(err, tariff.ErrClass) {

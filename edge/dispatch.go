@@ -16,15 +16,31 @@ import (
 // and acts on the answers. It is the only sender, so "is this AutoPay on
 // the wire right now?" has one answer, kept under c.mu.
 
-type autoPayWaiter struct{ lane *lane }
+type autoPayWaiter struct {
+	lane     *lane
+	recordID string
+}
 
 // awaitAutoPay registers the lane waiting for a non-guaranteed AutoPay.
-func (c *Controller) awaitAutoPay(order string, l *lane) *autoPayWaiter {
-	w := &autoPayWaiter{lane: l}
+func (c *Controller) awaitAutoPay(order, recordID string, l *lane) *autoPayWaiter {
+	w := &autoPayWaiter{lane: l, recordID: recordID}
 	c.mu.Lock()
 	c.pending[order] = w
 	c.mu.Unlock()
 	return w
+}
+
+// autoPaying reports whether a contactless payment for the record is under
+// way: calc must not invite the driver to pay the same stay by scan.
+func (c *Controller) autoPaying(recordID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.pending {
+		if w.recordID == recordID {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Controller) forgetAutoPay(order string) {
@@ -35,13 +51,18 @@ func (c *Controller) forgetAutoPay(order string) {
 
 // cancelAutoPay withdraws an AutoPay that has certainly never reached the
 // platform: not on the wire now, never sent with an unknown outcome. It
-// reports whether it did. A withdrawn AutoPay is deleted from the outbox,
-// durably, so that a restart cannot send it either.
-func (c *Controller) cancelAutoPay(ctx context.Context, order string) bool {
+// reports whether it did, and else whether it is on the wire right now
+// (worth asking again soon). A withdrawn AutoPay is deleted from the
+// outbox, durably, so that a restart cannot send it either.
+func (c *Controller) cancelAutoPay(ctx context.Context, order string) (cancelled, busy bool) {
 	c.mu.Lock()
-	if c.inflight[order] || c.unresolved[order] {
+	if c.inflight[order] {
 		c.mu.Unlock()
-		return false
+		return false, true
+	}
+	if c.unresolved[order] {
+		c.mu.Unlock()
+		return false, false
 	}
 	c.cancelled[order] = true
 	c.mu.Unlock()
@@ -58,16 +79,16 @@ func (c *Controller) cancelAutoPay(ctx context.Context, order string) bool {
 					c.mu.Lock()
 					delete(c.cancelled, order)
 					c.mu.Unlock()
-					return false
+					return false, false
 				}
 				if err := c.db.Ack(m.Seq); err != nil && !errors.Is(err, store.ErrNotFound) {
 					c.log.Error("autopay: withdraw", "request_order", order, "err", err)
 				}
-				return true
+				return true, false
 			}
 		}
 	}
-	return true // not in the outbox (already gone): nothing will send it
+	return true, false // not in the outbox (already gone): nothing will send it
 }
 
 func (c *Controller) dispatch(ctx context.Context) {

@@ -507,3 +507,57 @@ func TestVehicleUnderClosingBarrierReopens(t *testing.T) {
 	h.entry.Safety.Set(false)
 	h.advance(3 * time.Second)
 }
+
+// While a non-guaranteed AutoPay is on its way, calc does not invite the
+// driver to pay the same stay again by scan.
+func TestCalcDuringAutoPay(t *testing.T) {
+	h := newHarness(t)
+	if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
+		t.Fatal(err)
+	}
+	rec := h.enter("沪C88888")
+	h.drain()
+	h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
+	h.advance(time.Hour)
+	if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.exit.Arrive("沪C88888")
+	h.settle()
+	if st := h.laneStatus(h.exit); st.State != vAutoPay.String() {
+		t.Fatalf("lane = %+v; want a contactless payment under way", st)
+	}
+	one := 1
+	if _, err := h.sim.Calc(context.Background(), &one, ""); !isAnswer(err, cmb.CalcUnavailable) {
+		t.Errorf("exit scan during an AutoPay = %v; want status 1", err)
+	}
+	if _, err := h.sim.Calc(context.Background(), nil, "沪C88888"); !isAnswer(err, cmb.CalcUnavailable) {
+		t.Errorf("plate query during an AutoPay = %v; want status 1", err)
+	}
+	// The platform stays away past the wait: the AutoPay, never delivered,
+	// is withdrawn and the driver may scan.
+	// Simulated time runs on; a send in flight takes real time, so the
+	// lane asks again until the AutoPay is off the wire.
+	h.eventually("fallback to scan-to-pay", func() bool {
+		h.advance(5 * time.Second)
+		time.Sleep(5 * time.Millisecond)
+		return h.laneStatus(h.exit).State == vWaitPay.String()
+	})
+	h.sim.ClearFaults()
+	before := opens(h.exit)
+	res, err := h.sim.ScanPay(context.Background(), 1)
+	if err != nil || res.Amount != 500 {
+		t.Fatalf("ScanPay = %+v, %v; want 500", res, err)
+	}
+	h.leaveExit(before)
+	h.drain()
+	for _, u := range h.received(cmb.EpAutoPay, rec.ID) {
+		if u.Outcome != cmbsim.OutcomeDown {
+			t.Errorf("the withdrawn AutoPay was processed by the platform: %+v", u)
+		}
+	}
+	if got := h.closed(rec.ID); got.Fees.Paid != 500 {
+		t.Errorf("fees = %+v; want 500 paid once", got.Fees)
+	}
+	h.checkPlatform()
+}

@@ -663,7 +663,7 @@ func (l *lane) decideExit(ctx context.Context) {
 func (l *lane) settle(ctx context.Context, rec store.Record) {
 	v := l.veh
 	now := l.c.now()
-	q, err := l.c.quote(rec, now)
+	q, err := l.c.quote(rec, l.priceAt())
 	if err != nil {
 		v.state, v.reason = vWaitPay, "tariff cannot price this stay"
 		l.fail("quote", err)
@@ -688,6 +688,17 @@ func (l *lane) settle(ctx context.Context, rec store.Record) {
 	}
 	v.state, v.reason = vWaitPay, fmt.Sprintf("%s due: scan the exit QR code", yuan(q.Due))
 	l.c.log.Info("exit: waiting for payment", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due)
+}
+
+// priceAt is the time an exit is priced at: when the vehicle arrived at
+// the exit. Waiting at the barrier (for a contactless answer, for the
+// driver to find the phone) is not parking.
+func (l *lane) priceAt() time.Time {
+	now := l.c.now()
+	if v := l.veh; v != nil && !v.at.IsZero() && v.at.Before(now) {
+		return v.at
+	}
+	return now
 }
 
 // release closes the record with its Outdata (and extra, e.g. an AutoPay)
@@ -778,7 +789,7 @@ func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
 		l.release(ctx, rec, q, []store.ChargeItem{item}, "contactless (guaranteed) "+yuan(q.Due), m)
 		return
 	}
-	w := l.c.awaitAutoPay(order, l)
+	w := l.c.awaitAutoPay(order, rec.ID, l)
 	if _, err := l.c.db.MarkLeaving(rec.ID, l.cfg.Code, now, m); err != nil {
 		l.c.forgetAutoPay(order)
 		l.fail("queue autopay", err)
@@ -823,7 +834,7 @@ func (l *lane) autoPayDone(ctx context.Context, order string, ok bool, channelOr
 // settleAfterPayment re-quotes a waiting vehicle after money arrived.
 func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why string) {
 	v := l.veh
-	q, err := l.c.quote(rec, l.c.now())
+	q, err := l.c.quote(rec, l.priceAt())
 	if err != nil {
 		l.fail("quote", err)
 		return
@@ -845,14 +856,19 @@ func (l *lane) onAutoPayTimeout(ctx context.Context) {
 	if v == nil || v.state != vAutoPay {
 		return
 	}
-	if l.c.cancelAutoPay(ctx, v.order) {
+	cancelled, busy := l.c.cancelAutoPay(ctx, v.order)
+	if cancelled {
 		l.c.forgetAutoPay(v.order)
 		v.state, v.reason, v.order = vWaitPay, "contactless payment unavailable: scan the exit QR code", ""
 		l.c.audit("autopay", l.cfg.Code, "%s: AutoPay for record %s withdrawn undelivered after %s; scan to pay", l.cfg.Name, v.recordID, l.c.cfg.AutoPayWait)
 		return
 	}
 	v.reason = "contactless payment being confirmed"
-	l.autoPayTimer = l.c.clk.NewTimer(l.c.cfg.AutoPayWait)
+	wait := l.c.cfg.AutoPayWait
+	if busy { // on the wire this instant: ask again shortly
+		wait = min(wait, 2*time.Second)
+	}
+	l.autoPayTimer = l.c.clk.NewTimer(wait)
 	l.autoPayC = l.autoPayTimer.C()
 }
 
@@ -884,7 +900,7 @@ func (l *lane) manualOpen(ctx context.Context, who, reason string) error {
 	if l.cfg.Kind == Exit && v != nil && v.recordID != "" && v.state != vReleased {
 		rec, err := l.c.db.RecordByID(v.recordID)
 		if err == nil && rec.State.Open() {
-			q, qerr := l.c.quote(rec, now)
+			q, qerr := l.c.quote(rec, l.priceAt())
 			if qerr != nil {
 				q = tariff.Quote{Total: rec.Fees.Total, Paid: rec.Fees.Paid, Due: rec.Fees.Due}
 			}
@@ -939,6 +955,7 @@ type exitState struct {
 	unlicensed bool
 	plate      string
 	recordID   string
+	since      time.Time // when it arrived at the exit: the time it is priced at
 }
 
 func (l *lane) exitSnapshot() exitState {
@@ -946,7 +963,7 @@ func (l *lane) exitSnapshot() exitState {
 	if v == nil || v.state == vReleased || v.state == vIdentifying {
 		return exitState{}
 	}
-	return exitState{present: true, unlicensed: v.unlicensed, plate: v.plate, recordID: v.recordID}
+	return exitState{present: true, unlicensed: v.unlicensed, plate: v.plate, recordID: v.recordID, since: l.priceAt()}
 }
 
 // bindUnlicensed attaches an unlicensed vehicle waiting at the exit to the
