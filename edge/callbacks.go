@@ -153,6 +153,12 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 	var total int64
 	for _, it := range r.PayList {
 		total += it.Amount
+		if c.knownPayment(rec.ID, it.Order) {
+			// The notice of a contactless payment we recorded from the
+			// AutoPay answer (by channel_order or request_order).
+			c.log.Info("pay: notice of a recorded payment", "record", rec.ID, "order", it.Order)
+			continue
+		}
 		p := store.Payment{Order: it.Order, RecordID: rec.ID, Plate: r.VplNumber, BillID: r.BillID, PayType: int(it.PayType), Amount: it.Amount, PayTime: payTime}
 		switch err := c.db.AddPayment(p); {
 		case errors.Is(err, store.ErrAlreadyRecorded):

@@ -300,12 +300,39 @@ func (c *Controller) autoPaySucceeded(m store.Message, channelOrder string, payT
 	if payTime > 0 {
 		at = time.Unix(payTime, 0)
 	}
-	p := store.Payment{Order: m.RequestOrder, RecordID: m.RecordID, Plate: m.Params["vpl_number"], BillID: channelOrder, PayType: int(cmb.PayCMB), Amount: amount, PayTime: at}
-	if err := c.db.AddPayment(p); err != nil && !errors.Is(err, store.ErrAlreadyRecorded) {
-		c.log.Error("autopay: record payment", "record", m.RecordID, "err", err)
+	// The payment is keyed by the platform's channel_order (what its pay
+	// notice for the same payment carries), else by our request_order; a
+	// notice that came first has recorded it already.
+	order := channelOrder
+	if order == "" {
+		order = m.RequestOrder
+	}
+	if !c.knownPayment(m.RecordID, m.RequestOrder, channelOrder) {
+		p := store.Payment{Order: order, RecordID: m.RecordID, Plate: m.Params["vpl_number"], BillID: m.RequestOrder, PayType: int(cmb.PayCMB), Amount: amount, PayTime: at}
+		if err := c.db.AddPayment(p); err != nil && !errors.Is(err, store.ErrAlreadyRecorded) {
+			c.log.Error("autopay: record payment", "record", m.RecordID, "err", err)
+		}
 	}
 	c.log.Info("contactless payment succeeded", "record", m.RecordID, "amount_fen", amount, "request_order", m.RequestOrder)
 	c.finishAutoPay(m.RequestOrder, true, channelOrder, "")
+}
+
+// knownPayment reports whether a payment of the record was recorded under
+// any of the orders (a platform order, our request_order, the channel
+// order), as the order itself or as the AutoPay's request_order.
+func (c *Controller) knownPayment(recordID string, orders ...string) bool {
+	pays, err := c.db.Payments(recordID)
+	if err != nil {
+		return false
+	}
+	for _, p := range pays {
+		for _, o := range orders {
+			if o != "" && (p.Order == o || p.BillID == o) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *Controller) autoPayFailed(m store.Message, detail string) {

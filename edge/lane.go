@@ -522,7 +522,27 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 	}
 	msgs = append(msgs, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for entry of %s (record %s)", l.cfg.Name, rec.Plate, rec.ID))
 	if hasStale {
-		exit := store.Exit{OutTime: now, Fees: stale.Fees, Items: stale.Items, Note: "closed as stale: the plate entered again at " + l.cfg.Name}
+		// The stale stay ends now, at no exit we saw: its Outdata carries
+		// what it paid, so that the platform closes it too.
+		exit := store.Exit{OutCode: stale.OutCode, OutTime: now, Fees: stale.Fees, Note: "closed as stale: the plate entered again at " + l.cfg.Name}
+		if exit.OutCode == 0 {
+			exit.OutCode = stale.InCode
+		}
+		if exit.Items, err = l.c.chargeItems(stale, tariff.Quote{}, now); err != nil {
+			l.fail("stale charge items", err)
+			return
+		}
+		closed := stale
+		closed.OutCode, closed.OutTime = exit.OutCode, now
+		out, err := l.c.outdata(closed, exit.Items)
+		if err != nil {
+			l.fail("stale outdata", err)
+			return
+		}
+		// The stale record's Outdata before the new Indata: they are
+		// different records, but the platform sees the old stay end
+		// before the new one begins.
+		msgs = append([]store.Message{out}, msgs...)
 		_, err = db.ReplaceStale(stale.ID, exit, rec, msgs...)
 	} else {
 		_, err = db.OpenRecord(rec, msgs...)
@@ -568,6 +588,15 @@ func (l *lane) fail(op string, err error) {
 // goroutine).
 func (l *lane) noVpln(ctx context.Context, virtual string) (int, string) {
 	v := l.veh
+	if v != nil && v.state == vReleased && v.unlicensed && v.plate == virtual {
+		return 0, "" // the platform asked again: same answer, the barrier is up
+	}
+	if v == nil || v.state == vReleased {
+		// Asked again after the vehicle went in: still admitted.
+		if rec, err := l.c.db.OpenByPlate(virtual); err == nil && rec.Unlicensed && rec.InCode == l.cfg.Code && l.c.now().Sub(rec.InTime) < 10*time.Minute {
+			return 0, ""
+		}
+	}
 	switch {
 	case v == nil && !l.armed:
 		return 2, "no vehicle at the entry"
@@ -745,7 +774,14 @@ func (c *Controller) chargeItems(rec store.Record, q tariff.Quote, now time.Time
 	}
 	var items []store.ChargeItem
 	for _, p := range pays {
-		items = append(items, store.ChargeItem{PayType: p.PayType, TollCollector: c.cfg.TollCollector, ShouldPay: p.Amount, ActualPay: p.Amount, Time: p.PayTime, SeqNum: p.Order})
+		pt := p.PayType
+		if !cmb.PayType(pt).Valid() {
+			// A notice's pay_type is 99 (§4.2); an undocumented code must
+			// not stop the record from closing. The payment keeps it.
+			c.audit("pay_type", rec.OutCode, "record %s: payment %s has undocumented pay_type %d; reported as %d", rec.ID, p.Order, pt, cmb.PayCMB)
+			pt = int(cmb.PayCMB)
+		}
+		items = append(items, store.ChargeItem{PayType: pt, TollCollector: c.cfg.TollCollector, ShouldPay: p.Amount, ActualPay: p.Amount, Time: p.PayTime, SeqNum: p.Order})
 	}
 	switch {
 	case q.Total == 0 && len(items) == 0 && q.Reason == tariff.ReasonFreePeriod:

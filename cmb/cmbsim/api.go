@@ -225,7 +225,7 @@ func flatten(v url.Values) map[string]string {
 			continue
 		}
 		val := vs[0]
-		if len(val) > maxRecordedValue {
+		if k == "pic_con" && len(val) > maxRecordedValue { // a picture: keep its head only
 			val = fmt.Sprintf("%s…(%d bytes)", val[:64], len(val))
 		}
 		m[k] = val

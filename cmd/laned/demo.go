@@ -467,7 +467,9 @@ func (d *demo) summary() error {
 		for _, p := range ps {
 			paid += p.Amount
 			kind := "scan/phone"
-			if _, ok := d.sim.Order(p.Order); ok {
+			if _, ok := d.sim.Order(p.BillID); ok { // an AutoPay's request_order
+				kind = "contactless"
+			} else if _, ok := d.sim.Order(p.Order); ok {
 				kind = "contactless"
 			}
 			byType[kind] += p.Amount

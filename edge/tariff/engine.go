@@ -153,7 +153,9 @@ func (l Line) String() string {
 // Due is what remains to pay now:
 //
 //   - VIP, or Military with military_free: Total and Due are 0.
-//   - LastPayTime set and Exit ≤ LastPayTime + reserved_out_time: Due is 0.
+//   - LastPayTime set, Exit ≤ LastPayTime + reserved_out_time, and the
+//     payments covered the fee of the stay up to LastPayTime: Due is 0 (a
+//     part payment buys no grace).
 //   - Otherwise Due = max(0, Total − Paid).
 //
 // After the grace only the extra time is due because Total is a cumulative
@@ -170,6 +172,23 @@ func (l Line) String() string {
 //
 // The error wraps ErrClass for an unknown class and ErrConfig when the
 // engine has no rule set (a zero Engine).
+// settledAt reports whether paid covered the fee of the stay up to the
+// payment at payAt: the grace is for a vehicle that paid its stay, not
+// for one that paid a part of it.
+func (e *Engine) settledAt(r *rules, entry, payAt, paid int64) bool {
+	if payAt < entry {
+		payAt = entry
+	}
+	if payAt-entry > maxStaySec {
+		payAt = entry + maxStaySec
+	}
+	if payAt-entry <= r.free {
+		return true
+	}
+	total, _, _ := e.price(r, entry, payAt)
+	return paid >= total
+}
+
 func (e *Engine) Quote(q Query) (Quote, error) {
 	if q.Class < 0 || q.Class >= numClasses {
 		return Quote{}, fmt.Errorf("tariff: quote: class %d: %w", int(q.Class), ErrClass)
@@ -205,7 +224,7 @@ func (e *Engine) Quote(q Query) (Quote, error) {
 
 	paid := max(q.Paid, 0)
 	switch {
-	case !q.LastPayTime.IsZero() && !q.Exit.After(q.LastPayTime.Add(e.grace)):
+	case !q.LastPayTime.IsZero() && !q.Exit.After(q.LastPayTime.Add(e.grace)) && e.settledAt(r, entry, q.LastPayTime.Unix(), paid):
 		out.Reason = ReasonGrace
 	case out.Total <= paid:
 		out.Reason = ReasonPaid

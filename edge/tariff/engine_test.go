@@ -376,6 +376,12 @@ func TestQuoteGrace(t *testing.T) {
 		{"overpaid", 5000, "10:00", "12:00", 1300, 0, ReasonPaid},
 		// Negative Paid counts as 0.
 		{"negative paid", -100, "", "12:00", 1300, 1300, ReasonTariff},
+		// A part payment buys no grace: 500 paid at 11:00 when 900 was
+		// due; at 11:10 the stay costs 1100, 600 remain.
+		{"part payment, no grace", 500, "11:00", "11:10", 1100, 600, ReasonTariff},
+		// A 0-fen order settled within the free period (nothing was due)
+		// still gives the grace: leaving at 09:20 is free.
+		{"settled when nothing was due", 0, "09:10", "09:20", 500, 0, ReasonGrace},
 		// Exit before the payment (clock jumped): within grace.
 		{"exit before payment", 900, "11:00", "10:59", 900, 0, ReasonGrace}, // 500 + ceil(59/30)=2×200
 	}
