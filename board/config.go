@@ -89,9 +89,9 @@ type CameraPort struct {
 	Codec  string `toml:"codec"`  // lane-frame (default) or template
 	Addr   int    `toml:"addr"`   // bus address 1–247; default the lane's position (1, 2, …)
 	// RS485 is how the transmitter is enabled: "kernel" (the UART's
-	// RS-485 mode, TIOCSRS485), "gpio" (DEPin driven around each write) or
-	// "auto" (kernel when the driver supports it, else gpio if DEPin is
-	// set). Default auto.
+	// RS-485 mode, TIOCSRS485, toggling RTS), "gpio" (DEPin driven around
+	// each write) or "auto" (DEPin driven around each write when one is
+	// set, else an auto-direction transceiver is assumed). Default auto.
 	RS485 string `toml:"rs485"`
 	DEPin string `toml:"de_pin"` // driver-enable pin for rs485 gpio/auto, e.g. GPIO4
 }

@@ -31,6 +31,10 @@ func (LaneFrame) Name() string        { return "lane-frame" }
 func (LaneFrame) NewDecoder() Decoder { return &laneDecoder{} }
 func (LaneFrame) Heartbeats() bool    { return true }
 
+// Addressed reports true: every lane frame carries the camera's address,
+// so lane-frame cameras can share a bus.
+func (LaneFrame) Addressed() bool { return true }
+
 // Ack acknowledges every PLATE and HEARTBEAT.
 func (LaneFrame) Ack(f *Frame, seq byte) []byte {
 	if f == nil || (f.Cmd != CmdPlate && f.Cmd != CmdHeartbeat) || f.Seq < 0 {

@@ -1,18 +1,13 @@
 package camera
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"go.bug.st/serial"
 
 	"laned/hal"
 	"laned/hal/clock"
@@ -81,7 +76,9 @@ func ParseParity(s string) (Parity, error) {
 	return 0, fmt.Errorf("camera: parity %q (want none, odd or even): %w", s, ErrConfig)
 }
 
-// Config configures a Port. Zero values take the defaults noted.
+// Config configures a camera on a serial line of its own (Open). Zero
+// values take the defaults noted. Cameras sharing a line use OpenBus and
+// Bus.Camera instead.
 type Config struct {
 	Name     string // String(), e.g. "exit1/camera"; default "camera:" + Path
 	Path     string // serial device, e.g. /dev/ttyUSB0
@@ -92,7 +89,8 @@ type Config struct {
 	Codec    Codec // default LaneFrame{}
 	// Addr is the camera's bus address: frames from other addresses are
 	// ignored and not acknowledged, and TRIGGER goes to it. 0: any
-	// address (TRIGGER is broadcast).
+	// address (TRIGGER is broadcast). A frame without an address (a
+	// template without the addr field) is always this camera's.
 	Addr  int
 	RS485 RS485Mode
 	DE    DriverEnable // required with RS485GPIO
@@ -117,14 +115,20 @@ type Config struct {
 	Logger   *slog.Logger // nil: discard
 }
 
-// Stats counts what a Port saw since Open.
+// Stats counts what a Port or a Bus saw since it was opened. For a Port,
+// Frames, Duplicates and Dropped are its own and the rest are its bus's.
 type Stats struct {
-	Frames     uint64 // valid frames from the camera
+	Frames     uint64 // valid frames from the camera(s)
 	Rejected   uint64 // rejected stretches of bytes
 	Duplicates uint64 // repeated frames suppressed (and acknowledged again)
-	Foreign    uint64 // frames from other addresses or controller frames (echoes), ignored
-	Dropped    uint64 // events dropped because the consumer did not keep up
-	Reopens    uint64 // successful reopens after a port failure
+	// Foreign counts frames ignored because they are for no camera on
+	// the bus: controller frames (echoes, another controller's) and, of
+	// those, Unclaimed: frames from addresses no camera claims (not
+	// acknowledged).
+	Foreign   uint64
+	Unclaimed uint64
+	Dropped   uint64 // events dropped because the consumer did not keep up
+	Reopens   uint64 // successful reopens after a port failure
 }
 
 const (
@@ -133,156 +137,119 @@ const (
 	readTimeout = 100 * time.Millisecond
 )
 
-// Port is a camera on a serial line. It implements hal.Camera.
+// Port is one camera on a serial line: a Bus's view of one address. It
+// implements hal.Camera.
 type Port struct {
-	cfg  Config
-	clk  clock.Clock
-	log  *slog.Logger
-	name string
+	b      *Bus
+	name   string
+	addr   int
+	period time.Duration // heartbeat period; <= 0: silence is not offline
 
 	events chan hal.PlateEvent
+	wake   chan struct{} // a push happened (one slot)
 	halt   chan struct{}
-	done   chan struct{}
+	done   chan struct{} // the pump ended and closed events
 	once   sync.Once
+	hmu    sync.Mutex // serialises Halt
 	online atomic.Bool
 
-	wmu sync.Mutex
-	sp  serial.Port // nil while not connected
-	seq byte        // controller's sequence number, under wmu
+	mu     sync.Mutex
+	queue  []hal.PlateEvent // events the pump has yet to deliver
+	closed bool             // the pump ended: pushes are dropped
 
-	frames, rejected, duplicates, foreign, dropped, reopens atomic.Uint64
+	frames, duplicates, dropped atomic.Uint64
+
+	// Owned by the bus loop while attached.
+	state    linkState
+	deadline time.Time // zero: no silence deadline armed
 }
 
 var _ hal.Camera = (*Port)(nil)
 
-// Open configures a camera port and starts its reader. If the device
-// cannot be opened, Open fails when cfg.MustOpen, else the port reports
-// KindOffline and keeps retrying. ctx bounds Open only.
+// Open opens a camera on a serial line of its own: a Bus with one
+// camera, which closes the line when the camera halts. If the device
+// cannot be opened, Open fails when cfg.MustOpen, else the camera reports
+// KindOffline and the bus keeps retrying. ctx bounds Open only.
 func Open(ctx context.Context, cfg Config) (*Port, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("camera: open: %w", err)
 	}
-	if err := cfg.defaults(); err != nil {
+	if cfg.Path == "" {
+		return nil, fmt.Errorf("camera: config: no serial path: %w", ErrConfig)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "camera:" + cfg.Path
+	}
+	if cfg.Addr < 0 || cfg.Addr > 247 {
+		return nil, fmt.Errorf("camera: config: address %d out of range 0–247: %w", cfg.Addr, ErrConfig)
+	}
+	b, err := OpenBus(ctx, BusConfig{
+		Name: cfg.Name, Path: cfg.Path, Baud: cfg.Baud, DataBits: cfg.DataBits, Parity: cfg.Parity,
+		StopBits: cfg.StopBits, Codec: cfg.Codec, RS485: cfg.RS485, DE: cfg.DE,
+		InterFrameGap: cfg.InterFrameGap, ReopenMin: cfg.ReopenMin, ReopenMax: cfg.ReopenMax,
+		MustOpen: cfg.MustOpen, OnReject: cfg.OnReject, Clock: cfg.Clock, Logger: cfg.Logger,
+	})
+	if err != nil {
 		return nil, err
 	}
-	p := &Port{
-		cfg:    cfg,
-		clk:    clock.Or(cfg.Clock),
-		log:    cfg.Logger,
-		name:   cfg.Name,
-		events: make(chan hal.PlateEvent, eventBuffer),
-		halt:   make(chan struct{}),
-		done:   make(chan struct{}),
-	}
-	if p.log == nil {
-		p.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	p.log = p.log.With("camera", p.name)
-	if p.cfg.DE != nil {
-		if err := p.cfg.DE.Out(false); err != nil {
-			return nil, fmt.Errorf("camera: open %s: driver enable low: %w", cfg.Path, err)
-		}
-	}
-	sp, err := p.openPort()
-	if err != nil && cfg.MustOpen {
+	p, err := b.Camera(cfg.Name, cfg.Addr, cfg.HeartbeatPeriod)
+	if err != nil {
+		b.Close()
 		return nil, err
 	}
-	var s *session
-	if err == nil {
-		s = p.startSession(sp)
-	}
-	go p.run(s, err)
 	return p, nil
-}
-
-func (c *Config) defaults() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("camera: config: %s: %w", fmt.Sprintf(format, a...), ErrConfig)
-	}
-	if c.Path == "" {
-		return bad("no serial path")
-	}
-	if c.Name == "" {
-		c.Name = "camera:" + c.Path
-	}
-	if c.Baud == 0 {
-		c.Baud = 115200
-	}
-	if c.Baud < 300 || c.Baud > 4000000 {
-		return bad("baud %d out of range", c.Baud)
-	}
-	if c.DataBits == 0 {
-		c.DataBits = 8
-	}
-	if c.DataBits != 7 && c.DataBits != 8 {
-		return bad("data bits %d (want 7 or 8)", c.DataBits)
-	}
-	if c.StopBits == 0 {
-		c.StopBits = 1
-	}
-	if c.StopBits != 1 && c.StopBits != 2 {
-		return bad("stop bits %d (want 1 or 2)", c.StopBits)
-	}
-	if c.Parity < ParityNone || c.Parity > ParityEven {
-		return bad("parity %d", c.Parity)
-	}
-	if c.Codec == nil {
-		c.Codec = LaneFrame{}
-	}
-	if c.Addr < 0 || c.Addr > 247 {
-		return bad("address %d out of range 0–247", c.Addr)
-	}
-	if c.RS485 == RS485GPIO && c.DE == nil {
-		return bad("rs485 gpio mode needs a driver-enable pin")
-	}
-	if c.RS485 != RS485GPIO {
-		c.DE = nil
-	}
-	if c.HeartbeatPeriod == 0 {
-		c.HeartbeatPeriod = 10 * time.Second
-		if !c.Codec.Heartbeats() {
-			c.HeartbeatPeriod = -1
-		}
-	}
-	if c.InterFrameGap <= 0 {
-		c.InterFrameGap = 100 * time.Millisecond
-	}
-	if c.ReopenMin <= 0 {
-		c.ReopenMin = 500 * time.Millisecond
-	}
-	if c.ReopenMax < c.ReopenMin {
-		c.ReopenMax = max(30*time.Second, c.ReopenMin)
-	}
-	return nil
 }
 
 // String names the camera for logs.
 func (p *Port) String() string { return p.name }
 
-// Events delivers decoded reports in order; closed by Halt.
+// Addr is the camera's bus address (0: any).
+func (p *Port) Addr() int { return p.addr }
+
+// Bus is the line the camera is on.
+func (p *Port) Bus() *Bus { return p.b }
+
+// Events delivers the camera's decoded reports in order; closed by Halt
+// (or by the bus's Close).
 func (p *Port) Events() <-chan hal.PlateEvent { return p.events }
 
-// Online reports whether a valid frame was heard within the silence limit.
+// Online reports whether a valid frame from the camera was heard within
+// the silence limit and the port is connected.
 func (p *Port) Online() bool { return p.online.Load() }
 
-// Stats returns the counters so far.
+// Stats returns the counters so far: the camera's own Frames, Duplicates
+// and Dropped, the bus's Rejected, Foreign, Unclaimed and Reopens.
 func (p *Port) Stats() Stats {
-	return Stats{
-		Frames: p.frames.Load(), Rejected: p.rejected.Load(), Duplicates: p.duplicates.Load(),
-		Foreign: p.foreign.Load(), Dropped: p.dropped.Load(), Reopens: p.reopens.Load(),
-	}
+	st := p.b.Stats()
+	st.Frames, st.Duplicates, st.Dropped = p.frames.Load(), p.duplicates.Load(), p.dropped.Load()
+	return st
 }
 
-// Halt stops the reader, closes the serial port, lowers DE and closes the
-// Events channel. It is idempotent.
+// Halt detaches the camera from its bus and closes its Events channel;
+// when it was the bus's last camera, the bus closes too (reader stopped,
+// serial port closed, DE low) before Halt returns. It is idempotent.
 func (p *Port) Halt() error {
-	p.once.Do(func() { close(p.halt) })
+	p.hmu.Lock()
+	defer p.hmu.Unlock()
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	if p.b.detach(p) {
+		<-p.b.done
+	}
+	p.stop()
 	<-p.done
 	return nil
 }
 
-// Trigger asks the camera to capture now (a TRIGGER frame to Config.Addr,
-// broadcast when 0).
+// stop ends the pump (idempotent); the loop must no longer push to p.
+func (p *Port) stop() { p.once.Do(func() { close(p.halt) }) }
+
+// Trigger asks the camera to capture now (a TRIGGER frame to its address,
+// broadcast when 0). It waits for the bus's other writes, never for a
+// frame.
 func (p *Port) Trigger(ctx context.Context) error {
 	select {
 	case <-p.halt:
@@ -292,372 +259,104 @@ func (p *Port) Trigger(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("camera: trigger: %w", err)
 	}
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	b, err := p.cfg.Codec.Trigger(p.cfg.Addr, p.seq)
-	if err != nil {
-		return err
+	var codecErr error
+	err := p.b.send(func(seq byte) ([]byte, error) {
+		b, err := p.b.cfg.Codec.Trigger(p.addr, seq)
+		codecErr = err
+		return b, err
+	})
+	if codecErr != nil {
+		return codecErr
 	}
-	p.seq++
-	if err := p.writeLocked(b); err != nil {
+	if err != nil {
 		return fmt.Errorf("camera: trigger: %w", err)
 	}
 	return nil
 }
 
-// writeLocked sends b, with DE raised around it when a pin drives DE.
-func (p *Port) writeLocked(b []byte) (err error) {
-	if p.sp == nil {
-		return ErrNotConnected
+// push queues ev for the consumer and wakes the pump. When the consumer
+// has fallen maxQueued events behind, the oldest heartbeat is dropped,
+// else the oldest event: the bus's reader never waits on a consumer.
+func (p *Port) push(ev hal.PlateEvent) {
+	ev.Camera = p.name
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
 	}
-	if de := p.cfg.DE; de != nil {
-		if err := de.Out(true); err != nil {
-			return fmt.Errorf("driver enable high: %w", err)
-		}
-		defer func() {
-			if lerr := de.Out(false); lerr != nil && err == nil {
-				err = fmt.Errorf("driver enable low: %w", lerr)
+	p.queue = append(p.queue, ev)
+	var lost *hal.PlateEvent
+	if len(p.queue) > maxQueued {
+		i := 0
+		for j, q := range p.queue {
+			if q.Kind == hal.KindHeartbeat {
+				i = j
+				break
 			}
-		}()
-	}
-	for len(b) > 0 {
-		n, err := p.sp.Write(b)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", p.cfg.Path, err)
 		}
-		if n == 0 {
-			return fmt.Errorf("write %s: %w", p.cfg.Path, io.ErrShortWrite)
-		}
-		b = b[n:]
+		l := p.queue[i]
+		lost = &l
+		p.queue = append(p.queue[:i], p.queue[i+1:]...)
 	}
-	if p.cfg.DE != nil {
-		// DE may only drop once the last stop bit has left the UART.
-		if err := p.sp.Drain(); err != nil {
-			return fmt.Errorf("drain %s: %w", p.cfg.Path, err)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	if lost != nil {
+		p.b.dropped.Add(1)
+		if n := p.dropped.Add(1); n == 1 || n%100 == 0 {
+			p.b.log.Warn("camera events dropped: consumer not keeping up", "camera", p.name, "dropped", n, "lost", lost.Kind.String(), "plate", lost.Plate)
 		}
 	}
-	return nil
 }
 
-func (p *Port) openPort() (serial.Port, error) {
-	if p.cfg.RS485 == RS485Kernel {
-		if err := enableKernelRS485(p.cfg.Path); err != nil {
-			return nil, fmt.Errorf("camera: open %s: %w", p.cfg.Path, err)
-		}
-	}
-	mode := &serial.Mode{BaudRate: p.cfg.Baud, DataBits: p.cfg.DataBits, Parity: serial.NoParity, StopBits: serial.OneStopBit}
-	switch p.cfg.Parity {
-	case ParityOdd:
-		mode.Parity = serial.OddParity
-	case ParityEven:
-		mode.Parity = serial.EvenParity
-	}
-	if p.cfg.StopBits == 2 {
-		mode.StopBits = serial.TwoStopBits
-	}
-	sp, err := serial.Open(p.cfg.Path, mode)
-	if err != nil {
-		return nil, fmt.Errorf("camera: open %s: %w", p.cfg.Path, err)
-	}
-	// A bounded read lets the reader notice Halt even if a driver does
-	// not wake a blocked read on Close.
-	if err := sp.SetReadTimeout(readTimeout); err != nil {
-		sp.Close()
-		return nil, fmt.Errorf("camera: open %s: read timeout: %w", p.cfg.Path, err)
-	}
-	return sp, nil
-}
-
-// chunk is what the reader hands to the loop: bytes, or the error that
-// ended the session.
-type chunk struct {
-	data []byte
-	at   time.Time
-	err  error
-}
-
-// session is one open of the serial device.
-type session struct {
-	chunks chan chunk
-	done   chan struct{}
-	exited chan struct{}
-}
-
-func (p *Port) startSession(sp serial.Port) *session {
-	s := &session{chunks: make(chan chunk), done: make(chan struct{}), exited: make(chan struct{})}
-	p.wmu.Lock()
-	p.sp = sp
-	p.wmu.Unlock()
-	go p.read(sp, s)
-	return s
-}
-
-// endSession closes the device and waits for the reader to finish.
-func (p *Port) endSession(s *session) {
-	close(s.done)
-	p.wmu.Lock()
-	sp := p.sp
-	p.sp = nil
-	p.wmu.Unlock()
-	if sp != nil {
-		if err := sp.Close(); err != nil {
-			p.log.Debug("close serial port", "err", err)
-		}
-	}
-	<-s.exited
-}
-
-func (p *Port) read(sp serial.Port, s *session) {
-	defer close(s.exited)
-	buf := make([]byte, 2048)
+// pump delivers the queue to Events, so that a slow consumer of one
+// camera holds up neither the bus nor the other cameras.
+func (p *Port) pump() {
+	defer close(p.done)
 	for {
-		n, err := sp.Read(buf)
-		if n > 0 {
-			c := chunk{data: bytes.Clone(buf[:n]), at: p.clk.Now()}
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			p.mu.Unlock()
 			select {
-			case s.chunks <- c:
-			case <-s.done:
+			case <-p.wake:
+				continue
+			case <-p.halt:
+				p.finish(nil)
 				return
 			}
 		}
-		if err != nil {
-			select {
-			case s.chunks <- chunk{err: err}:
-			case <-s.done:
-			}
-			return
-		}
+		ev := p.queue[0]
+		p.queue[0] = hal.PlateEvent{}
+		p.queue = p.queue[1:]
+		p.mu.Unlock()
 		select {
-		case <-s.done:
-			return
-		default:
-		}
-	}
-}
-
-// lastFrame is the last frame heard from an address.
-type lastFrame struct {
-	raw []byte
-	at  time.Time
-}
-
-// duplicateWindow bounds how late a repeat counts as a retransmission:
-// a camera repeats a PLATE 3 times 200 ms apart.
-const duplicateWindow = 5 * time.Second
-
-// linkState is what the consumer was last told.
-type linkState int
-
-const (
-	linkUnknown linkState = iota
-	linkOnline
-	linkOffline
-)
-
-// loop is the state of the run goroutine; only it touches these fields.
-type loop struct {
-	p       *Port
-	dec     Decoder
-	queue   []hal.PlateEvent
-	state   linkState
-	last    map[int]lastFrame // per address, for duplicates
-	backoff time.Duration
-	watch   clock.Timer // nil when silence does not mean offline
-	gap     clock.Timer
-	reopen  clock.Timer
-}
-
-func (p *Port) run(s *session, openErr error) {
-	l := &loop{p: p, dec: p.cfg.Codec.NewDecoder(), last: map[int]lastFrame{}, backoff: p.cfg.ReopenMin}
-	l.gap = p.clk.NewTimer(time.Hour)
-	l.gap.Stop()
-	l.reopen = p.clk.NewTimer(time.Hour)
-	l.reopen.Stop()
-	var watchC <-chan time.Time
-	if p.cfg.HeartbeatPeriod > 0 {
-		l.watch = p.clk.NewTimer(3 * p.cfg.HeartbeatPeriod)
-		watchC = l.watch.C()
-	}
-	if openErr != nil {
-		p.log.Warn("camera port not available; retrying", "path", p.cfg.Path, "err", openErr)
-		l.offline(p.clk.Now(), openErr.Error())
-		l.reopen.Reset(l.nextBackoff())
-	}
-	defer func() {
-		if s != nil {
-			p.endSession(s)
-		}
-		l.gap.Stop()
-		l.reopen.Stop()
-		if l.watch != nil {
-			l.watch.Stop()
-		}
-		if p.cfg.DE != nil {
-			if err := p.cfg.DE.Out(false); err != nil {
-				p.log.Warn("driver enable low at halt", "err", err)
-			}
-		}
-		p.online.Store(false)
-		for _, ev := range l.queue { // hand over what fits, then close
-			select {
-			case p.events <- ev:
-			default:
-				p.dropped.Add(1)
-			}
-		}
-		close(p.events)
-		close(p.done)
-	}()
-	for {
-		var out chan<- hal.PlateEvent
-		var next hal.PlateEvent
-		if len(l.queue) > 0 {
-			out, next = p.events, l.queue[0]
-		}
-		var chunks <-chan chunk
-		if s != nil {
-			chunks = s.chunks
-		}
-		select {
+		case p.events <- ev:
 		case <-p.halt:
+			p.finish(&ev)
 			return
-		case out <- next:
-			l.queue[0] = hal.PlateEvent{}
-			l.queue = l.queue[1:]
-		case c := <-chunks:
-			if c.err != nil {
-				p.endSession(s)
-				s = nil
-				l.handle(l.dec.Flush(p.clk.Now()))
-				l.gap.Stop()
-				p.log.Warn("camera port failed; reopening", "path", p.cfg.Path, "err", c.err)
-				l.offline(p.clk.Now(), "port error: "+c.err.Error())
-				l.reopen.Reset(l.nextBackoff())
-				continue
-			}
-			l.handle(l.dec.Feed(c.data, c.at))
-			if l.dec.Pending() > 0 {
-				l.gap.Reset(p.cfg.InterFrameGap)
-			} else {
-				l.gap.Stop()
-			}
-		case <-l.gap.C():
-			l.handle(l.dec.Flush(p.clk.Now()))
-		case now := <-watchC:
-			l.offline(now, fmt.Sprintf("no frame for %s", 3*p.cfg.HeartbeatPeriod))
-		case <-l.reopen.C():
-			sp, err := p.openPort()
-			if err != nil {
-				d := l.nextBackoff()
-				p.log.Debug("reopen camera port", "err", err, "retry_in", d)
-				l.reopen.Reset(d)
-				continue
-			}
-			p.reopens.Add(1)
-			p.log.Info("camera port reopened", "path", p.cfg.Path)
-			l.dec = p.cfg.Codec.NewDecoder()
-			clear(l.last) // a camera that reappears may restart its SEQ
-			if l.watch != nil {
-				l.watch.Reset(3 * p.cfg.HeartbeatPeriod)
-			}
-			s = p.startSession(sp)
 		}
 	}
 }
 
-func (l *loop) nextBackoff() time.Duration {
-	d := l.backoff
-	l.backoff = min(2*l.backoff, l.p.cfg.ReopenMax)
-	return d
-}
-
-// handle acts on decoder results: ACK, suppress duplicates, emit.
-func (l *loop) handle(res []Result) {
-	p := l.p
-	for _, r := range res {
-		if r.Frame == nil {
-			p.rejected.Add(1)
-			p.log.Debug("rejected bytes", "hex", hex.EncodeToString(r.Rejected), "reason", r.Reason)
-			if p.cfg.OnReject != nil {
-				p.cfg.OnReject(r)
-			}
-			continue
-		}
-		f := r.Frame
-		if f.Event.Kind == 0 || (p.cfg.Addr != 0 && f.Addr != 0 && f.Addr != p.cfg.Addr) {
-			// Our own frames echoed by the transceiver, another
-			// controller's, or another camera's on a shared bus.
-			p.foreign.Add(1)
-			continue
-		}
-		p.frames.Add(1)
-		l.backoff = p.cfg.ReopenMin
-		if l.watch != nil {
-			l.watch.Reset(3 * p.cfg.HeartbeatPeriod)
-		}
-		if l.state != linkOnline {
-			l.state = linkOnline
-			p.online.Store(true)
-			l.emit(hal.PlateEvent{Kind: hal.KindOnline, Addr: l.addr(f), Colour: hal.ColourUnknown, At: r.At})
-		}
-		p.wmu.Lock()
-		if ack := p.cfg.Codec.Ack(f, p.seq); ack != nil {
-			p.seq++
-			if err := p.writeLocked(ack); err != nil {
-				p.log.Warn("acknowledge frame", "seq", f.Seq, "err", err)
-			}
-		}
-		p.wmu.Unlock()
-		if f.Seq >= 0 {
-			last, ok := l.last[f.Addr]
-			if ok && bytes.Equal(last.raw, f.Raw) && r.At.Sub(last.at) <= duplicateWindow {
-				p.duplicates.Add(1)
-				continue
-			}
-			l.last[f.Addr] = lastFrame{raw: f.Raw, at: r.At}
-		}
-		ev := f.Event
-		ev.Addr = l.addr(f)
-		ev.At = r.At
-		l.emit(ev)
+// finish hands over what fits without waiting, then closes Events.
+func (p *Port) finish(held *hal.PlateEvent) {
+	p.online.Store(false)
+	p.mu.Lock()
+	q := p.queue
+	p.queue, p.closed = nil, true
+	p.mu.Unlock()
+	if held != nil {
+		q = append([]hal.PlateEvent{*held}, q...)
 	}
-}
-
-func (l *loop) addr(f *Frame) int {
-	if f.Addr == 0 {
-		return l.p.cfg.Addr
-	}
-	return f.Addr
-}
-
-func (l *loop) offline(at time.Time, detail string) {
-	if l.state == linkOffline {
-		return
-	}
-	l.state = linkOffline
-	l.p.online.Store(false)
-	l.emit(hal.PlateEvent{Kind: hal.KindOffline, Addr: l.p.cfg.Addr, Colour: hal.ColourUnknown, At: at, Detail: detail})
-}
-
-// emit queues ev for the consumer. When the consumer has fallen
-// maxQueued events behind, the oldest heartbeat is dropped, else the
-// oldest event: the reader never waits on the consumer.
-func (l *loop) emit(ev hal.PlateEvent) {
-	ev.Camera = l.p.name
-	l.queue = append(l.queue, ev)
-	if len(l.queue) <= maxQueued {
-		return
-	}
-	i := 0
-	for j, q := range l.queue {
-		if q.Kind == hal.KindHeartbeat {
-			i = j
-			break
+	for _, ev := range q {
+		select {
+		case p.events <- ev:
+		default:
+			p.dropped.Add(1)
+			p.b.dropped.Add(1)
 		}
 	}
-	lost := l.queue[i]
-	l.queue = append(l.queue[:i], l.queue[i+1:]...)
-	if n := l.p.dropped.Add(1); n == 1 || n%100 == 0 {
-		l.p.log.Warn("camera events dropped: consumer not keeping up", "dropped", n, "lost", lost.Kind.String(), "plate", lost.Plate)
-	}
+	close(p.events)
 }

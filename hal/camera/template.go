@@ -3,6 +3,7 @@ package camera
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,10 @@ var _ Codec = (*Template)(nil)
 func (t *Template) Name() string        { return "template" }
 func (t *Template) NewDecoder() Decoder { return &templateDecoder{t: t} }
 func (t *Template) Heartbeats() bool    { return false }
+
+// Addressed reports whether the template has the addr field, without
+// which cameras cannot share a bus (their frames cannot be told apart).
+func (t *Template) Addressed() bool { return slices.Contains(t.Fields, FieldAddr) }
 
 // Ack returns nil: pushed template frames are not acknowledged.
 func (t *Template) Ack(*Frame, byte) []byte { return nil }
