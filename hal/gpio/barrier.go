@@ -12,6 +12,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/internal/evq"
 )
 
 // Mode is how a barrier's relays drive the barrier controller's inputs.
@@ -84,7 +85,7 @@ type Barrier struct {
 	stop   *relay
 	up     *input
 	down   *input
-	q      *queue[hal.BarrierEvent]
+	q      *evq.Queue[hal.BarrierEvent]
 
 	mu         sync.Mutex
 	state      hal.BarrierState
@@ -150,21 +151,21 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 		mode: cfg.Mode, pulse: cfg.Pulse, travel: cfg.Travel,
 		open:  newRelay("open", cfg.Open),
 		close: newRelay("close", cfg.Close),
-		q:     newQueue[hal.BarrierEvent](eventBuffer),
+		q:     evq.New[hal.BarrierEvent](eventBuffer),
 	}
 	if cfg.Stop.Pin != nil {
 		s := newRelay("stop", cfg.Stop)
 		b.stop = &s
 	}
 	if err := b.releaseAll(nil); err != nil {
-		b.q.close()
+		b.q.Close()
 		return nil, fmt.Errorf("gpio: barrier %s: %w", cfg.Name, err)
 	}
 	var err error
 	if cfg.Up.Pin != nil {
 		b.up, err = newInput(cfg.Up.Pin, cfg.Up.ActiveLow, cfg.Debounce, b.clk, b.limit(true))
 		if err != nil {
-			b.q.close()
+			b.q.Close()
 			return nil, fmt.Errorf("gpio: barrier %s: configure up limit %s: %w", cfg.Name, cfg.Up.Pin, err)
 		}
 		b.upActive = b.up.active
@@ -172,7 +173,7 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 	if cfg.Down.Pin != nil {
 		b.down, err = newInput(cfg.Down.Pin, cfg.Down.ActiveLow, cfg.Debounce, b.clk, b.limit(false))
 		if err != nil {
-			b.q.close()
+			b.q.Close()
 			return nil, fmt.Errorf("gpio: barrier %s: configure down limit %s: %w", cfg.Name, cfg.Down.Pin, err)
 		}
 		b.downActive = b.down.active
@@ -380,7 +381,7 @@ func (b *Barrier) setState(at time.Time, s hal.BarrierState, fault string) {
 		return
 	}
 	b.state = s
-	b.q.push(hal.BarrierEvent{Barrier: b.name, State: s, At: at, Fault: fault})
+	b.q.Push(hal.BarrierEvent{Barrier: b.name, State: s, At: at, Fault: fault})
 }
 
 // limit returns the onChange of a limit switch.
@@ -428,7 +429,7 @@ func (b *Barrier) State() hal.BarrierState {
 }
 
 // Events delivers state changes and faults in order; Halt closes it.
-func (b *Barrier) Events() <-chan hal.BarrierEvent { return b.q.out }
+func (b *Barrier) Events() <-chan hal.BarrierEvent { return b.q.Out() }
 
 // Halt releases every relay, stops watching the limit switches and closes
 // Events. It does not pulse stop: an arm already travelling completes its
@@ -454,7 +455,7 @@ func (b *Barrier) Halt() error {
 	}
 	err := b.releaseAll(nil)
 	b.mu.Unlock()
-	b.q.close()
+	b.q.Close()
 	if err != nil {
 		return fmt.Errorf("gpio: %s halt: %w", b.name, err)
 	}

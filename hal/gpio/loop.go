@@ -10,6 +10,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/internal/evq"
 )
 
 // LoopConfig configures a loop detector input.
@@ -41,7 +42,7 @@ type Loop struct {
 	log        *slog.Logger
 	stuckAfter time.Duration
 	in         *input
-	q          *queue[hal.LoopEvent]
+	q          *evq.Queue[hal.LoopEvent]
 
 	mu       sync.Mutex
 	occupied bool
@@ -69,11 +70,11 @@ func NewLoop(pin gpio.PinIn, cfg LoopConfig) (*Loop, error) {
 	l := &Loop{
 		name: cfg.Name, clk: clock.Or(cfg.Clock), log: orDiscard(cfg.Logger),
 		stuckAfter: cfg.StuckAfter,
-		q:          newQueue[hal.LoopEvent](eventBuffer),
+		q:          evq.New[hal.LoopEvent](eventBuffer),
 	}
 	in, err := newInput(pin, cfg.ActiveLow, cfg.Debounce, l.clk, l.change)
 	if err != nil {
-		l.q.close()
+		l.q.Close()
 		return nil, fmt.Errorf("gpio: loop %s: configure %s: %w", cfg.Name, pin, err)
 	}
 	l.in = in
@@ -106,7 +107,7 @@ func (l *Loop) change(occupied bool, at time.Time) {
 	if occupied {
 		l.armStuck(at) // armed before the event is queued: a test may advance once it sees it
 	}
-	l.q.push(hal.LoopEvent{Loop: l.name, Occupied: occupied, At: at})
+	l.q.Push(hal.LoopEvent{Loop: l.name, Occupied: occupied, At: at})
 }
 
 // armStuck must be called with l.mu held.
@@ -130,7 +131,7 @@ func (l *Loop) armStuck(since time.Time) {
 func (l *Loop) stuckEvent() {
 	l.stuck = nil
 	l.log.Warn("loop stuck occupied", "loop", l.name, "since", l.stuckAt.Add(-l.stuckAfter), "limit", l.stuckAfter)
-	l.q.push(hal.LoopEvent{Loop: l.name, Occupied: true, Stuck: true, At: l.stuckAt})
+	l.q.Push(hal.LoopEvent{Loop: l.name, Occupied: true, Stuck: true, At: l.stuckAt})
 }
 
 // Occupied reports the debounced state.
@@ -145,7 +146,7 @@ func (l *Loop) Occupied() bool {
 func (l *Loop) Edges() int64 { return l.in.edges.Load() }
 
 // Events delivers every debounced change in order; Halt closes it.
-func (l *Loop) Events() <-chan hal.LoopEvent { return l.q.out }
+func (l *Loop) Events() <-chan hal.LoopEvent { return l.q.Out() }
 
 // Halt stops watching the pin and closes Events. It is idempotent.
 func (l *Loop) Halt() error {
@@ -158,7 +159,7 @@ func (l *Loop) Halt() error {
 		l.stuck = nil
 	}
 	l.mu.Unlock()
-	l.q.close()
+	l.q.Close()
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/internal/evq"
 )
 
 // Occupancy is what the simulated barrier needs of its safety loop.
@@ -37,7 +38,7 @@ type Barrier struct {
 	clk    clock.Clock
 	travel time.Duration
 	safety Occupancy
-	q      *queue[hal.BarrierEvent]
+	q      *evq.Queue[hal.BarrierEvent]
 
 	mu     sync.Mutex
 	state  hal.BarrierState
@@ -67,7 +68,7 @@ func NewBarrier(name string, clk clock.Clock, travel time.Duration, safety Occup
 	}
 	return &Barrier{
 		name: name, clk: clk, travel: travel, safety: safety,
-		q:     newQueue[hal.BarrierEvent](eventBuffer),
+		q:     evq.New[hal.BarrierEvent](eventBuffer),
 		state: hal.BarrierDown, since: clk.Now(),
 	}
 }
@@ -210,7 +211,7 @@ func (b *Barrier) disarm() {
 }
 
 func (b *Barrier) emit(at time.Time, fault string) {
-	b.q.push(hal.BarrierEvent{Barrier: b.name, State: b.state, At: at, Fault: fault})
+	b.q.Push(hal.BarrierEvent{Barrier: b.name, State: b.state, At: at, Fault: fault})
 }
 
 func (b *Barrier) fault(at time.Time, fault string) {
@@ -227,7 +228,7 @@ func (b *Barrier) State() hal.BarrierState {
 }
 
 // Events delivers state changes and faults in order; Halt closes it.
-func (b *Barrier) Events() <-chan hal.BarrierEvent { return b.q.out }
+func (b *Barrier) Events() <-chan hal.BarrierEvent { return b.q.Out() }
 
 // Log returns a copy of every command given so far, oldest first.
 func (b *Barrier) Log() []Command {
@@ -261,10 +262,10 @@ func (b *Barrier) Halt() error {
 	b.disarm()
 	b.halted = true
 	b.mu.Unlock()
-	b.q.close()
+	b.q.Close()
 	return nil
 }
 
 // Idle reports whether the consumer has taken every event emitted so far;
 // tests wait for it before moving the clock.
-func (x *Barrier) Idle() bool { return x.q.idle() }
+func (x *Barrier) Idle() bool { return x.q.Idle() }

@@ -9,6 +9,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/internal/evq"
 )
 
 // Camera is a simulated ANPR camera. A script makes it report (Show,
@@ -19,7 +20,7 @@ type Camera struct {
 	name string
 	addr int
 	clk  clock.Clock
-	q    *queue[hal.PlateEvent]
+	q    *evq.Queue[hal.PlateEvent]
 
 	mu       sync.Mutex
 	online   bool
@@ -41,7 +42,7 @@ var _ hal.Camera = (*Camera)(nil)
 func NewCamera(name string, addr int, clk clock.Clock) *Camera {
 	return &Camera{
 		name: name, addr: addr, clk: clock.Or(clk),
-		q:      newQueue[hal.PlateEvent](eventBuffer),
+		q:      evq.New[hal.PlateEvent](eventBuffer),
 		online: true, answer: true,
 	}
 }
@@ -49,7 +50,7 @@ func NewCamera(name string, addr int, clk clock.Clock) *Camera {
 func (c *Camera) String() string { return c.name }
 
 // Events delivers the camera's reports in order; Halt closes it.
-func (c *Camera) Events() <-chan hal.PlateEvent { return c.q.out }
+func (c *Camera) Events() <-chan hal.PlateEvent { return c.q.Out() }
 
 // Online reports whether the camera is online.
 func (c *Camera) Online() bool {
@@ -106,7 +107,7 @@ func (c *Camera) pushLocked(ev hal.PlateEvent) {
 	if ev.CameraTime.IsZero() && (ev.Kind == hal.KindPlate || ev.Kind == hal.KindNoPlate || ev.Kind == hal.KindHeartbeat) {
 		ev.CameraTime = now.Truncate(time.Second)
 	}
-	c.q.push(ev)
+	c.q.Push(ev)
 }
 
 // SetOnline brings the link up or down; a change emits KindOnline or
@@ -210,10 +211,10 @@ func (c *Camera) Halt() error {
 	c.mu.Lock()
 	c.halted = true
 	c.mu.Unlock()
-	c.q.close()
+	c.q.Close()
 	return nil
 }
 
 // Idle reports whether the consumer has taken every event emitted so far;
 // tests wait for it before moving the clock.
-func (x *Camera) Idle() bool { return x.q.idle() }
+func (x *Camera) Idle() bool { return x.q.Idle() }

@@ -6,6 +6,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/internal/evq"
 )
 
 // Loop is a simulated inductive loop. A script sets it occupied or clear;
@@ -14,7 +15,7 @@ import (
 type Loop struct {
 	name string
 	clk  clock.Clock
-	q    *queue[hal.LoopEvent]
+	q    *evq.Queue[hal.LoopEvent]
 
 	mu         sync.Mutex
 	occupied   bool
@@ -31,7 +32,7 @@ var _ hal.Loop = (*Loop)(nil)
 // NewLoop returns a clear loop named name. A nil clk means the wall clock.
 func NewLoop(name string, clk clock.Clock) *Loop {
 	clk = clock.Or(clk)
-	return &Loop{name: name, clk: clk, q: newQueue[hal.LoopEvent](eventBuffer), since: clk.Now()}
+	return &Loop{name: name, clk: clk, q: evq.New[hal.LoopEvent](eventBuffer), since: clk.Now()}
 }
 
 func (l *Loop) String() string { return l.name }
@@ -55,7 +56,7 @@ func (l *Loop) Set(occupied bool) {
 		l.stuck.Stop()
 		l.stuck = nil
 	}
-	l.q.push(hal.LoopEvent{Loop: l.name, Occupied: occupied, At: now})
+	l.q.Push(hal.LoopEvent{Loop: l.name, Occupied: occupied, At: now})
 	if occupied && l.stuckAfter > 0 {
 		l.armStuck(l.gen, now.Add(l.stuckAfter))
 	}
@@ -86,7 +87,7 @@ func (l *Loop) armStuck(gen int, at time.Time) {
 // stuckEvent must be called with l.mu held.
 func (l *Loop) stuckEvent() {
 	l.stuck = nil
-	l.q.push(hal.LoopEvent{Loop: l.name, Occupied: true, Stuck: true, At: l.stuckAt})
+	l.q.Push(hal.LoopEvent{Loop: l.name, Occupied: true, Stuck: true, At: l.stuckAt})
 }
 
 // Occupied reports the current state.
@@ -97,7 +98,7 @@ func (l *Loop) Occupied() bool {
 }
 
 // Events delivers every change in order; Halt closes it.
-func (l *Loop) Events() <-chan hal.LoopEvent { return l.q.out }
+func (l *Loop) Events() <-chan hal.LoopEvent { return l.q.Out() }
 
 // Halt stops the loop and closes its Events channel. It is idempotent.
 func (l *Loop) Halt() error {
@@ -109,10 +110,10 @@ func (l *Loop) Halt() error {
 		l.stuck = nil
 	}
 	l.mu.Unlock()
-	l.q.close()
+	l.q.Close()
 	return nil
 }
 
 // Idle reports whether the consumer has taken every event emitted so far;
 // tests wait for it before moving the clock.
-func (x *Loop) Idle() bool { return x.q.idle() }
+func (x *Loop) Idle() bool { return x.q.Idle() }

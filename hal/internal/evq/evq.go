@@ -1,12 +1,15 @@
-package gpio
+// Package evq is the event queue of the hal drivers: values delivered on a
+// buffered channel in the order they were pushed, without ever blocking
+// the pusher (a device pushes under its own lock; a pump goroutine feeds
+// the channel). It holds no device logic.
+package evq
 
 import "sync"
 
-// queue delivers values on a buffered channel in the order they were
-// pushed, without ever blocking the pusher: a device pushes under its own
-// lock and a pump goroutine feeds the channel. close stops the pump, moves
+// Queue delivers values on a buffered channel in the order they were
+// pushed, without ever blocking the pusher. Close stops the pump, moves
 // what still fits into the channel's buffer and closes the channel.
-type queue[T any] struct {
+type Queue[T any] struct {
 	out  chan T
 	wake chan struct{}
 	done chan struct{}
@@ -15,10 +18,19 @@ type queue[T any] struct {
 	mu      sync.Mutex
 	pending []T
 	closed  bool
+	pushed  uint64 // values pushed
+	sent    uint64 // values handed to out
 }
 
-func newQueue[T any](size int) *queue[T] {
-	q := &queue[T]{
+// Idle reports whether every value pushed has been taken by the consumer.
+func (q *Queue[T]) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushed == q.sent && len(q.out) == 0
+}
+
+func New[T any](size int) *Queue[T] {
+	q := &Queue[T]{
 		out:  make(chan T, size),
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
@@ -28,14 +40,15 @@ func newQueue[T any](size int) *queue[T] {
 	return q
 }
 
-// push queues v; it never blocks and is a no-op after close.
-func (q *queue[T]) push(v T) {
+// Push queues v; it never blocks and is a no-op after close.
+func (q *Queue[T]) Push(v T) {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return
 	}
 	q.pending = append(q.pending, v)
+	q.pushed++
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -43,7 +56,10 @@ func (q *queue[T]) push(v T) {
 	}
 }
 
-func (q *queue[T]) pop() (T, bool) {
+// Out is the channel the consumer reads; Close closes it.
+func (q *Queue[T]) Out() <-chan T { return q.out }
+
+func (q *Queue[T]) pop() (T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var zero T
@@ -56,13 +72,13 @@ func (q *queue[T]) pop() (T, bool) {
 	return v, true
 }
 
-func (q *queue[T]) unpop(v T) {
+func (q *Queue[T]) unpop(v T) {
 	q.mu.Lock()
 	q.pending = append([]T{v}, q.pending...)
 	q.mu.Unlock()
 }
 
-func (q *queue[T]) pump() {
+func (q *Queue[T]) pump() {
 	defer close(q.exit)
 	for {
 		select {
@@ -77,6 +93,9 @@ func (q *queue[T]) pump() {
 			}
 			select {
 			case q.out <- v:
+				q.mu.Lock()
+				q.sent++
+				q.mu.Unlock()
 			case <-q.done:
 				q.unpop(v)
 				return
@@ -85,8 +104,8 @@ func (q *queue[T]) pump() {
 	}
 }
 
-// close is idempotent.
-func (q *queue[T]) close() {
+// Close is idempotent.
+func (q *Queue[T]) Close() {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
