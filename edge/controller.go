@@ -86,6 +86,12 @@ type Config struct {
 	TollCollector string
 	// SendTimeout bounds one uplink exchange. Default 10 s.
 	SendTimeout time.Duration
+	// Retention: closed records whose exit is older are deleted (with
+	// their payments), in small batches, once an hour. Default 90 days.
+	Retention time.Duration
+	// DropAfter: queued space counts, config and status uplinks older than
+	// this are dead-lettered (records and money never are). Default 72 h.
+	DropAfter time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -102,6 +108,8 @@ func (c Config) withDefaults() Config {
 	def(&c.RetryBase, time.Second)
 	def(&c.RetryCap, 5*time.Minute)
 	def(&c.SendTimeout, 10*time.Second)
+	def(&c.Retention, 90*24*time.Hour)
+	def(&c.DropAfter, 72*time.Hour)
 	if c.TollCollector == "" {
 		c.TollCollector = "laned"
 	}
@@ -245,9 +253,10 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.run(ctx) }()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.dispatch(ctx) }()
 	go func() { defer wg.Done(); c.reportSpaces(ctx) }()
+	go func() { defer wg.Done(); c.maintain(ctx) }()
 	<-ctx.Done()
 	wg.Wait()
 	var errs []error
@@ -513,4 +522,41 @@ func (c *Controller) FixClock(f Fixup) error {
 		recs, msgs, f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), f.Delta.Round(time.Second))
 	c.log.Info("clock fixed up", "records", recs, "uplinks", msgs, "delta", f.Delta.Round(time.Second).String())
 	return nil
+}
+
+// maintain keeps the store bounded: once an hour (and at start) it deletes
+// closed records past the retention and dead-letters droppable uplinks
+// past their age, in small batches so that no lane waits long on the file.
+func (c *Controller) maintain(ctx context.Context) {
+	const batch = 200
+	t := c.clk.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		now := c.now()
+		pruned, err := c.db.Prune(ctx, now.Add(-c.cfg.Retention), batch)
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("retention", "err", err)
+		}
+		expired := 0
+		for {
+			n, err := c.db.Expire(now.Add(-c.cfg.DropAfter), batch)
+			expired += n
+			if err != nil || n < batch || ctx.Err() != nil {
+				if err != nil {
+					c.log.Error("expire uplinks", "err", err)
+				}
+				break
+			}
+		}
+		if pruned > 0 || expired > 0 {
+			c.log.Info("store maintenance", "records_deleted", pruned, "uplinks_dead_lettered", expired)
+			c.audit("retention", 0, "deleted %d closed records older than %s; dead-lettered %d droppable uplinks", pruned, c.cfg.Retention, expired)
+		}
+		t.Reset(time.Hour)
+	}
 }

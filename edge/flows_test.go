@@ -561,3 +561,24 @@ func TestCalcDuringAutoPay(t *testing.T) {
 	}
 	h.checkPlatform()
 }
+
+// Retention: closed records past it are deleted by the hourly maintenance;
+// open ones stay whatever their age.
+func TestRetention(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Retention = 48 * time.Hour })
+	old := h.enter("京A00001")
+	inside := h.enter("京A00002")
+	h.advance(10 * time.Minute)
+	before := opens(h.exit)
+	h.exit.Arrive("京A00001")
+	h.leaveExit(before)
+	h.drain()
+	h.advance(49 * time.Hour) // the maintenance timer fires on the way
+	h.eventually("the old record deleted", func() bool {
+		_, err := h.db.RecordByID(old.ID)
+		return err != nil
+	})
+	if _, err := h.db.RecordByID(inside.ID); err != nil {
+		t.Errorf("an open record was deleted: %v", err)
+	}
+}

@@ -62,6 +62,7 @@ type ParkConfig struct {
 	ReservedOutTime duration `toml:"reserved_out_time"`
 	ReplaceStale    bool     `toml:"replace_stale"`
 	DedupeWindow    duration `toml:"dedupe_window"`
+	RetentionDays   int      `toml:"retention_days"` // closed records kept this long; default 90
 	TollCollector   string   `toml:"toll_collector"`
 
 	Location *time.Location `toml:"-"` // Zone loaded
@@ -437,7 +438,7 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 		Path: d.path, DataDir: defaultDataDir, LogFormat: "text",
 		Park: ParkConfig{
 			Zone: tariff.DefaultZone, ReservedOutTime: duration(tariff.DefaultReservedOutTime),
-			DedupeWindow: duration(defaultDedupe), TollCollector: "laned",
+			DedupeWindow: duration(defaultDedupe), TollCollector: "laned", RetentionDays: 90,
 		},
 		Platform: PlatformConfig{Listen: defaultListen, Prefix: "/", SendTimeout: duration(defaultSendTimeout)},
 		Console:  ConsoleConfig{SerialBaud: defaultSerialBaud, Socket: defaultConsoleSocket},
@@ -556,6 +557,9 @@ func (d *configDecoder) validatePark(cfg *Config) {
 	}
 	if p.ReservedOutTime.D() <= 0 || p.ReservedOutTime.D() > 24*time.Hour {
 		d.add("park.reserved_out_time", "%s out of range (0, 24h]", p.ReservedOutTime.D())
+	}
+	if p.RetentionDays < 1 || p.RetentionDays > 3650 {
+		d.add("park.retention_days", "%d out of range [1, 3650]", p.RetentionDays)
 	}
 	if p.DedupeWindow.D() < 0 || p.DedupeWindow.D() > 10*time.Minute {
 		d.add("park.dedupe_window", "%s out of range [0, 10m]", p.DedupeWindow.D())
