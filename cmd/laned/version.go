@@ -6,6 +6,9 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Stamped by the Makefile: -ldflags "-X main.version=… -X main.buildTime=…".
@@ -16,7 +19,7 @@ var (
 
 func init() {
 	register("version", "print the version stamp", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) error {
-		fmt.Fprintf(stdout, "laned %s (%s/%s, %s, built %s)\n", Version(), runtime.GOOS, runtime.GOARCH, runtime.Version(), orUnknown(buildTime))
+		fmt.Fprintf(stdout, "laned %s (%s/%s%s, %s, built %s)\n", Version(), runtime.GOOS, runtime.GOARCH, goarm(), runtime.Version(), builtAt())
 		return nil
 	})
 }
@@ -37,6 +40,27 @@ func Version() string {
 		}
 	}
 	return "dev"
+}
+
+// builtAt renders the build stamp (UNIX seconds) as UTC time.
+func builtAt() string {
+	sec, err := strconv.ParseInt(buildTime, 10, 64)
+	if err != nil {
+		return "unknown"
+	}
+	return time.Unix(sec, 0).UTC().Format(time.RFC3339)
+}
+
+// goarm names the ARM variant the binary was built for, e.g. "/v6".
+func goarm() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "GOARM" && s.Value != "" {
+				return "/v" + strings.TrimSuffix(s.Value, ",softfloat")
+			}
+		}
+	}
+	return ""
 }
 
 func orUnknown(s string) string {
