@@ -233,9 +233,13 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 }
 
 // SetTariff swaps the tariff (SIGHUP reload); quotes from now on use it.
+// The platform hears of the grace (ConfigUpload) only when it changed.
 func (c *Controller) SetTariff(e *tariff.Engine) {
-	if e != nil {
-		c.tariff.Store(e)
+	if e == nil {
+		return
+	}
+	old := c.tariff.Swap(e)
+	if old == nil || old.ReservedOutTime() != e.ReservedOutTime() {
 		c.enqueueConfig()
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/edge/tariff"
 	"laned/store"
 )
 
@@ -580,5 +581,26 @@ func TestRetention(t *testing.T) {
 	})
 	if _, err := h.db.RecordByID(inside.ID); err != nil {
 		t.Errorf("an open record was deleted: %v", err)
+	}
+}
+
+func TestSetTariffUploadsConfigOnlyOnChange(t *testing.T) {
+	h := newHarness(t)
+	h.drain()
+	n := len(h.received(cmb.EpConfigUpload, ""))
+	same, _ := tariff.New(shenzhen())
+	h.ctl.SetTariff(same)
+	h.drain()
+	if got := len(h.received(cmb.EpConfigUpload, "")); got != n {
+		t.Errorf("ConfigUpload after a reload with the same grace: %d; want %d", got, n)
+	}
+	cfg := shenzhen()
+	cfg.ReservedOutTime = tariff.Duration(30 * time.Minute)
+	longer, _ := tariff.New(cfg)
+	h.ctl.SetTariff(longer)
+	h.drain()
+	got := h.received(cmb.EpConfigUpload, "")
+	if len(got) != n+1 || got[len(got)-1].Params["config_items"] != `{"reserved_out_time":1800}` {
+		t.Errorf("ConfigUpload after the grace changed = %+v; want one with 1800 s", got)
 	}
 }
