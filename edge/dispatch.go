@@ -426,7 +426,11 @@ func (c *Controller) RetryNow() (int, error) {
 		}
 		for _, m := range msgs {
 			after = m.Seq
-			if _, err := c.db.UpdateMessage(m.Seq, func(x *store.Message) error { x.Due = now; return nil }); err != nil {
+			_, err := c.db.UpdateMessage(m.Seq, func(x *store.Message) error { x.Due = now; return nil })
+			if errors.Is(err, store.ErrNotFound) {
+				continue // delivered meanwhile
+			}
+			if err != nil {
 				return n, err
 			}
 			n++
