@@ -27,17 +27,29 @@ func (db *DB) audit(tx *bolt.Tx, ev AuditEvent) error {
 	if err := b.Put(u64(seq), v); err != nil {
 		return err
 	}
-	// The ring: drop what fell out of the last AuditMax sequence numbers.
-	if seq > uint64(db.opt.AuditMax) {
-		floor := seq - uint64(db.opt.AuditMax)
+	// The ring: what fell out of the last AuditMax sequence numbers is no
+	// longer seen (RecentAudit) and is deleted in batches of auditSlack:
+	// deleting the oldest event on every append would dirty the ring's
+	// first page (and its branch) in every audited commit.
+	keep := uint64(db.opt.AuditMax)
+	if seq > keep {
+		floor := seq - keep
 		c := b.Cursor()
-		for k, _ := c.First(); k != nil && u64be(k) <= floor; k, _ = c.First() {
-			if err := b.Delete(k); err != nil {
-				return err
+		if k, _ := c.First(); k != nil && u64be(k)+auditSlack(db.opt.AuditMax) <= floor {
+			for ; k != nil && u64be(k) <= floor; k, _ = c.First() {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// auditSlack is how many events past AuditMax the ring keeps on disk
+// before trimming them at once: at most 256, and a sixteenth of the ring.
+func auditSlack(auditMax int) uint64 {
+	return uint64(min(max(auditMax/16, 1), 256))
 }
 
 // Audit appends ev (a zero Time is stamped with Options.Now) to the
@@ -52,9 +64,11 @@ func (db *DB) Audit(ev AuditEvent, msgs ...Message) error {
 	})
 }
 
-// RecentAudit returns up to n newest audit events, newest first.
+// RecentAudit returns up to n newest audit events, newest first: at most
+// Options.AuditMax, the ring.
 func (db *DB) RecentAudit(n int) ([]AuditEvent, error) {
 	var out []AuditEvent
+	n = min(n, db.opt.AuditMax)
 	err := db.view("recent audit", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAudit).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {

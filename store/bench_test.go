@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -11,7 +12,7 @@ import (
 	"laned/store"
 )
 
-func benchDB(b *testing.B, open int) *store.DB {
+func benchDB(b testing.TB, open int) *store.DB {
 	b.Helper()
 	db, _, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), opts())
 	if err != nil {
@@ -30,6 +31,20 @@ func benchDB(b *testing.B, open int) *store.DB {
 	return db
 }
 
+// reportPages reports the pages bbolt wrote per operation (the meta page
+// included) since `from` (a TxStats.GetWrite reading): a commit's fsync
+// cost grows with them.
+func reportPages(b *testing.B, db *store.DB, from int64) {
+	b.Helper()
+	st := db.Bolt().Stats()
+	b.ReportMetric(float64(st.TxStats.GetWrite()-from)/float64(b.N), "pages/op")
+}
+
+func pagesNow(db *store.DB) int64 {
+	st := db.Bolt().Stats()
+	return st.TxStats.GetWrite()
+}
+
 // BenchmarkBareCommit is the baseline: one key put in one fsynced bbolt
 // transaction, on the same file system.
 func BenchmarkBareCommit(b *testing.B) {
@@ -37,6 +52,7 @@ func BenchmarkBareCommit(b *testing.B) {
 	bdb := db.Bolt()
 	bdb.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists([]byte("bare")); return err })
 	b.ResetTimer()
+	from := pagesNow(db)
 	for i := 0; b.Loop(); i++ {
 		if err := bdb.Update(func(tx *bolt.Tx) error {
 			return tx.Bucket([]byte("bare")).Put([]byte(fmt.Sprint(i)), []byte("v"))
@@ -44,10 +60,12 @@ func BenchmarkBareCommit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportPages(b, db, from)
 }
 
 func BenchmarkOpenRecord(b *testing.B) {
 	db := benchDB(b, 10000)
+	from := pagesNow(db)
 	for i := 0; b.Loop(); i++ {
 		id := db.NewRecordID(t0, 1)
 		if _, err := db.OpenRecord(store.Record{ID: id, Plate: fmt.Sprintf("沪B%07d", i), InCode: 1, InTime: t0},
@@ -55,6 +73,7 @@ func BenchmarkOpenRecord(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportPages(b, db, from)
 }
 
 func BenchmarkOpenByPlate(b *testing.B) {
@@ -77,6 +96,7 @@ func BenchmarkCloseAndEnqueue(b *testing.B) {
 	db := benchDB(b, 10000+b.N)
 	recs, _ := db.OpenRecords()
 	b.ResetTimer()
+	from := pagesNow(db)
 	for i := 0; b.Loop(); i++ {
 		r := recs[i%len(recs)]
 		out := t0.Add(time.Hour)
@@ -86,6 +106,56 @@ func BenchmarkCloseAndEnqueue(b *testing.B) {
 			store.Message{Kind: store.KindOutdata, RecordID: r.ID, Params: map[string]string{"record_id": r.ID, "charge_items": "[]"}})
 		if err != nil {
 			b.Fatal(err)
+		}
+	}
+	reportPages(b, db, from)
+}
+
+// BenchmarkExitCommit: the commit of edge's exit (lane.release) — close a
+// record among 10k open ones with its Outdata and the "barrier" audit
+// event, the audit ring full, 10k closed records kept for retention.
+func BenchmarkExitCommit(b *testing.B) {
+	db := benchDB(b, 20000+b.N)
+	recs, _ := db.OpenRecords()
+	out := t0.Add(time.Hour)
+	for i := 0; i < 10000; i += 2000 { // closed records: the retention history
+		if err := db.CloseMany(recs[i:i+2000], store.Exit{OutCode: 2, OutTime: out}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	recs = recs[10000:]
+	if err := db.FillAudit(10000); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	from := pagesNow(db)
+	for i := 0; b.Loop(); i++ {
+		r := recs[i%len(recs)]
+		_, err := db.CloseRecord(r.ID, store.Exit{OutCode: 2, OutTime: out, Fees: store.Fees{Total: 500, Paid: 500},
+			Items: []store.ChargeItem{{PayType: 99, ShouldPay: 500, ActualPay: 500, Time: out, SeqNum: r.ID}}},
+			store.Message{Kind: store.KindOutdata, RecordID: r.ID, Params: map[string]string{"record_id": r.ID, "charge_items": "[]"}},
+			store.Audited(store.AuditEvent{Kind: "barrier", Lane: 2, Detail: "exit1: open for exit of " + r.Plate + " (record " + r.ID + "): paid"}))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPages(b, db, from)
+}
+
+// BenchmarkPruneWalk: one retention pass over 100k records of which none
+// is old enough: the walk Prune does hourly without a retention index.
+func BenchmarkPruneWalk(b *testing.B) {
+	db := benchDB(b, 100000)
+	recs, _ := db.OpenRecords()
+	for i := 0; i < 90000; i += 10000 {
+		if err := db.CloseMany(recs[i:i+10000], store.Exit{OutCode: 2, OutTime: t0.Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if n, err := db.Prune(context.Background(), t0, 200); err != nil || n != 0 {
+			b.Fatalf("Prune = %d, %v; want 0", n, err)
 		}
 	}
 }

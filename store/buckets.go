@@ -9,12 +9,10 @@ var (
 	// bucketRecords: record_id → Record (JSON).
 	bucketRecords = []byte("records")
 	// bucketOpenPlate: plate → record_id of its open record (inside/leaving).
+	// The only record index: a lane's open records are found through it
+	// (OpenRecordsByLane filters them), and retention walks the records
+	// bucket itself (Prune).
 	bucketOpenPlate = []byte("open_plate")
-	// bucketOpenLane: in_code (uint16 BE) + record_id → nothing.
-	bucketOpenLane = []byte("open_lane")
-	// bucketClosed: out_time (int64 BE unix s) + record_id → nothing; the
-	// retention index.
-	bucketClosed = []byte("closed")
 	// bucketPayments: record_id + 0x00 + order → Payment (JSON).
 	bucketPayments = []byte("payments")
 	// bucketOrders: order → record_id; makes payment notices idempotent.
@@ -29,7 +27,8 @@ var (
 	// bucketOutRecord: record_id + 0x00 + seq → nothing, for the messages
 	// that hold their record's order (kinds that are never dropped).
 	bucketOutRecord = []byte("outbox_record")
-	// bucketOutKind: kind + 0x00 + seq → nothing; eviction and stats.
+	// bucketOutKind: kind + 0x00 + seq → nothing, for the droppable kinds
+	// only (eviction and expiry); the per-kind counts are meta counters.
 	bucketOutKind = []byte("outbox_kind")
 	// bucketDead: seq → Message (JSON): dead-lettered messages, bounded.
 	bucketDead = []byte("outbox_dead")
@@ -39,10 +38,17 @@ var (
 
 // allBuckets lists every bucket of the current schema.
 var allBuckets = [][]byte{
-	bucketMeta, bucketRecords, bucketOpenPlate, bucketOpenLane, bucketClosed,
-	bucketPayments, bucketOrders, bucketBindings, bucketVehicles,
+	bucketMeta, bucketRecords, bucketOpenPlate, bucketPayments, bucketOrders, bucketBindings, bucketVehicles,
 	bucketOutbox, bucketOutRecord, bucketOutKind, bucketDead, bucketAudit,
 }
+
+// Buckets of schema 1 that schema 2 dropped: an open-record index by lane
+// (in_code + record_id) and a retention index (out_time + record_id). Each
+// cost every entry and exit commit its own dirty pages.
+var (
+	bucketOpenLaneV1 = []byte("open_lane")
+	bucketClosedV1   = []byte("closed")
+)
 
 // Keys of bucketMeta.
 var (
@@ -57,4 +63,8 @@ var (
 	metaOverfull  = []byte("out_over")   // uint64 BE: enqueues beyond the bound with nothing left to evict
 	metaDeadTotal = []byte("dead_total") // uint64 BE: messages ever dead-lettered
 	metaLastError = []byte("last_error") // text of the last Retry error
+	// metaKindN + kind: uint64 BE, messages of that kind in the outbox
+	// (absent when none). The meta bucket is small enough to stay inline,
+	// so these counters cost a commit no page of its own.
+	metaKindN = []byte("kind_n/")
 )

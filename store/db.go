@@ -234,17 +234,67 @@ func bumpNewest(tx *bolt.Tx, ts ...time.Time) error {
 // ---- schema ----
 
 // migrations[v] migrates a file from schema v to v+1. Append only; never
-// edit a released step.
+// edit a released step. All steps run in one transaction: a crash
+// mid-migration leaves the file at its old schema, and the next Open
+// starts again.
 var migrations = []func(tx *bolt.Tx) error{
 	// 0 → 1: the first schema: every bucket.
 	func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
+		for _, name := range schema1Buckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
 		return nil
 	},
+	// 1 → 2: fewer pages per commit. The lane and retention indexes are
+	// dropped; the kind index keeps the droppable kinds only, and the
+	// per-kind counts move into meta counters.
+	migrateV2,
+}
+
+// schema1Buckets lists the buckets of schema 1, frozen.
+var schema1Buckets = [][]byte{
+	[]byte("meta"), []byte("records"), []byte("open_plate"), []byte("open_lane"), []byte("closed"),
+	[]byte("payments"), []byte("orders"), []byte("bindings"), []byte("vehicles"),
+	[]byte("outbox"), []byte("outbox_record"), []byte("outbox_kind"), []byte("outbox_dead"), []byte("audit"),
+}
+
+func migrateV2(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketOpenLaneV1, bucketClosedV1} {
+		if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return err
+		}
+	}
+	// The kind index and the kind counters, rebuilt from the outbox itself.
+	if err := tx.DeleteBucket(bucketOutKind); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+		return err
+	}
+	kinds, err := tx.CreateBucket(bucketOutKind)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int64{}
+	if err := tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+		m, err := decodeMsg(v)
+		if err != nil {
+			return fmt.Errorf("decode message %d: %w", u64be(k), err)
+		}
+		counts[m.Kind]++
+		if Droppable(m.Kind) {
+			return kinds.Put(kindKey(m.Kind, u64be(k)), nil)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	meta := tx.Bucket(bucketMeta)
+	for kind, n := range counts {
+		if err := addU64(meta, kindCounter(kind), n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // currentSchema is the schema this build writes.

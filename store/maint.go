@@ -3,7 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,61 +34,144 @@ func (db *DB) Summary() (Summary, error) {
 // payments (and their orders: a pay notice repeated after that answers
 // "unknown record"), in transactions of at most batch records, until none
 // is left or ctx ends. It returns how many records it deleted.
+//
+// There is no retention index (it would cost every exit commit pages of
+// its own): Prune walks the records bucket in key order (entry time, for
+// IDs from NewRecordID) in read transactions of at most pruneScan
+// records, which hold up no writer, and deletes what it found in a write
+// transaction that checks each record again. A walk over 100k records
+// decodes each once; Prune runs hourly.
 func (db *DB) Prune(ctx context.Context, before time.Time, batch int) (n int, err error) {
 	if batch <= 0 {
 		batch = 500
 	}
-	limit := uint64(before.Unix())
+	var after []byte // the last key walked; nil: from the start
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, fmt.Errorf("store: prune: %w", err)
 		}
-		done := 0
-		err := db.update("prune", func(tx *bolt.Tx) error {
-			done = 0
-			var ids []string
-			var keys [][]byte
-			c := tx.Bucket(bucketClosed).Cursor()
-			for k, _ := c.First(); k != nil && len(ids) < batch; k, _ = c.Next() {
-				if binary.BigEndian.Uint64(k) >= limit {
-					break
-				}
-				ids = append(ids, string(k[8:]))
-				keys = append(keys, append([]byte(nil), k...))
-			}
-			for i, id := range ids {
-				var pays [][]byte
-				var orders []string
-				if err := eachPayment(tx, id, func(k []byte, p Payment) error {
-					pays = append(pays, append([]byte(nil), k...))
-					orders = append(orders, p.Order)
-					return nil
-				}); err != nil {
-					return err
-				}
-				for j := range pays {
-					if err := tx.Bucket(bucketPayments).Delete(pays[j]); err != nil {
-						return err
-					}
-					if err := tx.Bucket(bucketOrders).Delete([]byte(orders[j])); err != nil {
-						return err
-					}
-				}
-				if err := tx.Bucket(bucketRecords).Delete([]byte(id)); err != nil {
-					return err
-				}
-				if err := tx.Bucket(bucketClosed).Delete(keys[i]); err != nil {
-					return err
-				}
-				done++
-			}
+		var ids []string
+		end := false
+		if err := db.view("prune", func(tx *bolt.Tx) error {
+			ids, after, end = pruneCandidates(tx, after, before, batch)
 			return nil
-		})
-		n += done
-		if err != nil || done < batch {
+		}); err != nil {
 			return n, err
 		}
+		if len(ids) > 0 {
+			done := 0
+			err := db.update("prune", func(tx *bolt.Tx) error {
+				done = 0
+				for _, id := range ids {
+					ok, err := pruneRecord(tx, id, before)
+					if err != nil {
+						return err
+					}
+					if ok {
+						done++
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return n, err
+			}
+			n += done
+		}
+		if end {
+			return n, nil
+		}
 	}
+}
+
+// pruneScan bounds the records one read transaction of Prune walks.
+const pruneScan = 4096
+
+// retention is the part of a record Prune looks at.
+type retention struct {
+	State   State     `json:"state"`
+	OutTime time.Time `json:"out_time,omitzero"`
+}
+
+// expired: closed with an exit before `before`. A closed record without
+// an exit time is kept (its exit is not known to be before anything).
+func (r retention) expired(before time.Time) bool {
+	return r.State == StateClosed && !r.OutTime.IsZero() && r.OutTime.Before(before)
+}
+
+// pruneCandidates walks the records after the key `after` (nil: from the
+// first) and returns up to batch IDs of closed records whose exit is
+// before `before`, the last key walked, and whether it reached the end.
+func pruneCandidates(tx *bolt.Tx, after []byte, before time.Time, batch int) (ids []string, last []byte, end bool) {
+	c := tx.Bucket(bucketRecords).Cursor()
+	var k, v []byte
+	if after == nil {
+		k, v = c.First()
+	} else if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+		k, v = c.Next()
+	}
+	for walked := 0; k != nil; k, v = c.Next() {
+		if walked == pruneScan || len(ids) == batch {
+			return ids, last, false
+		}
+		walked++
+		last = append(last[:0], k...)
+		if maybeExpired(v, before) {
+			ids = append(ids, string(k))
+		}
+	}
+	return ids, last, true
+}
+
+// maybeExpired tells from a record's JSON, without decoding all of it,
+// whether it may be closed with an exit before `before`; pruneRecord
+// decodes the candidates. encoding/json writes `"state":3` and
+// `"out_time":"<RFC 3339>"` without spaces, and a quote inside a string
+// value is escaped, so these keys cannot be faked by a note.
+func maybeExpired(v []byte, before time.Time) bool {
+	i := bytes.Index(v, []byte(`"state":3`))
+	if i < 0 || i+9 >= len(v) || (v[i+9] != ',' && v[i+9] != '}') {
+		return false // open (or undecodable: CheckConsistency reports it)
+	}
+	const key = `"out_time":"`
+	if j := bytes.Index(v, []byte(key)); j >= 0 {
+		rest := v[j+len(key):]
+		if e := bytes.IndexByte(rest, '"'); e > 0 {
+			if t, err := time.Parse(time.RFC3339Nano, string(rest[:e])); err == nil {
+				return t.Before(before)
+			}
+		}
+	}
+	var r retention
+	return json.Unmarshal(v, &r) == nil && r.expired(before)
+}
+
+// pruneRecord deletes record id with its payments and orders if it is
+// (still) closed with an exit before `before`.
+func pruneRecord(tx *bolt.Tx, id string, before time.Time) (bool, error) {
+	v := tx.Bucket(bucketRecords).Get([]byte(id))
+	var r retention
+	if v == nil || json.Unmarshal(v, &r) != nil || !r.expired(before) {
+		return false, nil
+	}
+	var pays [][]byte
+	var orders []string
+	if err := eachPayment(tx, id, func(k []byte, p Payment) error {
+		pays = append(pays, append([]byte(nil), k...))
+		orders = append(orders, p.Order)
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	for j := range pays {
+		if err := tx.Bucket(bucketPayments).Delete(pays[j]); err != nil {
+			return false, err
+		}
+		if err := tx.Bucket(bucketOrders).Delete([]byte(orders[j])); err != nil {
+			return false, err
+		}
+	}
+	return true, tx.Bucket(bucketRecords).Delete([]byte(id))
 }
 
 // Compact copies the store file src into a new, compacted file dst (which
@@ -117,9 +200,11 @@ func Compact(src, dst string) error {
 }
 
 // CheckConsistency runs bbolt's page check and the store's invariants:
-// the open, lane and closed indexes match the records' states; every
+// the plate index and the open counters match the records' states; every
 // order points at its payment; every payment's record exists; the outbox
-// indexes and counters match its messages. It returns nil or an error
+// indexes (record order, droppable kinds) and counters (count, bytes, per
+// kind) match its messages; the audit ring has no gap; no bucket of an
+// older schema is left. It returns nil or an error
 // wrapping ErrInconsistent that lists every problem found.
 func (db *DB) CheckConsistency() error {
 	var errs []error
@@ -135,12 +220,18 @@ func (db *DB) CheckConsistency() error {
 				bad("bucket %s missing", name)
 			}
 		}
+		for _, name := range [][]byte{bucketOpenLaneV1, bucketClosedV1} {
+			if tx.Bucket(name) != nil {
+				bad("bucket %s of schema 1 left over", name)
+			}
+		}
 		if len(errs) > 0 {
 			return nil
 		}
 		checkRecords(tx, bad)
 		checkPayments(tx, bad)
 		checkOutbox(tx, bad)
+		checkAudit(tx, bad)
 		return nil
 	})
 	if err != nil {
@@ -167,9 +258,6 @@ func (db *DB) checkTx(fn func(tx *bolt.Tx) error) error {
 func checkRecords(tx *bolt.Tx, bad func(string, ...any)) {
 	var open, vip uint64
 	openPlate := tx.Bucket(bucketOpenPlate)
-	lanes := tx.Bucket(bucketOpenLane)
-	closed := tx.Bucket(bucketClosed)
-	nLane, nClosed := 0, 0
 	_ = tx.Bucket(bucketRecords).ForEach(func(k, _ []byte) error {
 		r, err := getRecord(tx, string(k))
 		if err != nil {
@@ -187,15 +275,6 @@ func checkRecords(tx *bolt.Tx, bad func(string, ...any)) {
 			if id := openPlate.Get([]byte(r.Plate)); string(id) != r.ID {
 				bad("open record %s: plate index %s → %q", r.ID, r.Plate, id)
 			}
-			if lanes.Get(laneKey(r.InCode, r.ID)) == nil {
-				bad("open record %s: missing from lane index %d", r.ID, r.InCode)
-			}
-			nLane++
-		} else {
-			if closed.Get(closedKey(r.OutTime, r.ID)) == nil {
-				bad("closed record %s: missing from retention index", r.ID)
-			}
-			nClosed++
 		}
 		return nil
 	})
@@ -206,12 +285,6 @@ func checkRecords(tx *bolt.Tx, bad func(string, ...any)) {
 		}
 		return nil
 	})
-	if n := lanes.Stats().KeyN; n != nLane {
-		bad("lane index has %d entries, %d open records", n, nLane)
-	}
-	if n := closed.Stats().KeyN; n != nClosed {
-		bad("retention index has %d entries, %d closed records", n, nClosed)
-	}
 	meta := tx.Bucket(bucketMeta)
 	if got := getU64(meta, metaOpenN); got != open {
 		bad("open counter %d, %d open records", got, open)
@@ -248,7 +321,8 @@ func checkPayments(tx *bolt.Tx, bad func(string, ...any)) {
 
 func checkOutbox(tx *bolt.Tx, bad func(string, ...any)) {
 	var n, size uint64
-	nOrdered := 0
+	nOrdered, nDroppable := 0, 0
+	byKind := map[string]uint64{}
 	outRec := tx.Bucket(bucketOutRecord)
 	kinds := tx.Bucket(bucketOutKind)
 	_ = tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
@@ -265,22 +339,26 @@ func checkOutbox(tx *bolt.Tx, bad func(string, ...any)) {
 		if int64(u64be(v[:8])) != unixNano(m.Due) {
 			bad("message %d: due prefix differs from its due time", m.Seq)
 		}
+		byKind[m.Kind]++
 		if ordered(&m) {
 			nOrdered++
 			if outRec.Get(recKey(m.RecordID, m.Seq)) == nil {
 				bad("message %d: missing from its record's order index", m.Seq)
 			}
 		}
-		if kinds.Get(kindKey(m.Kind, m.Seq)) == nil {
-			bad("message %d: missing from the kind index", m.Seq)
+		if Droppable(m.Kind) {
+			nDroppable++
+			if kinds.Get(kindKey(m.Kind, m.Seq)) == nil {
+				bad("message %d: missing from the kind index", m.Seq)
+			}
 		}
 		return nil
 	})
 	if got := outRec.Stats().KeyN; got != nOrdered {
 		bad("record order index has %d entries, %d ordered messages", got, nOrdered)
 	}
-	if got := kinds.Stats().KeyN; uint64(got) != n {
-		bad("kind index has %d entries, %d messages", got, n)
+	if got := kinds.Stats().KeyN; got != nDroppable {
+		bad("kind index has %d entries, %d droppable messages", got, nDroppable)
 	}
 	meta := tx.Bucket(bucketMeta)
 	if got := getU64(meta, metaOutN); got != n {
@@ -288,6 +366,33 @@ func checkOutbox(tx *bolt.Tx, bad func(string, ...any)) {
 	}
 	if got := getU64(meta, metaOutBytes); got != size {
 		bad("outbox bytes counter %d, %d bytes", got, size)
+	}
+	c := meta.Cursor()
+	for k, v := c.Seek(metaKindN); k != nil && bytes.HasPrefix(k, metaKindN); k, v = c.Next() {
+		kind := string(k[len(metaKindN):])
+		if got := u64be(v); got != byKind[kind] || got == 0 {
+			bad("kind counter %s is %d, %d messages", kind, got, byKind[kind])
+		}
+		delete(byKind, kind)
+	}
+	for kind, want := range byKind {
+		bad("kind counter %s missing, %d messages", kind, want)
+	}
+}
+
+// checkAudit: the ring holds consecutive sequence numbers (it is trimmed
+// from the oldest only). Its length is not checked: it depends on the
+// AuditMax of the process that wrote it.
+func checkAudit(tx *bolt.Tx, bad func(string, ...any)) {
+	b := tx.Bucket(bucketAudit)
+	first, _ := b.Cursor().First()
+	last, _ := b.Cursor().Last()
+	if first == nil {
+		return
+	}
+	n := uint64(b.Stats().KeyN)
+	if span := u64be(last) - u64be(first) + 1; span != n {
+		bad("audit ring holds %d events over %d sequence numbers", n, span)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,6 +187,66 @@ func TestPrune(t *testing.T) {
 	}
 }
 
+// Prune walks the records bucket itself: IDs in any order (imported ones
+// do not sort by time), open records among them, more records than one
+// read transaction walks, a closed record without an exit time.
+func TestPruneWalk(t *testing.T) {
+	db, _ := storetest.Open(t, opts())
+	day := 24 * time.Hour
+	const n = 5000 // > one walk chunk
+	recs := make([]store.Record, n)
+	for i := range recs {
+		recs[i] = store.Record{Plate: fmt.Sprintf("京W%05d", i), InCode: 1, InTime: t0}
+		if i%3 == 0 { // IDs that do not sort by time, late in the bucket
+			recs[i].ID = fmt.Sprintf("IMPORT-%05d", n-i)
+			recs[i].InTime = t0.Add(-10 * day)
+		}
+	}
+	if err := db.OpenMany(recs); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{} // pruned
+	var closeOld, closeNew []store.Record
+	for i, r := range recs {
+		switch i % 5 {
+		case 0, 1, 2: // closed two days ago
+			closeOld = append(closeOld, r)
+			want[r.ID] = true
+		case 3: // closed today
+			closeNew = append(closeNew, r)
+		}
+	}
+	if err := db.CloseMany(closeOld, store.Exit{OutCode: 2, OutTime: t0.Add(-2 * day)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CloseMany(closeNew, store.Exit{OutCode: 2, OutTime: t0}); err != nil {
+		t.Fatal(err)
+	}
+	noExit, _ := db.OpenRecord(store.Record{Plate: "京W-none", InTime: t0.Add(-9 * day)})
+	if _, err := db.CloseRecord(noExit.ID, store.Exit{Note: "no exit time"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Prune(context.Background(), t0.Add(-day), 64)
+	if err != nil || got != len(want) {
+		t.Fatalf("Prune = %d, %v; want %d", got, err, len(want))
+	}
+	left, _ := db.Records("", 2*n)
+	for _, r := range left {
+		if want[r.ID] {
+			t.Errorf("record %s (closed at %v) not pruned", r.ID, r.OutTime)
+		}
+	}
+	if s, _ := db.Summary(); s.Records != n+1-len(want) || s.Open != n/5 {
+		t.Errorf("after Prune: %+v; want %d records, %d open", s, n+1-len(want), n/5)
+	}
+	if _, err := db.RecordByID(noExit.ID); err != nil {
+		t.Errorf("closed record without an exit time pruned: %v", err)
+	}
+	if got, err := db.Prune(context.Background(), t0.Add(-day), 64); err != nil || got != 0 {
+		t.Errorf("second Prune = %d, %v; want 0", got, err)
+	}
+}
+
 func TestCompact(t *testing.T) {
 	db, path := storetest.Open(t, opts())
 	for i := 0; i < 200; i++ {
@@ -215,16 +276,27 @@ func TestCompact(t *testing.T) {
 // The checker must catch what it claims to: break an index behind the
 // store's back.
 func TestCheckConsistencyDetects(t *testing.T) {
+	bucket := func(name string, fn func(b *bolt.Bucket) error) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error { return fn(tx.Bucket([]byte(name))) }
+	}
 	tests := []struct {
 		name   string
-		bucket string
-		mutate func(b *bolt.Bucket) error
+		mutate func(tx *bolt.Tx) error
 		want   string
 	}{
-		{"dangling plate index", "open_plate", func(b *bolt.Bucket) error { return b.Put([]byte("京X1"), []byte("nope")) }, "plate index"},
-		{"missing plate index", "open_plate", func(b *bolt.Bucket) error { return b.Delete([]byte("京A1")) }, "plate index"},
-		{"outbox counter", "meta", func(b *bolt.Bucket) error { return b.Put([]byte("out_n"), make([]byte, 8)) }, "outbox counter"},
-		{"orphan order", "orders", func(b *bolt.Bucket) error { return b.Put([]byte("zz"), []byte("nope")) }, "order zz"},
+		{"dangling plate index", bucket("open_plate", func(b *bolt.Bucket) error { return b.Put([]byte("京X1"), []byte("nope")) }), "plate index"},
+		{"missing plate index", bucket("open_plate", func(b *bolt.Bucket) error { return b.Delete([]byte("京A1")) }), "plate index"},
+		{"outbox counter", bucket("meta", func(b *bolt.Bucket) error { return b.Put([]byte("out_n"), make([]byte, 8)) }), "outbox counter"},
+		{"orphan order", bucket("orders", func(b *bolt.Bucket) error { return b.Put([]byte("zz"), []byte("nope")) }), "order zz"},
+		{"kind counter", bucket("meta", func(b *bolt.Bucket) error { return b.Put([]byte("kind_n/Indata"), []byte{0, 0, 0, 0, 0, 0, 0, 2}) }), "kind counter Indata"},
+		{"missing kind counter", bucket("meta", func(b *bolt.Bucket) error { return b.Delete([]byte("kind_n/PicUpload")) }), "kind counter PicUpload missing"},
+		{"undroppable in kind index", bucket("outbox_kind", func(b *bolt.Bucket) error { return b.Put([]byte("Indata\x00\x00\x00\x00\x00\x00\x00\x00\x01"), nil) }), "kind index"},
+		{"missing kind index", bucket("outbox_kind", func(b *bolt.Bucket) error {
+			k, _ := b.Cursor().First()
+			return b.Delete(k)
+		}), "missing from the kind index"},
+		{"schema 1 bucket", func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("open_lane")); return err }, "open_lane of schema 1"},
+		{"audit gap", bucket("audit", func(b *bolt.Bucket) error { return b.Put([]byte{0, 0, 0, 0, 0, 0, 0, 9}, []byte(`{"kind":"x"}`)) }), "audit ring"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,12 +306,16 @@ func TestCheckConsistencyDetects(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.OpenRecord(car("京A1", 1, t0), indata("x"))
+			db.Enqueue(store.Message{Kind: store.KindPicUpload, RecordID: "x"})
+			db.Audit(store.AuditEvent{Kind: "barrier"})
 			if err := db.CheckConsistency(); err != nil {
 				t.Fatalf("CheckConsistency(clean) = %v", err)
 			}
 			db.Close()
 			b, _ := bolt.Open(path, 0o600, nil)
-			b.Update(func(tx *bolt.Tx) error { return tc.mutate(tx.Bucket([]byte(tc.bucket))) })
+			if err := b.Update(tc.mutate); err != nil {
+				t.Fatal(err)
+			}
 			b.Close()
 			db, _, _ = store.Open(path, opts())
 			defer db.Close()

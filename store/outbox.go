@@ -74,6 +74,22 @@ func recKey(recordID string, seq uint64) []byte {
 
 func kindKey(kind string, seq uint64) []byte { return recKey(kind, seq) }
 
+// kindCounter is the meta key counting the queued messages of kind.
+func kindCounter(kind string) []byte {
+	return append(append([]byte(nil), metaKindN...), kind...)
+}
+
+// countKind adds d to the counter of kind, deleting it at zero so that
+// meta keeps no key per kind ever seen.
+func countKind(meta *bolt.Bucket, kind string, d int64) error {
+	k := kindCounter(kind)
+	v := int64(getU64(meta, k)) + d
+	if v <= 0 {
+		return meta.Delete(k)
+	}
+	return putU64(meta, k, uint64(v))
+}
+
 // ordered reports whether m holds its record's order.
 func ordered(m *Message) bool { return m.RecordID != "" && !Droppable(m.Kind) }
 
@@ -133,12 +149,17 @@ func putMsg(tx *bolt.Tx, m *Message, oldSize int) error {
 			return err
 		}
 	}
-	if err := tx.Bucket(bucketOutKind).Put(kindKey(m.Kind, m.Seq), nil); err != nil {
-		return err
+	if Droppable(m.Kind) {
+		if err := tx.Bucket(bucketOutKind).Put(kindKey(m.Kind, m.Seq), nil); err != nil {
+			return err
+		}
 	}
 	meta := tx.Bucket(bucketMeta)
 	if oldSize == 0 {
 		if err := addU64(meta, metaOutN, 1); err != nil {
+			return err
+		}
+		if err := countKind(meta, m.Kind, 1); err != nil {
 			return err
 		}
 	}
@@ -165,11 +186,16 @@ func delMsg(tx *bolt.Tx, seq uint64) (Message, error) {
 			return m, err
 		}
 	}
-	if err := tx.Bucket(bucketOutKind).Delete(kindKey(m.Kind, seq)); err != nil {
-		return m, err
+	if Droppable(m.Kind) {
+		if err := tx.Bucket(bucketOutKind).Delete(kindKey(m.Kind, seq)); err != nil {
+			return m, err
+		}
 	}
 	meta := tx.Bucket(bucketMeta)
 	if err := addU64(meta, metaOutN, -1); err != nil {
+		return m, err
+	}
+	if err := countKind(meta, m.Kind, -1); err != nil {
 		return m, err
 	}
 	return m, addU64(meta, metaOutBytes, -int64(size))
@@ -523,13 +549,9 @@ func (db *DB) OutboxStats(now time.Time) (OutboxStats, error) {
 		s.Overfull = getU64(meta, metaOverfull)
 		s.LastError = string(meta.Get(metaLastError))
 		s.Dead = tx.Bucket(bucketDead).Stats().KeyN
-		if err := tx.Bucket(bucketOutKind).ForEach(func(k, _ []byte) error {
-			if i := bytes.IndexByte(k, 0); i >= 0 {
-				s.ByKind[string(k[:i])]++
-			}
-			return nil
-		}); err != nil {
-			return err
+		c := meta.Cursor()
+		for k, v := c.Seek(metaKindN); k != nil && bytes.HasPrefix(k, metaKindN); k, v = c.Next() {
+			s.ByKind[string(k[len(metaKindN):])] = int(u64be(v))
 		}
 		if _, v := tx.Bucket(bucketOutbox).Cursor().First(); v != nil {
 			m, err := decodeMsg(v)

@@ -2,8 +2,11 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"laned/store"
 	"laned/store/storetest"
@@ -180,5 +183,40 @@ func TestAudit(t *testing.T) {
 	}
 	if err := db.Audit(store.AuditEvent{}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("Audit(no kind) = %v; want ErrInvalid", err)
+	}
+}
+
+// The ring is trimmed in batches: RecentAudit shows exactly the AuditMax
+// newest events, and the file never holds more than AuditMax plus the
+// slack (a sixteenth of the ring, at least one, at most 256).
+func TestAuditRing(t *testing.T) {
+	tests := []struct{ max, events, slack int }{
+		{3, 20, 1},
+		{32, 100, 2},
+		{160, 500, 10},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.max), func(t *testing.T) {
+			o := opts()
+			o.AuditMax = tc.max
+			db, _ := storetest.Open(t, o)
+			for i := 1; i <= tc.events; i++ {
+				if err := db.Audit(store.AuditEvent{Kind: "barrier", Lane: i}); err != nil {
+					t.Fatal(err)
+				}
+				var stored int
+				db.Bolt().View(func(tx *bolt.Tx) error {
+					stored = tx.Bucket([]byte("audit")).Stats().KeyN
+					return nil
+				})
+				if stored > tc.max+tc.slack || stored < min(i, tc.max) {
+					t.Fatalf("after %d events the ring stores %d; want %d…%d", i, stored, min(i, tc.max), tc.max+tc.slack)
+				}
+				evs, err := db.RecentAudit(1 << 20)
+				if err != nil || len(evs) != min(i, tc.max) || evs[0].Lane != i || evs[len(evs)-1].Lane != i-len(evs)+1 {
+					t.Fatalf("after %d events RecentAudit = %d events (%v); want the %d newest", i, len(evs), err, min(i, tc.max))
+				}
+			}
+		})
 	}
 }

@@ -1,10 +1,9 @@
 package store
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,20 +48,6 @@ func checkRecord(r *Record) error {
 	return nil
 }
 
-func laneKey(inCode int, id string) []byte {
-	k := make([]byte, 2+len(id))
-	binary.BigEndian.PutUint16(k, uint16(inCode))
-	copy(k[2:], id)
-	return k
-}
-
-func closedKey(out time.Time, id string) []byte {
-	k := make([]byte, 8+len(id))
-	binary.BigEndian.PutUint64(k, uint64(out.Unix()))
-	copy(k[8:], id)
-	return k
-}
-
 func getRecord(tx *bolt.Tx, id string) (*Record, error) {
 	v := tx.Bucket(bucketRecords).Get([]byte(id))
 	if v == nil {
@@ -75,50 +60,43 @@ func getRecord(tx *bolt.Tx, id string) (*Record, error) {
 	return &r, nil
 }
 
-// putRecord writes rec and keeps every index and counter in step with the
-// change from old (nil for a new record).
+// putRecord writes rec and keeps the plate index and the open counters in
+// step with the change from old (nil for a new record). It touches the
+// records and open_plate buckets and meta (inline: no page of its own).
 func putRecord(tx *bolt.Tx, old, rec *Record) error {
 	if err := checkRecord(rec); err != nil {
 		return err
 	}
 	open := tx.Bucket(bucketOpenPlate)
-	lanes := tx.Bucket(bucketOpenLane)
-	closed := tx.Bucket(bucketClosed)
-	meta := tx.Bucket(bucketMeta)
 	var dOpen, dVIP int64
-	if old != nil {
-		if old.State.Open() {
+	if old != nil && old.State.Open() {
+		// Keep the index entry when the record stays open under the same
+		// plate: a rewrite of the same key would dirty its page for nothing.
+		if !rec.State.Open() || rec.Plate != old.Plate {
 			if err := open.Delete([]byte(old.Plate)); err != nil {
 				return err
 			}
-			if err := lanes.Delete(laneKey(old.InCode, old.ID)); err != nil {
-				return err
-			}
-			dOpen--
-			if old.AuthType == AuthVIP {
-				dVIP--
-			}
-		} else if err := closed.Delete(closedKey(old.OutTime, old.ID)); err != nil {
-			return err
+		}
+		dOpen--
+		if old.AuthType == AuthVIP {
+			dVIP--
 		}
 	}
 	if rec.State.Open() {
 		if other := open.Get([]byte(rec.Plate)); other != nil && string(other) != rec.ID {
 			return fmt.Errorf("plate %s (open record %s): %w", rec.Plate, other, ErrAlreadyInside)
 		}
-		if err := open.Put([]byte(rec.Plate), []byte(rec.ID)); err != nil {
-			return err
-		}
-		if err := lanes.Put(laneKey(rec.InCode, rec.ID), nil); err != nil {
-			return err
+		if old == nil || !old.State.Open() || rec.Plate != old.Plate {
+			if err := open.Put([]byte(rec.Plate), []byte(rec.ID)); err != nil {
+				return err
+			}
 		}
 		dOpen++
 		if rec.AuthType == AuthVIP {
 			dVIP++
 		}
-	} else if err := closed.Put(closedKey(rec.OutTime, rec.ID), nil); err != nil {
-		return err
 	}
+	meta := tx.Bucket(bucketMeta)
 	if dOpen != 0 {
 		if err := addU64(meta, metaOpenN, dOpen); err != nil {
 			return err
@@ -198,7 +176,7 @@ func (db *DB) ReplaceStale(staleID string, exit Exit, rec Record, msgs ...Messag
 		if old.Plate != rec.Plate {
 			return fmt.Errorf("%w: stale record %s is plate %s, not %s", ErrInvalid, staleID, old.Plate, rec.Plate)
 		}
-		if err := closeRecord(tx, old, exit); err != nil {
+		if _, err := closeRecord(tx, old, exit); err != nil {
 			return err
 		}
 		if err := db.openRecord(tx, &rec); err != nil {
@@ -258,21 +236,24 @@ func (db *DB) OpenRecords() ([]Record, error) {
 }
 
 // OpenRecordsByLane returns the open records that entered by inCode, in
-// record_id order.
+// record_id order. It walks every open record (there is no lane index: it
+// would cost every entry and exit commit pages of its own), so it is for
+// the console, not for a lane's hot path.
 func (db *DB) OpenRecordsByLane(inCode int) ([]Record, error) {
 	var out []Record
 	err := db.view("open records by lane", func(tx *bolt.Tx) error {
-		prefix := laneKey(inCode, "")
-		c := tx.Bucket(bucketOpenLane).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			r, err := getRecord(tx, string(k[2:]))
+		return tx.Bucket(bucketOpenPlate).ForEach(func(_, id []byte) error {
+			r, err := getRecord(tx, string(id))
 			if err != nil {
 				return err
 			}
-			out = append(out, *r)
-		}
-		return nil
+			if r.InCode == inCode {
+				out = append(out, *r)
+			}
+			return nil
+		})
 	})
+	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.ID, b.ID) })
 	return out, err
 }
 
@@ -315,9 +296,10 @@ func (db *DB) MarkLeaving(id string, outCode int, at time.Time, msgs ...Message)
 	}, msgs...)
 }
 
-func closeRecord(tx *bolt.Tx, old *Record, exit Exit) error {
+// closeRecord closes old with exit and returns the record as stored.
+func closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
 	if !old.State.Open() {
-		return fmt.Errorf("record %s: %w", old.ID, ErrRecordClosed)
+		return nil, fmt.Errorf("record %s: %w", old.ID, ErrRecordClosed)
 	}
 	rec := *old
 	rec.State = StateClosed
@@ -325,7 +307,7 @@ func closeRecord(tx *bolt.Tx, old *Record, exit Exit) error {
 	if exit.Note != "" {
 		rec.Note = exit.Note
 	}
-	return putRecord(tx, old, &rec)
+	return &rec, putRecord(tx, old, &rec)
 }
 
 // CloseRecord closes a record with its exit data and enqueues msgs (Outdata,
@@ -338,10 +320,7 @@ func (db *DB) CloseRecord(id string, exit Exit, msgs ...Message) (Record, error)
 		if err != nil {
 			return err
 		}
-		if err := closeRecord(tx, old, exit); err != nil {
-			return err
-		}
-		if rec, err = getRecord(tx, id); err != nil {
+		if rec, err = closeRecord(tx, old, exit); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -248,5 +249,40 @@ func TestRecordsNewestFirst(t *testing.T) {
 	}
 	if one, _ := db.Records("", 1); len(one) != 1 {
 		t.Errorf("Records limit 1 gave %d", len(one))
+	}
+}
+
+// OpenRecordsByLane filters the open records (there is no lane index):
+// closed ones and other lanes' are left out, the order is record_id.
+func TestOpenRecordsByLane(t *testing.T) {
+	db, _ := storetest.Open(t, opts())
+	ids := map[int][]string{}
+	for i, lane := range []int{2, 1, 2, 3, 2, 1} {
+		// Plates in the reverse order of the IDs: the plate index walks
+		// them in the wrong order.
+		r, err := db.OpenRecord(car(fmt.Sprintf("京L%d", 9-i), lane, t0.Add(time.Duration(i)*time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 4 {
+			if _, err := db.CloseRecord(r.ID, store.Exit{OutCode: 9, OutTime: t0.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		ids[lane] = append(ids[lane], r.ID)
+	}
+	for _, lane := range []int{1, 2, 3, 4} {
+		got, err := db.OpenRecordsByLane(lane)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs []string
+		for _, r := range got {
+			gotIDs = append(gotIDs, r.ID)
+		}
+		if fmt.Sprint(gotIDs) != fmt.Sprint(ids[lane]) {
+			t.Errorf("OpenRecordsByLane(%d) = %v; want %v", lane, gotIDs, ids[lane])
+		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 type State uint8
 
 // Record states. Inside and Leaving records are open: they are in the
-// plate and lane indexes and count as occupied spaces.
+// plate index and count as occupied spaces.
 const (
 	StateInside  State = 1 // entered, not yet at an exit
 	StateLeaving State = 2 // at an exit, fee being settled
@@ -229,7 +229,10 @@ type Options struct {
 	// DeadLetterMax bounds the dead letters kept for inspection (oldest
 	// deleted first). Default 1000.
 	DeadLetterMax int
-	// AuditMax bounds the audit ring. Default 10000.
+	// AuditMax bounds the audit ring: RecentAudit shows the AuditMax
+	// newest events. Older ones are deleted in batches (so that an audited
+	// commit does not also rewrite the ring's oldest page): the file holds
+	// at most AuditMax + min(max(AuditMax/16, 1), 256). Default 10000.
 	AuditMax int
 	// Now stamps moved-aside files and fills a message's zero Created.
 	// Default time.Now; tests inject a fake.
