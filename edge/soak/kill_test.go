@@ -151,10 +151,20 @@ func TestKill9(t *testing.T) {
 	}
 	dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard
 	defer dcancel()
+	// Empty three polls in a row, 100 ms apart: a pay notice still in
+	// flight when the traffic stopped may release a car (and queue its
+	// Outdata) just after a first empty reading.
+	zeros := 0
 	if err := waitFor(dctx, func() (bool, error) {
 		cc.do("queue retry")
 		n, err := cc.pending()
-		return n == 0, err
+		if n == 0 && err == nil {
+			zeros++
+			time.Sleep(100 * time.Millisecond)
+		} else {
+			zeros = 0
+		}
+		return zeros >= 3, err
 	}); err != nil {
 		n, _ := cc.pending()
 		dump()
