@@ -88,7 +88,7 @@ func openChecked(path string, opt Options, rep *OpenReport) (db *DB, fresh bool,
 			db, err = nil, corruptError{fmt.Sprint("panic while opening: ", r)}
 		}
 	}()
-	bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, false, ErrLocked
