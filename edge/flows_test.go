@@ -604,3 +604,28 @@ func TestSetTariffUploadsConfigOnlyOnChange(t *testing.T) {
 		t.Errorf("ConfigUpload after the grace changed = %+v; want one with 1800 s", got)
 	}
 }
+
+// A late frame of the car just let in must not become the next car's
+// plate (it would open the barrier for the wrong vehicle and replace the
+// first car's record as stale).
+func TestLateFrameOfPreviousCar(t *testing.T) {
+	h := newHarness(t)
+	a := h.enter("京A00001")
+	h.entry.Camera.SetAnswerTriggers(false) // the next car is read only when we say so
+	h.entry.ArriveUnread("京A00002")
+	h.settle()
+	before := opens(h.entry)
+	h.entry.Camera.Show("京A00001", 0, 90) // a late frame of the first car
+	h.settle()
+	if opens(h.entry) != before {
+		t.Fatal("a late frame of the previous car opened the barrier")
+	}
+	if got, err := h.db.RecordByID(a.ID); err != nil || got.State != store.StateInside {
+		t.Fatalf("the first car's record = %+v, %v; want it still inside", got, err)
+	}
+	h.entry.Camera.Show("京A00002", 0, 95)
+	h.eventually("the second car admitted", func() bool { return opens(h.entry) > before })
+	if _, err := h.db.OpenByPlate("京A00002"); err != nil {
+		t.Fatalf("second car: %v", err)
+	}
+}

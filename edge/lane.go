@@ -410,8 +410,10 @@ func (l *lane) onCamera(ctx context.Context, ev hal.PlateEvent) {
 		if v := l.veh; v != nil && v.plate == ev.Plate && v.state != vIdentifying && v.state != vNoPlate {
 			return // the same car read again: decided already
 		}
-		if l.veh == nil && ev.Plate == l.lastPlate && now.Sub(l.lastPlateAt) < l.c.cfg.DedupeWindow {
-			return // the car that just went through, seen once more
+		if (l.veh == nil || l.veh.state == vIdentifying) && ev.Plate == l.lastPlate && now.Sub(l.lastPlateAt) < l.c.cfg.DedupeWindow {
+			// The car that was just decided, seen once more (a late
+			// frame): it must not become the next car's plate.
+			return
 		}
 	}
 	if l.veh != nil {
