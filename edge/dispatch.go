@@ -184,6 +184,9 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 			c.mu.Unlock()
 		}()
 	}
+	// Retries are scheduled from when the attempt started: the answer can
+	// take real time, and a backoff measured from its end would drift.
+	started := c.now()
 	sctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
 	env, err := c.up.Send(sctx, m.Kind, params(m))
 	cancel()
@@ -206,7 +209,7 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 		if m.Attempts == 0 {
 			c.audit("uplink_rejected", 0, "%s for record %s: %v", m.Kind, m.RecordID, err)
 		}
-		c.retry(m, now, err)
+		c.retry(m, started, err)
 		return true
 	case errors.Is(err, cmb.ErrOutcomeUnknown):
 		c.log.Warn("uplink outcome unknown", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
@@ -214,18 +217,18 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 			c.mu.Lock()
 			c.unresolved[m.RequestOrder] = true
 			c.mu.Unlock()
-			if err := c.db.MarkUnresolved(m.Seq, now.Add(c.backoff(m.Attempts)), err.Error()); err != nil {
+			if err := c.db.MarkUnresolved(m.Seq, started.Add(c.backoff(m.Attempts)), err.Error()); err != nil {
 				c.log.Error("outbox: mark unresolved", "seq", m.Seq, "err", err)
 			}
 			return true
 		}
-		c.retry(m, now, err)
+		c.retry(m, started, err)
 		return true
 	default:
 		c.log.Warn("uplink not delivered", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
 		wait := c.backoff(m.Attempts)
-		c.retryAt(m, now.Add(wait), err)
-		c.hold(now.Add(wait))
+		c.retryAt(m, started.Add(wait), err)
+		c.hold(started.Add(wait))
 		return false
 	}
 }
@@ -369,6 +372,7 @@ func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
 		c.log.Error("pay order status", "err", err)
 		return true
 	}
+	started := c.now()
 	sctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
 	env, err := c.up.Send(sctx, cmb.EpPayOrderStatus, v)
 	cancel()
@@ -400,11 +404,11 @@ func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
 		return true
 	default:
 		wait := c.backoff(m.Attempts)
-		if err := c.db.MarkUnresolved(m.Seq, now.Add(wait), err.Error()); err != nil {
+		if err := c.db.MarkUnresolved(m.Seq, started.Add(wait), err.Error()); err != nil {
 			c.log.Error("outbox: mark unresolved", "seq", m.Seq, "err", err)
 		}
 		if !errors.Is(err, cmb.ErrOutcomeUnknown) {
-			c.hold(now.Add(wait))
+			c.hold(started.Add(wait))
 			return false
 		}
 		return true
