@@ -154,8 +154,9 @@ func (l Line) String() string {
 //
 //   - VIP, or Military with military_free: Total and Due are 0.
 //   - LastPayTime set, Exit ≤ LastPayTime + reserved_out_time, and the
-//     payments covered the fee of the stay up to LastPayTime: Due is 0 (a
-//     part payment buys no grace).
+//     payments covered the fee of the stay as of LastPayTime −
+//     reserved_out_time (a quote's validity): Due is 0. A part payment buys
+//     no grace.
 //   - Otherwise Due = max(0, Total − Paid).
 //
 // After the grace only the extra time is due because Total is a cumulative
@@ -172,20 +173,24 @@ func (l Line) String() string {
 //
 // The error wraps ErrClass for an unknown class and ErrConfig when the
 // engine has no rule set (a zero Engine).
-// settledAt reports whether paid covered the fee of the stay up to the
-// payment at payAt: the grace is for a vehicle that paid its stay, not
-// for one that paid a part of it.
+// settledAt reports whether paid covered the stay when it was paid: the
+// grace is for a vehicle that paid its stay, not a part of it. A quote is
+// valid for reserved_out_time (spec §3.1), so a payment at payAt settles
+// the stay if it covers the fee as of payAt − grace: the driver who paid
+// what calc quoted is not caught by a period that began while the payment
+// travelled.
 func (e *Engine) settledAt(r *rules, entry, payAt, paid int64) bool {
-	if payAt < entry {
-		payAt = entry
+	quotedAt := payAt - int64(e.grace/time.Second)
+	if quotedAt < entry {
+		quotedAt = entry
 	}
-	if payAt-entry > maxStaySec {
-		payAt = entry + maxStaySec
+	if quotedAt-entry > maxStaySec {
+		quotedAt = entry + maxStaySec
 	}
-	if payAt-entry <= r.free {
+	if quotedAt-entry <= r.free {
 		return true
 	}
-	total, _, _ := e.price(r, entry, payAt)
+	total, _, _ := e.price(r, entry, quotedAt)
 	return paid >= total
 }
 

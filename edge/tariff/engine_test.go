@@ -377,8 +377,12 @@ func TestQuoteGrace(t *testing.T) {
 		// Negative Paid counts as 0.
 		{"negative paid", -100, "", "12:00", 1300, 1300, ReasonTariff},
 		// A part payment buys no grace: 500 paid at 11:00 when 900 was
-		// due; at 11:10 the stay costs 1100, 600 remain.
+		// due (even a quote 15 min old said 900); at 11:10 the stay costs
+		// 1100, 600 remain.
 		{"part payment, no grace", 500, "11:00", "11:10", 1100, 600, ReasonTariff},
+		// The quoted 900 (at 10:55), paid at 11:02 after a new period began
+		// at 11:00: the quote was valid, so the grace holds.
+		{"quote paid as a period began", 900, "11:02", "11:10", 1100, 0, ReasonGrace},
 		// A 0-fen order settled within the free period (nothing was due)
 		// still gives the grace: leaving at 09:20 is free.
 		{"settled when nothing was due", 0, "09:10", "09:20", 500, 0, ReasonGrace},
