@@ -324,14 +324,8 @@ func (c *Controller) newRequestOrder(recordID string) string {
 
 // msg builds an outbox message from an uplink's validated fields.
 func (c *Controller) msg(kind, recordID string, v url.Values) store.Message {
-	p := make(map[string]string, len(v))
-	for k, vs := range v {
-		if len(vs) > 0 {
-			p[k] = vs[0]
-		}
-	}
 	now := c.now()
-	return store.Message{Kind: kind, RecordID: recordID, Params: p, Created: now, Due: now}
+	return store.Message{Kind: kind, RecordID: recordID, Params: flat(v), Created: now, Due: now}
 }
 
 // Space counts the car park's free spaces from the open records.
@@ -518,7 +512,21 @@ func (c *Controller) LaneState(name string) (plate, state string, ok bool) {
 // records' and queued uplinks' times in the fix-up window move by its
 // delta, and the correction is audited.
 func (c *Controller) FixClock(f Fixup) error {
-	recs, msgs, err := c.db.ShiftTimes(f.From, f.To, f.Delta)
+	lo, hi, d := f.From.Unix(), f.To.Unix(), int64(f.Delta/time.Second)
+	shift := func(t int64) (int64, bool) {
+		if t < lo || t > hi || t == 0 {
+			return t, false
+		}
+		return t + d, true
+	}
+	recs, msgs, err := c.db.ShiftTimes(f.From, f.To, f.Delta, func(m *store.Message) bool {
+		v := params(m.Params)
+		if !cmb.ShiftTimes(m.Kind, v, shift) {
+			return false
+		}
+		m.Params = flat(v)
+		return true
+	})
 	if err != nil {
 		return fmt.Errorf("edge: fix clock: %w", err)
 	}

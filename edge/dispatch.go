@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"strconv"
 	"time"
 
 	"laned/cmb"
@@ -153,12 +152,23 @@ func (c *Controller) backoff(attempts int) time.Duration {
 	return c.randDuration(min(d, c.cfg.RetryCap))
 }
 
-func params(m store.Message) url.Values {
-	v := make(url.Values, len(m.Params))
-	for k, s := range m.Params {
+// params and flat convert between a queued message's fields and a form.
+func params(p map[string]string) url.Values {
+	v := make(url.Values, len(p))
+	for k, s := range p {
 		v.Set(k, s)
 	}
 	return v
+}
+
+func flat(v url.Values) map[string]string {
+	p := make(map[string]string, len(v))
+	for k, vs := range v {
+		if len(vs) > 0 {
+			p[k] = vs[0]
+		}
+	}
+	return p
 }
 
 // deliver sends one message and records what came of it. It returns
@@ -188,7 +198,7 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 	// take real time, and a backoff measured from its end would drift.
 	started := c.now()
 	sctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
-	env, err := c.up.Send(sctx, m.Kind, params(m))
+	env, err := c.up.Send(sctx, m.Kind, params(m.Params))
 	cancel()
 	now := c.now()
 	c.noteNet(now, err)
@@ -275,7 +285,11 @@ func (c *Controller) delivered(m store.Message, env cmb.Envelope, now time.Time)
 			c.log.Warn("indata answer", "record", m.RecordID, "err", err)
 			return
 		}
-		plate := m.Params["vpl_number"]
+		plate, err := plateOf(m)
+		if err != nil {
+			c.log.Error("indata answer: the queued uplink does not decode", "seq", m.Seq, "err", err)
+			return
+		}
 		if a.Contactless() {
 			if err := c.db.PutBinding(store.Binding{Plate: plate, Limit: a.Limit, Source: store.SourceIndata, Updated: now}); err != nil {
 				c.log.Error("binding from indata", "plate", plate, "err", err)
@@ -293,12 +307,29 @@ func (c *Controller) delivered(m store.Message, env cmb.Envelope, now time.Time)
 		if err != nil {
 			c.log.Warn("autopay answer", "record", m.RecordID, "err", err)
 		}
-		c.autoPaySucceeded(m, a.ChannelOrder, a.PayTime, now)
+		ap := autoPayOf(m)
+		c.autoPaySucceeded(m, ap.VplNumber, ap.Amount, a.ChannelOrder, a.PayTime, now)
 	}
 }
 
-func (c *Controller) autoPaySucceeded(m store.Message, channelOrder string, payTime int64, now time.Time) {
-	amount, _ := parseInt(m.Params["amount"])
+// plateOf reads the plate of a queued Indata or AutoPayStatus.
+func plateOf(m store.Message) (string, error) {
+	if m.Kind == store.KindAutoPayStatus {
+		r, err := cmb.DecodeAutoPayStatus(params(m.Params))
+		return r.VplNumber, err
+	}
+	r, err := cmb.DecodeIndata(params(m.Params))
+	return r.VplNumber, err
+}
+
+// autoPayOf reads a queued AutoPay (which this controller built, so it
+// decodes; a zero value if the file was tampered with).
+func autoPayOf(m store.Message) cmb.AutoPay {
+	r, _ := cmb.DecodeAutoPay(params(m.Params))
+	return r
+}
+
+func (c *Controller) autoPaySucceeded(m store.Message, plate string, amount int64, channelOrder string, payTime int64, now time.Time) {
 	at := now
 	if payTime > 0 {
 		at = time.Unix(payTime, 0)
@@ -311,7 +342,7 @@ func (c *Controller) autoPaySucceeded(m store.Message, channelOrder string, payT
 		order = m.RequestOrder
 	}
 	if !c.knownPayment(m.RecordID, m.RequestOrder, channelOrder) {
-		p := store.Payment{Order: order, RecordID: m.RecordID, Plate: m.Params["vpl_number"], BillID: m.RequestOrder, PayType: int(cmb.PayCMB), Amount: amount, PayTime: at}
+		p := store.Payment{Order: order, RecordID: m.RecordID, Plate: plate, BillID: m.RequestOrder, PayType: int(cmb.PayCMB), Amount: amount, PayTime: at}
 		if err := c.db.AddPayment(p); err != nil && !errors.Is(err, store.ErrAlreadyRecorded) {
 			c.log.Error("autopay: record payment", "record", m.RecordID, "err", err)
 		}
@@ -343,7 +374,7 @@ func (c *Controller) autoPayFailed(m store.Message, detail string) {
 	_, waiting := c.pending[m.RequestOrder]
 	c.mu.Unlock()
 	if !waiting && c.cfg.Guaranteed {
-		c.audit("autopay_refused", 0, "record %s: contactless charge of %s refused after release: %s", m.RecordID, m.Params["amount"], detail)
+		c.audit("autopay_refused", 0, "record %s: contactless charge of %d fen refused after release: %s", m.RecordID, autoPayOf(m).Amount, detail)
 	}
 	c.finishAutoPay(m.RequestOrder, false, "", detail)
 	if err := c.db.Ack(m.Seq); err != nil {
@@ -384,10 +415,11 @@ func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
 		if derr != nil {
 			c.log.Warn("pay order status answer", "err", derr)
 		}
+		ap := autoPayOf(m)
 		if a.Amount > 0 {
-			m.Params["amount"] = formatInt(a.Amount)
+			ap.Amount = a.Amount // what the platform charged
 		}
-		c.autoPaySucceeded(m, a.ChannelOrder, 0, now)
+		c.autoPaySucceeded(m, ap.VplNumber, ap.Amount, a.ChannelOrder, 0, now)
 		if err := c.db.Ack(m.Seq); err != nil {
 			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
 		}
@@ -444,7 +476,3 @@ func (c *Controller) RetryNow() (int, error) {
 	c.kick()
 	return n, nil
 }
-
-func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
-
-func formatInt(n int64) string { return strconv.FormatInt(n, 10) }

@@ -3,25 +3,20 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// timeParams are the uplink fields that carry a UNIX time the controller
-// stamped.
-var timeParams = []string{"in_time", "out_time"}
-
 // ShiftTimes moves every time the controller stamped within [from, to]
-// forward by delta, in one transaction: the in and out times of records,
-// their charge items, and the in_time, out_time and charge_items times of
-// queued uplinks. It fixes up what was stamped while the wall clock was
-// unset (counting on from a floor) once the real time is known. Payment
-// times are the platform's and stay. It returns how many records and
-// messages changed.
-func (db *DB) ShiftTimes(from, to time.Time, delta time.Duration) (records, messages int, err error) {
+// forward by delta, in one transaction: the in and out times of records
+// and their charge items, and, through fixMsg, the queued uplinks (whose
+// fields the store does not interpret: fixMsg changes a message's Params
+// and reports whether it did; nil leaves the outbox alone). It fixes up
+// what was stamped while the wall clock was unset (counting on from a
+// floor) once the real time is known. Payment times are the platform's and
+// stay. It returns how many records and messages changed.
+func (db *DB) ShiftTimes(from, to time.Time, delta time.Duration, fixMsg func(*Message) bool) (records, messages int, err error) {
 	if delta == 0 || to.Before(from) {
 		return 0, 0, nil
 	}
@@ -74,21 +69,7 @@ func (db *DB) ShiftTimes(from, to time.Time, delta time.Duration) (records, mess
 			return err
 		}
 		for _, m := range msgs {
-			changed := false
-			for _, k := range timeParams {
-				if s, ok := m.Params[k]; ok {
-					if u, err := strconv.ParseInt(s, 10, 64); err == nil && in(time.Unix(u, 0)) {
-						m.Params[k] = strconv.FormatInt(time.Unix(u, 0).Add(delta).Unix(), 10)
-						changed = true
-					}
-				}
-			}
-			if s, ok := m.Params["charge_items"]; ok {
-				if fixed, ok := shiftItems(s, in, delta); ok {
-					m.Params["charge_items"] = fixed
-					changed = true
-				}
-			}
+			changed := fixMsg != nil && fixMsg(&m)
 			if !changed {
 				continue
 			}
@@ -103,44 +84,4 @@ func (db *DB) ShiftTimes(from, to time.Time, delta time.Duration) (records, mess
 		return bumpNewest(tx, to.Add(delta))
 	})
 	return records, messages, err
-}
-
-// shiftItems moves the "time" of each charge item in the JSON array s;
-// the other members keep their exact text and order.
-func shiftItems(s string, in func(time.Time) bool, delta time.Duration) (string, bool) {
-	var items []json.RawMessage
-	if err := json.Unmarshal([]byte(s), &items); err != nil || len(items) == 0 {
-		return s, false
-	}
-	changed := false
-	for i, raw := range items {
-		var probe struct {
-			Time *int64 `json:"time"`
-		}
-		if json.Unmarshal(raw, &probe) != nil || probe.Time == nil || !in(time.Unix(*probe.Time, 0)) {
-			continue
-		}
-		old := strconv.FormatInt(*probe.Time, 10)
-		neu := strconv.FormatInt(time.Unix(*probe.Time, 0).Add(delta).Unix(), 10)
-		items[i] = json.RawMessage(replaceTime(string(raw), old, neu))
-		changed = true
-	}
-	if !changed {
-		return s, false
-	}
-	parts := make([]string, len(items))
-	for i, raw := range items {
-		parts[i] = string(raw)
-	}
-	return "[" + strings.Join(parts, ",") + "]", true
-}
-
-// replaceTime replaces the value of the "time" member, keeping the rest.
-func replaceTime(obj, old, neu string) string {
-	for _, key := range []string{`"time":` + old, `"time": ` + old} {
-		if i := strings.Index(obj, key); i >= 0 {
-			return obj[:i] + `"time":` + neu + obj[i+len(key):]
-		}
-	}
-	return obj
 }

@@ -33,7 +33,17 @@ func TestShiftTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	recs, msgs, err := db.ShiftTimes(floor, floor.Add(time.Hour), delta)
+	// The store does not read uplink fields: the caller's fixer does
+	// (edge passes cmb.ShiftTimes). This one moves in_time.
+	fix := func(m *store.Message) bool {
+		u, err := strconv.ParseInt(m.Params["in_time"], 10, 64)
+		if err != nil || u < floor.Unix() || u > floor.Add(time.Hour).Unix() {
+			return false
+		}
+		m.Params["in_time"] = strconv.FormatInt(u+int64(delta/time.Second), 10)
+		return true
+	}
+	recs, msgs, err := db.ShiftTimes(floor, floor.Add(time.Hour), delta, fix)
 	if err != nil || recs != 1 || msgs != 2 {
 		t.Fatalf("ShiftTimes = %d records, %d messages, %v; want 1, 2, nil", recs, msgs, err)
 	}
@@ -48,12 +58,6 @@ func TestShiftTimes(t *testing.T) {
 	for _, m := range ms {
 		if m.Params["in_time"] != strconv.FormatInt(in.Add(delta).Unix(), 10) {
 			t.Errorf("%s in_time = %s; want shifted", m.Kind, m.Params["in_time"])
-		}
-		if m.Kind == store.KindOutdata {
-			want := `"time":` + strconv.FormatInt(out.Add(delta).Unix(), 10) + `}]`
-			if s := m.Params["charge_items"]; len(s) < len(want) || s[len(s)-len(want):] != want {
-				t.Errorf("charge_items = %s; want the time shifted", s)
-			}
 		}
 	}
 	if !db.NewestTime().After(floor.Add(delta)) {
