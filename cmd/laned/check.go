@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -18,19 +16,10 @@ func init() {
 }
 
 func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", defaultUpdateConfig, "configuration file")
+	fs, config := configFlags("check", stderr)
 	quiet := fs.Bool("q", false, "print nothing when the configuration is good")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "laned check: unexpected %q\n", fs.Arg(0))
-		return errUsage
+	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
+		return err
 	}
 	cfg, ps, err := loadConfig(*config)
 	if err != nil {

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -89,4 +90,28 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'laned <command> -h' for a command's flags.")
+}
+
+// configFlags is the flag set of a subcommand that reads the
+// configuration: its usage goes to stderr, and it has -config.
+func configFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, fs.String("config", defaultUpdateConfig, "configuration file")
+}
+
+// parseNoArgs parses flags and refuses stray arguments. help reports -h,
+// which is not an error: the usage was printed.
+func parseNoArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, errUsage
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "laned %s: unexpected %q\n", fs.Name(), fs.Arg(0))
+		return false, errUsage
+	}
+	return false, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,18 +60,9 @@ func init() {
 }
 
 func runDaemon(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", defaultUpdateConfig, "configuration file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "laned run: unexpected %q\n", fs.Arg(0))
-		return errUsage
+	fs, config := configFlags("run", stderr)
+	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
+		return err
 	}
 	cfg, ps, err := loadConfig(*config)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -65,11 +64,9 @@ func init() {
 }
 
 func runSelftest(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("selftest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", defaultUpdateConfig, "configuration file")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return errUsage
+	fs, config := configFlags("selftest", stderr)
+	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
+		return err
 	}
 	if err := selftest(ctx, *config, stdout); err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,12 +27,10 @@ func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		return usage()
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("store "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", defaultUpdateConfig, "configuration file (its data_dir holds the store)")
+	fs, config := configFlags("store "+sub, stderr)
 	file := fs.String("file", "", "the store file itself (instead of -config)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+	if help, err := parseNoArgs(fs, args[1:], stderr); help || err != nil {
+		return err
 	}
 	path := *file
 	if path == "" {
