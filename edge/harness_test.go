@@ -26,18 +26,10 @@ const (
 	testPark   = int64(5201020001)
 )
 
-// shenzhen is a typical tariff: small cars 15 free minutes, the first hour
-// 5 yuan, each further 30 min 2 yuan, 40 yuan a day; large vehicles
-// double; new-energy cars two free hours.
-func shenzhen() tariff.Config {
-	return tariff.Config{
-		Zone:            "Asia/Shanghai",
-		ReservedOutTime: tariff.Duration(15 * time.Minute),
-		Small:           &tariff.RuleSet{FreeMinutes: 15, FirstMinutes: 60, FirstPrice: 500, NextMinutes: 30, NextPrice: 200, DailyCap: 4000},
-		Large:           &tariff.RuleSet{FreeMinutes: 15, FirstMinutes: 60, FirstPrice: 1000, NextMinutes: 30, NextPrice: 400, DailyCap: 8000},
-		NewEnergy:       &tariff.RuleSet{FreeMinutes: 120, FirstMinutes: 60, FirstPrice: 500, NextMinutes: 30, NextPrice: 200, DailyCap: 4000},
-	}
-}
+// shenzhen is tariff.Typical: 15 free minutes, the first hour 5 yuan,
+// each further 30 min 2 yuan, 40 yuan a day; large double; new-energy two
+// free hours.
+func shenzhen() tariff.Config { return tariff.Typical() }
 
 type harness struct {
 	t       *testing.T

@@ -39,17 +39,6 @@ const (
 	demoPark   = int64(5201020001)
 )
 
-// demoTariff is a typical Shenzhen tariff.
-func demoTariff() tariff.Config {
-	return tariff.Config{
-		Zone:            "Asia/Shanghai",
-		ReservedOutTime: tariff.Duration(15 * time.Minute),
-		Small:           &tariff.RuleSet{FreeMinutes: 15, FirstMinutes: 60, FirstPrice: 500, NextMinutes: 30, NextPrice: 200, DailyCap: 4000},
-		Large:           &tariff.RuleSet{FreeMinutes: 15, FirstMinutes: 60, FirstPrice: 1000, NextMinutes: 30, NextPrice: 400, DailyCap: 8000},
-		NewEnergy:       &tariff.RuleSet{FreeMinutes: 120, FirstMinutes: 60, FirstPrice: 500, NextMinutes: 30, NextPrice: 200, DailyCap: 4000},
-	}
-}
-
 // demo is one run of the embedded default.
 type demo struct {
 	out   io.Writer
@@ -112,7 +101,7 @@ func (d *demo) run(ctx context.Context, dataDir string, forever bool, socket str
 	if !rep.Created {
 		return fmt.Errorf("demo: %s already holds a store: the demo wants a fresh data directory", dataDir)
 	}
-	eng, err := tariff.New(demoTariff())
+	eng, err := tariff.New(tariff.Typical())
 	if err != nil {
 		return fmt.Errorf("demo: tariff: %w", err)
 	}

@@ -32,15 +32,10 @@ func at(s string) time.Time {
 // minutes, first hour 500, each further 30 min 200, cap 4000 per 24 h;
 // large double; new-energy 2 h free.
 func shenzhen() Config {
-	return Config{
-		Zone:            "Asia/Shanghai",
-		ReservedOutTime: Duration(15 * time.Minute),
-		CapMode:         CapRolling24h,
-		MilitaryFree:    true,
-		Small:           &RuleSet{FreeMinutes: 15, FirstMinutes: 60, FirstPrice: 500, NextMinutes: 30, NextPrice: 200, DailyCap: 4000},
-		Large:           &RuleSet{FreeMinutes: 15, FirstMinutes: 60, FirstPrice: 1000, NextMinutes: 30, NextPrice: 400, DailyCap: 8000},
-		NewEnergy:       &RuleSet{FreeMinutes: 120, FirstMinutes: 60, FirstPrice: 500, NextMinutes: 30, NextPrice: 200, DailyCap: 4000},
-	}
+	c := Typical()
+	c.CapMode = CapRolling24h
+	c.MilitaryFree = true
+	return c
 }
 
 // dayNight is a small-car rule set with a day segment (first hour 500,
