@@ -61,6 +61,9 @@ func (l *Lane) halt() error {
 			errs = append(errs, d.Halt())
 		}
 	}
+	if l.Sim != nil {
+		errs = append(errs, l.Sim.Halt()) // its camera, when a real one replaced it
+	}
 	return errors.Join(errs...)
 }
 
@@ -81,7 +84,11 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 	b := &Board{Profile: r.Profile}
 	if r.Profile == ProfileSim {
 		for _, lc := range r.Lanes {
-			sl := sim.NewLane(cfg.Clock, sim.LaneConfig{Name: lc.Name, Travel: lc.Travel.D(), CameraAddr: lc.Camera.Addr, StuckAfter: lc.StuckAfter.D()})
+			sl, err := sim.OpenLane(cfg.Clock, simLane(lc))
+			if err != nil {
+				b.Halt()
+				return nil, fmt.Errorf("board: lane %s: %w", lc.Name, err)
+			}
 			b.Lanes = append(b.Lanes, &Lane{
 				Name: lc.Name, Arming: sl.Arming, Safety: sl.Safety, Barrier: sl.Barrier, Camera: sl.Camera,
 				Port: lc.Camera, Sim: sl, Config: lc,
@@ -105,6 +112,17 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 		b.Lanes = append(b.Lanes, l)
 	}
 	return b, nil
+}
+
+// simLane is the sim profile's lane: hal/gpio's drivers on simulated lines
+// (limit switches always wired) with the lane's driver settings. Travel
+// is the driver's worst case; the simulated arm takes two thirds of it.
+func simLane(lc LaneConfig) sim.LaneConfig {
+	return sim.LaneConfig{
+		Name: lc.Name, CameraAddr: lc.Camera.Addr, StuckAfter: lc.StuckAfter.D(),
+		Travel: lc.Travel.D() * 2 / 3, Timeout: lc.Travel.D(),
+		Level: lc.Level, Pulse: lc.Pulse.D(), Debounce: lc.Debounce.D(),
+	}
 }
 
 func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l *Lane, err error) {
