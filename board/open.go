@@ -68,7 +68,8 @@ func (l *Lane) halt() error {
 }
 
 // Open validates cfg and turns its profile into hal devices. On the sim
-// profile the devices are hal/sim's; on the others the pins come from
+// profile the devices are hal/sim's, except a camera whose port has a path:
+// that one is Config.OpenCamera's, as on real profiles; on the others the pins come from
 // Config.Pins or the host (periph host.Init, then gpioreg for rpi3/rpi4 and
 // the GPIO character device for rpi5 and gpiochip). Missing hardware is
 // an error wrapping ErrNoHardware, never a panic. On error nothing stays
@@ -89,10 +90,25 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 				b.Halt()
 				return nil, fmt.Errorf("board: lane %s: %w", lc.Name, err)
 			}
-			b.Lanes = append(b.Lanes, &Lane{
+			l := &Lane{
 				Name: lc.Name, Arming: sl.Arming, Safety: sl.Safety, Barrier: sl.Barrier, Camera: sl.Camera,
 				Port: lc.Camera, Sim: sl, Config: lc,
-			})
+			}
+			b.Lanes = append(b.Lanes, l)
+			if lc.Camera.Path == "" {
+				continue
+			}
+			// Bench commissioning: a real camera on a serial port (a USB
+			// adapter on a laptop) in front of the simulated lane.
+			l.Camera = nil
+			if cfg.OpenCamera != nil {
+				cam, err := cfg.OpenCamera(ctx, lc.Name+"/camera", lc.Camera)
+				if err != nil {
+					b.Halt()
+					return nil, fmt.Errorf("board: lane %s: camera %s: %w", lc.Name, lc.Camera.Path, err)
+				}
+				l.Camera = cam
+			}
 		}
 		return b, nil
 	}

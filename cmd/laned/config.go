@@ -785,12 +785,12 @@ func (d *configDecoder) validateLanes(cfg *Config, withFiles bool) {
 			}
 		}
 	}
-	if cfg.Board.Profile == board.ProfileSim {
-		return
-	}
 	for i, l := range cfg.Board.WithDefaults().Lanes {
 		if i >= len(cfg.Lanes) {
 			break
+		}
+		if cfg.Board.Profile == board.ProfileSim && l.Camera.Path == "" {
+			continue // a simulated camera
 		}
 		tk := fmt.Sprintf("lanes[%d].camera.template", i)
 		tmpl := cfg.Lanes[i].Camera.Template
