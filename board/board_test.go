@@ -15,8 +15,8 @@ import (
 	"laned/board"
 	"laned/hal"
 	"laned/hal/clock"
-	"laned/hal/sim"
 	halgpio "laned/hal/gpio"
+	"laned/hal/sim"
 )
 
 var t0 = time.Unix(1700000000, 0)
