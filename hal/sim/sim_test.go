@@ -11,6 +11,8 @@ import (
 	"laned/hal"
 	"laned/hal/clock"
 	"laned/hal/sim"
+
+	"laned/internal/progress"
 )
 
 var t0 = time.Unix(1700000000, 0)
@@ -25,8 +27,8 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 			t.Fatalf("channel closed; want a value")
 		}
 		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no value after 10s")
+	case <-time.After(progress.Stall):
+		t.Fatalf("no value after %s", progress.Stall)
 	}
 	var zero T
 	return zero
@@ -42,8 +44,8 @@ func drainClosed[T any](t *testing.T, ch <-chan T) []T {
 				return got
 			}
 			got = append(got, v)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("channel not closed after 10s")
+		case <-time.After(progress.Stall):
+			t.Fatalf("channel not closed after %s", progress.Stall)
 		}
 	}
 }
