@@ -17,6 +17,7 @@ import (
 	"laned/hal/clock"
 	halgpio "laned/hal/gpio"
 	"laned/hal/sim"
+	"laned/internal/progress"
 )
 
 var t0 = time.Unix(1700000000, 0)
@@ -268,9 +269,9 @@ func TestOpenWithPins(t *testing.T) {
 	arming, _ := pins.Pin("GPIO17")
 	loop := l.Arming.(*halgpio.Loop)
 	arming.(*gpiotest.Pin).EdgesChan <- gpio.Low
-	for deadline := time.Now().Add(10 * time.Second); loop.Edges() == 0; time.Sleep(100 * time.Microsecond) {
+	for deadline := time.Now().Add(progress.Stall); loop.Edges() == 0; time.Sleep(100 * time.Microsecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("edge not taken after 10s")
+			t.Fatalf("edge not taken after %s", progress.Stall)
 		}
 	}
 	clk.Advance(board.DefaultDebounce)

@@ -13,6 +13,8 @@ import (
 	"laned/hal/clock"
 	halgpio "laned/hal/gpio"
 	"laned/hal/sim"
+
+	"laned/internal/progress"
 )
 
 var t0 = time.Unix(1700000000, 0)
@@ -27,8 +29,8 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 			t.Fatalf("channel closed; want a value")
 		}
 		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no value after 10s")
+	case <-time.After(progress.Stall):
+		t.Fatalf("no value after %s", progress.Stall)
 	}
 	var zero T
 	return zero
@@ -44,8 +46,8 @@ func drainClosed[T any](t *testing.T, ch <-chan T) []T {
 				return got
 			}
 			got = append(got, v)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("channel not closed after 10s")
+		case <-time.After(progress.Stall):
+			t.Fatalf("channel not closed after %s", progress.Stall)
 		}
 	}
 }
