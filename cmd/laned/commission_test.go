@@ -14,6 +14,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/camera/cameratest"
+	"laned/internal/progress"
 )
 
 // Bench commissioning: on the sim profile a lane's camera is a real serial
@@ -43,7 +44,7 @@ func TestSimBoardRealCamera(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
+	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // a hang guard
 	defer cancel()
 	cam := cameratest.NewFakeCamera(master, 3, nil)
 	cam.Start(ctx)

@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"laned/internal/progress"
 )
 
 // The sim board of a running `laned run` is drivable from outside: the
@@ -41,7 +42,7 @@ func TestSimClockDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard
+	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // a hang guard
 	defer cancel()
 
 	do := func(cmd, want string) string {
