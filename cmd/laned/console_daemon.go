@@ -157,7 +157,7 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 		}
 	}
 	if sock := d.cfg.Console.Socket; sock != "" {
-		c := console.New(console.Options{Backend: d.consoleBackend("console socket"), Logger: d.log.With("part", "console"), Clock: d.base, Location: loc, Name: "laned"})
+		c := console.New(console.Options{Backend: d.consoleBackend("console socket"), Logger: d.log.With("part", "console"), Clock: d.real, Location: loc, Name: "laned"})
 		wg.Add(1)
 		go func() { defer wg.Done(); keep(serveConsoleSocket(ctx, sock, c)) }()
 	}
@@ -168,7 +168,7 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 		} else {
 			c := console.New(console.Options{
 				Backend: d.consoleBackend("console serial"), Logger: d.log.With("part", "console"), PIN: pin,
-				Clock: d.base, Location: loc, Name: "laned", Echo: true, IdleTimeout: 10 * time.Minute,
+				Clock: d.real, Location: loc, Name: "laned", Echo: true, IdleTimeout: 10 * time.Minute,
 			})
 			baud := d.cfg.Console.SerialBaud
 			if baud == 0 {

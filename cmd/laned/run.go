@@ -130,6 +130,7 @@ type daemon struct {
 	log    *slog.Logger
 	base   clock.Clock
 	clk    *edge.SaneClock
+	real   clock.Clock   // the watchdog's, the consoles' and the updater's: base unless the sim clock replaced it
 	simClk *clock.Fake   // [board] clock = "sim": the base clock, moved by `sim advance`
 	simEnd chan struct{} // closed by close: the sim clock stops following real time
 	trial  *update.Trial
@@ -167,6 +168,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("run: data dir: %w", err)
 	}
+	d.real = d.base
 	if cfg.SimClock {
 		d.startSimClock()
 	}
@@ -375,7 +377,7 @@ func (d *daemon) run(ctx context.Context) (err error) {
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
-		d.sd.Watchdog(ctlCtx, d.base, d.quickHealth, func(err error) { d.log.Warn("watchdog not fed", "err", err) })
+		d.sd.Watchdog(ctlCtx, d.real, d.quickHealth, func(err error) { d.log.Warn("watchdog not fed", "err", err) })
 	}()
 	trialDone := make(chan error, 1)
 	if d.trial.Active() {
@@ -670,7 +672,7 @@ func (d *daemon) updater() (*update.Updater, error) {
 		DataDir: d.cfg.DataDir, LivePath: live, ConfigPath: d.cfg.Path, Running: Version(),
 		BaseURL: d.cfg.Update.URL, Channel: d.cfg.Update.Channel, TrustedKeys: keys,
 		Reserved: d.cfg.Update.ReservedBytes, MaxStarts: d.cfg.Update.MaxStarts, Interval: d.cfg.Update.Interval.D(),
-		HTTP: doer, Clock: d.base, Logger: d.log.With("part", "update"),
+		HTTP: doer, Clock: d.real, Logger: d.log.With("part", "update"),
 	})
 }
 
