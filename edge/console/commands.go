@@ -183,9 +183,13 @@ func (c *Console) laneTable(w io.Writer, lanes []LaneInfo) {
 		return
 	}
 	tw := newTab(w)
-	fmt.Fprintln(tw, "#\tLANE\tKIND\tBARRIER\tSTATE\tCAMERA")
+	fmt.Fprintln(tw, "#\tLANE\tKIND\tBARRIER\tSTATE\tCAMERA\tDISPLAY")
 	for i, l := range lanes {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, l.ID, l.Kind, l.Barrier, l.State, yesNo(l.Camera, "online", "OFFLINE"))
+		disp := l.Display
+		if disp == "" {
+			disp = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, l.ID, l.Kind, l.Barrier, l.State, yesNo(l.Camera, "online", "OFFLINE"), disp)
 	}
 	tw.Flush()
 }
