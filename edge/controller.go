@@ -43,6 +43,7 @@ type LaneConfig struct {
 	Safety  hal.Loop // the loop under the barrier: never close on it
 	Barrier hal.Barrier
 	Camera  hal.Camera
+	Display *LaneDisplay // nil: no board
 }
 
 // Spaces is the car park's capacity.
@@ -92,6 +93,8 @@ type Config struct {
 	// DropAfter: queued space counts, config and status uplinks older than
 	// this are dead-lettered (records and money never are). Default 72 h.
 	DropAfter time.Duration
+	// Display is what the lanes' boards show and say (display.go).
+	Display DisplayConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -113,6 +116,7 @@ func (c Config) withDefaults() Config {
 	if c.TollCollector == "" {
 		c.TollCollector = "laned"
 	}
+	c.Display = c.Display.withDefaults()
 	return c
 }
 

@@ -88,6 +88,8 @@ type lane struct {
 	passC         <-chan time.Time
 	autoPayTimer  clock.Timer
 	autoPayC      <-chan time.Time
+	disp          atomic.Pointer[announcer] // the lane's board; nil without one (display.go)
+	dispKey       string                    // the scene last posted to it
 
 	snapMu sync.Mutex
 	snap   laneStatus
@@ -137,6 +139,7 @@ func (l *lane) post(fn func()) {
 
 func (l *lane) run(ctx context.Context) {
 	defer close(l.quit)
+	defer l.startDisplay(ctx)()
 	l.armed, l.safety = l.cfg.Arming.Occupied(), l.cfg.Safety.Occupied()
 	l.snapshot()
 	arming, safety := l.cfg.Arming.Events(), l.cfg.Safety.Events()
@@ -180,6 +183,7 @@ func (l *lane) run(ctx context.Context) {
 			l.onAutoPayTimeout(ctx)
 		}
 		l.snapshot()
+		l.noteDisplay()
 	}
 }
 
