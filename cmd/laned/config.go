@@ -55,6 +55,7 @@ type Config struct {
 	Vehicles []VehicleConfig
 	Console  ConsoleConfig
 	Update   UpdateConfig
+	Display  DisplaySection // [display]: the lanes' boards' texts (displayconfig.go)
 }
 
 // ParkConfig is [park]: the car park.
@@ -101,6 +102,8 @@ type LaneConfig struct {
 	// Camera shadows board.LaneConfig.Camera (the shallower field wins in
 	// decoding) to add the template file; Hardware() copies it back.
 	Camera LaneCamera `toml:"camera"`
+	// Display is [lanes.display], the lane's board (displayconfig.go).
+	Display LaneDisplay `toml:"display"`
 }
 
 // LaneCamera is [lanes.camera]: the board's camera port and the template
@@ -293,6 +296,7 @@ type rawFile struct {
 	Vehicles  toml.Primitive `toml:"vehicles"`
 	Console   toml.Primitive `toml:"console"`
 	Update    toml.Primitive `toml:"update"`
+	Display   toml.Primitive `toml:"display"`
 
 	// The flat update keys of the first update configs, still read:
 	// update_url, update_channel, trusted_keys, update_reserved_bytes,
@@ -480,6 +484,7 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 	d.decode("vehicles", raw.Vehicles, &cfg.Vehicles)
 	d.decode("console", raw.Console, &cfg.Console)
 	d.decode("update", raw.Update, &cfg.Update)
+	d.decode("display", raw.Display, &cfg.Display)
 	legacy := []struct {
 		key, now string
 		p        toml.Primitive
@@ -544,6 +549,7 @@ func (d *configDecoder) validate(cfg *Config, withFiles bool) {
 	d.validateVehicles(cfg)
 	d.validateConsole(cfg)
 	d.validateUpdate(cfg)
+	d.validateDisplay(cfg)
 }
 
 func (d *configDecoder) validatePark(cfg *Config) {

@@ -16,7 +16,8 @@ const Lines = 4
 type ScreenLine struct {
 	Idle       string
 	IdleColour hal.DisplayColour
-	Temp       string
+	Temp       string // shown over the idle text while Active (even when empty: a blank line)
+	Active     bool
 	Colour     hal.DisplayColour
 	Until      time.Time // zero: until replaced or cancelled
 }
@@ -40,7 +41,7 @@ func (s *Screen) Apply(c Command, now time.Time, voices Voices) {
 	case OpShow:
 		if c.Line >= 1 && c.Line <= Lines {
 			l := &s.Line[c.Line-1]
-			l.Temp, l.Colour, l.Until = c.Text, c.Colour, time.Time{}
+			l.Temp, l.Active, l.Colour, l.Until = c.Text, true, c.Colour, time.Time{}
 			if c.Seconds > 0 {
 				l.Until = now.Add(time.Duration(c.Seconds) * time.Second)
 			}
@@ -52,7 +53,7 @@ func (s *Screen) Apply(c Command, now time.Time, voices Voices) {
 		}
 		for _, n := range lines {
 			if n >= 1 && n <= Lines {
-				s.Line[n-1].Temp, s.Line[n-1].Until = "", time.Time{}
+				s.Line[n-1].Temp, s.Line[n-1].Active, s.Line[n-1].Until = "", false, time.Time{}
 			}
 		}
 	case OpIdle:
@@ -75,7 +76,7 @@ func (s *Screen) Shown(now time.Time) [Lines]string {
 	var out [Lines]string
 	for i, l := range s.Line {
 		out[i] = l.Idle
-		if l.Temp != "" && (l.Until.IsZero() || now.Before(l.Until)) {
+		if l.Active && (l.Until.IsZero() || now.Before(l.Until)) {
 			out[i] = l.Temp
 		}
 	}
