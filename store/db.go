@@ -27,47 +27,128 @@ type DB struct {
 	idSeq  atomic.Uint64 // highest record sequence handed out (NewRecordID)
 	newest atomic.Int64  // NewestTime, unix seconds
 	closed atomic.Bool
+	broken atomic.Bool // a write transaction panicked: writes fail with ErrCorrupt
+	marked atomic.Bool // the salvage marker was written
 }
 
 // Open opens (or creates) the store file at path.
 //
-// A file that is not a valid bbolt file (garbage, truncated, both meta
-// pages bad) is renamed to path+".corrupt-<UTC time>" and a fresh file is
-// created; the report says so (and it is logged). A file written by a newer
-// schema is refused with ErrNewerSchema and left alone. A file held by
-// another process gives ErrLocked after opt.LockTimeout.
+// Before bbolt maps an existing file, Open checks it under the file lock
+// (inspect): an empty or unreadable file, or one without a usable meta
+// page, is renamed to path+".corrupt-<UTC time>" and a fresh file is
+// created; a file whose pages are damaged (the page check, bounded by
+// Options.CheckTimeout), or that a caught library panic marked
+// (ErrCorrupt), is salvaged into a fresh file (OpenReport.Salvage) and
+// kept aside the same way. Each of these is an ERROR log line and an
+// audit event in the new file. A file written by a newer schema is refused
+// with ErrNewerSchema and left alone. A file held by another process gives
+// ErrLocked after opt.LockTimeout.
 func Open(path string, opt Options) (*DB, OpenReport, error) {
 	opt = opt.withDefaults()
 	var rep OpenReport
-	for attempt := 0; ; attempt++ {
-		reason, err := precheck(path, opt.LockTimeout)
-		if err != nil {
+	if err := inspect(path, opt, &rep); err != nil {
+		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db, fresh, err := openChecked(path, opt, &rep)
+	if err != nil {
+		var c corruptError
+		if !errors.As(err, &c) {
 			return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 		}
-		if reason == "" {
-			db, fresh, err := openChecked(path, opt, &rep)
-			if err == nil {
-				rep.Created = fresh
-				return db, rep, nil
-			}
-			var c corruptError
-			if !errors.As(err, &c) || attempt > 0 {
-				return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
-			}
-			reason = c.reason
+		// bbolt refused (or panicked on) a file the page check passed.
+		if err := moveAside(path, c.reason, opt, &rep); err != nil {
+			return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 		}
-		if attempt > 0 {
-			return nil, rep, fmt.Errorf("store: open %s: fresh file is corrupt too: %s", path, reason)
+		if db, fresh, err = openChecked(path, opt, &rep); err != nil {
+			return nil, rep, fmt.Errorf("store: open %s: fresh file: %w", path, err)
 		}
-		aside := fmt.Sprintf("%s.corrupt-%s", path, opt.Now().UTC().Format("20060102T150405"))
-		if err := os.Rename(path, aside); err != nil {
-			return nil, rep, fmt.Errorf("store: open %s: move corrupt file aside: %w", path, err)
-		}
-		syncDir(filepath.Dir(path))
-		rep.MovedAside, rep.Reason = aside, reason
-		opt.Logger.Error("store file corrupt; moved aside, starting a fresh one",
-			"path", path, "moved_to", aside, "reason", reason)
 	}
+	rep.Created = fresh
+	if rep.MovedAside != "" && rep.Salvage == nil {
+		if err := db.Audit(AuditEvent{Kind: "fault", Detail: "store file moved aside to " + rep.MovedAside + ", started empty: " + rep.Reason}); err != nil {
+			opt.Logger.Error("store: audit of the moved-aside file failed", "err", err)
+		}
+	}
+	return db, rep, nil
+}
+
+// moveAside renames the file at path to path+".corrupt-<UTC time>".
+func moveAside(path, reason string, opt Options, rep *OpenReport) error {
+	aside := fmt.Sprintf("%s.corrupt-%s", path, opt.Now().UTC().Format("20060102T150405"))
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("move unusable file aside: %w", err)
+	}
+	syncDir(filepath.Dir(path))
+	rep.MovedAside, rep.Reason = aside, reason
+	opt.Logger.Error("store file unusable; kept aside, starting a fresh one", "path", path, "moved_to", aside, "reason", reason)
+	return nil
+}
+
+// salvageMarker is the file ErrCorrupt leaves beside the store: the next
+// Open salvages.
+func salvageMarker(path string) string { return path + ".salvage-needed" }
+
+// inspect checks an existing file under its lock before bbolt maps it,
+// and moves aside or salvages what is not usable as it is.
+func inspect(path string, opt Options, rep *OpenReport) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return moveAside(path, "unreadable: "+err.Error(), opt, rep)
+	}
+	defer f.Close()
+	if err := lockFile(f, opt.LockTimeout); err != nil {
+		return err
+	}
+	defer unlockFile(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() == 0 {
+		return moveAside(path, "empty file (0 bytes)", opt, rep)
+	}
+	if _, err := openPages(f); err != nil {
+		return moveAside(path, err.Error(), opt, rep)
+	}
+	var reason string
+	if _, err := os.Stat(salvageMarker(path)); err == nil {
+		reason = errSalvageNeeded.Error()
+	} else if reason = metaReason(f, fi.Size()); reason == "" && opt.CheckTimeout >= 0 {
+		fc := checkPages(f, opt.Now().Add(opt.CheckTimeout), opt.Now)
+		rep.Check = &fc
+		if fc.TimedOut {
+			opt.Logger.Warn("store page check stopped at its time limit; the file was not fully checked",
+				"path", path, "limit", opt.CheckTimeout, "pages", fc.Pages)
+		}
+		if len(fc.Problems) > 0 {
+			reason = fmt.Sprintf("damaged: %s (%d problems)", fc.Problems[0], len(fc.Problems))
+		}
+	}
+	if reason == "" {
+		return nil
+	}
+	srep, err := salvage(f, path, reason, opt)
+	if errors.Is(err, ErrNewerSchema) {
+		return err
+	}
+	if err != nil {
+		// Better a damaged store that answers what it can (ErrCorrupt
+		// where it cannot) than no lane at all; the marker asks again.
+		opt.Logger.Error("store salvage failed; opening the damaged file as it is", "path", path, "reason", reason, "err", err)
+		_ = os.WriteFile(salvageMarker(path), []byte(reason+"\n"), 0o600)
+		return nil
+	}
+	_ = os.Remove(salvageMarker(path))
+	rep.Salvage, rep.MovedAside, rep.Reason = &srep, srep.MovedAside, reason
+	args := []any{"path", path, "moved_to", srep.MovedAside, "reason", reason, "bad_pages", len(srep.BadPages)}
+	for _, k := range salvageKinds {
+		args = append(args, "kept_"+k, srep.Kept[k], "lost_"+k, srep.Lost[k])
+	}
+	opt.Logger.Error("store file damaged: salvaged into a fresh file", append(args, "summary", srep.String())...)
+	return nil
 }
 
 // corruptError marks a failure that means "this is not a usable file".
@@ -178,13 +259,18 @@ func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: %s: %w", op, ErrClosed)
 	}
+	if db.broken.Load() {
+		return fmt.Errorf("store: %s: %w: writes stopped after an earlier panic", op, ErrCorrupt)
+	}
 	var newest int64
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		newest = int64(getU64(tx.Bucket(bucketMeta), metaNewest))
-		return nil
+	err := db.guard(op, true, func() error {
+		return db.bolt.Update(func(tx *bolt.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			newest = int64(getU64(tx.Bucket(bucketMeta), metaNewest))
+			return nil
+		})
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
@@ -206,13 +292,43 @@ func (db *DB) view(op string, fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: %s: %w", op, ErrClosed)
 	}
-	if err := db.bolt.View(fn); err != nil {
+	if err := db.guard(op, false, func() error { return db.bolt.View(fn) }); err != nil {
 		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			err = ErrClosed
 		}
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
 	return nil
+}
+
+// guard runs fn, a bbolt transaction, and turns a panic or a memory
+// fault inside it (a damaged page) into ErrCorrupt: the lane goes on with
+// what it can read. The first one writes the salvage marker; a panic in a
+// write transaction stops further writes (its rollback may not have
+// released bbolt's writer lock, and a commit built on a damaged page would
+// spread the damage).
+func (db *DB) guard(op string, write bool, fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if write {
+			db.broken.Store(true)
+		}
+		err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+		if db.marked.Swap(true) {
+			db.log.Warn("store: damaged file again", "op", op, "write", write, "panic", fmt.Sprint(r))
+			return
+		}
+		werr := os.WriteFile(salvageMarker(db.path), []byte(fmt.Sprintf("%s: %v\n", op, r)), 0o600)
+		syncDir(filepath.Dir(db.path))
+		db.log.Error("store: bbolt panicked inside a transaction: the file is damaged; it is salvaged at the next start",
+			"op", op, "write", write, "panic", fmt.Sprint(r), "marker", salvageMarker(db.path), "marker_err", werr,
+			"stack", string(debug.Stack()))
+	}()
+	return fn()
 }
 
 // bumpNewest raises the stored newest time to the latest of ts.
@@ -329,31 +445,11 @@ func addU64(b *bolt.Bucket, key []byte, d int64) error {
 
 // ---- pre-open check ----
 
-// precheck reads the file's meta pages under the file lock, without
-// mapping it, and returns a reason if the file cannot be a valid bbolt
-// file. bbolt itself would fault (SIGBUS) on a file truncated below its
-// high-water mark, which no recover catches.
-func precheck(path string, timeout time.Duration) (reason string, err error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	if err := lockFile(f, timeout); err != nil {
-		return "", err
-	}
-	defer unlockFile(f)
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	size := fi.Size()
-	if size == 0 {
-		return "", nil // bbolt initialises an empty file
-	}
+// metaReason reads the file's meta pages (without mapping it: bbolt
+// itself would fault (SIGBUS) on a file truncated below its high-water
+// mark, which no recover catches) and returns why the file cannot be
+// opened as it is, or "".
+func metaReason(f *os.File, size int64) string {
 	read := func(off int64) (m boltMeta, ok bool) {
 		buf := make([]byte, metaEnd)
 		if _, err := f.ReadAt(buf, off); err != nil {
@@ -379,15 +475,15 @@ func precheck(path string, timeout time.Duration) (reason string, err error) {
 	case ok1:
 		m = m1
 	default:
-		return fmt.Sprintf("no valid meta page (size %d bytes)", size), nil
+		return fmt.Sprintf("no valid meta page (size %d bytes)", size)
 	}
 	if need := int64(m.pgid) * int64(m.pageSize); size < need {
-		return fmt.Sprintf("truncated: %d bytes, meta needs %d", size, need), nil
+		return fmt.Sprintf("truncated: %d bytes, meta needs %d", size, need)
 	}
 	if m.root >= m.pgid || (m.freelist != noFreelist && m.freelist >= m.pgid) {
-		return "meta page points beyond the file", nil
+		return "meta page points beyond the file"
 	}
-	return "", nil
+	return ""
 }
 
 // The layout of a bbolt meta page (bbolt internal/common: a 16-byte page
