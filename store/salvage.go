@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,9 @@ type SalvageReport struct {
 	// bucket: what was on them (and beneath them, for a branch page) is
 	// lost and not counted in Lost, which cannot know how much it was.
 	BadPages []string
+	// Recovered lists the leaf pages a bad branch page had cut off from
+	// their tree and whose entries were recovered all the same.
+	Recovered []string
 	// OutboxBefore is the damaged file's own count of queued messages
 	// (-1 when its counter was unreadable): Kept[KindOutbox] of it survived.
 	OutboxBefore int
@@ -61,7 +65,7 @@ func (r SalvageReport) String() string {
 	for _, k := range salvageKinds {
 		fmt.Fprintf(&b, " %s=%d", k, r.Lost[k])
 	}
-	fmt.Fprintf(&b, "; %d bad pages", len(r.BadPages))
+	fmt.Fprintf(&b, "; %d bad pages, %d cut-off pages recovered", len(r.BadPages), len(r.Recovered))
 	if r.OutboxBefore >= 0 {
 		fmt.Fprintf(&b, "; outbox held %d before", r.OutboxBefore)
 	}
@@ -86,6 +90,8 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 	if free, err := w.freelist(); err == nil {
 		w.free = free
 	}
+	// Which buckets exist comes from the tree of buckets; what a damaged
+	// branch cut off, from the pages nothing reaches.
 	roots := map[string][]byte{}
 	w.tree("(root)", pf.meta.root, nil, nil, 0, func(e leafElem) {
 		if e.flags&leafBucket != 0 {
@@ -104,6 +110,7 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 	if v := oldMeta[string(metaOutN)]; len(v) == 8 {
 		rep.OutboxBefore = int(binary.BigEndian.Uint64(v))
 	}
+	orphans := orphanLeaves(pf, w.free, roots)
 
 	tmp := path + ".salvage-tmp"
 	_ = os.Remove(tmp)
@@ -128,10 +135,11 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 		{bucketAudit, s.auditEvent, KindAudit},
 	} {
 		bv, ok := roots[string(step.bucket)]
-		if !ok {
+		orph := orphans[string(step.bucket)]
+		if !ok && len(orph) == 0 {
 			continue
 		}
-		var batch [][2][]byte
+		var batch, all [][2][]byte
 		flush := func() {
 			if len(batch) == 0 || err != nil {
 				return
@@ -149,15 +157,44 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 			})
 			batch = batch[:0]
 		}
-		w.bucket(string(step.bucket), bv, func(e leafElem) {
-			if e.flags&leafBucket != 0 {
-				return // the schema has no nested buckets
-			}
-			batch = append(batch, [2][]byte{slices.Clone(e.k), slices.Clone(e.v)})
+		add := func(kv [2][]byte) {
+			batch = append(batch, kv)
 			if len(batch) == salvageBatch {
 				flush()
 			}
-		})
+		}
+		emit := func(e leafElem) {
+			if e.flags&leafBucket != 0 {
+				return // the schema has no nested buckets
+			}
+			kv := [2][]byte{slices.Clone(e.k), slices.Clone(e.v)}
+			if len(orph) > 0 {
+				all = append(all, kv) // merged with the orphans below
+			} else {
+				add(kv)
+			}
+		}
+		if ok {
+			w.bucket(string(step.bucket), bv, emit)
+		}
+		for _, id := range orph {
+			if p, perr := pf.page(id); perr == nil {
+				if els, perr := parseLeaf(id, p); perr == nil {
+					rep.Recovered = append(rep.Recovered, fmt.Sprintf("%s: page %d (%d entries)", step.bucket, id, len(els)))
+					for _, e := range els {
+						emit(e)
+					}
+				}
+			}
+		}
+		// Key order (the audit ring is renumbered in it); the tree's copy
+		// of a key comes first and wins.
+		slices.SortStableFunc(all, func(a, b [2][]byte) int { return bytes.Compare(a[0], b[0]) })
+		for i, kv := range all {
+			if i == 0 || !bytes.Equal(all[i-1][0], kv[0]) {
+				add(kv)
+			}
+		}
 		flush()
 		if err != nil {
 			break
