@@ -235,11 +235,29 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	if db.broken.Load() {
+		// A panicked rollback may have kept bbolt's writer lock: do not
+		// hang a shutdown on it (the process's exit releases the file).
+		done := make(chan error, 1)
+		go func() { done <- closeQuietly(db.bolt) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("store: close: %w", err)
+			}
+		case <-time.After(brokenCloseWait):
+			db.log.Error("store: close of the damaged file did not finish; leaving it to the process exit")
+		}
+		return nil
+	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
 }
+
+// brokenCloseWait bounds Close after a write transaction panicked.
+const brokenCloseWait = 5 * time.Second
 
 // Path is the file's path.
 func (db *DB) Path() string { return db.path }

@@ -1,0 +1,215 @@
+package store_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"laned/store"
+	"laned/store/storetest"
+)
+
+// zeroPage overwrites page id of the file at path with zeros, under a
+// store that may have it open (bbolt maps the file shared: it sees this).
+func zeroPage(t *testing.T, path string, id uint64, pageSize int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(make([]byte, pageSize), int64(id)*pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A page damaged under a running store: the library's panic is ErrCorrupt,
+// reads elsewhere go on, writes stop, and the next Open salvages.
+func TestCorruptAtRuntime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "laned.db")
+	var logs bytes.Buffer
+	o := opts()
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	db, _, err := store.Open(path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]store.Record, 500)
+	for i := range recs {
+		recs[i] = car(fmt.Sprintf("京C%05d", i), 1, t0.Add(time.Duration(i)*time.Second))
+	}
+	if err := db.OpenMany(recs); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := store.Pages(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafOf := func(id string) uint64 { p := pm.Paths["records"][id]; return p[len(p)-1] }
+	victim, other := recs[250], recs[0]
+	if leafOf(victim.ID) == leafOf(other.ID) {
+		t.Fatalf("records %s and %s share a page", victim.ID, other.ID)
+	}
+	zeroPage(t, path, leafOf(victim.ID), pm.PageSize)
+
+	if _, err := db.RecordByID(victim.ID); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("RecordByID(on the zeroed page) = %v; want ErrCorrupt", err)
+	}
+	if _, err := os.Stat(path + ".salvage-needed"); err != nil {
+		t.Errorf("no salvage marker after ErrCorrupt: %v", err)
+	}
+	if r, err := db.RecordByID(other.ID); err != nil || r.Plate != other.Plate {
+		t.Errorf("RecordByID(on an intact page) = %+v, %v; want the record", r, err)
+	}
+	if _, err := db.CloseRecord(victim.ID, store.Exit{OutCode: 2, OutTime: t0.Add(time.Hour)}, outdata(victim.ID)); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("CloseRecord(on the zeroed page) = %v; want ErrCorrupt", err)
+	}
+	if _, err := db.OpenRecord(car("京D00001", 1, t0.Add(2*time.Hour))); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("OpenRecord after a write panicked = %v; want ErrCorrupt", err)
+	}
+	if r, err := db.OpenByPlate(other.Plate); err != nil || r.ID != other.ID {
+		t.Errorf("OpenByPlate(intact) after a write panicked = %+v, %v; want the record", r, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "bbolt panicked") {
+		t.Errorf("log = %s; want an ERROR line for the panic", l)
+	}
+
+	db, rep, err := store.Open(path, opts())
+	if err != nil {
+		t.Fatalf("reopen = %v", err)
+	}
+	defer storetest.Check(t, path, opts())
+	defer db.Close()
+	if rep.Salvage == nil {
+		t.Fatalf("reopen report = %+v; want a salvage", rep)
+	}
+	if _, err := db.RecordByID(other.ID); err != nil {
+		t.Errorf("RecordByID(intact) after salvage = %v", err)
+	}
+	if _, err := db.RecordByID(victim.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RecordByID(zeroed) after salvage = %v; want ErrNotFound", err)
+	}
+	if got, want := rep.Salvage.Kept[store.KindRecords], len(recs)-len(pageRecords(pm, leafOf(victim.ID))); got != want {
+		t.Errorf("Kept[records] = %d; want %d", got, want)
+	}
+	if _, err := os.Stat(path + ".salvage-needed"); err == nil {
+		t.Errorf("salvage marker left after the salvage")
+	}
+	if _, err := db.OpenRecord(car("京D00001", 1, t0.Add(2*time.Hour))); err != nil {
+		t.Errorf("OpenRecord after salvage = %v", err)
+	}
+}
+
+func pageRecords(pm store.PageMap, leaf uint64) []string {
+	var ids []string
+	for id, p := range pm.Paths["records"] {
+		if p[len(p)-1] == leaf {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// The page check at Open is bounded: with no time at all it stops, says
+// so, and the file opens unchecked.
+func TestOpenCheckTimeout(t *testing.T) {
+	db, path := storetest.Open(t, opts())
+	if err := db.OpenMany([]store.Record{car("京A1", 1, t0), car("京A2", 1, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, tc := range []struct {
+		name     string
+		timeout  time.Duration
+		checked  bool
+		timedOut bool
+	}{
+		{"default", 0, true, false},
+		{"no time", time.Nanosecond, true, true},
+		{"off", -1, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := opts()
+			// A clock that moves: every reading is a second later.
+			now := t0
+			o.Now = func() time.Time { now = now.Add(time.Second); return now }
+			o.CheckTimeout = tc.timeout
+			db, rep, err := store.Open(path, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if (rep.Check != nil) != tc.checked || rep.Check != nil && (rep.Check.TimedOut != tc.timedOut || len(rep.Check.Problems) > 0) {
+				t.Errorf("Open report check = %+v; want checked %v, timed out %v, no problem", rep.Check, tc.checked, tc.timedOut)
+			}
+			if rep.Salvage != nil || rep.MovedAside != "" {
+				t.Errorf("Open report = %+v; want the file used as it is", rep)
+			}
+		})
+	}
+}
+
+// CheckFile never changes the file: a sound one has no problem, a damaged
+// or empty one says what is wrong and stays as it was.
+func TestCheckFileReadOnly(t *testing.T) {
+	c := buildCorpus(t, 500)
+	leaf := c.pages.Paths["records"]
+	var some uint64
+	for _, p := range leaf {
+		some = p[len(p)-1]
+		break
+	}
+	tests := []struct {
+		name    string
+		damage  func(b []byte) []byte
+		problem string
+	}{
+		{"sound", func(b []byte) []byte { return b }, ""},
+		{"zeroed leaf", func(b []byte) []byte {
+			clear(b[int64(some)*c.pages.PageSize : int64(some+1)*c.pages.PageSize])
+			return b
+		}, "header says page 0"},
+		{"empty", func([]byte) []byte { return nil }, "empty file"},
+		{"garbage", func([]byte) []byte { return bytes.Repeat([]byte("x"), 9000) }, "no valid meta page"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "laned.db")
+			b := tc.damage(bytes.Clone(c.file))
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.Stat(path)
+			fc, err := store.CheckFile(path, opts())
+			if err != nil {
+				t.Fatalf("CheckFile = %v", err)
+			}
+			got := strings.Join(fc.Problems, "; ")
+			if tc.problem == "" && got != "" || tc.problem != "" && !strings.Contains(got, tc.problem) {
+				t.Errorf("CheckFile problems = %q; want %q", got, tc.problem)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil || !bytes.Equal(after, b) {
+				t.Errorf("CheckFile changed the file (%v)", err)
+			}
+			if st, _ := os.Stat(path); !st.ModTime().Equal(before.ModTime()) {
+				t.Errorf("CheckFile touched the file")
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+				t.Errorf("CheckFile left %d files; want the file alone", len(entries))
+			}
+		})
+	}
+}
