@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -125,4 +126,14 @@ func Pages(path string) (PageMap, error) {
 		errs = append(errs, walk(root, nil, func(e leafElem, stack []uint64) { keys[string(e.k)] = stack }))
 	})
 	return pm, errors.Join(append(errs, err)...)
+}
+
+// CheckPages runs the page check Open runs, without a time limit.
+func CheckPages(path string) (FileCheck, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return FileCheck{}, err
+	}
+	defer f.Close()
+	return checkPages(f, time.Time{}, time.Now), nil
 }

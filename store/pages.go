@@ -84,21 +84,22 @@ func (pf *pageFile) page(id uint64) ([]byte, error) {
 	if id < 2 || id >= pf.meta.pgid {
 		return nil, fmt.Errorf("page %d: out of bounds (high water mark %d)", id, pf.meta.pgid)
 	}
-	head := make([]byte, pageHeader)
-	if _, err := pf.f.ReadAt(head, int64(id)*pf.ps()); err != nil {
+	p := make([]byte, pf.ps())
+	if _, err := pf.f.ReadAt(p, int64(id)*pf.ps()); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
-	ne := binary.NativeEndian
-	if got := ne.Uint64(head); got != id {
+	if got := binary.NativeEndian.Uint64(p); got != id {
 		return nil, fmt.Errorf("page %d: header says page %d", id, got)
 	}
-	over := uint64(ne.Uint32(head[12:]))
+	over := pageOver(p)
 	if over >= maxPageSpan || id+over >= pf.meta.pgid {
 		return nil, fmt.Errorf("page %d: overflow %d beyond the file", id, over)
 	}
-	p := make([]byte, int64(over+1)*pf.ps())
-	if _, err := pf.f.ReadAt(p, int64(id)*pf.ps()); err != nil {
-		return nil, fmt.Errorf("page %d: %w", id, err)
+	if over > 0 {
+		p = append(p, make([]byte, int64(over)*pf.ps())...)
+		if _, err := pf.f.ReadAt(p[pf.ps():], int64(id+1)*pf.ps()); err != nil {
+			return nil, fmt.Errorf("page %d: %w", id, err)
+		}
 	}
 	return p, nil
 }
