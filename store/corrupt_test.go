@@ -213,3 +213,73 @@ func TestCheckFileReadOnly(t *testing.T) {
 		})
 	}
 }
+
+// CompactFile holds the store's lock from its first read to the swap: an
+// Open (or a check) meanwhile gets ErrLocked; the result holds the same
+// data and the old file is kept.
+func TestCompactFileHoldsLock(t *testing.T) {
+	c := buildCorpus(t, 300)
+	path := filepath.Join(t.TempDir(), "laned.db")
+	if err := os.WriteFile(path, c.file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	quick := opts()
+	quick.LockTimeout = 50 * time.Millisecond
+	hooked := 0
+	o := store.WithCompactHook(opts(), func() {
+		hooked++
+		if _, _, err := store.Open(path, quick); !errors.Is(err, store.ErrLocked) {
+			t.Errorf("Open during compaction = %v; want ErrLocked", err)
+		}
+		if _, err := store.CheckFile(path, quick); !errors.Is(err, store.ErrLocked) {
+			t.Errorf("CheckFile during compaction = %v; want ErrLocked", err)
+		}
+	})
+	rep, err := store.CompactFile(path, o)
+	if err != nil {
+		t.Fatalf("CompactFile = %v", err)
+	}
+	if hooked != 1 {
+		t.Fatalf("the hook ran %d times", hooked)
+	}
+	if old, err := os.ReadFile(rep.Old); err != nil || !bytes.Equal(old, c.file) {
+		t.Errorf("old file %s kept: %v", rep.Old, err)
+	}
+	if rep.After <= 0 || rep.After > rep.Before {
+		t.Errorf("CompactFile report = %+v; want a smaller file", rep)
+	}
+	storetest.Check(t, path, opts())
+	db, _, err := store.Open(path, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for id, want := range c.records {
+		if got, err := db.RecordByID(id); err != nil || got.State != want.State || got.Plate != want.Plate {
+			t.Fatalf("RecordByID(%s) after compaction = %+v, %v; want %+v", id, got, err, want)
+		}
+	}
+	if msgs, err := db.Messages(0, 1<<20); err != nil || len(msgs) != len(c.msgs) {
+		t.Errorf("Messages after compaction = %d, %v; want %d", len(msgs), err, len(c.msgs))
+	}
+}
+
+// CompactFile refuses a damaged file and leaves it alone.
+func TestCompactFileRefusesDamage(t *testing.T) {
+	c := buildCorpus(t, 300)
+	path, b := c.damage(t, func(b []byte) {
+		for _, p := range c.pages.Paths["records"] {
+			clear(b[int64(p[len(p)-1])*c.pages.PageSize:][:c.pages.PageSize])
+			break
+		}
+	})
+	if _, err := store.CompactFile(path, opts()); !errors.Is(err, store.ErrInconsistent) {
+		t.Fatalf("CompactFile(damaged) = %v; want ErrInconsistent", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, b) {
+		t.Errorf("CompactFile changed a damaged file")
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("CompactFile left %d files; want the file alone", len(entries))
+	}
+}

@@ -137,3 +137,10 @@ func CheckPages(path string) (FileCheck, error) {
 	defer f.Close()
 	return checkPages(f, time.Time{}, time.Now), nil
 }
+
+// WithCompactHook sets a function CompactFile runs between its copy and
+// its swap, under the lock.
+func WithCompactHook(o Options, fn func()) Options {
+	o.compactHook = fn
+	return o
+}

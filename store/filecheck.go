@@ -20,6 +20,10 @@ type FileCheck struct {
 	TimedOut bool
 	Took     time.Duration
 	Notes    []string // what is worth knowing but not wrong (an older schema)
+	// What the file holds, when the check reached the store's invariants
+	// (CheckFile on a sound file).
+	Schema, Records, Open, Outbox, Dead int
+	FileBytes                           int64
 }
 
 // maxProblems bounds the problems a check lists.
@@ -112,7 +116,7 @@ func CheckFile(path string, opt Options) (FileCheck, error) {
 	if len(fc.Problems) > 0 {
 		return fc, nil
 	}
-	more, notes, err := checkReadOnly(path, opt)
+	more, notes, err := checkReadOnly(path, opt, &fc)
 	fc.Problems, fc.Notes = append(fc.Problems, more...), notes
 	return fc, err
 }
@@ -120,7 +124,7 @@ func CheckFile(path string, opt Options) (FileCheck, error) {
 // checkReadOnly runs bbolt's check and the store's invariants on a
 // read-only handle (no writer can run beside it: bbolt's check is safe in
 // a read transaction then). A panic or fault is a problem, not a crash.
-func checkReadOnly(path string, opt Options) (problems, notes []string, err error) {
+func checkReadOnly(path string, opt Options, fc *FileCheck) (problems, notes []string, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -151,6 +155,15 @@ func checkReadOnly(path string, opt Options) (problems, notes []string, err erro
 			}
 		}
 		checkAll(tx, bad)
+		if len(problems) == 0 {
+			meta := tx.Bucket(bucketMeta)
+			fc.Schema = int(getU64(meta, metaSchema))
+			fc.Records = tx.Bucket(bucketRecords).Stats().KeyN
+			fc.Open = int(getU64(meta, metaOpenN))
+			fc.Outbox = int(getU64(meta, metaOutN))
+			fc.Dead = tx.Bucket(bucketDead).Stats().KeyN
+			fc.FileBytes = tx.Size()
+		}
 		return nil
 	})
 	return problems, notes, err

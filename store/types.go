@@ -242,6 +242,8 @@ type Options struct {
 	// Now stamps moved-aside files and fills a message's zero Created.
 	// Default time.Now; tests inject a fake.
 	Now func() time.Time
+
+	compactHook func() // tests: runs in CompactFile between the copy and the swap
 }
 
 func (o Options) withDefaults() Options {

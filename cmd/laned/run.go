@@ -180,7 +180,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	if d.trial, err = update.OpenTrial(cfg.DataDir, Version(), d.clk, logger.With("part", "update")); err != nil {
 		return nil, fmt.Errorf("run: update trial: %w", err)
 	}
-	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now})
+	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
 	}
@@ -188,8 +188,8 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	d.clk.RaiseFloor(db.NewestTime())
 	switch {
 	case rep.MovedAside != "":
-		logger.Error("store was unreadable: moved aside, started empty", "moved_to", rep.MovedAside, "reason", rep.Reason)
-		db.Audit(store.AuditEvent{Kind: "fault", Detail: "store moved aside to " + rep.MovedAside + ": " + rep.Reason})
+		// store.Open logged it at ERROR and wrote the audit event.
+		logger.Warn("store started from a salvaged or fresh file", "moved_to", rep.MovedAside, "salvaged", rep.Salvage != nil)
 	case rep.Created:
 		logger.Info("store created", "path", filepath.Join(cfg.DataDir, storeFile), "schema", rep.Schema)
 	default:
