@@ -38,13 +38,14 @@ import (
 // to run. Relative paths in the file resolve against the file's
 // directory.
 type Config struct {
-	Path    string // the file, absolute
-	DataDir string // data_dir: the store and the update state
+	Path      string // the file, absolute
+	DataDir   string // data_dir: the store and the update state
+	LogLevel  slog.Level
+	LogFormat string // text or json
+
 	// store_check_timeout: the bound on the page check of the store file
 	// at start (default 10s; "-1s" skips it). A damaged file is salvaged.
 	StoreCheckTimeout time.Duration
-	LogLevel          slog.Level
-	LogFormat         string // text or json
 
 	Park     ParkConfig
 	Platform PlatformConfig
