@@ -33,7 +33,7 @@ func zeroPage(t *testing.T, path string, id uint64, pageSize int64) {
 }
 
 // A page damaged under a running store: the library's panic is ErrCorrupt,
-// reads elsewhere go on, writes stop, and the next Open salvages.
+// reads and writes elsewhere go on, and the next Open salvages.
 func TestCorruptAtRuntime(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "laned.db")
 	var logs bytes.Buffer
@@ -73,11 +73,19 @@ func TestCorruptAtRuntime(t *testing.T) {
 	if _, err := db.CloseRecord(victim.ID, store.Exit{OutCode: 2, OutTime: t0.Add(time.Hour)}, outdata(victim.ID)); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("CloseRecord(on the zeroed page) = %v; want ErrCorrupt", err)
 	}
-	if _, err := db.OpenRecord(car("京D00001", 1, t0.Add(2*time.Hour))); !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("OpenRecord after a write panicked = %v; want ErrCorrupt", err)
+	// A write elsewhere in the file still commits; one through the damaged
+	// page fails again, and nothing of it is written.
+	if _, err := db.OpenRecord(car("京D00001", 1, t0.Add(2*time.Hour)), indata("x")); err != nil {
+		t.Errorf("OpenRecord on intact pages after a write panicked = %v", err)
+	}
+	if _, err := db.MarkLeaving(victim.ID, 2, t0.Add(time.Hour)); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("MarkLeaving(on the zeroed page) = %v; want ErrCorrupt", err)
 	}
 	if r, err := db.OpenByPlate(other.Plate); err != nil || r.ID != other.ID {
 		t.Errorf("OpenByPlate(intact) after a write panicked = %+v, %v; want the record", r, err)
+	}
+	if msgs, err := db.Messages(0, 10); err != nil || len(msgs) != 1 || msgs[0].RecordID != "x" {
+		t.Errorf("Messages = %+v, %v; want only the Indata of the commit that succeeded", msgs, err)
 	}
 	if err := db.Close(); err != nil {
 		t.Errorf("Close = %v", err)
@@ -101,13 +109,13 @@ func TestCorruptAtRuntime(t *testing.T) {
 	if _, err := db.RecordByID(victim.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RecordByID(zeroed) after salvage = %v; want ErrNotFound", err)
 	}
-	if got, want := rep.Salvage.Kept[store.KindRecords], len(recs)-len(pageRecords(pm, leafOf(victim.ID))); got != want {
+	if got, want := rep.Salvage.Kept[store.KindRecords], len(recs)+1-len(pageRecords(pm, leafOf(victim.ID))); got != want {
 		t.Errorf("Kept[records] = %d; want %d", got, want)
 	}
 	if _, err := os.Stat(path + ".salvage-needed"); err == nil {
 		t.Errorf("salvage marker left after the salvage")
 	}
-	if _, err := db.OpenRecord(car("京D00001", 1, t0.Add(2*time.Hour))); err != nil {
+	if _, err := db.OpenRecord(car("京D00002", 1, t0.Add(3*time.Hour))); err != nil {
 		t.Errorf("OpenRecord after salvage = %v", err)
 	}
 }

@@ -27,7 +27,7 @@ type DB struct {
 	idSeq  atomic.Uint64 // highest record sequence handed out (NewRecordID)
 	newest atomic.Int64  // NewestTime, unix seconds
 	closed atomic.Bool
-	broken atomic.Bool // a write transaction panicked: writes fail with ErrCorrupt
+	broken atomic.Bool // a rollback panicked (bbolt's writer lock is lost): writes fail with ErrCorrupt
 	marked atomic.Bool // the salvage marker was written
 }
 
@@ -282,13 +282,25 @@ func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
 	}
 	var newest int64
 	err := db.guard(op, true, func() error {
-		return db.bolt.Update(func(tx *bolt.Tx) error {
-			if err := fn(tx); err != nil {
-				return err
+		tx, err := db.bolt.Begin(true)
+		if err != nil {
+			return err
+		}
+		done := false
+		defer func() {
+			if !done { // fn or Commit panicked
+				db.rollback(tx)
 			}
-			newest = int64(getU64(tx.Bucket(bucketMeta), metaNewest))
-			return nil
-		})
+		}()
+		if err := fn(tx); err != nil {
+			done = true
+			db.rollback(tx)
+			return err
+		}
+		newest = int64(getU64(tx.Bucket(bucketMeta), metaNewest))
+		err = tx.Commit()
+		done = true
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
@@ -319,21 +331,31 @@ func (db *DB) view(op string, fn func(tx *bolt.Tx) error) error {
 	return nil
 }
 
+// rollback rolls a write transaction back. If bbolt panics even there
+// (it rereads the freelist page), its writer lock is lost with the panic:
+// every later write fails with ErrCorrupt at once instead of waiting for
+// that lock forever.
+func (db *DB) rollback(tx *bolt.Tx) {
+	defer func() {
+		if r := recover(); r != nil {
+			db.broken.Store(true)
+			db.log.Error("store: rollback panicked: writes stopped until the next start", "panic", fmt.Sprint(r))
+		}
+	}()
+	_ = tx.Rollback()
+}
+
 // guard runs fn, a bbolt transaction, and turns a panic or a memory
 // fault inside it (a damaged page) into ErrCorrupt: the lane goes on with
-// what it can read. The first one writes the salvage marker; a panic in a
-// write transaction stops further writes (its rollback may not have
-// released bbolt's writer lock, and a commit built on a damaged page would
-// spread the damage).
+// what it can read and write elsewhere in the file (a write that panicked
+// wrote nothing: bbolt copies on write and its meta page was not
+// written). The first one writes the salvage marker for the next Open.
 func (db *DB) guard(op string, write bool, fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
 		if r == nil {
 			return
-		}
-		if write {
-			db.broken.Store(true)
 		}
 		err = fmt.Errorf("%w: %v", ErrCorrupt, r)
 		if db.marked.Swap(true) {

@@ -32,9 +32,9 @@ var (
 	ErrInconsistent = errors.New("inconsistent file")
 	// ErrCorrupt: the file is damaged where this operation went: bbolt
 	// panicked or faulted inside its transaction, and the store caught it.
-	// A write did not happen; a read has no answer. After a write panics,
-	// every later write fails with ErrCorrupt at once (bbolt's state is no
-	// longer trusted) while reads go on. A marker file beside the store
-	// makes the next Open salvage it.
+	// A write did not happen; a read has no answer; operations elsewhere
+	// in the file go on (if even the rollback panics, every later write
+	// fails with ErrCorrupt at once). A marker file beside the store makes
+	// the next Open salvage it.
 	ErrCorrupt = errors.New("store file damaged")
 )
