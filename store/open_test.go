@@ -332,3 +332,29 @@ func TestCheckConsistencyDetects(t *testing.T) {
 		})
 	}
 }
+
+// An existing file that cannot be read (here a symlink loop: the error
+// is about the file, not the process) is set aside, never replaced in
+// place, with an audit event in the fresh store.
+func TestOpenUnreadableFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "laned.db")
+	if err := os.Symlink(path, path); err != nil {
+		t.Fatal(err)
+	}
+	db, rep, err := store.Open(path, opts())
+	if err != nil {
+		t.Fatalf("Open(unreadable) = %v; want a fresh store", err)
+	}
+	defer storetest.Check(t, path, opts())
+	defer db.Close()
+	if rep.MovedAside == "" || !strings.Contains(rep.Reason, "unreadable") || !rep.Created {
+		t.Fatalf("Open report = %+v; want the file set aside as unreadable and a fresh one", rep)
+	}
+	if fi, err := os.Lstat(rep.MovedAside); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("set-aside file %s: %v, %v; want the symlink kept", rep.MovedAside, fi, err)
+	}
+	if ev, err := db.RecentAudit(1); err != nil || len(ev) != 1 || ev[0].Kind != "fault" || !strings.Contains(ev[0].Detail, "unreadable") {
+		t.Errorf("RecentAudit(1) = %+v, %v; want the fault event", ev, err)
+	}
+}

@@ -221,9 +221,14 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 		_ = os.Remove(tmp)
 		return rep, fmt.Errorf("salvage into %s: %w", tmp, err)
 	}
-	if err := os.Rename(path, aside); err != nil {
-		_ = os.Remove(tmp)
-		return rep, fmt.Errorf("move damaged file aside: %w", err)
+	// Keep the damaged file under its new name first (a hard link), then
+	// replace it atomically: a crash in between leaves the damaged file in
+	// place, to be salvaged again, never no file at all.
+	if err := os.Link(path, aside); err != nil {
+		if err := os.Rename(path, aside); err != nil {
+			_ = os.Remove(tmp)
+			return rep, fmt.Errorf("move damaged file aside: %w", err)
+		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return rep, fmt.Errorf("put salvaged file in place: %w", err)
