@@ -173,4 +173,3 @@ func parseMeta(b []byte) (boltMeta, bool) {
 	}
 	return out, true
 }
-
