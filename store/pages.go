@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -29,7 +28,6 @@ const (
 	elemSize      = 16
 	flagBranch    = 0x01
 	flagLeaf      = 0x02
-	flagMeta      = 0x04
 	flagFreelist  = 0x10
 	leafBucket    = 0x01
 	bucketHeader  = 16
@@ -157,9 +155,6 @@ func parseBranch(id uint64, p []byte) ([]branchElem, error) {
 	}
 	return out, nil
 }
-
-// errDeadline stops a walk whose time ran out.
-var errDeadline = errors.New("time limit reached")
 
 // walker walks trees of a pageFile, page by page. A page that cannot be
 // read or parsed is recorded in bad, with what lies under it, and the
