@@ -236,7 +236,7 @@ type Options struct {
 	AuditMax int
 	// CheckTimeout bounds the page check Open runs on an existing file
 	// (FileCheck): past it the check stops, a WARN says so, and the file
-	// is opened unchecked. Default 10s (a 100k-record file took 0.8–1.2 s
+	// is opened unchecked. Default 10s (a 100k-record file took 0.6–2.3 s
 	// on the busy 2-core dev machine); negative: no check.
 	CheckTimeout time.Duration
 	// Now stamps moved-aside files and fills a message's zero Created.
