@@ -45,22 +45,31 @@ type DB struct {
 func Open(path string, opt Options) (*DB, OpenReport, error) {
 	opt = opt.withDefaults()
 	var rep OpenReport
-	if err := inspect(path, opt, &rep); err != nil {
+	if err := inspect(path, opt, &rep, ""); err != nil {
 		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db, fresh, err := openChecked(path, opt, &rep)
-	if err != nil {
-		var c corruptError
-		if !errors.As(err, &c) {
+	var c corruptError
+	if errors.As(err, &c) && rep.Salvage == nil {
+		// bbolt refused (or panicked on) a file the page check passed or
+		// did not finish: salvage it.
+		if err := inspect(path, opt, &rep, "bbolt: "+c.reason); err != nil {
 			return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 		}
-		// bbolt refused (or panicked on) a file the page check passed.
+		db, fresh, err = openChecked(path, opt, &rep)
+	}
+	if errors.As(err, &c) {
+		// Not even salvaged: set it aside and start empty.
 		if err := moveAside(path, c.reason, opt, &rep); err != nil {
 			return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 		}
+		rep.Salvage = nil
 		if db, fresh, err = openChecked(path, opt, &rep); err != nil {
 			return nil, rep, fmt.Errorf("store: open %s: fresh file: %w", path, err)
 		}
+	}
+	if err != nil {
+		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	rep.Created = fresh
 	if rep.MovedAside != "" && rep.Salvage == nil {

@@ -28,8 +28,9 @@ func moveAside(path, reason string, opt Options, rep *OpenReport) error {
 func salvageMarker(path string) string { return path + ".salvage-needed" }
 
 // inspect checks an existing file under its lock before bbolt maps it,
-// and moves aside or salvages what is not usable as it is.
-func inspect(path string, opt Options, rep *OpenReport) error {
+// and moves aside or salvages what is not usable as it is. A non-empty
+// force is a reason to salvage found elsewhere (bbolt refused the file).
+func inspect(path string, opt Options, rep *OpenReport, force string) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -55,8 +56,10 @@ func inspect(path string, opt Options, rep *OpenReport) error {
 	if _, err := openPages(f); err != nil {
 		return moveAside(path, err.Error(), opt, rep)
 	}
-	var reason string
-	if _, err := os.Stat(salvageMarker(path)); err == nil {
+	reason := force
+	if reason != "" {
+		// Salvage without checking again.
+	} else if _, err := os.Stat(salvageMarker(path)); err == nil {
 		reason = errSalvageNeeded.Error()
 	} else if reason = metaReason(f, fi.Size()); reason == "" && opt.CheckTimeout >= 0 {
 		fc := checkPages(f, opt.Now().Add(opt.CheckTimeout), opt.Now)

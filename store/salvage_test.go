@@ -260,7 +260,9 @@ func (c corpus) verify(t *testing.T, db *store.DB, rep store.SalvageReport, dama
 			t.Errorf("message %d on intact pages: got %+v (%v); want %+v", want.Seq, m, ok, want)
 		}
 	}
-	if rep.Kept[store.KindOutbox] != len(msgs) || rep.OutboxBefore != len(c.msgs) {
+	// OutboxBefore is the damaged file's own counter: -1 when its meta
+	// bucket was lost with it.
+	if rep.Kept[store.KindOutbox] != len(msgs) || rep.OutboxBefore != len(c.msgs) && (rep.OutboxBefore != -1 || !damaged[c.pages.Root]) {
 		t.Errorf("outbox: kept %d of %d; %d queued, %d before", rep.Kept[store.KindOutbox], rep.OutboxBefore, len(msgs), len(c.msgs))
 	}
 	// A new message follows every salvaged one.
@@ -372,5 +374,36 @@ func TestSalvageFlippedBytes(t *testing.T) {
 				t.Errorf("no record kept")
 			}
 		})
+	}
+}
+
+// With the page check off, a file bbolt itself cannot open (its tree of
+// buckets zeroed) is salvaged all the same: every bucket's tree is found
+// among the pages nothing reaches any more.
+func TestSalvageWhenBboltRefuses(t *testing.T) {
+	c := buildCorpus(t, 1000)
+	damaged := map[uint64]bool{c.pages.Root: true}
+	path, b := c.damage(t, func(b []byte) {
+		clear(b[int64(c.pages.Root)*c.pages.PageSize : int64(c.pages.Root+1)*c.pages.PageSize])
+	})
+	o := opts()
+	o.CheckTimeout = -1
+	db, rep, err := store.Open(path, o)
+	if err != nil {
+		t.Fatalf("Open = %v", err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		storetest.Check(t, path, opts())
+	})
+	if rep.Salvage == nil || !strings.Contains(rep.Reason, "bbolt") {
+		t.Fatalf("Open report = %+v; want a salvage after bbolt refused the file", rep)
+	}
+	if kept, err := os.ReadFile(rep.MovedAside); err != nil || !bytes.Equal(kept, b) {
+		t.Errorf("damaged file kept as %s: %v", rep.MovedAside, err)
+	}
+	t.Logf("salvage: %s", rep.Salvage)
+	if found := c.verify(t, db, *rep.Salvage, damaged, false); found != len(c.records) {
+		t.Errorf("%d of %d records kept; want all (only the tree of buckets was lost)", found, len(c.records))
 	}
 }
