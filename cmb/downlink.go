@@ -226,7 +226,18 @@ func DecodeCalcAnswer(data []byte) (CalcAnswer, error) {
 
 // ---- pay (§4.2) ----
 
-// PayRequest is a payment notice. Idempotent by PayItem.Order.
+// Bounds of a pay notice: at most MaxPayItems items, each amount and the
+// total at most MaxPayAmount fen (10 million yuan: far above any parking
+// fee, far below an overflow of the sum). A notice beyond them is refused
+// whole.
+const (
+	MaxPayItems  = 50
+	MaxPayAmount = 1_000_000_000
+)
+
+// PayRequest is a payment notice. Idempotent by PayItem.Order. VplNumber
+// may be empty (calc answers an empty plate when nothing stands at the
+// exit); the record_id names the stay.
 type PayRequest struct {
 	ParkCode  int64
 	VplNumber string
@@ -249,7 +260,7 @@ func (it PayItem) validate(path string) *FieldError {
 	if e := checkRange(path+"pay_type", int64(it.PayType), 0, math.MaxInt32); e != nil {
 		return e
 	}
-	if e := checkRange(path+"amount", it.Amount, 0, maxFen); e != nil {
+	if e := checkRange(path+"amount", it.Amount, 0, MaxPayAmount); e != nil {
 		return e
 	}
 	if it.Order == "" {
@@ -271,7 +282,7 @@ func (r PayRequest) Total() int64 {
 func (r PayRequest) Values() (url.Values, error) {
 	p := newParams()
 	p.int64(fParkCode, r.ParkCode, 1, math.MaxInt64)
-	p.str(fVplNumber, r.VplNumber, true, maxPlateLen)
+	p.str(fVplNumber, r.VplNumber, false, maxPlateLen)
 	p.str(fRecordID, r.RecordID, true, maxIDLen)
 	p.str(fBillID, r.BillID, false, maxIDLen)
 	p.int64(fPayTime, r.PayTime, MinUnixTime, MaxUnixTime)
@@ -281,6 +292,7 @@ func (r PayRequest) Values() (url.Values, error) {
 	for i, it := range r.PayList {
 		p.fail(it.validate(fPayList + "[" + strconv.Itoa(i) + "]."))
 	}
+	p.fail(checkPayList(r.PayList))
 	if p.err == nil {
 		b, _ := marshalCompact(r.PayList)
 		p.v.Set(fPayList, string(b))
@@ -294,7 +306,7 @@ func DecodePayRequest(v url.Values) (PayRequest, error) {
 	f := newForm(v)
 	r := PayRequest{
 		ParkCode:  f.parkCode(),
-		VplNumber: f.str(fVplNumber, true, maxPlateLen),
+		VplNumber: f.str(fVplNumber, false, maxPlateLen),
 		RecordID:  f.str(fRecordID, true, maxIDLen),
 		BillID:    f.str(fBillID, false, maxIDLen),
 		PayTime:   f.time(fPayTime, true),
@@ -322,6 +334,9 @@ func decodePayList(s string) ([]PayItem, *FieldError) {
 	if len(arr) == 0 {
 		return nil, fieldErr(fPayList, "empty")
 	}
+	if len(arr) > MaxPayItems {
+		return nil, fieldErr(fPayList, "%d items: at most %d", len(arr), MaxPayItems)
+	}
 	items := make([]PayItem, 0, len(arr))
 	for i, x := range arr {
 		path := fPayList + "[" + strconv.Itoa(i) + "]"
@@ -331,7 +346,7 @@ func decodePayList(s string) ([]PayItem, *FieldError) {
 		}
 		it := PayItem{
 			PayType: PayType(o.int("pay_type", true, 0, math.MaxInt32)),
-			Amount:  o.int64("amount", true, 0, maxFen),
+			Amount:  o.int64("amount", true, 0, MaxPayAmount),
 			Order:   o.str("order", true, maxIDLen),
 		}
 		if o.err != nil {
@@ -339,7 +354,28 @@ func decodePayList(s string) ([]PayItem, *FieldError) {
 		}
 		items = append(items, it)
 	}
+	if fe := checkPayList(items); fe != nil {
+		return nil, fe
+	}
 	return items, nil
+}
+
+// checkPayList checks a notice's bounds: the number of items and the
+// total (each amount is checked on its own first, so the sum cannot wrap).
+func checkPayList(items []PayItem) *FieldError {
+	if len(items) > MaxPayItems {
+		return fieldErr(fPayList, "%d items: at most %d", len(items), MaxPayItems)
+	}
+	var total int64
+	for _, it := range items {
+		if it.Amount < 0 || it.Amount > MaxPayAmount {
+			return nil // reported by the item's own check
+		}
+		if total += it.Amount; total > MaxPayAmount {
+			return fieldErr(fPayList, "total beyond %d fen: refused, nothing recorded", MaxPayAmount)
+		}
+	}
+	return nil
 }
 
 // ---- autoPayBind / autoPayUnbind (§4.3, §4.4) ----
