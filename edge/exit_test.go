@@ -248,3 +248,5 @@ func TestExitRepricedInTheClosingTransaction(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
