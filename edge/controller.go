@@ -82,6 +82,10 @@ type Config struct {
 	// full jitter. Defaults 1 s and 5 min.
 	RetryBase time.Duration
 	RetryCap  time.Duration
+	// MaxRefusals: an uplink the platform refuses (status ≠ 0) this many
+	// times in a row with the same answer is dead-lettered, audited, so
+	// that its record's later uplinks go on. Default 5.
+	MaxRefusals int
 	// TollCollector names this controller in charge items. Default "laned".
 	TollCollector string
 	// SendTimeout bounds one uplink exchange. Default 10 s.
@@ -110,6 +114,9 @@ func (c Config) withDefaults() Config {
 	def(&c.SendTimeout, 10*time.Second)
 	def(&c.Retention, 90*24*time.Hour)
 	def(&c.DropAfter, 72*time.Hour)
+	if c.MaxRefusals <= 0 {
+		c.MaxRefusals = 5
+	}
 	if c.TollCollector == "" {
 		c.TollCollector = "laned"
 	}

@@ -206,6 +206,14 @@ type Message struct {
 	// PayOrderStatus(RequestOrder) before sending it again. See
 	// MarkUnresolved and Resolve.
 	Unresolved bool `json:"unresolved,omitempty"`
+	// Refusals counts the consecutive identical refusals (an answer with
+	// status ≠ 0: the platform got the message and said no) whose text is
+	// LastRefusal. See Refused.
+	Refusals    int    `json:"refusals,omitempty"`
+	LastRefusal string `json:"last_refusal,omitempty"`
+	// DeadAt and DeadWhy are set when the message is dead-lettered.
+	DeadAt  time.Time `json:"dead_at,omitzero"`
+	DeadWhy string    `json:"dead_why,omitempty"`
 
 	audit *AuditEvent // set by Audited: an audit event riding with the msgs
 }

@@ -136,6 +136,11 @@ type QueueInfo struct {
 	LastSent    time.Time
 	LastError   string
 	LastErrorAt time.Time
+	// Dead: dead letters kept (DeadTotal: ever); DeadLast: the newest few,
+	// newest first, as "time kind record: why".
+	Dead      int
+	DeadTotal uint64
+	DeadLast  []string
 }
 
 // QuoteInfo is a price.

@@ -167,12 +167,15 @@ func (c *Console) netLine(n NetInfo) string {
 }
 
 func (c *Console) queueLine(q QueueInfo) string {
-	if q.Pending == 0 {
-		return "empty"
+	s := "empty"
+	if q.Pending > 0 {
+		s = fmt.Sprintf("%d pending, oldest %s", q.Pending, c.ago(q.Oldest))
+		if q.LastError != "" {
+			s += ", last error: " + q.LastError
+		}
 	}
-	s := fmt.Sprintf("%d pending, oldest %s", q.Pending, c.ago(q.Oldest))
-	if q.LastError != "" {
-		s += ", last error: " + q.LastError
+	if q.DeadTotal > 0 {
+		s += fmt.Sprintf("; %d dead-lettered (see queue)", q.DeadTotal)
 	}
 	return s
 }
@@ -412,6 +415,12 @@ func cmdQueue(ctx context.Context, c *Console, w io.Writer, args []string) error
 		fmt.Fprintf(tw, "last error\tnone\n")
 	}
 	tw.Flush()
+	if q.DeadTotal > 0 {
+		fmt.Fprintf(w, "dead-lettered: %d kept, %d ever (refused again and again, or too old); newest:\n", q.Dead, q.DeadTotal)
+		for _, d := range q.DeadLast {
+			fmt.Fprintf(w, "  %s\n", d)
+		}
+	}
 	return nil
 }
 
