@@ -44,7 +44,7 @@ func (r CalcRequest) Mode() CalcMode {
 func (r CalcRequest) Values() (url.Values, error) {
 	p := newParams()
 	p.int64(fParkCode, r.ParkCode, 1, math.MaxInt64)
-	p.optInt(fOutCode, r.OutCode, LaneMin, LaneMax)
+	p.optInt(fOutCode, r.OutCode, laneMinDecode, CallbackLaneMax)
 	p.str(fVplNumber, r.VplNumber, false, maxPlateLen)
 	if r.OutCode == nil && r.VplNumber == "" {
 		p.fail(fieldErr(fOutCode, "missing: calc needs out_code or vpl_number"))
@@ -58,7 +58,7 @@ func DecodeCalcRequest(v url.Values) (CalcRequest, error) {
 	f := newForm(v)
 	r := CalcRequest{
 		ParkCode:  f.parkCode(),
-		OutCode:   f.optInt(fOutCode, laneMinDecode, LaneMax),
+		OutCode:   f.optInt(fOutCode, laneMinDecode, CallbackLaneMax),
 		VplNumber: f.str(fVplNumber, false, maxPlateLen),
 	}
 	if f.err == nil && r.OutCode == nil && r.VplNumber == "" {
@@ -382,7 +382,8 @@ func checkPayList(items []PayItem) *FieldError {
 
 // AutoPayBindRequest binds contactless pay to a plate. The limit's wire name
 // is "limiter" (§4.3's table); "limit" is accepted too when limiter is
-// absent. auto_pay_type is unused by the platform: absent reads as 0.
+// absent. auto_pay_type is unused by the platform: absent reads as 0, and
+// any integer is accepted and kept.
 type AutoPayBindRequest struct {
 	ParkCode    int64
 	VplNumber   string
@@ -398,7 +399,7 @@ func (r AutoPayBindRequest) Values() (url.Values, error) {
 	p := newParams()
 	p.int64(fParkCode, r.ParkCode, 1, math.MaxInt64)
 	p.str(fVplNumber, r.VplNumber, true, maxPlateLen)
-	p.enum(fAutoPayType, int(r.AutoPayType), r.AutoPayType.Valid())
+	p.int64(fAutoPayType, int64(r.AutoPayType), math.MinInt32, math.MaxInt32)
 	p.int64(fLimiter, r.Limit, 0, maxFen)
 	p.str(fSerialNo, r.SerialNo, false, maxIDLen)
 	p.str(fPostURL, r.PostURL, false, maxTextLen)
@@ -416,7 +417,8 @@ func DecodeAutoPayBindRequest(v url.Values) (AutoPayBindRequest, error) {
 		SerialNo:    f.str(fSerialNo, false, maxIDLen),
 		PostURL:     f.str(fPostURL, false, maxTextLen),
 	}
-	f.enum(fAutoPayType, int(r.AutoPayType), r.AutoPayType.Valid())
+	// auto_pay_type is "not used yet, fill the default" (§4.3): any
+	// integer is kept as sent.
 	if _, ok := f.raw(fLimiter); ok {
 		r.Limit, _ = f.int64(fLimiter, true, 0, maxFen)
 		f.seen[fLimit] = false // a stray "limit" stays an extra
@@ -470,7 +472,7 @@ func (r NoVplnRequest) Values() (url.Values, error) {
 	p := newParams()
 	p.int64(fParkCode, r.ParkCode, 1, math.MaxInt64)
 	p.str(fVplNumber, r.VplNumber, true, maxPlateLen)
-	p.int64(fInCode, int64(r.InCode), LaneMin, LaneMax)
+	p.int64(fInCode, int64(r.InCode), laneMinDecode, CallbackLaneMax)
 	p.extra(r.Extra)
 	return p.done()
 }
@@ -481,7 +483,7 @@ func DecodeNoVplnRequest(v url.Values) (NoVplnRequest, error) {
 	r := NoVplnRequest{
 		ParkCode:  f.parkCode(),
 		VplNumber: f.str(fVplNumber, true, maxPlateLen),
-		InCode:    f.int(fInCode, true, laneMinDecode, LaneMax),
+		InCode:    f.int(fInCode, true, laneMinDecode, CallbackLaneMax),
 	}
 	r.Extra = f.extra()
 	return r, f.err0()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -240,13 +239,9 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *
 	}
 	// The platform's message for a body that is not a form is "appid 不能为空"
 	// (§6.1); keep those words so a technician recognises it.
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
-		return nil, &refusal{http.StatusOK, StatusMalformed, "appid 不能为空: body is not application/x-www-form-urlencoded (Content-Type " + strconv.Quote(clip(r.Header.Get("Content-Type"))) + ")"}
-	}
-	v, err := url.ParseQuery(string(body))
+	v, err := decodeBody(r.Header.Get("Content-Type"), body, s.cfg.MaxBody)
 	if err != nil {
-		return nil, &refusal{http.StatusOK, StatusMalformed, "appid 不能为空: body is not a form: " + err.Error()}
+		return nil, &refusal{http.StatusOK, StatusMalformed, "appid 不能为空: body is not a form (urlencoded or multipart/form-data; Content-Type " + strconv.Quote(clip(r.Header.Get("Content-Type"))) + "): " + clip(err.Error())}
 	}
 	return v, nil
 }
