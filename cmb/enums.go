@@ -114,12 +114,13 @@ func (a AutoPayType) Valid() bool { return a == ChargeThenExit || a == ExitThenC
 type PayType int
 
 const (
-	PayShortStayFree PayType = 0  // 短时免费
-	PayCash          PayType = 1  // 现金
-	PayManualFree    PayType = 8  // 手动免费开闸
-	PayPrepaidGrace  PayType = 12 // 提前支付预留时间放行
-	PayTariffFree    PayType = 52 // 计费免费
-	PayCMB           PayType = 99 // 招行支付
+	PayShortStayFree  PayType = 0  // 短时免费
+	PayCash           PayType = 1  // 现金
+	PayAuthorisedFree PayType = 7  // 授权车免费 (VIP, monthly)
+	PayManualFree     PayType = 8  // 手动免费开闸
+	PayPrepaidGrace   PayType = 12 // 提前支付预留时间放行
+	PayTariffFree     PayType = 52 // 计费免费
+	PayCMB            PayType = 99 // 招行支付
 )
 
 // Valid reports a documented value.

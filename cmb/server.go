@@ -101,7 +101,11 @@ func NewServer(cfg ServerConfig, h Handler) (*Server, error) {
 					err = fmt.Errorf("calc answer: %w", verr)
 				}
 			}
-			return s.answer(EpCalc, a, a.IsZero(), err)
+			// "No order" (status 2) always answers data, the plate empty
+			// when nothing stands at the exit (§4.1's table).
+			var ae *AnswerError
+			noOrder := errors.As(err, &ae) && ae.Status == CalcNoRecord
+			return s.answer(EpCalc, a, a.IsZero() && !noOrder, err)
 		},
 		EpPay: func(ctx context.Context, v url.Values) result {
 			r, err := DecodePayRequest(v)

@@ -185,6 +185,8 @@ func payTypeName(t int) string {
 	switch t {
 	case 99:
 		return "CMB"
+	case 7:
+		return "VIP/monthly free"
 	case 8:
 		return "manual free"
 	case 0:

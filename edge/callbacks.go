@@ -126,11 +126,13 @@ func (c *Controller) calcAnswer(rec store.Record, now time.Time) (cmb.CalcAnswer
 	if out < in {
 		out = in
 	}
+	total, disc := c.discounts(rec, q, now)
+	c.quotes.put(rec.ID, now, q.Due)
 	return cmb.CalcAnswer{
 		VplNumber: rec.Plate, RecordID: rec.ID, BillID: billID(rec.ID, now, q.Due),
 		InTime: in, OutTime: out, Duration: out - in,
-		Charge:   cmb.Charge{TotalPrice: q.Total, ShouldPay: q.Due, Paid: q.Paid},
-		Discount: []cmb.Discount{},
+		Charge:   cmb.Charge{TotalPrice: total, ShouldPay: q.Due, Paid: q.Paid},
+		Discount: disc,
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"laned/cmb"
@@ -152,8 +153,12 @@ func (c *Controller) chargeItems(rec store.Record, q tariff.Quote, pays []store.
 	return items, audits
 }
 
-// exemptPayType is the pay_type of a waived stay.
+// exemptPayType is the pay_type of a waived stay: 7 (授权车免费) for a VIP
+// or monthly vehicle, 52 (free by tariff) for a military or police one.
 func exemptPayType(r tariff.Reason) cmb.PayType {
+	if r == tariff.ReasonVIP {
+		return cmb.PayAuthorisedFree
+	}
 	return cmb.PayTariffFree
 }
 
@@ -213,6 +218,9 @@ func (c *Controller) quoteUsed(ctx context.Context, rec store.Record, bill strin
 	if at, due, ok := parseBillID(rec.ID, bill); ok {
 		return at, due, true
 	}
+	if m, ok := c.quotes.get(rec.ID); ok && !m.at.After(payTime) && payTime.Sub(m.at) <= c.tariff.Load().ReservedOutTime() {
+		return m.at, m.due, true // calc's quote, when the platform did not carry the bill_id back
+	}
 	if !rec.State.Open() {
 		return time.Time{}, 0, false
 	}
@@ -244,4 +252,35 @@ func (c *Controller) quoteUsed(ctx context.Context, rec store.Record, bill strin
 		return time.Time{}, 0, false
 	}
 	return at, q.Due, true
+}
+
+// quoteMemo keeps calc's last quote per record in memory (bounded), for a
+// pay notice that comes back without calc's bill_id. Lost on restart: the
+// notice is then checked against the price at its own time.
+type quoteMemo struct {
+	mu sync.Mutex
+	m  map[string]memo
+}
+
+type memo struct {
+	at  time.Time
+	due int64
+}
+
+const maxQuoteMemo = 4096
+
+func (q *quoteMemo) put(recordID string, at time.Time, due int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.m == nil || len(q.m) >= maxQuoteMemo {
+		q.m = make(map[string]memo) // bounded: forget them all rather than grow
+	}
+	q.m[recordID] = memo{at, due}
+}
+
+func (q *quoteMemo) get(recordID string) (memo, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m, ok := q.m[recordID]
+	return m, ok
 }

@@ -250,3 +250,37 @@ func TestExitRepricedInTheClosingTransaction(t *testing.T) {
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// A driver who pays what calc quoted is not caught by a period that began
+// while the payment travelled, with calc's bill_id carried back or not.
+func TestQuotePaidAsAPeriodBegan(t *testing.T) {
+	for _, withBill := range []bool{true, false} {
+		t.Run(map[bool]string{true: "bill_id", false: "no bill_id"}[withBill], func(t *testing.T) {
+			h := newHarness(t)
+			rec := h.enter("京A12345")
+			h.advance(118 * time.Minute) // 10:58: 900 due
+			a, err := h.sim.Calc(context.Background(), nil, "京A12345")
+			if err != nil || a.Charge.ShouldPay != 900 {
+				t.Fatalf("calc = %+v, %v; want 900", a, err)
+			}
+			h.advance(3 * time.Minute) // 11:01: a new period began, 1100 now
+			n := cmbsim.PayNotice{Plate: rec.Plate, RecordID: rec.ID, Amount: 900}
+			if withBill {
+				n.BillID = a.BillID
+			}
+			if _, err := h.sim.Pay(context.Background(), n); err != nil {
+				t.Fatal(err)
+			}
+			h.advance(4 * time.Minute)
+			before := opens(h.exit)
+			h.exit.Arrive("京A12345")
+			h.leaveExit(before)
+			if got := h.closed(rec.ID); got.Fees.Paid != 900 {
+				t.Errorf("fees = %+v; want 900 paid, left within the grace", got.Fees)
+			}
+			if n := len(h.audits("pay_mismatch")); n != 0 {
+				t.Errorf("pay_mismatch audits = %d; want 0", n)
+			}
+		})
+	}
+}

@@ -514,7 +514,7 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 	db := l.c.db
 	class := tariff.Classify(v.plate, v.colour)
 	rec := store.Record{
-		ID: db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: max(v.colour, 0),
+		ID: db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: v.colour, // unknown stays unknown: never sent as blue
 		CarType: carType(class, l.c.tariff.Load().IsMilitaryPolice(v.plate)), PowerType: powerType(class),
 		Unlicensed: v.unlicensed, AuthType: auth, InCode: l.cfg.Code, InTime: now, State: store.StateInside,
 	}
@@ -618,9 +618,15 @@ func (l *lane) noVpln(ctx context.Context, virtual string) (int, string) {
 	v.plate, v.unlicensed, v.colour = virtual, true, hal.ColourUnknown
 	stale, err := l.c.db.OpenByPlate(virtual)
 	hasStale := err == nil
+	if !hasStale {
+		if sc, err := l.c.spaces(); err == nil && sc.TmpEmpty <= 0 {
+			l.refuse("car park full")
+			return cmb.NoVplnCannotAdmit, "cannot admit: car park full"
+		}
+	}
 	l.admit(ctx, store.AuthTemporary, hasStale, stale)
 	if v.state != vReleased {
-		return 1, "cannot admit: " + v.reason
+		return cmb.NoVplnCannotAdmit, "cannot admit: " + v.reason
 	}
 	return 0, ""
 }
