@@ -351,6 +351,18 @@ func (b *Console) Log(n int) []console.LogLine {
 	return out
 }
 
+func (b *Console) Report(day string) (string, error) {
+	r, err := b.Ctl.DayReport(day, b.zone())
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	if err := r.WriteTable(&sb); err != nil {
+		return "", err
+	}
+	return sb.String(), nil
+}
+
 func (b *Console) UpdateStatus() (string, error) {
 	if b.UpdateStat == nil {
 		return "updates are not configured", nil
