@@ -182,7 +182,7 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 	if haveQuote && total != quoted {
 		audits = append(audits, c.auditMsg("pay_mismatch", rec.OutCode, "record %s: paid %d fen, quoted %d fen due", rec.ID, total, quoted))
 	}
-	fresh, now, err := c.db.AddPayments(ps, audits...)
+	fresh, stored, err := c.db.AddPayments(ps, audits...)
 	switch {
 	case errors.Is(err, store.ErrOverflow), errors.Is(err, store.ErrInvalid):
 		return &cmb.AnswerError{Status: cmb.StatusMalformed, Message: "pay_list: " + err.Error()}
@@ -194,7 +194,7 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 	}
 	c.log.Info("pay: recorded", "record", rec.ID, "plate", rec.Plate, "amount_fen", total)
 	if fresh[0].AfterExit {
-		c.audit("late_payment", now.OutCode, "record %s was closed; payment of %d fen recorded after the exit", rec.ID, total)
+		c.audit("late_payment", stored.OutCode, "record %s was closed; payment of %d fen recorded after the exit", rec.ID, total)
 		return nil
 	}
 	for _, l := range c.lanes {
