@@ -40,10 +40,10 @@ func TestDayReportReconciles(t *testing.T) {
 	if _, err := h.sim.Bind(ctx, cmbsim.BindRequest{Plate: "京C00001", Limit: 5000}); err != nil {
 		t.Fatal(err)
 	}
-	scan := h.enter("京A00001")    // scan to pay: 900
-	contact := h.enter("京C00001") // contactless: 900
-	vip := h.enter("京V00001")     // waived, pay_type 7
-	free := h.enter("京F00001")    // leaves in the free period
+	scan := h.enter("京A00001") // scan to pay: 900
+	h.enter("京C00001")         // contactless: 900
+	h.enter("京V00001")         // waived, pay_type 7
+	free := h.enter("京F00001") // leaves in the free period
 	h.advance(10 * time.Minute)
 	before := opens(h.exit)
 	h.exit.Arrive("京F00001")
@@ -71,7 +71,7 @@ func TestDayReportReconciles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A guard lets a car out without paying: manual opening.
-	manual := h.enter("京M00001")
+	h.enter("京M00001")
 	h.advance(2 * time.Hour)
 	h.arriveExit("京M00001")
 	before = opens(h.exit)
@@ -136,9 +136,15 @@ func TestDayReportReconciles(t *testing.T) {
 	if err != nil || len(rows) != len(r.Lines)+1 || rows[0][0] != "date" || rows[1][0] != "2026-03-02" {
 		t.Errorf("CSV = %v, %v; want a header and one row per line, dated 2026-03-02", rows, err)
 	}
-	_ = manual
-	_ = vip
-	_ = contact
+	// The console's report is the same table, in the car park's zone.
+	b := &Console{Ctl: h.ctl}
+	text, err := b.Report("2026-03-02")
+	if err != nil || text != tbl.String() {
+		t.Errorf("console report = %v:\n%s\nwant the table above", err, text)
+	}
+	if _, err := b.Report("2026-13-01"); !errors.Is(err, ErrReportDay) {
+		t.Errorf("console report of a bad date = %v; want ErrReportDay", err)
+	}
 }
 
 func TestParseReportDay(t *testing.T) {
