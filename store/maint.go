@@ -30,6 +30,14 @@ func (db *DB) Summary() (Summary, error) {
 	return s, err
 }
 
+// PagesWritten counts the pages written since the file was opened, meta
+// pages included: a commit's fsync cost grows with the pages it writes, so
+// a benchmark divides it by its commits.
+func (db *DB) PagesWritten() int64 {
+	st := db.bolt.Stats()
+	return st.TxStats.GetWrite()
+}
+
 // Prune deletes closed records whose exit is before `before`, with their
 // payments (and their orders: a pay notice repeated after that answers
 // "unknown record"), in transactions of at most batch records, until none
