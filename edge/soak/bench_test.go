@@ -365,6 +365,8 @@ func TestBenchTable(t *testing.T) {
 					"p50_us": us(r.p50), "p99_us": us(r.p99), "baseline_p50_us": us(r.bp50), "baseline_p99_us": us(r.bp99),
 					"ratio_p99": ratio, "target": fmt.Sprintf("p99 ≤ %v and ≤ %.1f× baseline p99", exitBoundP99, exitTarget), "met": met,
 					"pages_per_exit": r.pagesPerExit, "baseline_pages_per_commit": r.barePages}})
+			last := rows[len(rows)-1]
+			t.Logf("%s: %s; %s; %s", last.what, last.value, last.baseline, last.verdict) // kept if a later figure fails
 		}
 	}
 
