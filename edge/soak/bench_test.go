@@ -455,8 +455,9 @@ func writeBenchJSON(path string, rows []row) error {
 			}
 		}
 	}
+	load, _ := os.ReadFile("/proc/loadavg") // other work on the machine moves every figure
 	figs = append(figs, map[string]any{"name": "machine", "go": runtime.Version(), "goos": runtime.GOOS, "goarch": runtime.GOARCH,
-		"cpus": runtime.NumCPU(), "cpu_model": model, "at": time.Now().UTC().Format(time.RFC3339)})
+		"cpus": runtime.NumCPU(), "cpu_model": model, "loadavg": strings.TrimSpace(string(load)), "at": time.Now().UTC().Format(time.RFC3339)})
 	b, err := json.MarshalIndent(figs, "", "  ")
 	if err != nil {
 		return err
