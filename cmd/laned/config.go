@@ -85,6 +85,9 @@ type PlatformConfig struct {
 	Allow       []string `toml:"allow"` // source addresses or CIDRs; empty: any
 	Guaranteed  bool     `toml:"guaranteed"`
 	SendTimeout duration `toml:"send_timeout"`
+	// MaxRefusals: an uplink refused this many times in a row with the
+	// same answer is dead-lettered (audited). 0: the default, 5.
+	MaxRefusals int `toml:"max_refusals"`
 
 	Secret  secret         `toml:"-"` // read from SecretFile; never printed
 	Allowed []netip.Prefix `toml:"-"` // Allow parsed
@@ -646,6 +649,9 @@ func (d *configDecoder) validatePlatform(cfg *Config, withFiles bool) {
 	}
 	if p.SendTimeout.D() < time.Second || p.SendTimeout.D() > 2*time.Minute {
 		d.add("platform.send_timeout", "%s out of range [1s, 2m]", p.SendTimeout.D())
+	}
+	if p.MaxRefusals < 0 || p.MaxRefusals > 1000 {
+		d.add("platform.max_refusals", "%d out of range [0, 1000] (0: the default, 5)", p.MaxRefusals)
 	}
 }
 
