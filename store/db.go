@@ -336,6 +336,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	// dropped; the kind index keeps the droppable kinds only, and the
 	// per-kind counts move into meta counters.
 	migrateV2,
+	// 2 → 3: the open-plate index keyed by look-alike form + plate, so
+	// that a misread plate is found without decoding every open record.
+	migrateV3,
 }
 
 // schema1Buckets lists the buckets of schema 1, frozen.

@@ -13,6 +13,12 @@
 // 9-digit sequence, 26 digits, sorting by time; the sequence is persisted
 // with each OpenRecord so IDs are unique across restarts.
 //
+// Plates: the open-plate index is keyed by look-alike form (PlateForm:
+// confusable characters and the province folded) + plate, so that an
+// exact read costs one Get and OpenLookalikes finds the open records a
+// misread plate may stand for (the same form, one character more or
+// fewer) with a few hundred prefix seeks, never a scan.
+//
 // Outbox: keyed by NextSequence; the undroppable messages of one record
 // (Indata, Outdata, AutoPay, PayOrderStatus, any unknown kind) go strictly
 // in order; droppable kinds (PicUpload, SpaceInfo, ConfigUpload,

@@ -291,7 +291,13 @@ func TestCheckConsistencyDetects(t *testing.T) {
 		want   string
 	}{
 		{"dangling plate index", bucket("open_plate", func(b *bolt.Bucket) error { return b.Put([]byte("京X1"), []byte("nope")) }), "plate index"},
-		{"missing plate index", bucket("open_plate", func(b *bolt.Bucket) error { return b.Delete([]byte("京A1")) }), "plate index"},
+		{"missing plate index", bucket("open_plate", func(b *bolt.Bucket) error { return b.Delete([]byte("*A1\x00京A1")) }), "plate index"},
+		{"plate index of schema 2", bucket("open_plate", func(b *bolt.Bucket) error {
+			if err := b.Delete([]byte("*A1\x00京A1")); err != nil {
+				return err
+			}
+			return b.Put([]byte("京A1"), []byte("x"))
+		}), "plate index"},
 		{"outbox counter", bucket("meta", func(b *bolt.Bucket) error { return b.Put([]byte("out_n"), make([]byte, 8)) }), "outbox counter"},
 		{"orphan order", bucket("orders", func(b *bolt.Bucket) error { return b.Put([]byte("zz"), []byte("nope")) }), "order zz"},
 		{"kind counter", bucket("meta", func(b *bolt.Bucket) error { return b.Put([]byte("kind_n/Indata"), []byte{0, 0, 0, 0, 0, 0, 0, 2}) }), "kind counter Indata"},
