@@ -36,6 +36,15 @@ func TestWithDefaultsPi(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("%s: default configuration: Validate() = %v; want nil", p, err)
 		}
+		// GPIO14/15 is /dev/serial0 on a Pi 3 or 4; on a Pi 5 serial0 is
+		// the debug UART (ttyAMA10) and the header's UART0 is ttyAMA0.
+		want := "/dev/serial0"
+		if p == board.ProfileRPi5 {
+			want = "/dev/ttyAMA0"
+		}
+		if got := l.Camera.Path; got != want {
+			t.Errorf("%s: default camera path = %s; want %s", p, got, want)
+		}
 	}
 }
 

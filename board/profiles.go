@@ -38,22 +38,29 @@ func isPi(profile string) bool {
 func lo(pin string) PinSpec { return PinSpec{Pin: pin, ActiveLow: true} }
 
 // piLanes is the default wiring of the Pi profiles (BCM numbering, the
-// 40-pin header of the Pi 3, 4 and 5 alike); see README.md.
-func piLanes() []LaneConfig {
+// 40-pin header of the Pi 3, 4 and 5 alike); see README.md. Only the
+// camera's UART differs: GPIO14/15 is /dev/serial0 on a Pi 3 or 4, but on
+// a Pi 5 /dev/serial0 is the 3-pin debug UART (ttyAMA10) and GPIO14/15 is
+// UART0, /dev/ttyAMA0 once config.txt has dtparam=uart0=on.
+func piLanes(profile string) []LaneConfig {
+	uart := "/dev/serial0"
+	if profile == ProfileRPi5 {
+		uart = "/dev/ttyAMA0"
+	}
 	return []LaneConfig{
 		{
 			Name:       "lane1",
 			ArmingLoop: lo("GPIO17"), SafetyLoop: lo("GPIO27"),
 			OpenRelay: lo("GPIO5"), CloseRelay: lo("GPIO6"), StopRelay: lo("GPIO13"),
 			UpLimit: PinSpec{Pin: None}, DownLimit: PinSpec{Pin: None},
-			Camera: CameraPort{Path: "/dev/serial0", Addr: 1, DEPin: "GPIO4"},
+			Camera: CameraPort{Path: uart, Addr: 1, DEPin: "GPIO4"},
 		},
 		{
 			Name:       "lane2",
 			ArmingLoop: lo("GPIO22"), SafetyLoop: lo("GPIO23"),
 			OpenRelay: lo("GPIO19"), CloseRelay: lo("GPIO26"), StopRelay: lo("GPIO21"),
 			UpLimit: PinSpec{Pin: None}, DownLimit: PinSpec{Pin: None},
-			Camera: CameraPort{Path: "/dev/serial0", Addr: 2, DEPin: "GPIO4"},
+			Camera: CameraPort{Path: uart, Addr: 2, DEPin: "GPIO4"},
 		},
 	}
 }
@@ -65,7 +72,7 @@ func (c Config) WithDefaults() Config {
 	var defs []LaneConfig
 	switch {
 	case isPi(c.Profile):
-		defs = piLanes()
+		defs = piLanes(c.Profile)
 	case c.Profile == ProfileSim:
 		defs = []LaneConfig{{Name: "lane1"}, {Name: "lane2"}}
 	}
