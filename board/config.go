@@ -94,6 +94,11 @@ type CameraPort struct {
 	// set, else an auto-direction transceiver is assumed). Default auto.
 	RS485 string `toml:"rs485"`
 	DEPin string `toml:"de_pin"` // driver-enable pin for rs485 gpio/auto, e.g. GPIO4
+
+	// DE is DEPin resolved by Open through the profile's pin source (the
+	// same one as the relays'), handed to Config.OpenCamera; nil when no
+	// pin drives DE (rs485 kernel, or none wired).
+	DE gpio.PinOut `toml:"-"`
 }
 
 // CameraOpener opens a lane's camera; cmd plugs hal/camera in here.

@@ -184,7 +184,16 @@ func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l
 		return nil, fmt.Errorf("board: lane %s: barrier: %w", lc.Name, err)
 	}
 	if cfg.OpenCamera != nil {
-		if l.Camera, err = cfg.OpenCamera(ctx, lc.Name+"/camera", lc.Camera); err != nil {
+		port := lc.Camera
+		if port.RS485 != "kernel" && port.DEPin != "" && port.DEPin != None {
+			p, err := pin("camera.de_pin", PinSpec{Pin: port.DEPin})
+			if err != nil {
+				return nil, err
+			}
+			port.DE = p
+		}
+		l.Port = port
+		if l.Camera, err = cfg.OpenCamera(ctx, lc.Name+"/camera", port); err != nil {
 			return nil, fmt.Errorf("board: lane %s: camera %s: %w", lc.Name, lc.Camera.Path, err)
 		}
 	}

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
 
 	"laned/board"
 	"laned/cmb"
@@ -815,11 +814,13 @@ func cameraBusConfig(port board.CameraPort, tmplPath string) (camera.BusConfig, 
 	}
 	var de camera.DriverEnable
 	if mode != camera.RS485Kernel && port.DEPin != "" && port.DEPin != board.None {
-		p := gpioreg.ByName(port.DEPin)
-		if p == nil {
-			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not found", port.DEPin)
+		// The board resolved the pin through its profile's pin source,
+		// as it does the relays': line offsets on gpiochip, the RP1 chip
+		// on rpi5.
+		if port.DE == nil {
+			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not resolved by the board: %w", port.DEPin, camera.ErrConfig)
 		}
-		de, mode = dePin{p}, camera.RS485GPIO
+		de, mode = dePin{port.DE}, camera.RS485GPIO
 	}
 	return camera.BusConfig{
 		Name: port.Path, Path: port.Path, Baud: port.Baud, Parity: par, Codec: codec, RS485: mode, DE: de,
