@@ -68,7 +68,6 @@ func (p *recordingPin) take() []gpio.Level {
 	return l
 }
 
-
 // TestCameraOpenerSharedBus opens the rpi4 profile's default wiring (both
 // lanes' cameras on one serial port at addresses 1 and 2, one DE pin)
 // through board.Open and the daemon's camera opener, over a pty.
