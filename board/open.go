@@ -89,12 +89,9 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 		}
 		return b, nil
 	}
-	pins := cfg.Pins
-	if pins == nil {
-		var err error
-		if pins, err = hostPins(r.Profile, r.Chip); err != nil {
-			return nil, err
-		}
+	pins, err := r.PinSource()
+	if err != nil {
+		return nil, err
 	}
 	for _, lc := range r.Lanes {
 		l, err := openLane(ctx, r, lc, pins)
@@ -105,6 +102,21 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 		b.Lanes = append(b.Lanes, l)
 	}
 	return b, nil
+}
+
+// PinSource returns the pins of a real profile: Config.Pins when set, else
+// the host's (periph host.Init, then the profile's driver). It is how
+// Open finds every relay, input and driver-enable pin, and how the field
+// tools (laned io, laned camera listen) find them without opening the
+// whole board. The sim profile has no pins.
+func (c Config) PinSource() (PinSource, error) {
+	if c.Pins != nil {
+		return c.Pins, nil
+	}
+	if c.Profile == ProfileSim {
+		return nil, fmt.Errorf("board: the sim profile has no GPIO pins: %w", ErrNoHardware)
+	}
+	return hostPins(c.Profile, c.Chip)
 }
 
 func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l *Lane, err error) {
