@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	pgpio "periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
@@ -41,7 +42,7 @@ func hostPins(profile, chip string) (PinSource, error) {
 			if c == nil {
 				return nil, fmt.Errorf("board: rpi5: no GPIO chip labelled %s nor gpiochip4 (%s): %w", rp1Label, chipList(), ErrNoHardware)
 			}
-			return chipPins{c: c, bcm: true}, nil
+			return newChipPins(c, true), nil
 		}
 		fallthrough
 	default: // gpiochip
@@ -49,7 +50,7 @@ func hostPins(profile, chip string) (PinSource, error) {
 		if c == nil {
 			return nil, fmt.Errorf("board: %s: GPIO chip %q not found (%s): %w", profile, chip, chipList(), ErrNoHardware)
 		}
-		return chipPins{c: c, bcm: profile == ProfileRPi5}, nil
+		return newChipPins(c, profile == ProfileRPi5), nil
 	}
 }
 
@@ -89,13 +90,37 @@ func (regPins) Pin(name string) (gpioPin, error) {
 }
 
 // chipPins finds lines on one GPIO character device. With bcm set (the Pi
-// 5's RP1) a "GPIO17" is line 17.
+// 5's RP1) a "GPIO17" is line 17. Every line is handed out as an outLine
+// (one per line), so that an output is requested at its first level; see
+// cdev.go.
 type chipPins struct {
 	c   *gpioioctl.GPIOChip
 	bcm bool
+
+	mu    sync.Mutex
+	lines map[int]*outLine
 }
 
-func (cp chipPins) Pin(name string) (gpioPin, error) {
+func newChipPins(c *gpioioctl.GPIOChip, bcm bool) *chipPins {
+	return &chipPins{c: c, bcm: bcm, lines: map[int]*outLine{}}
+}
+
+func (cp *chipPins) Pin(name string) (gpioPin, error) {
+	l, err := cp.line(name)
+	if err != nil {
+		return nil, err
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if o, ok := cp.lines[l.Number()]; ok {
+		return o, nil
+	}
+	o := newOutLine(l, cp.c.Path(), l.Number(), cdevOps{})
+	cp.lines[l.Number()] = o
+	return o, nil
+}
+
+func (cp *chipPins) line(name string) (*gpioioctl.GPIOLine, error) {
 	if cp.bcm {
 		n, ok := bcm(name)
 		if !ok {
