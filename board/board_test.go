@@ -267,3 +267,28 @@ func TestOpenNoHardware(t *testing.T) {
 		}
 	}
 }
+
+func TestBootLines(t *testing.T) {
+	cfg := board.Config{Profile: board.ProfileRPi4, Lanes: []board.LaneConfig{
+		{},
+		{OpenRelay: board.PinSpec{Pin: "GPIO12"}, StopRelay: board.PinSpec{Pin: board.None}, Level: true}, // active-high open relay
+	}}
+	got, err := cfg.BootLines()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"# lane1 open_relay", "gpio=5=op,dh", "# lane1 close_relay", "gpio=6=op,dh", "# lane1 stop_relay", "gpio=13=op,dh",
+		"# lane2 open_relay", "gpio=12=op,dl", "# lane2 close_relay", "gpio=26=op,dh",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("BootLines() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	rs := cfg.Relays()
+	if len(rs) != 5 || !rs[3].HeldOpen || rs[0].HeldOpen {
+		t.Errorf("Relays() = %+v; want 5, only lane2's open relay held open (level mode)", rs)
+	}
+	if lines, _ := (board.Config{Profile: board.ProfileGPIOChip, Chip: "gpiochip0"}).BootLines(); lines != nil {
+		t.Errorf("gpiochip BootLines() = %v; want none (not a Pi's firmware)", lines)
+	}
+}

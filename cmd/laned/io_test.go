@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
+)
+
+// rpiConfig is minimalConfig on the rpi4 profile (the default wiring:
+// active-low relays) with extra lane keys for out1.
+func rpiConfig(t *testing.T, dir, out1 string) string {
+	t.Helper()
+	p := minimalConfig(t, dir, "")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `profile = "sim"`, `profile = "rpi4"`, 1)
+	s = strings.Replace(s, "name = \"out1\"\nkind = \"exit\"\ncode = 1\n", "name = \"out1\"\nkind = \"exit\"\ncode = 1\n"+out1, 1)
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestIORelease(t *testing.T) {
+	dir := t.TempDir()
+	cfg := rpiConfig(t, dir, "level = true\n")
+	pins := &busPins{pins: map[string]*gpiotest.Pin{}}
+	// Every relay energised (Low: active-low) before the release.
+	for _, n := range []string{"GPIO5", "GPIO6", "GPIO13", "GPIO19", "GPIO26", "GPIO21"} {
+		p, _ := pins.Pin(n)
+		p.Out(gpio.Low)
+	}
+	var out bytes.Buffer
+	if err := ioMain(context.Background(), []string{"release", "-config", cfg}, nil, &out, &out, ioEnv{pins: pins}); err != nil {
+		t.Fatalf("io release = %v: %s", err, out.String())
+	}
+	level := func(n string) gpio.Level { p, _ := pins.Pin(n); return p.Read() }
+	for _, n := range []string{"GPIO5", "GPIO6", "GPIO13", "GPIO26", "GPIO21"} {
+		if level(n) != gpio.High {
+			t.Errorf("%s after io release = Low (energised); want High (inactive)", n)
+		}
+	}
+	if level("GPIO19") != gpio.Low || !strings.Contains(out.String(), "left   out1 open_relay GPIO19: level mode holds the arm up") {
+		t.Errorf("out1's level-mode open relay (GPIO19) = %v after io release; want left held, and said:\n%s", level("GPIO19"), out.String())
+	}
+	out.Reset()
+	if err := ioMain(context.Background(), []string{"release", "-config", cfg, "-all"}, nil, &out, &out, ioEnv{pins: pins}); err != nil {
+		t.Fatal(err)
+	}
+	if level("GPIO19") != gpio.High {
+		t.Errorf("GPIO19 after io release -all = Low; want released")
+	}
+
+	t.Run("refused while laned runs", func(t *testing.T) {
+		data := filepath.Join(dir, "data")
+		os.MkdirAll(data, 0o750)
+		l, err := lockDaemon(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.release()
+		p, _ := pins.Pin("GPIO5")
+		p.Out(gpio.Low)
+		err = ioMain(context.Background(), []string{"release", "-config", cfg}, nil, &out, &out, ioEnv{pins: pins})
+		if !errors.Is(err, errRunning) || !strings.Contains(err.Error(), "io release: refusing") {
+			t.Errorf("io release while laned runs = %v; want refused", err)
+		}
+		if p.Read() != gpio.Low {
+			t.Error("io release drove a pin while laned runs")
+		}
+	})
+}
+
+func TestIOBootConfig(t *testing.T) {
+	cfg := rpiConfig(t, t.TempDir(), "open_relay = { pin = \"GPIO12\", active_low = false }\n")
+	var out bytes.Buffer
+	if err := ioMain(context.Background(), []string{"boot-config", "-config", cfg}, nil, &out, &out, ioEnv{}); err != nil {
+		t.Fatalf("io boot-config = %v: %s", err, out.String())
+	}
+	for _, want := range []string{"gpio=5=op,dh", "gpio=6=op,dh", "gpio=13=op,dh", "# out1 open_relay\ngpio=12=op,dl\n", "gpio=26=op,dh", "gpio=21=op,dh"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("io boot-config printed\n%s\nwant %q", out.String(), want)
+		}
+	}
+}
+
+// TestInstallBootLines runs scripts/install-laned into a root with a fake
+// laned: config.txt gets the relay block on a Pi, once, with a backup; a
+// machine that is not a Pi is left alone.
+func TestInstallBootLines(t *testing.T) {
+	if _, err := exec.LookPath("awk"); err != nil {
+		t.Skip("no awk")
+	}
+	script, _ := filepath.Abs(filepath.Join("..", "..", "scripts", "install-laned"))
+	fake := filepath.Join(t.TempDir(), "laned")
+	os.WriteFile(fake, []byte("#!/bin/sh\ncase \"$1 $2\" in\n\"io boot-config\") printf '# lane1 open_relay\\ngpio=5=op,dh\\n' ;;\nversion*) echo fake ;;\nesac\n"), 0o755)
+	setup := func(t *testing.T, model string) (root, cfgtxt string) {
+		root = t.TempDir()
+		os.MkdirAll(filepath.Join(root, "proc/device-tree"), 0o755)
+		os.WriteFile(filepath.Join(root, "proc/device-tree/model"), []byte(model+"\x00"), 0o644)
+		os.MkdirAll(filepath.Join(root, "boot/firmware"), 0o755)
+		cfgtxt = filepath.Join(root, "boot/firmware/config.txt")
+		os.WriteFile(cfgtxt, []byte("dtparam=audio=on\n[cm4]\notg_mode=1\n"), 0o644)
+		return root, cfgtxt
+	}
+	install := func(t *testing.T, root string) string {
+		out, err := exec.Command("/bin/sh", script, fake, root).CombinedOutput()
+		if err != nil {
+			t.Fatalf("install-laned = %v: %s", err, out)
+		}
+		return string(out)
+	}
+	root, cfgtxt := setup(t, "Raspberry Pi 4 Model B Rev 1.4")
+	install(t, root)
+	want := "dtparam=audio=on\n[cm4]\notg_mode=1\n# >>> laned: relays inactive from boot (written by install-laned; do not edit)\n[all]\n# lane1 open_relay\ngpio=5=op,dh\n# <<< laned\n"
+	got, _ := os.ReadFile(cfgtxt)
+	if string(got) != want {
+		t.Errorf("config.txt after install =\n%s\nwant\n%s", got, want)
+	}
+	if bak, _ := os.ReadFile(cfgtxt + ".laned-bak"); string(bak) != "dtparam=audio=on\n[cm4]\notg_mode=1\n" {
+		t.Errorf("backup = %q; want the file before the change", bak)
+	}
+	os.Remove(cfgtxt + ".laned-bak")
+	out := install(t, root) // again: nothing changes
+	if got, _ := os.ReadFile(cfgtxt); string(got) != want || strings.Contains(out, "wrote the relays") {
+		t.Errorf("config.txt after a second install =\n%s\n(%s); want unchanged", got, out)
+	}
+	if _, err := os.Stat(cfgtxt + ".laned-bak"); err == nil {
+		t.Error("a backup was made although nothing changed")
+	}
+
+	unit, _ := os.ReadFile(filepath.Join(root, "etc/systemd/system/laned.service"))
+	if !strings.Contains(string(unit), "\nExecStopPost=-/usr/local/bin/laned io release -config /etc/laned/laned.conf\n") {
+		t.Error("laned.service does not release the relays after laned stops (ExecStopPost)")
+	}
+
+	root, cfgtxt = setup(t, "Generic ARM board")
+	install(t, root)
+	if got, _ := os.ReadFile(cfgtxt); strings.Contains(string(got), "laned") {
+		t.Errorf("config.txt on a machine that is not a Pi was changed:\n%s", got)
+	}
+}
