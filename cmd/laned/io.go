@@ -148,4 +148,3 @@ func ioBootConfig(args []string, stdout, stderr io.Writer) error {
 func relayLevel(spec board.PinSpec, energised bool) gpio.Level {
 	return gpio.Level(spec.ActiveLow != energised)
 }
-
