@@ -292,3 +292,46 @@ func TestBootLines(t *testing.T) {
 		t.Errorf("gpiochip BootLines() = %v; want none (not a Pi's firmware)", lines)
 	}
 }
+
+// TestSafetyLoopFailSafe: the Pi profiles wire the safety loop to the
+// detector's normally-closed output (active-high, pull-up): with nothing
+// connected — a cut wire — it reads occupied; a detector fault input
+// makes it occupied too.
+func TestSafetyLoopFailSafe(t *testing.T) {
+	for _, p := range []string{board.ProfileRPi4, board.ProfileRPi5} {
+		for _, l := range (board.Config{Profile: p}).WithDefaults().Lanes {
+			if ok, why := l.SafetyLoop.FailSafe(); !ok {
+				t.Errorf("%s %s: default safety loop %+v: %s; want fail-safe", p, l.Name, l.SafetyLoop, why)
+			}
+		}
+	}
+	if ok, _ := (board.PinSpec{Pin: "GPIO27", ActiveLow: true}).FailSafe(); ok {
+		t.Error("an active-low pull-up loop (normally-open contact) reported fail-safe")
+	}
+	if ok, _ := (board.PinSpec{Pin: "GPIO27", ActiveLow: true, Pull: "down"}).FailSafe(); !ok {
+		t.Error("an active-low pull-down loop reported not fail-safe")
+	}
+	pins := &fakePins{pins: map[string]*gpiotest.Pin{}}
+	b, err := board.Open(context.Background(), board.Config{
+		Profile: board.ProfileRPi4, Clock: clock.NewFake(t0), Pins: pins,
+		Lanes: []board.LaneConfig{{SafetyFault: board.PinSpec{Pin: "GPIO25", ActiveLow: true, Pull: "none"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Halt()
+	if !b.Lane("lane1").Safety.Occupied() {
+		t.Error("safety loop with nothing connected (pin pulled up): Occupied() = false; want true")
+	}
+	if b.Lane("lane1").Arming.Occupied() {
+		t.Error("arming loop (active-low) with nothing connected reads occupied")
+	}
+	fault, _ := pins.Pin("GPIO25")
+	if fault.(*gpiotest.Pin).P != gpio.Float {
+		t.Errorf("safety_fault pull = %v; want none", fault.(*gpiotest.Pin).P)
+	}
+	cfg := board.Config{Profile: board.ProfileRPi4, Lanes: []board.LaneConfig{{SafetyLoop: board.PinSpec{Pin: "GPIO27", Pull: "sideways"}}}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `safety_loop.pull: unknown pull "sideways"`) {
+		t.Errorf("Validate(pull sideways) = %v; want the key named", err)
+	}
+}

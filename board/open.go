@@ -137,24 +137,32 @@ func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l
 		}
 		return p, nil
 	}
-	loop := func(key, suffix string, s PinSpec) (*gpio.Loop, error) {
+	loop := func(key, suffix string, s, fault PinSpec) (*gpio.Loop, error) {
 		p, err := pin(key, s)
 		if err != nil {
 			return nil, err
 		}
-		lp, err := gpio.NewLoop(p, gpio.LoopConfig{
-			Name: lc.Name + "/" + suffix, ActiveLow: s.ActiveLow,
+		lcfg := gpio.LoopConfig{
+			Name: lc.Name + "/" + suffix, ActiveLow: s.ActiveLow, Pull: s.pull(),
 			Debounce: lc.Debounce.D(), StuckAfter: lc.StuckAfter.D(), Clock: clk, Logger: cfg.Logger,
-		})
+		}
+		if fault.Wired() {
+			f, err := pin("safety_fault", fault)
+			if err != nil {
+				return nil, err
+			}
+			lcfg.Fault, lcfg.FaultActiveLow, lcfg.FaultPull = f, fault.ActiveLow, fault.pull()
+		}
+		lp, err := gpio.NewLoop(p, lcfg)
 		if err != nil {
 			return nil, fmt.Errorf("board: lane %s: %s: %w", lc.Name, key, err)
 		}
 		return lp, nil
 	}
-	if l.Arming, err = loop("arming_loop", "arming-loop", lc.ArmingLoop); err != nil {
+	if l.Arming, err = loop("arming_loop", "arming-loop", lc.ArmingLoop, PinSpec{}); err != nil {
 		return nil, err
 	}
-	if l.Safety, err = loop("safety_loop", "safety-loop", lc.SafetyLoop); err != nil {
+	if l.Safety, err = loop("safety_loop", "safety-loop", lc.SafetyLoop, lc.SafetyFault); err != nil {
 		return nil, err
 	}
 	bc := gpio.BarrierConfig{
@@ -189,7 +197,7 @@ func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l
 			return nil, err
 		}
 		if p != nil {
-			*s.dst = gpio.Switch{Pin: p, ActiveLow: s.spec.ActiveLow}
+			*s.dst = gpio.Switch{Pin: p, ActiveLow: s.spec.ActiveLow, Pull: s.spec.pull()}
 		}
 	}
 	if l.Barrier, err = gpio.NewBarrier(bc); err != nil {

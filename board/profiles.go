@@ -37,6 +37,11 @@ func isPi(profile string) bool {
 
 func lo(pin string) PinSpec { return PinSpec{Pin: pin, ActiveLow: true} }
 
+// hi is an active-high input: the default of the safety loop, wired to the
+// detector's fail-safe (normally-closed) output against the pull-up, so
+// that a cut wire or a detector without power reads occupied.
+func hi(pin string) PinSpec { return PinSpec{Pin: pin} }
+
 // piLanes is the default wiring of the Pi profiles (BCM numbering, the
 // 40-pin header of the Pi 3, 4 and 5 alike); see README.md. Only the
 // camera's UART differs: GPIO14/15 is /dev/serial0 on a Pi 3 or 4, but on
@@ -50,14 +55,14 @@ func piLanes(profile string) []LaneConfig {
 	return []LaneConfig{
 		{
 			Name:       "lane1",
-			ArmingLoop: lo("GPIO17"), SafetyLoop: lo("GPIO27"),
+			ArmingLoop: lo("GPIO17"), SafetyLoop: hi("GPIO27"), SafetyFault: PinSpec{Pin: None},
 			OpenRelay: lo("GPIO5"), CloseRelay: lo("GPIO6"), StopRelay: lo("GPIO13"),
 			UpLimit: PinSpec{Pin: None}, DownLimit: PinSpec{Pin: None},
 			Camera: CameraPort{Path: uart, Addr: 1, DEPin: "GPIO4"},
 		},
 		{
 			Name:       "lane2",
-			ArmingLoop: lo("GPIO22"), SafetyLoop: lo("GPIO23"),
+			ArmingLoop: lo("GPIO22"), SafetyLoop: hi("GPIO23"), SafetyFault: PinSpec{Pin: None},
 			OpenRelay: lo("GPIO19"), CloseRelay: lo("GPIO26"), StopRelay: lo("GPIO21"),
 			UpLimit: PinSpec{Pin: None}, DownLimit: PinSpec{Pin: None},
 			Camera: CameraPort{Path: uart, Addr: 2, DEPin: "GPIO4"},
@@ -92,7 +97,7 @@ func (c Config) WithDefaults() Config {
 		if l.Name == "" {
 			l.Name = fmt.Sprintf("lane%d", i+1)
 		}
-		for _, p := range []*PinSpec{&l.StopRelay, &l.UpLimit, &l.DownLimit} {
+		for _, p := range []*PinSpec{&l.StopRelay, &l.UpLimit, &l.DownLimit, &l.SafetyFault} {
 			if p.Pin == "" {
 				p.Pin = None
 			}
@@ -137,7 +142,7 @@ func merge(l, def LaneConfig) LaneConfig {
 	pins := []struct{ p, d *PinSpec }{
 		{&l.ArmingLoop, &def.ArmingLoop}, {&l.SafetyLoop, &def.SafetyLoop},
 		{&l.OpenRelay, &def.OpenRelay}, {&l.CloseRelay, &def.CloseRelay}, {&l.StopRelay, &def.StopRelay},
-		{&l.UpLimit, &def.UpLimit}, {&l.DownLimit, &def.DownLimit},
+		{&l.UpLimit, &def.UpLimit}, {&l.DownLimit, &def.DownLimit}, {&l.SafetyFault, &def.SafetyFault},
 	}
 	for _, x := range pins {
 		if x.p.Pin == "" {

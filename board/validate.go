@@ -82,8 +82,12 @@ func (c Config) Validate() error {
 				{"arming_loop", l.ArmingLoop, false}, {"safety_loop", l.SafetyLoop, false},
 				{"open_relay", l.OpenRelay, false}, {"close_relay", l.CloseRelay, false},
 				{"stop_relay", l.StopRelay, true}, {"up_limit", l.UpLimit, true}, {"down_limit", l.DownLimit, true},
+				{"safety_fault", l.SafetyFault, true},
 			}
 			for _, p := range pins {
+				if p.spec.Pull != "" && !slices.Contains(Pulls, p.spec.Pull) {
+					add(l.Name, p.key+".pull", "unknown pull %q (up, down, none)", p.spec.Pull)
+				}
 				key := p.key + ".pin"
 				if !p.spec.Wired() {
 					if !p.optional {

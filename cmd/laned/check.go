@@ -93,6 +93,16 @@ func writeSummary(w io.Writer, c *Config) {
 			cam += fmt.Sprintf(", loops %s/%s, relays %s/%s", hw[i].ArmingLoop.Pin, hw[i].SafetyLoop.Pin, hw[i].OpenRelay.Pin, hw[i].CloseRelay.Pin)
 		}
 		line("lane", "%s: %s, %s %d, %s", l.Name, l.Kind, code, l.Code, cam)
+		if c.Board.Profile != board.ProfileSim {
+			h := hw[i]
+			_, arming := h.ArmingLoop.FailSafe()
+			_, safety := h.SafetyLoop.FailSafe()
+			line("", "  arming loop %s %s", h.ArmingLoop.Pin, arming)
+			line("", "  safety loop %s %s", h.SafetyLoop.Pin, safety)
+			if h.SafetyFault.Wired() {
+				line("", "  safety loop fault input %s (%s): the loop reads occupied while it is active", h.SafetyFault.Pin, activeWord(h.SafetyFault.ActiveLow))
+			}
+		}
 	}
 	t := c.Tariff
 	var sets []string
@@ -130,6 +140,13 @@ func writeSummary(w io.Writer, c *Config) {
 		pull = fmt.Sprintf("pull %s channel %s every %s", u.URL, u.Channel, u.Interval.D())
 	}
 	line("update", "%s, %d trusted key%s, trial %s, %d starts", pull, len(u.TrustedKeys), plural(len(u.TrustedKeys)), u.TrialPeriod.D(), u.MaxStarts)
+}
+
+func activeWord(low bool) string {
+	if low {
+		return "active-low"
+	}
+	return "active-high"
 }
 
 func orEmpty(prefix, s string) string {
