@@ -51,11 +51,11 @@ type LaneConfig struct {
 	// SafetyFault is the safety loop detector's fault output (optional):
 	// while active, the safety loop reads occupied.
 	SafetyFault PinSpec `toml:"safety_fault"`
-	OpenRelay  PinSpec `toml:"open_relay"`
-	CloseRelay PinSpec `toml:"close_relay"`
-	StopRelay  PinSpec `toml:"stop_relay"` // optional
-	UpLimit    PinSpec `toml:"up_limit"`   // optional limit switch
-	DownLimit  PinSpec `toml:"down_limit"` // optional limit switch
+	OpenRelay   PinSpec `toml:"open_relay"`
+	CloseRelay  PinSpec `toml:"close_relay"`
+	StopRelay   PinSpec `toml:"stop_relay"` // optional
+	UpLimit     PinSpec `toml:"up_limit"`   // optional limit switch
+	DownLimit   PinSpec `toml:"down_limit"` // optional limit switch
 	// Level drives the relays in level mode instead of pulses.
 	Level      bool       `toml:"level"`
 	Pulse      Duration   `toml:"pulse"`       // relay pulse; default 500ms
