@@ -3,9 +3,11 @@ package board
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -141,6 +143,24 @@ func TestNoRelayBlipAtStart(t *testing.T) {
 	for _, relay := range []int{5, 6, 13, 19, 26, 21} {
 		if got, want := ops.first(relay), fmt.Sprintf("request %d High", relay); got != want {
 			t.Errorf("GPIO%d first kernel call = %q; want %q", relay, got, want)
+		}
+	}
+}
+
+func TestNoChipsSaysWhy(t *testing.T) {
+	denied := func(p string) error { return &os.PathError{Op: "open", Path: p, Err: syscall.EACCES} }
+	tests := []struct {
+		paths []string
+		open  func(string) error
+		want  string
+	}{
+		{nil, nil, "no /dev/gpiochip* found"},
+		{[]string{"/dev/gpiochip0", "/dev/gpiochip4"}, denied, "open /dev/gpiochip0: permission denied; open /dev/gpiochip4: permission denied"},
+		{[]string{"/dev/gpiochip0"}, func(string) error { return nil }, "periph registered none of /dev/gpiochip0"},
+	}
+	for _, tt := range tests {
+		if got := noChips(tt.paths, tt.open); got != tt.want {
+			t.Errorf("noChips(%v) = %q; want %q", tt.paths, got, tt.want)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package board
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,13 +26,27 @@ const rp1Label = "pinctrl-rp1"
 // the profile. It is chosen at run time by profile name and compiles on
 // every platform; off a Pi it fails with ErrNoHardware.
 func hostPins(profile, chip string) (PinSource, error) {
-	if _, err := host.Init(); err != nil {
+	state, err := host.Init()
+	if err != nil {
 		return nil, fmt.Errorf("board: %s: periph host init: %w: %w", profile, ErrNoHardware, err)
+	}
+	// Drivers that failed (e.g. /dev/gpiomem: permission denied) are
+	// reported as they are: they explain a pin or chip not found.
+	var failed []string
+	for _, f := range state.Failed {
+		failed = append(failed, f.String())
+	}
+	why := ""
+	if len(failed) > 0 {
+		why = "; drivers failed: " + strings.Join(failed, "; ")
 	}
 	switch profile {
 	case ProfileRPi3, ProfileRPi4:
 		if !rpi.Present() {
-			return nil, fmt.Errorf("board: %s: not a Raspberry Pi: %w", profile, ErrNoHardware)
+			return nil, fmt.Errorf("board: %s: not a Raspberry Pi%s: %w", profile, why, ErrNoHardware)
+		}
+		if len(failed) > 0 {
+			return nil, fmt.Errorf("board: %s: periph host init%s: %w", profile, why, ErrNoHardware)
 		}
 		return regPins{}, nil
 	case ProfileRPi5:
@@ -63,9 +79,19 @@ func findChip(want string) *gpioioctl.GPIOChip {
 	return nil
 }
 
+// chipList describes the chips periph found, or why it found none: a
+// chip it could not open (permission denied, …) is skipped by its driver
+// with a log line only, so the files are tried here to say so.
 func chipList() string {
 	if len(gpioioctl.Chips) == 0 {
-		return "no /dev/gpiochip* found"
+		paths, _ := filepath.Glob("/dev/gpiochip*")
+		return noChips(paths, func(p string) error {
+			f, err := os.OpenFile(p, os.O_RDONLY, 0)
+			if err == nil {
+				f.Close()
+			}
+			return err
+		})
 	}
 	var s []string
 	for _, c := range gpioioctl.Chips {
@@ -138,4 +164,22 @@ func (cp *chipPins) line(name string) (*gpioioctl.GPIOLine, error) {
 		return l, nil
 	}
 	return nil, fmt.Errorf("line %q not on %s: %w", name, cp.c.Name(), ErrNoHardware)
+}
+
+// noChips says why no chip was registered: none there, or the errors
+// opening them.
+func noChips(paths []string, open func(string) error) string {
+	if len(paths) == 0 {
+		return "no /dev/gpiochip* found"
+	}
+	var errs []string
+	for _, p := range paths {
+		if err := open(p); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return strings.Join(errs, "; ")
+	}
+	return "periph registered none of " + strings.Join(paths, ", ")
 }

@@ -2,6 +2,7 @@ package board
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"laned/hal/gpio"
@@ -157,6 +158,36 @@ func merge(l, def LaneConfig) LaneConfig {
 	}
 	if l.Camera.DEPin == "" {
 		l.Camera.DEPin = def.Camera.DEPin
+		if IsUSBSerial(l.Camera.Path) {
+			l.Camera.DEPin = None // an adapter switches direction itself: not the HAT's pin
+		}
 	}
 	return l
+}
+
+// IsUSBSerial reports whether path names a USB serial adapter
+// (/dev/ttyUSB*, /dev/ttyACM*, /dev/serial/by-id/…, /dev/serial/by-path/…),
+// whose RS-485 transceiver switches direction itself.
+func IsUSBSerial(path string) bool {
+	for _, p := range []string{"/dev/ttyUSB", "/dev/ttyACM", "/dev/serial/by-"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsHeaderUART reports whether path is, on a Pi profile, a UART on the
+// 40-pin header's GPIO14/15: /dev/ttyAMA0 (UART0, the PL011), /dev/ttyS0
+// (the mini-UART of a Pi 3 or 4) and, on a Pi 3 or 4, /dev/serial0 (the
+// "primary UART", one of those two). On a Pi 5 /dev/serial0 is the debug
+// UART (ttyAMA10), not on the header.
+func IsHeaderUART(profile, path string) bool {
+	switch path {
+	case "/dev/ttyAMA0":
+		return isPi(profile)
+	case "/dev/serial0", "/dev/ttyS0":
+		return profile == ProfileRPi3 || profile == ProfileRPi4
+	}
+	return false
 }

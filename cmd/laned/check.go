@@ -16,6 +16,11 @@ func init() {
 }
 
 func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	return checkMain(args, stdout, stderr, checkEnv{})
+}
+
+// checkMain is laned check with its view of the box (env) injectable.
+func checkMain(args []string, stdout, stderr io.Writer, env checkEnv) error {
 	fs, config := configFlags("check", stderr)
 	quiet := fs.Bool("q", false, "print nothing when the configuration is good")
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
@@ -31,8 +36,22 @@ func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		}
 		return fmt.Errorf("check: %s: %d problem%s", cfg.pathOr(*config), len(ps), plural(len(ps)))
 	}
+	h := hostCheck(cfg, env)
+	if len(h.problems) > 0 {
+		sortProblems(h.problems)
+		for _, p := range h.problems {
+			fmt.Fprintln(stdout, p)
+		}
+		for _, p := range h.warnings {
+			fmt.Fprintln(stdout, "warning:", p)
+		}
+		return fmt.Errorf("check: %s: %d problem%s on this box", cfg.Path, len(h.problems), plural(len(h.problems)))
+	}
 	if !*quiet {
 		writeSummary(stdout, cfg)
+		for _, p := range h.warnings {
+			fmt.Fprintln(stdout, "warning:", p)
+		}
 	}
 	return nil
 }
