@@ -3,6 +3,7 @@ package camera
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,45 @@ type Template struct {
 	Encoding string   // gbk (default) or utf-8
 	// Location is the zone of time14; nil means DefaultZone.
 	Location *time.Location
+	// Colours maps the camera's own values of the color field (numbers
+	// or text such as 蓝) to the platform's colour codes (hal.ColourBlue
+	// …, hal.ColourUnknown); nil means DefaultColours. A value the map
+	// lacks decodes as unknown: the plate is kept.
+	Colours map[string]int
+
+	encColour map[int]string // the inverse of Colours, for Encode
+}
+
+// DefaultColours is the colour field of the common plate cameras: 0
+// unknown, 1 blue, 2 yellow, 3 white, 4 black, 5 green, and the colours'
+// names in Chinese (a trailing 色 is ignored). It is not the platform's
+// numbering (0 blue … 4 green), which a camera set up that way states
+// with colours = ["0:blue", "1:yellow", "2:white", "3:black", "4:green"].
+var DefaultColours = map[string]int{
+	"0": hal.ColourUnknown, "1": hal.ColourBlue, "2": hal.ColourYellow, "3": hal.ColourWhite, "4": hal.ColourBlack, "5": hal.ColourGreen,
+	"蓝": hal.ColourBlue, "黄": hal.ColourYellow, "白": hal.ColourWhite, "黑": hal.ColourBlack, "绿": hal.ColourGreen,
+}
+
+// ColourNames are the names of the platform's colour codes in a
+// template's colours list.
+var ColourNames = map[string]int{
+	"unknown": hal.ColourUnknown, "blue": hal.ColourBlue, "yellow": hal.ColourYellow,
+	"white": hal.ColourWhite, "black": hal.ColourBlack, "green": hal.ColourGreen,
+}
+
+// colour decodes the camera's colour value v.
+func (t *Template) colour(v string) int {
+	m := t.Colours
+	if m == nil {
+		m = DefaultColours
+	}
+	if c, ok := m[v]; ok {
+		return c
+	}
+	if c, ok := m[strings.TrimSuffix(v, "色")]; ok {
+		return c
+	}
+	return hal.ColourUnknown
 }
 
 var _ Codec = (*Template)(nil)
@@ -144,6 +184,21 @@ func (t *Template) Validate() error {
 	if t.Location == nil {
 		t.Location = LoadZone(DefaultZone)
 	}
+	m := t.Colours
+	if m == nil {
+		m = DefaultColours
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	t.encColour = map[int]string{}
+	for _, k := range keys { // the first in order: a number before text
+		c := m[k]
+		if c != hal.ColourUnknown && (c < hal.ColourBlue || c > hal.ColourGreen) {
+			return bad("colours: %q maps to %d, not a platform colour code", k, c)
+		}
+		if _, ok := t.encColour[c]; !ok {
+			t.encColour[c] = k
+		}
+	}
 	if n := t.fixedLen(); n > MaxLine {
 		return bad("a fixed-width frame of %d bytes exceeds %d", n, MaxLine)
 	}
@@ -215,7 +270,7 @@ func (t *Template) Encode(ev hal.PlateEvent) ([]byte, error) {
 				s = ev.Plate
 			}
 		case FieldColor:
-			s = strconv.Itoa(ev.Colour)
+			s = t.encColour[ev.Colour] // "" when the camera has no value for it
 		case FieldConf:
 			s = strconv.Itoa(ev.Conf)
 		case FieldTrigger:
@@ -452,11 +507,7 @@ func (t *Template) parse(frame []byte) (*Frame, error) {
 				e.Kind, e.Plate = hal.KindPlate, plate
 			}
 		case FieldColor:
-			n, err := num(0, 255)
-			if err != nil {
-				return nil, err
-			}
-			e.Colour = colourCode(n)
+			e.Colour = t.colour(v)
 		case FieldConf:
 			n, err := num(0, 100)
 			if err != nil {
