@@ -46,6 +46,10 @@ func ioMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	switch args[0] {
 	case "release":
 		return ioRelease(args[1:], stdout, stderr, env)
+	case "watch":
+		return ioWatch(ctx, args[1:], stdout, stderr, env)
+	case "pulse":
+		return ioPulse(ctx, args[1:], stdin, stdout, stderr, env)
 	case "boot-config":
 		return ioBootConfig(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -4,14 +4,22 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
+
+	"laned/hal/clock"
 )
 
 // rpiConfig is minimalConfig on the rpi4 profile (the default wiring:
@@ -71,9 +79,11 @@ func TestIORelease(t *testing.T) {
 		defer l.release()
 		p, _ := pins.Pin("GPIO5")
 		p.Out(gpio.Low)
-		err = ioMain(context.Background(), []string{"release", "-config", cfg}, nil, &out, &out, ioEnv{pins: pins})
-		if !errors.Is(err, errRunning) || !strings.Contains(err.Error(), "io release: refusing") {
-			t.Errorf("io release while laned runs = %v; want refused", err)
+		for _, args := range [][]string{{"release", "-config", cfg}, {"watch", "-config", cfg}, {"pulse", "-config", cfg, "-yes", "in1", "open"}} {
+			err = ioMain(context.Background(), args, nil, &out, &out, ioEnv{pins: pins})
+			if !errors.Is(err, errRunning) || !strings.Contains(err.Error(), "io "+args[0]+": refusing") || !strings.Contains(err.Error(), "stop it first") {
+				t.Errorf("io %s while laned runs = %v; want refused, saying so", args[0], err)
+			}
 		}
 		if p.Read() != gpio.Low {
 			t.Error("io release drove a pin while laned runs")
@@ -149,4 +159,140 @@ func TestInstallBootLines(t *testing.T) {
 	if got, _ := os.ReadFile(cfgtxt); strings.Contains(string(got), "laned") {
 		t.Errorf("config.txt on a machine that is not a Pi was changed:\n%s", got)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// squeeze collapses runs of spaces: the columns' padding is not checked.
+func squeeze(s string) string { return regexp.MustCompile(` +`).ReplaceAllString(s, " ") }
+
+func waitOutput(t *testing.T, out *syncBuffer, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(squeeze(out.String()), want); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output after 10s:\n%s\nwant %q", out.String(), want)
+		}
+	}
+}
+
+func TestIOWatch(t *testing.T) {
+	cfg := rpiConfig(t, t.TempDir(), "up_limit = { pin = \"GPIO16\", active_low = true }\n")
+	pins := &busPins{pins: map[string]*gpiotest.Pin{}}
+	clk := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- ioMain(ctx, []string{"watch", "-config", cfg}, nil, &out, io.Discard, ioEnv{pins: pins, clock: clk})
+	}()
+	waitOutput(t, &out, "out1 up_limit GPIO16")
+	for _, want := range []string{
+		"in1 arming_loop GPIO17 free (at start)",
+		"in1 safety_loop GPIO27 occupied (at start)", // nothing connected: a fail-safe loop reads occupied
+		"out1 up_limit GPIO16 off limit (at start)",
+	} {
+		if !strings.Contains(squeeze(out.String()), want) {
+			t.Errorf("io watch printed\n%s\nwant %q", out.String(), want)
+		}
+	}
+	arming, _ := pins.Pin("GPIO17")
+	arming.(*gpiotest.Pin).EdgesChan <- gpio.Low
+	// The edge is in once the debounce timer runs; then the clock moves.
+	for clk.Pending() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	clk.Advance(30 * time.Millisecond)
+	waitOutput(t, &out, "2026-11-30T12:00:00.030Z in1 arming_loop GPIO17 occupied")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("io watch = %v; want nil at Ctrl-C", err)
+	}
+}
+
+func TestIOPulse(t *testing.T) {
+	dir := t.TempDir()
+	cfg := rpiConfig(t, dir, "")
+	type run struct {
+		args  []string
+		stdin string
+		want  string // in the output or the error
+		fired bool   // the relay was energised
+	}
+	tests := []struct {
+		name string
+		run
+	}{
+		{"open, confirmed", run{[]string{"in1", "open"}, "y\n", "pulsed in1 open_relay GPIO5 for 500ms", true}},
+		{"open, declined", run{[]string{"in1", "open"}, "n\n", "not pulsed", false}},
+		{"open, -yes", run{[]string{"-yes", "in1", "open"}, "", "pulsed in1 open_relay GPIO5 for 500ms", true}},
+		// Nothing connected: the fail-safe safety loop reads occupied.
+		{"close refused on an occupied safety loop", run{[]string{"-yes", "in1", "close"}, "", "safety loop occupied: not closing", false}},
+		{"unknown lane", run{[]string{"-yes", "nope", "open"}, "", `no lane "nope"`, false}},
+		{"bad op", run{[]string{"in1", "up"}, "", "usage", false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			open := &recordingPin{Pin: &gpiotest.Pin{N: "GPIO5", Num: 5}}
+			pins := &relayPins{busPins: busPins{pins: map[string]*gpiotest.Pin{}}, relays: map[string]*recordingPin{"GPIO5": open}}
+			clk := clock.NewFake(time.Unix(1700000000, 0))
+			var out syncBuffer
+			done := make(chan error, 1)
+			go func() {
+				done <- ioMain(context.Background(), append([]string{"pulse", "-config", cfg}, tt.args...), strings.NewReader(tt.stdin), &out, &out, ioEnv{pins: pins, clock: clk})
+			}()
+			var err error
+			if tt.fired {
+				clk.WaitPending(1) // the pulse's timer
+				if got := open.Read(); got != gpio.Low {
+					t.Errorf("GPIO5 during the pulse = %v; want Low (energised)", got)
+				}
+				clk.Advance(500 * time.Millisecond)
+			}
+			err = <-done
+			text := out.String()
+			if err != nil {
+				text += err.Error()
+			}
+			if !strings.Contains(text, tt.want) {
+				t.Errorf("io pulse %q = %v:\n%s\nwant %q", tt.args, err, out.String(), tt.want)
+			}
+			levels := open.take()
+			if tt.fired && fmt.Sprint(levels) != "[High Low High]" {
+				t.Errorf("GPIO5 levels = %v; want [High Low High]: inactive, a pulse, inactive", levels)
+			}
+			if !tt.fired && slices.Contains(levels, gpio.Low) {
+				t.Errorf("GPIO5 energised (%v) although not pulsed", levels)
+			}
+		})
+	}
+}
+
+// relayPins hands out recording pins for some names.
+type relayPins struct {
+	busPins
+	relays map[string]*recordingPin
+}
+
+func (r *relayPins) Pin(name string) (gpio.PinIO, error) {
+	if p, ok := r.relays[name]; ok {
+		return p, nil
+	}
+	return r.busPins.Pin(name)
 }
