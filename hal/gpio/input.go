@@ -82,6 +82,7 @@ type input struct {
 	activeLow bool
 	debounce  time.Duration
 	clk       clock.Clock
+	timers    clock.Clock                     // makes the debounce timer; clk unless set after newInput
 	onChange  func(active bool, at time.Time) // called with mu held, in order
 
 	edges    atomic.Int64
@@ -107,7 +108,7 @@ func newInput(pin gpio.PinIn, activeLow bool, pull Pull, debounce time.Duration,
 	if err := pin.In(pull.periph(), gpio.BothEdges); err != nil {
 		return nil, err
 	}
-	in := &input{pin: pin, activeLow: activeLow, debounce: debounce, clk: clk, onChange: onChange,
+	in := &input{pin: pin, activeLow: activeLow, debounce: debounce, clk: clk, timers: clk, onChange: onChange,
 		quit: make(chan struct{}), done: make(chan struct{})}
 	in.active = in.read()
 	return in, nil
@@ -197,7 +198,7 @@ func (in *input) timeLevel(level bool, now time.Time) {
 	in.gen++
 	gen := in.gen
 	in.level, in.due = level, now.Add(in.debounce)
-	in.timer = in.clk.AfterFunc(in.debounce, func() { in.settle(gen) })
+	in.timer = in.timers.AfterFunc(in.debounce, func() { in.settle(gen) })
 }
 
 // settle is the debounce timer's function.
