@@ -34,13 +34,6 @@ func (m Mode) String() string {
 	return "pulse"
 }
 
-// Relay is a relay output. ActiveLow: the relay is energised by driving
-// the pin Low, as on most opto-isolated relay boards.
-type Relay struct {
-	Pin       gpio.PinOut
-	ActiveLow bool
-}
-
 // Switch is a limit switch input. ActiveLow: the pin reads Low while the
 // arm is at the limit (a contact closing to ground against the pull-up).
 type Switch struct {
@@ -112,31 +105,6 @@ type Barrier struct {
 }
 
 var _ hal.Barrier = (*Barrier)(nil)
-
-type relay struct {
-	name string
-	pin  gpio.PinOut
-	on   gpio.Level
-}
-
-func (r *relay) set(energised bool) error {
-	l := r.on
-	if !energised {
-		l = !l
-	}
-	if err := r.pin.Out(l); err != nil {
-		return fmt.Errorf("%s relay %s: %w", r.name, r.pin, err)
-	}
-	return nil
-}
-
-func newRelay(name string, r Relay) relay {
-	on := gpio.High
-	if r.ActiveLow {
-		on = gpio.Low
-	}
-	return relay{name: name, pin: r.Pin, on: on}
-}
 
 // NewBarrier configures the limit switches, drives every relay to its
 // inactive level (each relay's first level: a pin that becomes an output
