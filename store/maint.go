@@ -212,26 +212,7 @@ func (db *DB) CheckConsistency() error {
 	// A writable transaction (rolled back): bbolt's Check is only safe
 	// beside concurrent writers in one.
 	err := db.checkTx(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
-			bad("bbolt: %v", err)
-		}
-		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil {
-				bad("bucket %s missing", name)
-			}
-		}
-		for _, name := range [][]byte{bucketOpenLaneV1, bucketClosedV1} {
-			if tx.Bucket(name) != nil {
-				bad("bucket %s of schema 1 left over", name)
-			}
-		}
-		if len(errs) > 0 {
-			return nil
-		}
-		checkRecords(tx, bad)
-		checkPayments(tx, bad)
-		checkOutbox(tx, bad)
-		checkAudit(tx, bad)
+		checkAll(tx, bad)
 		return nil
 	})
 	if err != nil {
@@ -243,16 +224,47 @@ func (db *DB) CheckConsistency() error {
 	return nil
 }
 
+// checkAll runs bbolt's page check, then, on sound pages, the store's
+// invariants.
+func checkAll(tx *bolt.Tx, bad func(string, ...any)) {
+	n := 0
+	for err := range tx.Check() {
+		bad("bbolt: %v", err)
+		n++
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			bad("bucket %s missing", name)
+			n++
+		}
+	}
+	for _, name := range [][]byte{bucketOpenLaneV1, bucketClosedV1} {
+		if tx.Bucket(name) != nil {
+			bad("bucket %s of schema 1 left over", name)
+			n++
+		}
+	}
+	if n > 0 {
+		return
+	}
+	checkRecords(tx, bad)
+	checkPayments(tx, bad)
+	checkOutbox(tx, bad)
+	checkAudit(tx, bad)
+}
+
 func (db *DB) checkTx(fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: check: %w", ErrClosed)
 	}
-	tx, err := db.bolt.Begin(true)
-	if err != nil {
-		return fmt.Errorf("store: check: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	return fn(tx)
+	return db.guard("check", true, func() error {
+		tx, err := db.bolt.Begin(true)
+		if err != nil {
+			return fmt.Errorf("store: check: %w", err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		return fn(tx)
+	})
 }
 
 func checkRecords(tx *bolt.Tx, bad func(string, ...any)) {
