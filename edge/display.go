@@ -452,16 +452,18 @@ func (l *lane) noteDisplay() {
 	}
 }
 
-// startDisplay starts the lane's announcer; the returned func waits for
-// it after ctx ends.
+// startDisplay starts the lane's announcer; the returned func stops it,
+// waits for it and halts the board.
 func (l *lane) startDisplay(ctx context.Context) func() {
 	if l.cfg.Display == nil || l.cfg.Display.Device == nil {
 		return func() {}
 	}
 	a := newAnnouncer(l.c, l.cfg.Name, l.cfg.Kind, *l.cfg.Display, l.c.cfg.Display)
 	l.disp.Store(a)
-	go a.run(ctx)
+	actx, cancel := context.WithCancel(ctx)
+	go a.run(actx)
 	return func() {
+		cancel() // also when the lane ends by a panic
 		<-a.done
 		if err := l.cfg.Display.Device.Halt(); err != nil {
 			l.c.log.Warn("display halt", "lane", l.cfg.Name, "err", err)
