@@ -138,3 +138,21 @@ func TestDisplayUnpluggedChangesNothing(t *testing.T) {
 	h.advance(time.Minute) // the next idle refresh reaches it again
 	h.eventually("entry display back", func() bool { st, _ := h.ctl.DisplayStatus("entry1"); return st.OK })
 }
+
+func TestPayQRURL(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Display.QRHost = "cmain-uat.park.cmbchina.biz" })
+	got, err := h.ctl.PayQR("exit1")
+	if want := "https://cmain-uat.park.cmbchina.biz/ytc/login?type=1&park_code=5201020001&vpl_number=&berth_number=1"; err != nil || got != want {
+		t.Errorf("PayQR(empty exit) = %q, %v; want %q", got, err, want)
+	}
+	h.enter("京A12345")
+	h.advance(time.Hour)
+	h.arriveExit("京A12345")
+	got, err = h.ctl.PayQR("exit1")
+	if want := "https://cmain-uat.park.cmbchina.biz/ytc/login?type=1&park_code=5201020001&vpl_number=%E4%BA%ACA12345&berth_number=1"; err != nil || got != want {
+		t.Errorf("PayQR(exit with 京A12345) = %q, %v; want %q", got, err, want)
+	}
+	if _, err := h.ctl.PayQR("nope"); err == nil {
+		t.Error("PayQR(unknown lane) = nil error")
+	}
+}
