@@ -177,9 +177,10 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 			logger.Error("clock fix-up failed", "err", err)
 		}
 	})
-	if d.trial, err = update.OpenTrial(cfg.DataDir, Version(), d.clk, logger.With("part", "update")); err != nil {
+	if d.trial, err = update.OpenTrial(cfg.DataDir, self(), d.clk, logger.With("part", "update")); err != nil {
 		return nil, fmt.Errorf("run: update trial: %w", err)
 	}
+	crashLater()
 	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
