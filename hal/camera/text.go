@@ -3,8 +3,10 @@ package camera
 import (
 	"errors"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -13,7 +15,12 @@ var errBadText = errors.New("text is not valid in its encoding")
 // decodeGBK turns GB18030/GBK bytes (a superset of GB2312) into UTF-8,
 // refusing bytes that are not valid GB18030.
 func decodeGBK(b []byte) (string, error) {
-	s, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
+	if isASCII(b) {
+		return string(b), nil // GB18030 is ASCII below 0x80
+	}
+	d := gbkDecoders.Get().(*encoding.Decoder)
+	s, err := d.Bytes(b) // Bytes resets the decoder
+	gbkDecoders.Put(d)
 	if err != nil {
 		return "", errBadText
 	}
@@ -21,6 +28,18 @@ func decodeGBK(b []byte) (string, error) {
 		return "", errBadText
 	}
 	return string(s), nil
+}
+
+// gbkDecoders saves a decoder's allocation per frame.
+var gbkDecoders = sync.Pool{New: func() any { return simplifiedchinese.GB18030.NewDecoder() }}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeUTF8 checks that b is UTF-8.
