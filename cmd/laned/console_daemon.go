@@ -15,9 +15,9 @@ import (
 
 	"laned/edge"
 	"laned/edge/console"
-	"laned/store"
 	"laned/edge/update"
 	"laned/hal/sim"
+	"laned/store"
 )
 
 func init() { startConsoles = serveConsoles }
@@ -127,7 +127,9 @@ func (p pinStore) LoadPIN() (console.PINState, error) {
 	return console.PINState(c), err
 }
 
-func (p pinStore) SavePIN(st console.PINState) error { return p.db.PutConsoleLockout(store.ConsoleLockout(st)) }
+func (p pinStore) SavePIN(st console.PINState) error {
+	return p.db.PutConsoleLockout(store.ConsoleLockout(st))
+}
 
 func serveConsoles(ctx context.Context, d *daemon) error {
 	loc := d.cfg.Park.Location
