@@ -239,6 +239,40 @@ func checkText(name, s string, max int) *FieldError {
 	return nil
 }
 
+// maxPlateRunes is the longest plate accepted from outside, in
+// characters: a Chinese plate has 7 or 8.
+const maxPlateRunes = 16
+
+// checkPlate is checkText for a plate: text, not terminal commands — no
+// control or format characters (C0, C1, DEL, bidi overrides, zero-width
+// characters), no line or paragraph separators, at most maxPlateRunes.
+func checkPlate(name, s string) *FieldError {
+	if e := checkText(name, s, maxPlateLen); e != nil {
+		return e
+	}
+	if n := utf8.RuneCountInString(s); n > maxPlateRunes {
+		return fieldErr(name, "plate of %d characters, at most %d", n, maxPlateRunes)
+	}
+	for i, r := range s {
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return fieldErr(name, "control or format character %U at byte %d", r, i)
+		}
+	}
+	return nil
+}
+
+// plate reads a plate field (see checkPlate).
+func (f *form) plate(name string, required bool) string {
+	s := f.str(name, required, maxPlateLen)
+	if s != "" {
+		if e := checkPlate(name, s); e != nil {
+			f.fail(e)
+			return ""
+		}
+	}
+	return s
+}
+
 // clip shortens a value quoted in an error message.
 func clip(s string) string { return clipN(s, 32) }
 

@@ -307,7 +307,10 @@ func parseLaneFrame(raw []byte) (*Frame, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plate %w: % X", err, p[8:8+nlen])
 		}
-		plate, none := cleanPlate(text)
+		plate, none, err := cleanPlate(text)
+		if err != nil {
+			return nil, err
+		}
 		if none {
 			e.Kind = hal.KindNoPlate
 		} else {

@@ -493,7 +493,11 @@ func (t *Template) parse(frame []byte) (*Frame, error) {
 		}
 		switch name {
 		case FieldPlate:
-			if plate, none := cleanPlate(v); !none {
+			plate, none, err := cleanPlate(v)
+			if err != nil {
+				return nil, err
+			}
+			if !none {
 				e.Kind, e.Plate = hal.KindPlate, plate
 			}
 		case FieldColor:
