@@ -79,6 +79,14 @@ type PlatformConfig struct {
 	TLSCert     string   `toml:"tls_cert"`
 	TLSKey      string   `toml:"tls_key"`
 	Allow       []string `toml:"allow"` // source addresses or CIDRs; empty: any
+	// TrustLoopback lets loopback callers past the allow list (default
+	// true: the technician's tools on the box); false behind a local
+	// reverse proxy or tunnel, whose callers all arrive from loopback.
+	TrustLoopback *bool `toml:"trust_loopback"`
+	// TrustedProxy: the allow list checks the last X-Forwarded-For
+	// address of a request from loopback (what a local proxy appends); a
+	// request from anywhere else never has its header honoured.
+	TrustedProxy bool `toml:"trusted_proxy"`
 	Guaranteed  bool     `toml:"guaranteed"`
 	SendTimeout duration `toml:"send_timeout"`
 
@@ -658,6 +666,13 @@ func parseAllow(s string) (netip.Prefix, error) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("bad CIDR %q", s)
+		}
+		if a := p.Addr(); a.Is4In6() {
+			// ::ffff:10.1.0.0/112 is 10.1.0.0/16: callers are unmapped.
+			if p.Bits() < 96 {
+				return netip.Prefix{}, fmt.Errorf("bad CIDR %q: an IPv4-mapped prefix needs at least 96 bits", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
 		return p.Masked(), nil
 	}
