@@ -86,9 +86,9 @@ type PlatformConfig struct {
 	// TrustedProxy: the allow list checks the last X-Forwarded-For
 	// address of a request from loopback (what a local proxy appends); a
 	// request from anywhere else never has its header honoured.
-	TrustedProxy bool `toml:"trusted_proxy"`
-	Guaranteed  bool     `toml:"guaranteed"`
-	SendTimeout duration `toml:"send_timeout"`
+	TrustedProxy bool     `toml:"trusted_proxy"`
+	Guaranteed   bool     `toml:"guaranteed"`
+	SendTimeout  duration `toml:"send_timeout"`
 
 	Secret  secret         `toml:"-"` // read from SecretFile; never printed
 	Allowed []netip.Prefix `toml:"-"` // Allow parsed
