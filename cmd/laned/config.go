@@ -624,6 +624,9 @@ func (d *configDecoder) validatePlatform(cfg *Config, withFiles bool) {
 	case (p.TLSCert == "") != (p.TLSKey == ""):
 		d.add("platform.tls_cert", "set both tls_cert and tls_key, or neither")
 	case p.TLSCert != "" && withFiles:
+		if err := checkPrivateFile(p.TLSKey, "the TLS private key"); err != nil {
+			d.add("platform.tls_key", "%v", err)
+		}
 		if _, err := tls.LoadX509KeyPair(p.TLSCert, p.TLSKey); err != nil {
 			d.add("platform.tls_cert", "%v", err)
 		}
@@ -687,18 +690,8 @@ func parseAllow(s string) (netip.Prefix, error) {
 // by its owner only (mode & 077 == 0) and not empty. The error never
 // contains the secret.
 func readSecret(path string) (secret, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%s does not exist (write the appsecret there, chmod 600)", path)
-		}
-		return "", fmt.Errorf("%s: %v", path, errors.Unwrap(err))
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s is readable by others (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+	if err := checkPrivateFile(path, "the appsecret"); err != nil {
+		return "", err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -712,6 +705,25 @@ func readSecret(path string) (secret, error) {
 		return "", fmt.Errorf("%s holds more than one line", path)
 	}
 	return secret(s), nil
+}
+
+// checkPrivateFile checks that path (holding what) is a regular file that
+// neither its group nor others may read or write: mode & 077 == 0.
+func checkPrivateFile(path, what string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s does not exist (write %s there, chmod 600)", path, what)
+		}
+		return fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("%s is readable by others (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	return nil
 }
 
 func (d *configDecoder) validateLanes(cfg *Config, withFiles bool) {
