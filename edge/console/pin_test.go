@@ -214,3 +214,27 @@ func TestPINLockoutClockSetBack(t *testing.T) {
 		t.Fatalf("Verify with the clock in 1970 = %v; want locked 15m", err)
 	}
 }
+
+// FuzzNewPINCheck: any stored hash either fails with ErrBadPINHash or
+// gives a check that verifies without panicking.
+func FuzzNewPINCheck(f *testing.F) {
+	good, _ := hashPIN("1234", zeros{}, 1000)
+	f.Add(good)
+	f.Add("pbkdf2-sha256$0$AAAA$AAAA")
+	f.Add("pbkdf2-sha256$1$$")
+	f.Fuzz(func(t *testing.T, h string) {
+		p, err := NewPINCheck(h, PINOptions{})
+		if err != nil {
+			if !errors.Is(err, ErrBadPINHash) {
+				t.Fatalf("NewPINCheck(%q) = %v; want ErrBadPINHash", h, err)
+			}
+			return
+		}
+		if p.iter > 2000 {
+			return // a real iteration count: too slow to verify here
+		}
+		if err := p.Verify("0000", 0); err != nil && !errors.Is(err, ErrWrongPIN) {
+			t.Fatalf("Verify on %q = %v", h, err)
+		}
+	})
+}
