@@ -177,7 +177,7 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 	}
 	if port := d.cfg.Console.SerialPort; port != "" && port != "none" {
 		pin, err := console.NewPINCheck(d.cfg.Console.PINHash, console.PINOptions{
-			Store: pinStore{d.db}, Now: d.clk.Now, Logger: d.log.With("part", "console")})
+			Store: pinStore{d.db}, Now: d.real.Now, Logger: d.log.With("part", "console")})
 		if err != nil {
 			keep(fmt.Errorf("serial console: %w", err))
 		} else {

@@ -46,6 +46,7 @@ func TestSerialConsoleLockoutSurvivesRestart(t *testing.T) {
 		}
 	}
 	stop := start()
+	p.expect("laned technician console")
 	p.expect("PIN: ")
 	p.typ("\r\r") // empty lines are not tries
 	for i := 1; i <= 4; i++ {
@@ -58,6 +59,7 @@ func TestSerialConsoleLockoutSurvivesRestart(t *testing.T) {
 
 	stop = start()
 	defer stop()
+	p.expect("laned technician console") // the new daemon's greeting: its port is open
 	p.expect("PIN: ")
 	p.typ("1234\r")
 	p.expect("locked for ")
