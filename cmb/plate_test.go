@@ -1,6 +1,7 @@
 package cmb_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -10,9 +11,13 @@ import (
 )
 
 // TestServerRefusesHostilePlates: every callback carrying vpl_number
-// refuses a plate with control or format characters or over 16
-// characters, before the Handler, with the reason given to OnRefused.
+// refuses a plate with control or format characters, or longer than 16
+// characters (autoPayBind, autoPayUnbind: licensed plates) or 30 (calc,
+// pay, NoVpln, which carry unlicensed vehicles' virtual plates, 16 to 30
+// characters by spec §4.5), before the Handler, with the reason given to
+// OnRefused.
 func TestServerRefusesHostilePlates(t *testing.T) {
+	maxRunes := map[string]int{cmb.EpCalc: 30, cmb.EpPay: 30, cmb.EpNoVpln: 30, cmb.EpAutoPayBind: 16, cmb.EpAutoPayUnbind: 16}
 	requests := map[string]interface{ Values() (url.Values, error) }{
 		cmb.EpCalc: cmb.CalcRequest{ParkCode: parkCode, VplNumber: "京A12345"},
 		cmb.EpPay: cmb.PayRequest{ParkCode: parkCode, VplNumber: "京A12345", RecordID: "r1", BillID: "b1", PayTime: 1537250000,
@@ -31,13 +36,15 @@ func TestServerRefusesHostilePlates(t *testing.T) {
 		{"zero width joiner", "京A\u200d12345", "format character U+200D"},
 		{"BOM", "\ufeff京A12345", "format character U+FEFF"},
 		{"line separator", "京A\u202812345", "format character U+2028"},
-		{"17 characters", strings.Repeat("A", 17), "plate of 17 characters, at most 16"},
 	}
 	for ep, req := range requests {
 		good, err := req.Values()
 		if err != nil {
 			t.Fatalf("%s: %v", ep, err)
 		}
+		n := maxRunes[ep]
+		plates := append(plates[:len(plates):len(plates)], struct{ name, plate, want string }{
+			"too long", strings.Repeat("A", n+1), fmt.Sprintf("plate of %d characters, at most %d", n+1, n)})
 		for _, p := range plates {
 			t.Run(ep+"/"+p.name, func(t *testing.T) {
 				v := url.Values{}
@@ -65,19 +72,19 @@ func TestServerRefusesHostilePlates(t *testing.T) {
 				}
 			})
 		}
-		t.Run(ep+"/16 characters pass", func(t *testing.T) {
+		t.Run(ep+"/longest passes", func(t *testing.T) {
 			v := url.Values{}
 			for k, x := range good {
 				v[k] = x
 			}
 			v.Set("appid", appID)
 			v.Del("sign")
-			v.Set("vpl_number", "临"+strings.Repeat("A", 15))
+			v.Set("vpl_number", "临"+strings.Repeat("A", n-1))
 			v.Set("sign", cmb.Sign(v, secret))
 			h := &cmbtest.Handler{}
 			s, _ := newServer(t, h, 0)
 			if _, env, err := serve(s, "POST", "/a/b/cmbParking/"+ep, form, v.Encode()); err != nil || env.Status == cmb.StatusMalformed {
-				t.Errorf("%s with a 16-character plate = %+v, %v; want it accepted", ep, env, err)
+				t.Errorf("%s with a %d-character plate = %+v, %v; want it accepted", ep, n, env, err)
 			}
 		})
 	}

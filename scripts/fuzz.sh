@@ -16,16 +16,17 @@ go=${GO:-go}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 fail=0 n=0 flaky=0
+count() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 while IFS=: read -r file fn; do
   pkg=./$(dirname "$file")
   corpus="$pkg/testdata/fuzz/$fn"
   n=$((n + 1))
-  before=$(ls "$corpus" 2>/dev/null | wc -l)
+  before=$(count "$corpus")
   echo "fuzz $pkg $fn ($fuzztime)"
   if CGO_ENABLED=0 $go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$fuzztime" "$pkg" >"$out" 2>&1; then
     continue
   fi
-  after=$(ls "$corpus" 2>/dev/null | wc -l)
+  after=$(count "$corpus")
   if [ "$after" -eq "$before" ] && grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out"; then
     echo "  flake: the fuzz coordinator's deadline race (golang/go#75804), no failing input"
     flaky=$((flaky + 1))
