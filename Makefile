@@ -28,7 +28,7 @@ test: ## go vet and the race-checked tests (the README's test command)
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
-fuzz: ## every fuzz target briefly (FUZZTIME=4s each; CI runs it after make test)
+fuzz: ## every fuzz target briefly (FUZZTIME=3s each; CI runs it after make test)
 	GO=$(GO) scripts/fuzz.sh
 
 test-arm: ## hal, cmb and store tests as linux/arm64 and linux/arm (GOARM=7) binaries under qemu-user

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every fuzz target of the module briefly (CI: after make test).
 # Targets are found in the sources, so a new Fuzz function is run without
-# editing this file. FUZZTIME per target (default 4s; ~30 targets keep the
+# editing this file. FUZZTIME per target (default 3s; ~30 targets keep the
 # whole run near 3 minutes). A failing input is written under the
 # package's testdata/fuzz/ and fails the run.
 #
@@ -11,7 +11,7 @@
 # flake, not a failure: a real failure always leaves its input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-fuzztime=${FUZZTIME:-4s}
+fuzztime=${FUZZTIME:-3s}
 go=${GO:-go}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
