@@ -219,7 +219,7 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 		if m.Attempts == 0 {
 			c.audit("uplink_rejected", 0, "%s for record %s: %v", m.Kind, m.RecordID, err)
 		}
-		c.retry(m, started, err)
+		c.refused(m, started, err)
 		return true
 	case errors.Is(err, cmb.ErrOutcomeUnknown):
 		c.log.Warn("uplink outcome unknown", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
