@@ -47,3 +47,26 @@ func FuzzParseContentRange(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseKeys: key material from the configuration or a key file is
+// refused or has exactly the ed25519 sizes.
+func FuzzParseKeys(f *testing.F) {
+	pub, priv, _ := GenerateKey(zeroReader{})
+	f.Add(pub, priv)
+	f.Add("AAAA", []byte(privateKeyHeader+"AAAA\n"))
+	f.Fuzz(func(t *testing.T, pub string, priv []byte) {
+		if k, err := ParsePublicKey(pub); err == nil && len(k) != 32 {
+			t.Fatalf("ParsePublicKey(%q) = %d bytes", pub, len(k))
+		}
+		if k, err := ParsePrivateKey(priv); err == nil && len(k) != 64 {
+			t.Fatalf("ParsePrivateKey(%q) = %d bytes", priv, len(k))
+		}
+	})
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
