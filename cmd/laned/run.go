@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
 
 	"laned/board"
 	"laned/cmb"
@@ -140,6 +139,7 @@ type daemon struct {
 	http   *http.Server
 	audits chan store.AuditEvent // refused callbacks, written off the request path
 	sd     *notifier
+	lock   *daemonLock // data_dir's lock: the field tools see laned running
 
 	fixMu sync.Mutex   // guards ctl's assignment against the clock's fix-up
 	fixes []edge.Fixup // fix-ups that came before the controller
@@ -166,6 +166,9 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	logger.Info("laned starting", "version", Version(), "config", cfg.Path, "park_code", cfg.Park.ParkCode, "board", cfg.Board.Profile, "lanes", len(cfg.Lanes))
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("run: data dir: %w", err)
+	}
+	if d.lock, err = lockDaemon(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
 	}
 	d.real = d.base
 	if cfg.SimClock {
@@ -474,6 +477,7 @@ func (d *daemon) close() error {
 			errs = append(errs, fmt.Errorf("run: close store: %w", err))
 		}
 	}
+	d.lock.release() // after the board: the pins are released first
 	return errors.Join(errs...)
 }
 
@@ -822,20 +826,22 @@ func cameraBusConfig(port board.CameraPort, tmplPath string) (camera.BusConfig, 
 	}
 	var de camera.DriverEnable
 	if mode != camera.RS485Kernel && port.DEPin != "" && port.DEPin != board.None {
-		p := gpioreg.ByName(port.DEPin)
-		if p == nil {
-			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not found", port.DEPin)
+		// The board resolved the pin through its profile's pin source,
+		// as it does the relays': line offsets on gpiochip, the RP1 chip
+		// on rpi5.
+		if port.DE == nil {
+			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not resolved by the board: %w", port.DEPin, camera.ErrConfig)
 		}
-		de, mode = dePin{p}, camera.RS485GPIO
+		de, mode = dePinOut{port.DE}, camera.RS485GPIO
 	}
 	return camera.BusConfig{
 		Name: port.Path, Path: port.Path, Baud: port.Baud, Parity: par, Codec: codec, RS485: mode, DE: de,
 	}, nil
 }
 
-// dePin drives an RS-485 transceiver's driver-enable input.
-type dePin struct{ p gpio.PinOut }
+// dePinOut drives an RS-485 transceiver's driver-enable input.
+type dePinOut struct{ p gpio.PinOut }
 
-var _ camera.DriverEnable = dePin{}
+var _ camera.DriverEnable = dePinOut{}
 
-func (d dePin) Out(high bool) error { return d.p.Out(gpio.Level(high)) }
+func (d dePinOut) Out(high bool) error { return d.p.Out(gpio.Level(high)) }
