@@ -251,6 +251,15 @@ var migrations = []func(tx *bolt.Tx) error{
 	// dropped; the kind index keeps the droppable kinds only, and the
 	// per-kind counts move into meta counters.
 	migrateV2,
+	// 2 → 3: contactless arrears and the bind history.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{[]byte("arrears"), []byte("bind_history")} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // schema1Buckets lists the buckets of schema 1, frozen.
