@@ -95,7 +95,7 @@ func TestContactlessGuaranteed(t *testing.T) {
 	h.advance(3 * time.Hour)
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
-	h.leaveExit(before) // released on the durable queueing, before any answer
+	h.leaveExit(before) // released on the answer, which guaranteed mode gives at once
 	h.drain()
 	orders := h.sim.Orders()
 	if len(orders) != 1 || orders[0].Amount != 1300 || !orders[0].Charged {
