@@ -80,7 +80,10 @@ type PlatformConfig struct {
 	TLSKey      string   `toml:"tls_key"`
 	Allow       []string `toml:"allow"` // source addresses or CIDRs; empty: any
 	Guaranteed  bool     `toml:"guaranteed"`
-	SendTimeout duration `toml:"send_timeout"`
+	// OfflineRelease lets a bound vehicle out owing when the platform
+	// does not answer its AutoPay within the wait (see edge.Config).
+	OfflineRelease bool     `toml:"offline_release"`
+	SendTimeout    duration `toml:"send_timeout"`
 
 	Secret  secret         `toml:"-"` // read from SecretFile; never printed
 	Allowed []netip.Prefix `toml:"-"` // Allow parsed

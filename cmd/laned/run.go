@@ -237,7 +237,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	}
 	ctl, err := edge.New(edge.Config{
 		ParkCode: cfg.Park.ParkCode, Spaces: edge.Spaces{Total: cfg.Park.SpacesTotal, VIP: cfg.Park.SpacesVIP},
-		Guaranteed: cfg.Platform.Guaranteed, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
+		Guaranteed: cfg.Platform.Guaranteed, OfflineRelease: cfg.Platform.OfflineRelease, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
 		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(),
 		Retention: time.Duration(cfg.Park.RetentionDays) * 24 * time.Hour,
 	}, lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Logger: logger.With("part", "edge")})
