@@ -10,6 +10,7 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/edge/console"
 	"laned/store"
 )
 
@@ -218,6 +219,18 @@ func TestOfflineReleaseRefusedArrearsCollected(t *testing.T) {
 	}
 	if !audited(t, h, "arrears") {
 		t.Error("no arrears audit")
+	}
+	// The console shows it: arrears, records, record.
+	con := console.New(console.Options{Backend: &Console{Ctl: h.ctl, Who: "test"}, Clock: h.clk})
+	for cmd, want := range map[string]string{
+		"arrears 沪C88888": first.ID,
+		"records 沪C88888": "5.00 arrears (欠费)",
+		"record " + first.ID: "owed   5.00 arrears (欠费)",
+	} {
+		var out strings.Builder
+		if err := con.Exec(context.Background(), strings.Fields(cmd), &out); err != nil || !strings.Contains(out.String(), want) {
+			t.Errorf("console %q = %v:\n%s\nwant %q", cmd, err, out.String(), want)
+		}
 	}
 
 	// Next visit: the plate no longer has an agreement at the bank; Indata
