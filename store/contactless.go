@@ -48,9 +48,14 @@ func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 	if p.RequestOrder == "" {
 		return fmt.Errorf("store: add autopay payment: %w: no request_order", ErrInvalid)
 	}
-	return db.update("add autopay payment", func(tx *bolt.Tx) error {
+	var dup error
+	err := db.update("add autopay payment", func(tx *bolt.Tx) error {
 		done, err := noteAutoPayment(tx, p)
-		if err != nil || done {
+		if done {
+			dup = err // the note on the recorded payment commits
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		if err := addPayment(tx, p); err != nil {
@@ -58,6 +63,10 @@ func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 		}
 		return db.enqueue(tx, msgs)
 	})
+	if err == nil && dup != nil {
+		return fmt.Errorf("store: add autopay payment: %w", dup)
+	}
+	return err
 }
 
 // noteAutoPayment reports whether p's AutoPay has its payment already,
