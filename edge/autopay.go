@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"laned/cmb"
@@ -88,8 +89,8 @@ func (l *lane) stopAutoPayTimer() {
 }
 
 // onAutoPayTimeout: an AutoPay has not been answered within AutoPayWait.
-// On the wire this instant: ask again shortly. With OfflineRelease the
-// vehicle leaves owing. Otherwise, an AutoPay that never reached the
+// With OfflineRelease the vehicle leaves owing. Otherwise, on the wire
+// this instant: ask again shortly; an AutoPay that never reached the
 // platform is withdrawn and the driver pays by scan; one whose outcome is
 // unknown keeps the lane waiting (charging twice is worse than waiting; a
 // guard can open by hand).
@@ -98,7 +99,10 @@ func (l *lane) onAutoPayTimeout(ctx context.Context) {
 	if v == nil || v.state != vAutoPay {
 		return
 	}
-	if l.c.cfg.OfflineRelease && v.quote.Due <= v.limit && !l.c.autoPayOnWire(v.order) {
+	if l.c.cfg.OfflineRelease && v.quote.Due <= v.limit {
+		// Even while on the wire: an answer that comes after the close
+		// settles the record (settleOwed), one that came before keeps it
+		// here (releaseOwed sees it).
 		l.releaseOwed(ctx)
 		return
 	}
@@ -134,6 +138,18 @@ func (c *Controller) autoPayOnWire(order string) bool {
 func (l *lane) releaseOwed(ctx context.Context) {
 	v := l.veh
 	now := l.c.now()
+	l.c.outcomeMu.Lock()
+	defer l.c.outcomeMu.Unlock()
+	// The outcome may have come in the meantime: then it is on its way
+	// to this lane (autoPayDone), and the AutoPay is off the outbox.
+	queued, err := l.c.db.QueuedAutoPays(v.recordID)
+	if err != nil {
+		l.fail("queued autopays", err)
+		return
+	}
+	if !slices.ContainsFunc(queued, func(m store.Message) bool { return m.RequestOrder == v.order }) {
+		return
+	}
 	rec, err := l.c.db.RecordByID(v.recordID)
 	if err != nil {
 		l.fail("record", err)
@@ -278,4 +294,14 @@ func (c *Controller) arrearsItems(rec store.Record, q tariff.Quote, items []stor
 		items = kept
 	}
 	return items, collected
+}
+
+// lockOutcome takes outcomeMu for an AutoPay's outcome; the returned
+// function releases it (a no-op for other kinds).
+func (c *Controller) lockOutcome(m store.Message) func() {
+	if m.Kind != store.KindAutoPay {
+		return func() {}
+	}
+	c.outcomeMu.Lock()
+	return c.outcomeMu.Unlock
 }

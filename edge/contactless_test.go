@@ -223,8 +223,8 @@ func TestOfflineReleaseRefusedArrearsCollected(t *testing.T) {
 	// The console shows it: arrears, records, record.
 	con := console.New(console.Options{Backend: &Console{Ctl: h.ctl, Who: "test"}, Clock: h.clk})
 	for cmd, want := range map[string]string{
-		"arrears 沪C88888": first.ID,
-		"records 沪C88888": "5.00 arrears (欠费)",
+		"arrears 沪C88888":    first.ID,
+		"records 沪C88888":    "5.00 arrears (欠费)",
 		"record " + first.ID: "owed   5.00 arrears (欠费)",
 	} {
 		var out strings.Builder

@@ -160,6 +160,10 @@ type Controller struct {
 	spaceDirty chan struct{}
 	holdUntil  time.Time // the dispatcher's: the platform was unreachable, wait till then
 
+	// outcomeMu orders an AutoPay's outcome (recorded, then acked) and a
+	// lane's release owing of the same record: one sees the other whole.
+	outcomeMu sync.Mutex
+
 	mu         sync.Mutex
 	pending    map[string]*autoPayWaiter // request_order → the lane waiting for it
 	inflight   map[string]bool           // AutoPay request_orders on the wire now

@@ -208,16 +208,20 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 	c.noteNet(now, err)
 	switch {
 	case err == nil:
+		unlock := c.lockOutcome(m)
 		c.delivered(m, env, now)
 		if err := c.db.Ack(m.Seq); err != nil {
 			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
 		}
+		unlock()
 		c.log.Info("uplink delivered", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq)
 		return true
 	case errors.Is(err, cmb.ErrRejected):
 		c.log.Warn("uplink rejected", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
 		if m.Kind == store.KindAutoPay {
+			unlock := c.lockOutcome(m)
 			c.autoPayFailed(m, err.Error())
+			unlock()
 			return true
 		}
 		if m.Attempts == 0 {
@@ -403,10 +407,12 @@ func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
 		if a.Amount > 0 {
 			ap.Amount = a.Amount // what the platform charged
 		}
+		unlock := c.lockOutcome(m)
 		c.autoPaySucceeded(m, ap.VplNumber, ap.Amount, a.ChannelOrder, 0, now)
 		if err := c.db.Ack(m.Seq); err != nil {
 			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
 		}
+		unlock()
 		return true
 	case errors.Is(err, cmb.ErrRejected):
 		// The platform has no such order: the AutoPay never happened; send

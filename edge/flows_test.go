@@ -551,7 +551,7 @@ func TestCalcDuringAutoPay(t *testing.T) {
 		t.Fatalf("ScanPay = %+v, %v; want 500", res, err)
 	}
 	h.leaveExit(before)
-	h.drain()
+	h.advanceUntilDrained(time.Minute, 20) // the sender waits out its backoff from the outage
 	for _, u := range h.received(cmb.EpAutoPay, rec.ID) {
 		if u.Outcome != cmbsim.OutcomeDown {
 			t.Errorf("the withdrawn AutoPay was processed by the platform: %+v", u)

@@ -271,7 +271,8 @@ func (h *harness) drain() {
 			break
 		}
 		if last >= 0 && count >= last {
-			h.t.Fatalf("timed out waiting for outbox drained (%d queued)", count)
+			ms, _ := h.db.Messages(0, 5)
+			h.t.Fatalf("timed out waiting for outbox drained (%d queued, first %+v, now %v)", count, ms, h.clk.Now())
 		}
 		last = count
 	}
