@@ -416,10 +416,10 @@ func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
 		return true
 	case errors.Is(err, cmb.ErrRejected):
 		// The platform has no such order: the AutoPay never happened; send
-		// it again, same request_order.
-		c.mu.Lock()
-		delete(c.unresolved, m.RequestOrder)
-		c.mu.Unlock()
+		// it again, same request_order. It stays in c.unresolved until
+		// its outcome: a lane must not withdraw a payment that once
+		// left with an unknown outcome (charging twice is worse than
+		// waiting).
 		if err := c.db.Resolve(m.Seq, now); err != nil {
 			c.log.Error("outbox: resolve", "seq", m.Seq, "err", err)
 		}
