@@ -161,9 +161,8 @@ func TestConformanceStayUplinks(t *testing.T) {
 
 // advanceUntilDrained moves the clock in steps until the outbox is empty:
 // retries after a failure wait for the (fake) backoff. After each step it
-// gives the dispatcher a moment to act on it (its timer may have been
-// armed just after the clock moved, then the next step fires it); the
-// bound only paces the steps, nothing is asserted on time.
+// waits until the dispatcher has done what is due (its timer may have been
+// armed just after the clock moved: the kick wakes it).
 func (h *harness) advanceUntilDrained(step time.Duration, max int) {
 	h.t.Helper()
 	empty := func() bool {
@@ -176,13 +175,8 @@ func (h *harness) advanceUntilDrained(step time.Duration, max int) {
 		if empty() {
 			return
 		}
-		n := len(h.sim.Received(cmbsim.Filter{}))
 		h.advance(step)
-		for deadline := time.Now().Add(200 * time.Millisecond); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			if len(h.sim.Received(cmbsim.Filter{})) != n || empty() {
-				break
-			}
-		}
+		h.eventually("dispatcher idle", func() bool { h.ctl.kick(); return h.dispatcherIdle() })
 	}
 	h.drain()
 }

@@ -538,12 +538,16 @@ func TestCalcDuringAutoPay(t *testing.T) {
 	// The platform stays away past the wait: the AutoPay, never delivered,
 	// is withdrawn and the driver may scan.
 	// Simulated time runs on; a send in flight takes real time, so the
-	// lane asks again until the AutoPay is off the wire.
-	h.eventually("fallback to scan-to-pay", func() bool {
+	// lane asks again until the AutoPay is off the wire. Each step waits
+	// for the dispatcher to finish what is due, so the bound is simulated
+	// time, not the machine's speed.
+	for i := 0; h.laneStatus(h.exit).State != vWaitPay.String(); i++ {
+		if i == 120 {
+			t.Fatalf("no fallback to scan-to-pay after %d simulated seconds: lane %+v", 5*i, h.laneStatus(h.exit))
+		}
 		h.advance(5 * time.Second)
-		time.Sleep(5 * time.Millisecond)
-		return h.laneStatus(h.exit).State == vWaitPay.String()
-	})
+		h.eventually("dispatcher idle", func() bool { h.ctl.kick(); return h.dispatcherIdle() })
+	}
 	h.sim.ClearFaults()
 	before := opens(h.exit)
 	res, err := h.sim.ScanPay(context.Background(), 1)

@@ -19,6 +19,7 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/internal/progress"
 )
 
 const (
@@ -304,18 +305,18 @@ func TestFaults(t *testing.T) {
 	tests := []struct {
 		name        string
 		fault       cmbsim.Fault
-		timeout     time.Duration // client timeout; 0 = default
-		wantClass   error         // nil = success
+		giveUp      bool  // the client gives up once the platform has processed the request
+		wantClass   error // nil = success
 		wantCharged bool
 		wantOutcome string
 	}{
-		{"none", cmbsim.Fault{}, 0, nil, true, cmbsim.OutcomeAnswered},
-		{"down", cmbsim.Fault{Down: true}, 0, cmb.ErrNotDelivered, false, cmbsim.OutcomeDown},
-		{"status", cmbsim.Fault{Status: 9, Message: "system busy"}, 0, cmb.ErrRejected, false, cmbsim.OutcomeAnswered},
-		{"cut", cmbsim.Fault{Cut: true}, 0, cmb.ErrOutcomeUnknown, true, cmbsim.OutcomeCut},
-		{"malformed", cmbsim.Fault{Malformed: true}, 0, cmb.ErrOutcomeUnknown, true, cmbsim.OutcomeMalformed},
-		{"short delay", cmbsim.Fault{Delay: time.Millisecond}, 0, nil, true, cmbsim.OutcomeAnswered},
-		{"delay past the client's timeout", cmbsim.Fault{Delay: time.Minute}, 50 * time.Millisecond, cmb.ErrOutcomeUnknown, true, cmbsim.OutcomeGone},
+		{"none", cmbsim.Fault{}, false, nil, true, cmbsim.OutcomeAnswered},
+		{"down", cmbsim.Fault{Down: true}, false, cmb.ErrNotDelivered, false, cmbsim.OutcomeDown},
+		{"status", cmbsim.Fault{Status: 9, Message: "system busy"}, false, cmb.ErrRejected, false, cmbsim.OutcomeAnswered},
+		{"cut", cmbsim.Fault{Cut: true}, false, cmb.ErrOutcomeUnknown, true, cmbsim.OutcomeCut},
+		{"malformed", cmbsim.Fault{Malformed: true}, false, cmb.ErrOutcomeUnknown, true, cmbsim.OutcomeMalformed},
+		{"short delay", cmbsim.Fault{Delay: time.Millisecond}, false, nil, true, cmbsim.OutcomeAnswered},
+		{"delay past the client's patience", cmbsim.Fault{Delay: time.Hour}, true, cmb.ErrOutcomeUnknown, true, cmbsim.OutcomeGone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,12 +329,23 @@ func TestFaults(t *testing.T) {
 			if err := e.sim.SetFault(cmb.EpAutoPay, tt.fault); err != nil {
 				t.Fatal(err)
 			}
-			cli := e.cli
-			if tt.timeout > 0 {
-				cli, _ = cmb.NewClient(cmb.Config{BaseURL: e.srv.URL, AppID: appID, Secret: secret, ParkCode: park, HTTP: e.srv.Client(), Timeout: tt.timeout})
+			actx := ctx
+			if tt.giveUp {
+				// The client leaves once the platform has charged (not
+				// after a wall-clock timeout, which a busy machine could
+				// hit before the request was even written).
+				var cancel context.CancelFunc
+				actx, cancel = context.WithCancel(ctx)
+				defer cancel()
+				go func() {
+					defer cancel() // on a stall too: the checks below then fail
+					for w := progress.NewWatch(nil); e.sim.ChargedCount("ro") != 1 && !w.Stalled(); {
+						time.Sleep(time.Millisecond)
+					}
+				}()
 			}
 			req := cmb.AutoPay{VplNumber: "京A1", RecordID: "r1", Amount: 500, RequestOrder: "ro"}
-			_, err := cli.AutoPay(ctx, req)
+			_, err := e.cli.AutoPay(actx, req)
 			if tt.wantClass == nil && err != nil || tt.wantClass != nil && !errors.Is(err, tt.wantClass) {
 				t.Fatalf("AutoPay under fault %v = %v; want %v", tt.fault, err, tt.wantClass)
 			}
@@ -343,13 +355,10 @@ func TestFaults(t *testing.T) {
 			// The outcome is recorded once the handler is done with the
 			// request; a client that left may be ahead of it.
 			var rec []cmbsim.Uplink
-			for i := 0; i < 1000; i++ {
+			progress.Until(t, "the AutoPay's outcome recorded", func() bool {
 				rec = e.sim.Received(cmbsim.Filter{Endpoint: cmb.EpAutoPay})
-				if len(rec) == 1 && rec[0].Outcome == tt.wantOutcome {
-					break
-				}
-				time.Sleep(time.Millisecond)
-			}
+				return len(rec) == 1 && rec[0].Outcome == tt.wantOutcome
+			}, nil)
 			if len(rec) != 1 || rec[0].Outcome != tt.wantOutcome {
 				t.Errorf("Received(AutoPay) = %+v; want one with outcome %s", rec, tt.wantOutcome)
 			}

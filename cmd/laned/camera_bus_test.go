@@ -21,6 +21,8 @@ import (
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
 	"laned/hal/clock"
+
+	"laned/internal/progress"
 )
 
 // busPins hands the board gpiotest pins by name.
@@ -89,7 +91,7 @@ func TestCameraOpenerSharedBus(t *testing.T) {
 	if err := os.Symlink(slave, link); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // hang guard
+	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // hang guard
 	defer cancel()
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	opener := cameraOpener(&Config{}, clk, nil)

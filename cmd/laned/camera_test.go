@@ -17,6 +17,8 @@ import (
 	"laned/hal"
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
+
+	"laned/internal/progress"
 )
 
 // cameraWorked is the spec's worked example (its CRC pinned by the
@@ -118,7 +120,7 @@ func TestCameraDecodeFields(t *testing.T) {
 
 func TestCameraListen(t *testing.T) {
 	master, slave := cameratest.OpenPTY(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // hang guard
+	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // hang guard
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -46,6 +46,10 @@ type Config struct {
 	Park     ParkConfig
 	Platform PlatformConfig
 	Board    board.Config // profile and chip from [board], lanes from [[lanes]]
+	// SimClock is [board] clock = "sim": the daemon runs on a simulated
+	// clock that follows real time and that the console's `sim advance`
+	// moves forward (sim profile only).
+	SimClock bool
 	Lanes    []LaneConfig
 	Tariff   tariff.Config // [tariff], with zone and reserved_out_time from [park]
 	Vehicles []VehicleConfig
@@ -308,6 +312,7 @@ type rawFile struct {
 type boardSection struct {
 	Profile string `toml:"profile"`
 	Chip    string `toml:"chip"`
+	Clock   string `toml:"clock"` // "real" (default) or "sim" (sim profile only)
 }
 
 // loadConfig reads and validates the configuration file at path. err is
@@ -463,6 +468,16 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 	var bs boardSection
 	d.decode("board", raw.Board, &bs)
 	cfg.Board.Profile, cfg.Board.Chip = bs.Profile, bs.Chip
+	switch bs.Clock {
+	case "", "real":
+	case "sim":
+		cfg.SimClock = true
+		if bs.Profile != board.ProfileSim {
+			d.add("board.clock", `"sim" is for the sim profile only: a lane on real hardware runs on the real clock`)
+		}
+	default:
+		d.add("board.clock", `want "real" or "sim", got %q`, bs.Clock)
+	}
 	d.decode("lanes", raw.Lanes, &cfg.Lanes)
 	d.decode("tariff", raw.Tariff, &cfg.Tariff)
 	d.decode("vehicles", raw.Vehicles, &cfg.Vehicles)
@@ -773,12 +788,12 @@ func (d *configDecoder) validateLanes(cfg *Config, withFiles bool) {
 			}
 		}
 	}
-	if cfg.Board.Profile == board.ProfileSim {
-		return
-	}
 	for i, l := range cfg.Board.WithDefaults().Lanes {
 		if i >= len(cfg.Lanes) {
 			break
+		}
+		if cfg.Board.Profile == board.ProfileSim && l.Camera.Path == "" {
+			continue // a simulated camera
 		}
 		tk := fmt.Sprintf("lanes[%d].camera.template", i)
 		tmpl := cfg.Lanes[i].Camera.Template

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"laned/internal/progress"
 )
 
 // The running daemon's console on its socket: a technician drives the sim
@@ -37,7 +39,7 @@ func TestDaemonConsole(t *testing.T) {
 	session := func(lines ...string) string {
 		t.Helper()
 		var out bytes.Buffer
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(progress.Stall)
 		for {
 			out.Reset()
 			err := run(ctx, []string{"console", "-socket", sock}, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &out)
@@ -54,7 +56,7 @@ func TestDaemonConsole(t *testing.T) {
 	if !strings.Contains(out, "arming loop") {
 		t.Fatalf("sim arrive printed:\n%s", out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(progress.Stall)
 	for !strings.Contains(out, "粤B12345") {
 		if time.Now().After(deadline) {
 			t.Fatalf("records never showed the entry:\n%s", out)
@@ -63,7 +65,7 @@ func TestDaemonConsole(t *testing.T) {
 		out = session("records")
 	}
 	out = session("sim pass in1", "lane out1 open fire drill", "log 5", "version", "sim help")
-	for _, want := range []string{"fire drill", Version(), "cmbsim call scan-pay"} {
+	for _, want := range []string{"fire drill", Version(), "sim scanpay OUT_CODE", "sim advance DURATION"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console output lacks %q:\n%s", want, out)
 		}

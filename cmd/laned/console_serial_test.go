@@ -18,6 +18,8 @@ import (
 
 	"laned/edge/console"
 	"laned/hal/clock"
+
+	"laned/internal/progress"
 )
 
 // consolePTY is the master side of a pseudo-terminal: the technician's terminal.
@@ -62,7 +64,7 @@ func (p *consolePTY) typ(s string) {
 // broken session from hanging the test; nothing is timed.
 func (p *consolePTY) expect(want string) string {
 	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(progress.Stall)
 	buf := make([]byte, 1024)
 	for {
 		if i := strings.Index(p.seen.String()[p.next:], want); i >= 0 {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"laned/hal/clock"
+
+	"laned/internal/progress"
 )
 
 // notifyListener is systemd's end of the notify socket.
@@ -31,7 +33,7 @@ func notifyListener(t *testing.T, name string) (*net.UnixConn, string) {
 // broken test, it asserts nothing about timing.
 func readNotify(t *testing.T, c *net.UnixConn) string {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	c.SetReadDeadline(time.Now().Add(progress.Stall))
 	b := make([]byte, 4096)
 	n, err := c.Read(b)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/internal/progress"
 	"laned/store"
 )
 
@@ -149,15 +150,23 @@ func TestKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard
+	// A hang guard, not a timing assertion: it gives up only when the
+	// outbox's depth has not changed for progress.Stall.
+	dctx, dcancel := context.WithCancel(context.Background())
 	defer dcancel()
+	depth := -1
+	w := progress.NewWatch(func() any { return depth })
 	// Empty three polls in a row, 100 ms apart: a pay notice still in
 	// flight when the traffic stopped may release a car (and queue its
 	// Outdata) just after a first empty reading.
 	zeros := 0
 	if err := waitFor(dctx, func() (bool, error) {
+		if w.Stalled() {
+			return false, fmt.Errorf("nothing delivered for %s", progress.Stall)
+		}
 		cc.do("queue retry")
 		n, err := cc.pending()
+		depth = n
 		if n == 0 && err == nil {
 			zeros++
 			time.Sleep(100 * time.Millisecond)
@@ -371,7 +380,7 @@ func drive(ctx context.Context, sim *simProc, sock string, life *lifeline, jr *j
 
 // journey drives one vehicle in and out, recording what it saw committed.
 func journey(ctx context.Context, cc *consoleConn, sim *simProc, plate string, jr *journal) error {
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a hang guard
+	sctx, cancel := context.WithTimeout(ctx, progress.Stall) // a hang guard
 	defer cancel()
 	up := func(r laneRow) bool { return r.barrier == "open" || r.barrier == "opening" }
 	if _, err := cc.do("sim arrive in1 " + plate); err != nil {
@@ -399,7 +408,7 @@ func journey(ctx context.Context, cc *consoleConn, sim *simProc, plate string, j
 // exitJourney drives a vehicle parked inside out through out1, paying by
 // scan when the lane waits for it.
 func exitJourney(ctx context.Context, cc *consoleConn, sim *simProc, plate string, jr *journal) error {
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a hang guard
+	sctx, cancel := context.WithTimeout(ctx, progress.Stall) // a hang guard
 	defer cancel()
 	up := func(r laneRow) bool { return r.barrier == "open" || r.barrier == "opening" }
 	if _, err := cc.do("sim arrive out1 " + plate); err != nil {

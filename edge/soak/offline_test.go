@@ -19,6 +19,7 @@ import (
 	"laned/hal"
 	"laned/hal/clock"
 	"laned/hal/sim"
+	"laned/internal/progress"
 	"laned/store"
 )
 
@@ -48,17 +49,22 @@ func shenzhen() tariff.Config {
 	}
 }
 
-// until polls cond; the bound guards against a hang, it is not a timing
-// assertion.
+// until polls cond; it fails only when nothing moved for progress.Stall
+// (moved nil: a single step that must happen at all).
 func until(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Microsecond)
-	}
+	progress.Until(t, what, cond, nil)
+}
+
+// inProcess serves an HTTP request by calling the handler directly: the
+// exchange is not the subject here, and a loopback connection on a busy
+// machine would put a wall clock (dial, client timeouts) into the test.
+type inProcess struct{ h http.Handler }
+
+func (d inProcess) Do(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	d.h.ServeHTTP(rec, req)
+	return rec.Result(), nil
 }
 
 // TestPlatformDownForADay: the platform is unreachable for a simulated
@@ -88,23 +94,23 @@ func TestPlatformDownForADay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Platform and lane talk in-process: the outbox's drain is the
+	// subject, not HTTP (TestCallbackAbuse and TestKill9 are).
 	var laneHandler atomic.Value
-	laneSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	toLane := inProcess{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		laneHandler.Load().(http.Handler).ServeHTTP(w, r)
-	}))
-	defer laneSrv.Close()
-	psim := cmbsim.New(cmbsim.Config{AppID: appID, Secret: secret, ParkCode: parkCode, LaneURL: laneSrv.URL + "/",
+	})}
+	psim := cmbsim.New(cmbsim.Config{AppID: appID, Secret: secret, ParkCode: parkCode, LaneURL: "http://lane.invalid/", HTTP: toLane,
 		Guaranteed: true, Now: clk.Now, Rand: rand.NewChaCha8([32]byte{7}), MaxKept: max(100000, 20*cars)})
-	platform := httptest.NewServer(psim.Handler())
-	defer platform.Close()
-	client, err := cmb.NewClient(cmb.Config{BaseURL: platform.URL, AppID: appID, Secret: secret, ParkCode: parkCode, Timeout: 5 * time.Second})
+	client, err := cmb.NewClient(cmb.Config{BaseURL: "http://platform.invalid", AppID: appID, Secret: secret, ParkCode: parkCode,
+		HTTP: inProcess{psim.Handler()}, Timeout: progress.Stall})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := sim.NewLane(clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
 	out := sim.NewLane(clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
 	inBar, outBar := &countingBarrier{Barrier: in.Barrier}, &countingBarrier{Barrier: out.Barrier}
-	ctl, err := edge.New(edge.Config{ParkCode: parkCode, Spaces: edge.Spaces{Total: 2 * cars}, Guaranteed: true, OfflineRelease: true, ReplaceStale: true},
+	ctl, err := edge.New(edge.Config{ParkCode: parkCode, Spaces: edge.Spaces{Total: 2 * cars}, Guaranteed: true, OfflineRelease: true, ReplaceStale: true, SendTimeout: progress.Stall},
 		[]edge.LaneConfig{
 			{Name: "entry1", Kind: edge.Entry, Code: 1, Arming: in.Arming, Safety: in.Safety, Barrier: inBar, Camera: in.Camera},
 			{Name: "exit1", Kind: edge.Exit, Code: 1, Arming: out.Arming, Safety: out.Safety, Barrier: outBar, Camera: out.Camera},
@@ -239,8 +245,7 @@ func TestPlatformDownForADay(t *testing.T) {
 	// The platform is back.
 	psim.ClearFaults()
 	t0 := time.Now()
-	dctx, dcancel := context.WithTimeout(ctx, 10*time.Minute) // a hang guard
-	defer dcancel()
+	w := progress.NewWatch(func() any { return len(psim.Received(cmbsim.Filter{})) })
 	for {
 		// Past the longest backoff (5 min), so that everything is due.
 		// (Controller.RetryNow races the dispatcher's acks: it fails
@@ -254,8 +259,8 @@ func TestPlatformDownForADay(t *testing.T) {
 		if st.Count == 0 {
 			break
 		}
-		if dctx.Err() != nil {
-			t.Fatalf("outbox still holds %d after the platform came back", st.Count)
+		if w.Stalled() {
+			t.Fatalf("outbox still holds %d after the platform came back; nothing delivered for %s", st.Count, progress.Stall)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"laned/internal/progress"
 )
 
 const (
@@ -141,7 +142,7 @@ func startSim(t *testing.T, bin, laneURL, logPath string) *simProc {
 	return &simProc{cmd: cmd, base: base}
 }
 
-var adminHTTP = &http.Client{Timeout: 30 * time.Second}
+var adminHTTP = &http.Client{Timeout: progress.Stall} // a hang guard
 
 // get decodes the JSON answer of GET path on the admin API.
 func (s *simProc) get(path string, v any) error {
@@ -259,12 +260,12 @@ func startLaned(t *testing.T, bin, cfg string, port int, logf io.Writer) (*daemo
 	return p, time.Since(t0), nil
 }
 
-// waitHealthy polls the daemon's health probe; a guard of 30 s catches a
-// daemon that never serves.
+// waitHealthy polls the daemon's health probe; a guard of progress.Stall
+// catches a daemon that never serves.
 func waitHealthy(port int, done chan error) error {
 	url := fmt.Sprintf("http://127.0.0.1:%d/.laned/health", port)
 	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(progress.Stall)
 	for {
 		select {
 		case err := <-done:
@@ -279,7 +280,7 @@ func waitHealthy(port int, done chan error) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return errors.New("laned not serving after 30 s")
+			return fmt.Errorf("laned not serving after %s", progress.Stall)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -299,9 +300,9 @@ func (p *daemonProc) stop() error {
 	case err := <-p.done:
 		p.done <- err
 		return err
-	case <-time.After(30 * time.Second):
+	case <-time.After(progress.Stall):
 		p.kill()
-		return errors.New("laned did not stop within 30 s of SIGTERM")
+		return fmt.Errorf("laned did not stop within %s of SIGTERM", progress.Stall)
 	}
 }
 
@@ -318,7 +319,7 @@ const prompt = "laned> "
 func dialConsole(path string) (*consoleConn, error) {
 	var c net.Conn
 	var err error
-	for range 500 { // the socket appears shortly after the server serves
+	for deadline := time.Now().Add(progress.Stall); time.Now().Before(deadline); { // the socket appears shortly after the server serves
 		if c, err = net.Dial("unix", path); err == nil {
 			break
 		}
@@ -336,7 +337,7 @@ func dialConsole(path string) (*consoleConn, error) {
 }
 
 func (cc *consoleConn) readPrompt() (string, error) {
-	cc.c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	cc.c.SetReadDeadline(time.Now().Add(progress.Stall)) // a hang guard
 	var out []byte
 	b := make([]byte, 4096)
 	for {
@@ -353,7 +354,7 @@ func (cc *consoleConn) readPrompt() (string, error) {
 
 // do runs one command and returns its output.
 func (cc *consoleConn) do(cmd string) (string, error) {
-	cc.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	cc.c.SetWriteDeadline(time.Now().Add(progress.Stall)) // a hang guard
 	if _, err := io.WriteString(cc.c, cmd+"\n"); err != nil {
 		return "", err
 	}

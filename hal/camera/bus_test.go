@@ -16,6 +16,8 @@ import (
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
 	"laned/hal/clock"
+
+	"laned/internal/progress"
 )
 
 // busRig is a Bus on the slave of a pty with a camera per address, and a
@@ -41,7 +43,7 @@ func newBusRig(t *testing.T, cfg camera.BusConfig, addrs ...int) *busRig {
 		t.Fatal(err)
 	}
 	// A guard against a hung test, not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall)
 	t.Cleanup(cancel)
 	r.ctx = ctx
 	cfg.Path, cfg.Clock, cfg.Logger, cfg.MustOpen = r.link, r.clk, testLogger(t), true
@@ -498,7 +500,7 @@ func TestBusTemplateRoutesByAddrField(t *testing.T) {
 	tm.Fields = append(tm.Fields, camera.FieldAddr)
 	master, slave := cameratest.OpenPTY(t)
 	clk := clock.NewFake(t0)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // hang guard
+	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // hang guard
 	defer cancel()
 	b, err := camera.OpenBus(ctx, camera.BusConfig{Path: slave, Codec: tm, MustOpen: true, Clock: clk, Logger: testLogger(t)})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
 	"laned/hal/clock"
+
+	"laned/internal/progress"
 )
 
 var t0 = time.Unix(1700000000, 0)
@@ -52,7 +54,7 @@ func newRig(t *testing.T, cfg camera.Config) *rig {
 	}
 	r := &rig{clk: clock.NewFake(t0), master: master, rejects: make(chan camera.Result, 1000)}
 	// A guard against a hung test, not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall)
 	t.Cleanup(cancel)
 	r.ctx = ctx
 	cfg.Clock, cfg.Logger, cfg.MustOpen = r.clk, testLogger(t), true

@@ -11,6 +11,8 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+
+	"laned/internal/progress"
 )
 
 var t0 = time.Unix(1700000000, 0)
@@ -23,10 +25,10 @@ func newPin(name string) *gpiotest.Pin {
 // into a failure, it asserts no timing.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(progress.Stall)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("still waiting after 10s for %s", what)
+			t.Fatalf("still waiting after %s for %s", progress.Stall, what)
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
@@ -49,8 +51,8 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 			t.Fatal("channel closed; want a value")
 		}
 		return v
-	case <-time.After(10 * time.Second):
-		t.Fatal("no value after 10s")
+	case <-time.After(progress.Stall):
+		t.Fatalf("no value after %s", progress.Stall)
 	}
 	var zero T
 	return zero
@@ -66,8 +68,8 @@ func drainClosed[T any](t *testing.T, ch <-chan T) []T {
 				return got
 			}
 			got = append(got, v)
-		case <-time.After(10 * time.Second):
-			t.Fatal("channel not closed after 10s")
+		case <-time.After(progress.Stall):
+			t.Fatalf("channel not closed after %s", progress.Stall)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
 	"laned/hal/clock"
+
+	"laned/internal/progress"
 )
 
 func TestFakeCameraRetriesUntilAcked(t *testing.T) {
@@ -22,7 +24,7 @@ func TestFakeCameraRetriesUntilAcked(t *testing.T) {
 	defer ctl.Close()
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	cam := cameratest.NewFakeCamera(master, 3, clk)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // hang guard
+	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // hang guard
 	defer cancel()
 	cam.Start(ctx)
 
