@@ -522,3 +522,26 @@ func TestBindReplayRefused(t *testing.T) {
 		t.Errorf("audit = %v; want 4 bind, 2 unbind, 2 bind_refused", count)
 	}
 }
+
+// Item 4: the AutoPay succeeded and the vehicle left; after a restart the
+// bank's notice for it, with an order of its own, is still the same money.
+func TestContactlessPayNoticeAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	rec := h.contactlessEntry("沪C88888", 5000)
+	h.advance(time.Hour)
+	before := opens(h.exit)
+	h.exit.Arrive("沪C88888")
+	h.leaveExit(before)
+	h.drain()
+	h.restart()
+	if _, err := h.sim.Pay(context.Background(), cmbsim.PayNotice{Plate: "沪C88888", RecordID: rec.ID, Amount: 500, Order: "BANK-9"}); err != nil {
+		t.Fatalf("notice after the restart = %v", err)
+	}
+	pays, _ := h.db.Payments(rec.ID)
+	if len(pays) != 1 || pays[0].Amount != 500 || pays[0].Notice != "BANK-9" {
+		t.Errorf("payments = %+v; want the AutoPay's one, the notice's order noted", pays)
+	}
+	if got := h.closed(rec.ID); got.Fees.Paid != 500 {
+		t.Errorf("fees = %+v; want 500", got.Fees)
+	}
+}
