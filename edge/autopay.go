@@ -156,18 +156,19 @@ func (l *lane) releaseOwed(ctx context.Context) {
 		return
 	}
 	q := v.quote
-	items, err := l.c.chargeItems(rec, q, now)
+	pays, err := l.c.db.Payments(rec.ID)
 	if err != nil {
-		l.fail("charge items", err)
+		l.fail("payments", err)
 		return
 	}
+	items, audits := l.c.chargeItems(rec, q, pays, now)
 	why := fmt.Sprintf("platform unreachable: released owing %s, contactless outcome pending", yuan(q.Due))
 	exit := store.Exit{
 		OutCode: l.cfg.Code, OutTime: now, Items: items,
 		Fees:       store.Fees{Total: q.Total, Paid: q.Paid, Due: q.Due},
 		AwaitOrder: v.order, Collected: arrearsOf(rec, q), Note: why,
 	}
-	if _, err := l.c.db.CloseRecord(rec.ID, exit, l.c.auditMsg("offline_release", l.cfg.Code, "%s: %s (record %s) %s; request_order %s", l.cfg.Name, rec.Plate, rec.ID, why, v.order)); err != nil {
+	if _, err := l.c.db.CloseRecord(rec.ID, exit, append(audits, l.c.auditMsg("offline_release", l.cfg.Code, "%s: %s (record %s) %s; request_order %s", l.cfg.Name, rec.Plate, rec.ID, why, v.order))...); err != nil {
 		l.fail("close record owing", err)
 		return
 	}
@@ -225,32 +226,50 @@ func (c *Controller) settleOwed(m store.Message, paid bool, p store.Payment, det
 // plate: Segment is the record that left it, Fen the amount.
 const lineArrears = "arrears"
 
-// withArrears adds the plate's arrears to a quote of rec: to its total and,
-// beyond what was paid over the stay's own fee, to what is due; a line per
-// arrears says which.
-func (c *Controller) withArrears(rec store.Record, q tariff.Quote) (tariff.Quote, error) {
+// arrearsFor lists the arrears of rec's plate other than rec's own (none
+// for an unlicensed vehicle).
+func (c *Controller) arrearsFor(rec store.Record) ([]store.Arrear, error) {
 	if rec.Unlicensed {
-		return q, nil
+		return nil, nil
 	}
 	as, err := c.db.Arrears(rec.Plate)
 	if err != nil {
+		return nil, err
+	}
+	out := as[:0]
+	for _, a := range as {
+		if a.RecordID != rec.ID && a.Amount > 0 {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// withArrears adds the plate's arrears to a quote of rec (see addArrears).
+func (c *Controller) withArrears(rec store.Record, q tariff.Quote) (tariff.Quote, error) {
+	as, err := c.arrearsFor(rec)
+	if err != nil {
 		return q, err
 	}
+	return addArrears(q, as), nil
+}
+
+// addArrears adds arrears to a quote: to its total and, beyond what was
+// paid over the stay's own fee, to what is due; a line per arrears says
+// which (pure: it runs inside the closing transaction).
+func addArrears(q tariff.Quote, as []store.Arrear) tariff.Quote {
 	var sum int64
 	for _, a := range as {
-		if a.RecordID == rec.ID || a.Amount <= 0 {
-			continue
-		}
 		sum += a.Amount
 		q.Breakdown = append(q.Breakdown, tariff.Line{From: a.Since, To: a.Since, Kind: lineArrears, Segment: a.RecordID, Fen: a.Amount, Price: a.Amount, Periods: 1})
 	}
 	if sum == 0 {
-		return q, nil
+		return q
 	}
 	over := max(0, q.Paid-q.Total) // paid beyond the stay's own fee
 	q.Total += sum
 	q.Due += max(0, sum-over)
-	return q, nil
+	return q
 }
 
 // arrearsOf lists the arrears a quote of rec includes.

@@ -131,10 +131,10 @@ func (c *Controller) contactlessNotice(rec store.Record, r cmb.PayRequest, it cm
 	if err != nil {
 		return false, false, err
 	}
-	p := store.Payment{Order: it.Order, Notice: it.Order, RecordID: rec.ID, Plate: rec.Plate, BillID: r.BillID, PayType: int(it.PayType), Amount: it.Amount, PayTime: time.Unix(r.PayTime, 0)}
+	p := store.Payment{Order: it.Order, BankNotice: it.Order, RecordID: rec.ID, Plate: rec.Plate, PayType: int(it.PayType), Amount: it.Amount, PayTime: time.Unix(r.PayTime, 0)}
 	for _, q := range pays {
-		if q.RequestOrder != "" && q.Notice == "" && q.Amount == it.Amount {
-			p.RequestOrder = q.RequestOrder
+		if q.RequestOrder != "" && q.BankNotice == "" && q.Amount == it.Amount {
+			p.RequestOrder, p.BillID = q.RequestOrder, q.RequestOrder
 			break
 		}
 	}
@@ -145,7 +145,7 @@ func (c *Controller) contactlessNotice(rec store.Record, r cmb.PayRequest, it cm
 		}
 		for _, m := range queued {
 			if autoPayOf(m).Amount == it.Amount {
-				p.RequestOrder = m.RequestOrder
+				p.RequestOrder, p.BillID = m.RequestOrder, m.RequestOrder
 				break
 			}
 		}

@@ -375,7 +375,7 @@ func TestContactlessPayNoticeOwnOrder(t *testing.T) {
 				if sum, _, _ := h.db.PaidFor(rec.ID); sum != 500 {
 					t.Errorf("PaidFor = %d; want 500 (one payment)", sum)
 				}
-				if pays, _ := h.db.Payments(rec.ID); len(pays) != 1 || pays[0].Notice == "" {
+				if pays, _ := h.db.Payments(rec.ID); len(pays) != 1 || pays[0].BankNotice == "" {
 					t.Errorf("payments = %+v; want one, with the notice's order noted", pays)
 				}
 				if got := h.closed(rec.ID); got.Fees.Paid != 500 {
@@ -538,7 +538,7 @@ func TestContactlessPayNoticeAfterRestart(t *testing.T) {
 		t.Fatalf("notice after the restart = %v", err)
 	}
 	pays, _ := h.db.Payments(rec.ID)
-	if len(pays) != 1 || pays[0].Amount != 500 || pays[0].Notice != "BANK-9" {
+	if len(pays) != 1 || pays[0].Amount != 500 || pays[0].BankNotice != "BANK-9" {
 		t.Errorf("payments = %+v; want the AutoPay's one, the notice's order noted", pays)
 	}
 	if got := h.closed(rec.ID); got.Fees.Paid != 500 {

@@ -227,7 +227,7 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 		if m.Attempts == 0 {
 			c.audit("uplink_rejected", 0, "%s for record %s: %v", m.Kind, m.RecordID, err)
 		}
-		c.retry(m, started, err)
+		c.refused(m, started, err)
 		return true
 	case errors.Is(err, cmb.ErrOutcomeUnknown):
 		c.log.Warn("uplink outcome unknown", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
@@ -352,7 +352,7 @@ func (c *Controller) knownPayment(recordID string, orders ...string) bool {
 	}
 	for _, p := range pays {
 		for _, o := range orders {
-			if o != "" && (p.Order == o || p.BillID == o || p.RequestOrder == o || p.Notice == o) {
+			if o != "" && (p.Order == o || p.BillID == o || p.RequestOrder == o || p.BankNotice == o) {
 				return true
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +91,7 @@ type lane struct {
 	passC         <-chan time.Time
 	autoPayTimer  clock.Timer
 	autoPayC      <-chan time.Time
+	resettles     int // nested re-decisions after a repricing (see resettle)
 
 	snapMu sync.Mutex
 	snap   laneStatus
@@ -514,7 +517,7 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 	db := l.c.db
 	class := tariff.Classify(v.plate, v.colour)
 	rec := store.Record{
-		ID: db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: max(v.colour, 0),
+		ID: db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: v.colour, // unknown stays unknown: never sent as blue
 		CarType: carType(class, l.c.tariff.Load().IsMilitaryPolice(v.plate)), PowerType: powerType(class),
 		Unlicensed: v.unlicensed, AuthType: auth, InCode: l.cfg.Code, InTime: now, State: store.StateInside,
 	}
@@ -531,10 +534,14 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		if exit.OutCode == 0 {
 			exit.OutCode = stale.InCode
 		}
-		if exit.Items, err = l.c.chargeItems(stale, tariff.Quote{}, now); err != nil {
-			l.fail("stale charge items", err)
+		pays, err := db.Payments(stale.ID)
+		if err != nil {
+			l.fail("stale payments", err)
 			return
 		}
+		var audits []store.Message
+		exit.Items, audits = l.c.chargeItems(stale, tariff.Quote{}, pays, now)
+		msgs = append(msgs, audits...)
 		closed := stale
 		closed.OutCode, closed.OutTime = exit.OutCode, now
 		out, err := l.c.outdata(closed, exit.Items)
@@ -614,80 +621,76 @@ func (l *lane) noVpln(ctx context.Context, virtual string) (int, string) {
 	v.plate, v.unlicensed, v.colour = virtual, true, hal.ColourUnknown
 	stale, err := l.c.db.OpenByPlate(virtual)
 	hasStale := err == nil
+	if !hasStale {
+		if sc, err := l.c.spaces(); err == nil && sc.TmpEmpty <= 0 {
+			l.refuse("car park full")
+			return cmb.NoVplnCannotAdmit, "cannot admit: car park full"
+		}
+	}
 	l.admit(ctx, store.AuthTemporary, hasStale, stale)
 	if v.state != vReleased {
-		return 1, "cannot admit: " + v.reason
+		return cmb.NoVplnCannotAdmit, "cannot admit: " + v.reason
 	}
 	return 0, ""
 }
 
 // ---- exit ----
 
-// findRecord finds the open record of a read plate: exact, else the one
-// look-alike.
-func (c *Controller) findRecord(plate string) (store.Record, bool, error) {
-	rec, err := c.db.OpenByPlate(plate)
-	if err == nil {
-		return rec, true, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return store.Record{}, false, err
-	}
-	open, err := c.db.OpenRecords()
-	if err != nil {
-		return store.Record{}, false, err
-	}
-	plates := make([]string, len(open))
-	for i, r := range open {
-		plates[i] = r.Plate
-	}
-	if m, ok := matchPlate(plate, plates); ok {
-		for _, r := range open {
-			if r.Plate == m {
-				return r, true, nil
-			}
-		}
-	}
-	return store.Record{}, false, nil
+// lookup is what findRecord found for a read plate.
+type lookup struct {
+	rec       store.Record
+	found     bool
+	ambiguous []string // the look-alike plates inside when more than one may be the read
 }
 
-// quote prices rec for an exit or a query at `at`.
-func (c *Controller) quote(rec store.Record, at time.Time) (tariff.Quote, error) {
-	paid, last, err := c.db.PaidFor(rec.ID)
+// findRecord finds the open record of a plate read with confidence conf
+// (0: unknown): exact, else the one look-alike (see matchPlate), through
+// the store's look-alike index; it never decodes every open record.
+func (c *Controller) findRecord(plate string, conf int) (lookup, error) {
+	rec, err := c.db.OpenByPlate(plate)
+	if err == nil {
+		return lookup{rec: rec, found: true}, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return lookup{}, err
+	}
+	near, err := c.db.OpenLookalikes(plate)
 	if err != nil {
-		return tariff.Quote{}, err
+		return lookup{}, err
 	}
-	e := c.tariff.Load()
-	vip := rec.AuthType == store.AuthVIP
-	if !vip && !rec.Unlicensed {
-		if lv, err := c.db.LookupVehicle(rec.Plate, at); err == nil && (lv.List == store.ListVIP || lv.List == store.ListMonthly) {
-			vip = true
-		}
+	plates := make([]string, len(near))
+	for i, r := range near {
+		plates[i] = r.Plate
 	}
-	q, err := e.Quote(tariff.Query{
-		Class: tariff.Classify(rec.Plate, rec.PlateColor), Entry: rec.InTime, Exit: at,
-		VIP: vip, Military: e.IsMilitaryPolice(rec.Plate), Paid: paid, LastPayTime: last,
-	})
-	if err != nil {
-		return q, err
+	m, amb := matchPlate(plate, conf, plates)
+	if m == "" {
+		return lookup{ambiguous: amb}, nil
 	}
-	return c.withArrears(rec, q)
+	return lookup{rec: near[slices.Index(plates, m)], found: true}, nil
 }
 
 func (l *lane) decideExit(ctx context.Context) {
 	v := l.veh
-	rec, ok, err := l.c.findRecord(v.plate)
+	found, err := l.c.findRecord(v.plate, v.conf)
 	if err != nil {
 		l.fail("find record", err)
 		return
 	}
-	if !ok {
+	if len(found.ambiguous) > 0 {
+		// Never a guess: a wrong match would charge another driver.
+		v.state, v.recordID = vUnknown, ""
+		v.reason = fmt.Sprintf("plate %s may be any of %s inside: scan the exit QR code or call a guard", v.plate, strings.Join(found.ambiguous, ", "))
+		l.c.log.Warn("exit: ambiguous look-alike plate", "lane", l.cfg.Name, "read", v.plate, "conf", v.conf, "candidates", found.ambiguous)
+		return
+	}
+	if !found.found {
 		v.state, v.reason, v.recordID = vUnknown, "no open record for this plate", ""
 		l.c.log.Info("exit: no record", "lane", l.cfg.Name, "plate", v.plate)
 		return
 	}
+	rec := found.rec
 	if rec.Plate != v.plate {
-		l.c.log.Info("exit: look-alike plate matched", "lane", l.cfg.Name, "read", v.plate, "record", rec.Plate)
+		l.c.log.Info("exit: look-alike plate matched", "lane", l.cfg.Name, "read", v.plate, "conf", v.conf, "record", rec.Plate)
 		v.plate = rec.Plate
 	}
 	v.recordID = rec.ID
@@ -707,7 +710,9 @@ func (l *lane) settle(ctx context.Context, rec store.Record) {
 	}
 	v.quote = q
 	if q.Due == 0 {
-		l.release(ctx, rec, q, nil, "free: "+string(q.Reason))
+		if err := l.release(ctx, rec, q, nil, "free: "+string(q.Reason)); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
+		}
 		return
 	}
 	if b, err := l.c.db.Binding(rec.Plate); err == nil && !rec.Unlicensed && q.Due <= b.Limit {
@@ -737,75 +742,6 @@ func (l *lane) priceAt() time.Time {
 	return now
 }
 
-// release closes the record with its Outdata (and extra, e.g. an AutoPay)
-// in one transaction, then raises the barrier.
-func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, msgs ...store.Message) {
-	v := l.veh
-	now := l.c.now()
-	items, err := l.c.chargeItems(rec, q, now)
-	if err != nil {
-		l.fail("charge items", err)
-		return
-	}
-	items = append(items, extra...)
-	items, collected := l.c.arrearsItems(rec, q, items, now)
-	fees := store.Fees{Total: q.Total, Paid: q.Paid, Due: 0}
-	for _, it := range extra {
-		fees.Paid += it.ActualPay
-	}
-	if waived := q.Total - fees.Paid; waived > 0 {
-		fees.Discount = waived
-	}
-	rec.OutCode, rec.OutTime = l.cfg.Code, now
-	out, err := l.c.outdata(rec, items)
-	if err != nil {
-		l.fail("outdata", err)
-		return
-	}
-	msgs = append(msgs, out, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, rec.Plate, rec.ID, why))
-	if _, err := l.c.db.CloseRecord(rec.ID, store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items, Collected: collected}, msgs...); err != nil {
-		l.fail("close record", err)
-		return
-	}
-	v.state, v.reason, v.recordID = vReleased, why, rec.ID
-	l.raise(ctx, "exit "+rec.Plate+": "+why)
-	l.c.kick()
-	l.c.markSpaces()
-}
-
-// chargeItems lists the stay's payments, and what was waived, as
-// Outdata's charge items.
-func (c *Controller) chargeItems(rec store.Record, q tariff.Quote, now time.Time) ([]store.ChargeItem, error) {
-	pays, err := c.db.Payments(rec.ID)
-	if err != nil {
-		return nil, err
-	}
-	var items []store.ChargeItem
-	for _, p := range pays {
-		pt := p.PayType
-		if !cmb.PayType(pt).Valid() {
-			// A notice's pay_type is 99 (§4.2); an undocumented code must
-			// not stop the record from closing. The payment keeps it.
-			c.audit("pay_type", rec.OutCode, "record %s: payment %s has undocumented pay_type %d; reported as %d", rec.ID, p.Order, pt, cmb.PayCMB)
-			pt = int(cmb.PayCMB)
-		}
-		items = append(items, store.ChargeItem{PayType: pt, TollCollector: c.cfg.TollCollector, ShouldPay: p.Amount, ActualPay: p.Amount, Time: p.PayTime, SeqNum: p.Order})
-	}
-	switch {
-	case q.Total == 0 && len(items) == 0 && q.Reason == tariff.ReasonFreePeriod:
-		items = append(items, store.ChargeItem{PayType: int(cmb.PayShortStayFree), TollCollector: c.cfg.TollCollector, Time: now, SeqNum: rec.ID + "F"})
-	case q.Reason == tariff.ReasonVIP || q.Reason == tariff.ReasonMilitary:
-		// Exempt: report what the stay would have cost, waived.
-		full, err := c.tariff.Load().Quote(tariff.Query{Class: q.Class, Entry: rec.InTime, Exit: now, Paid: q.Paid})
-		if err == nil && full.Due > 0 {
-			items = append(items, store.ChargeItem{PayType: int(cmb.PayTariffFree), TollCollector: c.cfg.TollCollector, ShouldPay: full.Due, Time: now, SeqNum: rec.ID + "W"})
-		}
-	case q.Reason == tariff.ReasonGrace && q.Total > q.Paid:
-		items = append(items, store.ChargeItem{PayType: int(cmb.PayPrepaidGrace), TollCollector: c.cfg.TollCollector, ShouldPay: q.Total - q.Paid, Time: now, SeqNum: rec.ID + "G"})
-	}
-	return items, nil
-}
-
 func yuan(fen int64) string {
 	sign := ""
 	if fen < 0 {
@@ -824,7 +760,9 @@ func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why str
 	}
 	v.quote = q
 	if q.Due == 0 {
-		l.release(ctx, rec, q, nil, why)
+		if err := l.release(ctx, rec, q, nil, why); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
+		}
 		return
 	}
 	v.state, v.reason = vWaitPay, fmt.Sprintf("%s still due: scan the exit QR code", yuan(q.Due))
@@ -858,18 +796,24 @@ func (l *lane) manualOpen(ctx context.Context, who, reason string) error {
 	if l.cfg.Kind == Exit && v != nil && v.recordID != "" && v.state != vReleased {
 		rec, err := l.c.db.RecordByID(v.recordID)
 		if err == nil && rec.State.Open() {
-			q, qerr := l.c.quote(rec, l.priceAt())
-			if qerr != nil {
-				q = tariff.Quote{Total: rec.Fees.Total, Paid: rec.Fees.Paid, Due: rec.Fees.Due}
-			}
-			var extra []store.ChargeItem
-			if q.Due > 0 {
-				extra = append(extra, store.ChargeItem{PayType: int(cmb.PayManualFree), TollCollector: who, ShouldPay: q.Due, Time: now, SeqNum: rec.ID + "M"})
-			}
 			if v.order != "" {
 				l.c.forgetAutoPay(v.order)
 			}
-			l.release(ctx, rec, q, extra, "manual open by "+who+": "+reason, l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason))
+			// A payment arriving while this is decided reprices the stay:
+			// decide again with it (a bounded number of times).
+			for range 3 {
+				q, qerr := l.c.quote(rec, l.priceAt())
+				if qerr != nil {
+					q = tariff.Quote{Total: rec.Fees.Total, Paid: rec.Fees.Paid, Due: rec.Fees.Due}
+				}
+				var extra []store.ChargeItem
+				if q.Due > 0 {
+					extra = append(extra, store.ChargeItem{PayType: int(cmb.PayManualFree), TollCollector: who, ShouldPay: q.Due, Time: now, SeqNum: rec.ID + "M"})
+				}
+				if err := l.release(ctx, rec, q, extra, "manual open by "+who+": "+reason, l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason)); !errors.Is(err, errRepriced) {
+					break
+				}
+			}
 			if l.veh != nil && l.veh.state == vReleased {
 				return nil
 			}
@@ -936,7 +880,9 @@ func (l *lane) bindUnlicensed(rec store.Record, q tariff.Quote) {
 		l.c.log.Warn("mark leaving", "record", rec.ID, "err", err)
 	}
 	if q.Due == 0 {
-		l.release(context.Background(), rec, q, nil, "unlicensed, nothing due")
+		if err := l.release(context.Background(), rec, q, nil, "unlicensed, nothing due"); errors.Is(err, errRepriced) {
+			l.resettle(context.Background(), rec.ID)
+		}
 		return
 	}
 	v.state, v.reason = vWaitPay, fmt.Sprintf("%s due: pay on the phone", yuan(q.Due))

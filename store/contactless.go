@@ -42,7 +42,7 @@ func arrearKey(plate, recordID string) []byte { return payKey(plate, recordID) }
 // whatever order names it (the channel_order of the answer, our
 // request_order, or the bank's pay notice with an order of its own). If
 // the record has a payment of that request_order already, nothing is
-// added: a p with a Notice fills the recorded payment's empty Notice, and
+// added: a p with a BankNotice fills the recorded payment's empty one, and
 // ErrAlreadyRecorded is returned. Otherwise p is added as AddPayment does.
 func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 	if p.RequestOrder == "" {
@@ -70,7 +70,7 @@ func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 }
 
 // noteAutoPayment reports whether p's AutoPay has its payment already,
-// noting p's Notice on it.
+// noting p's BankNotice on it.
 func noteAutoPayment(tx *bolt.Tx, p Payment) (bool, error) {
 	var found []byte
 	var rec Payment
@@ -85,8 +85,8 @@ func noteAutoPayment(tx *bolt.Tx, p Payment) (bool, error) {
 	if found == nil {
 		return false, nil
 	}
-	if p.Notice != "" && rec.Notice == "" && p.Notice != rec.Order {
-		rec.Notice = p.Notice
+	if p.BankNotice != "" && rec.BankNotice == "" && p.BankNotice != rec.Order {
+		rec.BankNotice = p.BankNotice
 		v, err := json.Marshal(rec)
 		if err != nil {
 			return false, err

@@ -18,9 +18,9 @@ func TestAddAutoPayment(t *testing.T) {
 	}{
 		{"answer then notice",
 			store.Payment{Order: "CH1", RequestOrder: "RO1", Amount: 500},
-			store.Payment{Order: "N1", Notice: "N1", RequestOrder: "RO1", Amount: 500}, "N1"},
+			store.Payment{Order: "N1", BankNotice: "N1", RequestOrder: "RO1", Amount: 500}, "N1"},
 		{"notice then answer",
-			store.Payment{Order: "N1", Notice: "N1", RequestOrder: "RO1", Amount: 500},
+			store.Payment{Order: "N1", BankNotice: "N1", RequestOrder: "RO1", Amount: 500},
 			store.Payment{Order: "CH1", RequestOrder: "RO1", Amount: 500}, "N1"},
 		{"answer repeated",
 			store.Payment{Order: "CH1", RequestOrder: "RO1", Amount: 500},
@@ -37,7 +37,7 @@ func TestAddAutoPayment(t *testing.T) {
 				t.Fatalf("AddAutoPayment(later) = %v; want ErrAlreadyRecorded", err)
 			}
 			ps, _ := db.Payments(r.ID)
-			if len(ps) != 1 || ps[0].Amount != 500 || ps[0].Notice != tc.wantNotice {
+			if len(ps) != 1 || ps[0].Amount != 500 || ps[0].BankNotice != tc.wantNotice {
 				t.Errorf("payments = %+v; want one of 500 with notice %q", ps, tc.wantNotice)
 			}
 			if ms, _ := db.Messages(0, 10); len(ms) != 0 {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"laned/cmb"
 	"laned/cmb/cmbsim"
 )
 
@@ -20,7 +21,7 @@ import (
 const shutdownGrace = 5 * time.Second
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "cmbsim serve --listen ADDR --appid ID --secret S --park N [--lane URL] [--guaranteed] [--agree PLATE=LIMIT]…", stderr)
+	fs := newFlagSet("serve", "cmbsim serve --listen ADDR --appid ID --secret S --park N [--lane URL] [--guaranteed] [--callback-body ENC] [--agree PLATE=LIMIT]…", stderr)
 	var cred credentials
 	cred.register(fs)
 	listen := fs.String("listen", "127.0.0.1:8900", "address to listen on")
@@ -30,6 +31,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	contactless := fs.String("contactless", "", `how Indata/AutoPayStatus answers carry the agreement: "" (uid and limit), "no-data", "no-uid" or "indata-no-data"`)
 	payNotice := fs.String("pay-notice", "", `send a pay notice of its own for each contactless payment: "" (none), "before" or "after" the AutoPay answer`)
 	logJSON := fs.Bool("log-json", false, "log as JSON lines instead of text")
+	callbackBody := cmb.BodyForm
+	fs.Func("callback-body", "how callbacks are encoded, as the bank may send them: form (default), form-charset, no-type or multipart", func(v string) error {
+		e, err := cmb.ParseBodyEncoding(v)
+		callbackBody = e
+		return err
+	})
 	type agreement struct {
 		plate string
 		limit int64
@@ -67,7 +74,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	sim := cmbsim.New(cmbsim.Config{
 		AppID: cred.appid, Secret: cred.secret, ParkCode: cred.park,
-		LaneURL: *lane, Guaranteed: *guaranteed, Logger: log, ChargeDelay: *chargeDelay,
+		LaneURL: *lane, Guaranteed: *guaranteed, Logger: log, CallbackBody: callbackBody, ChargeDelay: *chargeDelay,
 		Contactless: cmbsim.ContactlessAnswers(*contactless), PayNotice: cmbsim.NoticeTiming(*payNotice),
 	})
 	for _, a := range agreements {

@@ -496,10 +496,43 @@ func (d *demo) summary() error {
 	}
 	fmt.Fprintf(d.out, "uplinks: %d delivered (%s), %d record or payment uplinks pending\n", delivered, strings.Join(parts, ", "), pending)
 	fmt.Fprintf(d.out, "platform: %d order violations, %d double charges\n", len(d.sim.OrderViolations()), len(d.sim.DoubleCharges()))
+	rep, err := d.reconcile()
+	if err != nil {
+		return err
+	}
+	adds := "adds up"
+	if !rep.AddsUp() {
+		adds = "DOES NOT ADD UP"
+	}
+	fmt.Fprintf(d.out, "reconciliation: due %s = collected %s + waived %s + owed %s yuan (%s)\n",
+		console.FormatFen(rep.Due), console.FormatFen(rep.Collected), console.FormatFen(rep.Waived), console.FormatFen(rep.Owed), adds)
 	if open != 0 || pending != 0 || len(d.sim.OrderViolations()) != 0 || len(d.sim.DoubleCharges()) != 0 {
 		return errors.New("demo: the summary is not clean")
 	}
+	if !rep.AddsUp() || rep.Collected != paid || rep.Owed != 0 {
+		return fmt.Errorf("demo: the reconciliation is not clean: due %d, collected %d (received %d), waived %d, owed %d fen",
+			rep.Due, rep.Collected, paid, rep.Waived, rep.Owed)
+	}
 	return nil
+}
+
+// reconcile is the reconciliation report over the demo's whole morning
+// (from the day of its first entry to the end of its last day).
+func (d *demo) reconcile() (edge.DayReport, error) {
+	now := d.clk.Now().In(d.zone)
+	from := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, d.zone)
+	if recs, err := d.db.Records("", 1000); err == nil {
+		for _, r := range recs {
+			if t := r.InTime.In(d.zone); t.Before(from) {
+				from = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, d.zone)
+			}
+		}
+	}
+	data, err := d.db.Report(from, time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, d.zone))
+	if err != nil {
+		return edge.DayReport{}, fmt.Errorf("demo: reconciliation: %w", err)
+	}
+	return edge.BuildDayReport(data, d.zone), nil
 }
 
 // ---- the live log ----
