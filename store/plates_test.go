@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -131,16 +130,6 @@ func TestOpenLookalikesFollowsChanges(t *testing.T) {
 	if got := plates("沪C7777"); got != nil {
 		t.Errorf("after the close = %q; want none", got)
 	}
-}
-
-// cpuTime is the CPU time this process used so far (user + system): on a
-// busy machine it says more about a lookup's cost than the wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkOpenLookalikes: a misread plate (one confusable) among 10k and

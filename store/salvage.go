@@ -267,7 +267,7 @@ func (s *salvager) record(tx *bolt.Tx, _, v []byte) error {
 		return fmt.Errorf("record %s: %w (a second copy)", r.ID, ErrExists)
 	}
 	if r.State.Open() {
-		if other := tx.Bucket(bucketOpenPlate).Get([]byte(r.Plate)); other != nil {
+		if other := tx.Bucket(bucketOpenPlate).Get(openPlateKey(r.Plate)); other != nil {
 			// Two open records of one plate: the index can hold one.
 			r.State = StateClosed
 			r.Note = strings.TrimSpace(r.Note + " closed by salvage: plate had open record " + string(other))
