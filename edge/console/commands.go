@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Limits of one screen.
@@ -275,10 +277,23 @@ func cmdLoops(_ context.Context, c *Console, w io.Writer, args []string) error {
 		if !l.Since.IsZero() {
 			since = c.ago(l.Since)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Lane, l.Name, yesNo(l.Occupied, "occupied", "free"), since, orDash(l.Fault))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Lane, l.Name, yesNo(l.Occupied, "occupied", "free"), since, orDash(text(l.Fault)))
 	}
 	tw.Flush()
 	return nil
+}
+
+// text renders outside text (a plate, a platform's or a camera's
+// message, an audit detail) for the terminal: as it is when every
+// character is printable, else quoted with Go escapes, so that what came
+// from outside can never move the cursor, recolour or reorder the screen.
+func text(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func orDash(s string) string {
@@ -319,7 +334,7 @@ func cmdCamera(_ context.Context, c *Console, w io.Writer, args []string) error 
 		if f.Plate != "" {
 			conf = strconv.Itoa(f.Conf)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.fmtTime(f.At), f.Kind, orDash(f.Plate), orDash(f.Colour), conf, orDash(f.Err))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.fmtTime(f.At), f.Kind, orDash(text(f.Plate)), orDash(f.Colour), conf, orDash(text(f.Err)))
 	}
 	tw.Flush()
 	return nil
@@ -339,7 +354,7 @@ func cmdRecords(_ context.Context, c *Console, w io.Writer, args []string) error
 	}
 	if len(recs) == 0 {
 		if plate != "" {
-			fmt.Fprintf(w, "no records for plate %s\n", plate)
+			fmt.Fprintf(w, "no records for plate %s\n", text(plate))
 		} else {
 			fmt.Fprintln(w, "no records yet")
 		}
@@ -352,7 +367,7 @@ func cmdRecords(_ context.Context, c *Console, w io.Writer, args []string) error
 		if r.OwedFen > 0 {
 			owed = FormatFen(r.OwedFen) + " " + r.Owing
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s %s\t%s\t%s\t%s\n", r.ID, r.Plate, r.State,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s %s\t%s\t%s\t%s\n", r.ID, text(r.Plate), r.State,
 			orDash(r.EntryLane), c.fmtTime(r.EntryAt), orDash(r.ExitLane), c.fmtTime(r.ExitAt),
 			FormatFen(r.FeeFen), FormatFen(r.PaidFen), owed)
 	}
@@ -373,7 +388,7 @@ func cmdRecord(_ context.Context, c *Console, w io.Writer, args []string) error 
 	}
 	tw := newTab(w)
 	fmt.Fprintf(tw, "id\t%s\n", r.ID)
-	fmt.Fprintf(tw, "plate\t%s %s\n", r.Plate, r.Colour)
+	fmt.Fprintf(tw, "plate\t%s %s\n", text(r.Plate), r.Colour)
 	fmt.Fprintf(tw, "state\t%s\n", r.State)
 	fmt.Fprintf(tw, "entry\t%s %s\n", orDash(r.EntryLane), c.fmtTime(r.EntryAt))
 	fmt.Fprintf(tw, "exit\t%s %s\n", orDash(r.ExitLane), c.fmtTime(r.ExitAt))
@@ -383,7 +398,7 @@ func cmdRecord(_ context.Context, c *Console, w io.Writer, args []string) error 
 		fmt.Fprintf(tw, "owed\t%s %s\n", FormatFen(r.OwedFen), r.Owing)
 	}
 	if r.Note != "" {
-		fmt.Fprintf(tw, "note\t%s\n", r.Note)
+		fmt.Fprintf(tw, "note\t%s\n", text(r.Note))
 	}
 	tw.Flush()
 	return nil
@@ -414,7 +429,7 @@ func cmdArrears(_ context.Context, c *Console, w io.Writer, args []string) error
 	var sum int64
 	for _, a := range as {
 		sum += a.AmountFen
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Plate, a.RecordID, FormatFen(a.AmountFen), c.fmtTime(a.Since), orDash(a.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", text(a.Plate), text(a.RecordID), FormatFen(a.AmountFen), c.fmtTime(a.Since), orDash(text(a.Reason)))
 	}
 	fmt.Fprintf(tw, "total\t\t%s\t\t%d arrears, collected at each plate's next exit\n", FormatFen(sum), len(as))
 	tw.Flush()
@@ -454,7 +469,7 @@ func cmdQueue(ctx context.Context, c *Console, w io.Writer, args []string) error
 	}
 	fmt.Fprintf(tw, "last sent\t%s\n", c.fmtTime(q.LastSent))
 	if q.LastError != "" {
-		fmt.Fprintf(tw, "last error\t%s (%s)\n", q.LastError, c.ago(q.LastErrorAt))
+		fmt.Fprintf(tw, "last error\t%s (%s)\n", text(q.LastError), c.ago(q.LastErrorAt))
 	} else {
 		fmt.Fprintf(tw, "last error\tnone\n")
 	}
@@ -506,7 +521,7 @@ func cmdQuote(_ context.Context, c *Console, w io.Writer, args []string) error {
 	}
 	tw := newTab(w)
 	if q.Plate != "" {
-		fmt.Fprintf(tw, "plate\t%s (record %s)\n", q.Plate, orDash(q.RecordID))
+		fmt.Fprintf(tw, "plate\t%s (record %s)\n", text(q.Plate), orDash(q.RecordID))
 		fmt.Fprintf(tw, "in since\t%s\n", c.fmtTime(q.EntryAt))
 	}
 	fmt.Fprintf(tw, "stay\t%d min\n", q.Minutes)
@@ -516,7 +531,7 @@ func cmdQuote(_ context.Context, c *Console, w io.Writer, args []string) error {
 	}
 	fmt.Fprintf(tw, "due\t%s\n", FormatFen(q.DueFen))
 	if q.Note != "" {
-		fmt.Fprintf(tw, "note\t%s\n", q.Note)
+		fmt.Fprintf(tw, "note\t%s\n", text(q.Note))
 	}
 	tw.Flush()
 	return nil
@@ -555,7 +570,7 @@ func cmdNet(ctx context.Context, c *Console, w io.Writer, args []string) error {
 		fmt.Fprintf(w, "platform %s: reachable in %s\n", n.Endpoint, n.Latency.Round(time.Millisecond))
 		return nil
 	}
-	fmt.Fprintf(w, "platform %s: UNREACHABLE: %s\n", n.Endpoint, orDash(n.Err))
+	fmt.Fprintf(w, "platform %s: UNREACHABLE: %s\n", n.Endpoint, orDash(text(n.Err)))
 	fmt.Fprintln(w, "lanes go on offline and uplinks queue; check the cable or modem, DNS and the platform address in config, then: net")
 	return nil
 }
@@ -593,7 +608,7 @@ func cmdLog(_ context.Context, c *Console, w io.Writer, args []string) error {
 	tw := newTab(w)
 	fmt.Fprintln(tw, "TIME\tWHO\tACTION\tDETAIL")
 	for _, l := range lines {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.fmtTime(l.At), l.Who, l.Action, l.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.fmtTime(l.At), text(l.Who), l.Action, text(l.Detail))
 	}
 	tw.Flush()
 	return nil
