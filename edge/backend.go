@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -178,7 +179,29 @@ func (b *Console) recordInfo(r store.Record) console.RecordInfo {
 			info.PaidFen = sum
 		}
 	}
+	info.Note = r.Note
+	switch {
+	case r.State == store.StateClosed && r.AwaitOrder != "":
+		info.OwedFen, info.Owing = r.Fees.Due, "owed, contactless outcome pending"
+	case r.Arrears > 0:
+		info.OwedFen, info.Owing = r.Arrears, "arrears (欠费)"
+		if as, err := b.Ctl.db.Arrears(r.Plate); err == nil && !slices.ContainsFunc(as, func(a store.Arrear) bool { return a.RecordID == r.ID }) {
+			info.Owing = "arrears (欠费), collected since"
+		}
+	}
 	return info
+}
+
+func (b *Console) Arrears(plate string) ([]console.ArrearInfo, error) {
+	as, err := b.Ctl.db.Arrears(plate)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.ArrearInfo, 0, len(as))
+	for _, a := range as {
+		out = append(out, console.ArrearInfo{Plate: a.Plate, RecordID: a.RecordID, AmountFen: a.Amount, Since: a.Since, Reason: a.Reason})
+	}
+	return out, nil
 }
 
 func payTypeName(t int) string {

@@ -56,10 +56,18 @@ type Spaces struct {
 type Config struct {
 	ParkCode int64
 	Spaces   Spaces
-	// Guaranteed: the platform's guaranteed (保付) mode: a contactless exit
-	// is released as soon as its AutoPay is durably queued. Otherwise the
-	// lane waits for the payment's answer.
+	// Guaranteed: the platform is in guaranteed (保付) mode: it answers an
+	// AutoPay at once and completes the charge itself. It changes how fast
+	// the answer comes, not what the lane does: in both modes a contactless
+	// vehicle is released on the answer status 0, never on the request.
 	Guaranteed bool
+	// OfflineRelease: when an AutoPay is not answered within AutoPayWait
+	// (the platform cannot be reached), a bound vehicle whose fee is
+	// within its limit is let out with the fee owed: the record stays
+	// outstanding, its Outdata waits for the AutoPay's outcome, and a later
+	// refusal leaves an arrears on the plate, collected at its next exit.
+	// False: the driver pays by scan.
+	OfflineRelease bool
 	// ReplaceStale: a plate that enters while it has an open record closes
 	// the stale record and opens a new one; when false the entry is
 	// refused and a guard must decide.
@@ -67,8 +75,9 @@ type Config struct {
 	// DedupeWindow: the same plate read on the same lane within it is one
 	// event. Default 10 s.
 	DedupeWindow time.Duration
-	// AutoPayWait bounds the wait for a non-guaranteed AutoPay that was not
-	// delivered yet before the lane falls back to scan-to-pay. Default 15 s.
+	// AutoPayWait bounds the wait for an AutoPay's answer before the lane
+	// falls back to scan-to-pay (or, with OfflineRelease, lets the vehicle
+	// out owing). Default 15 s.
 	AutoPayWait time.Duration
 	// PassTimeout: a barrier raised for a vehicle that never crossed the
 	// safety loop is lowered after this, once both loops are clear.
@@ -162,11 +171,16 @@ type Controller struct {
 	spaceDirty chan struct{}
 	holdUntil  time.Time // the dispatcher's: the platform was unreachable, wait till then
 
+	// outcomeMu orders an AutoPay's outcome (recorded, then acked) and a
+	// lane's release owing of the same record: one sees the other whole.
+	outcomeMu sync.Mutex
+
 	mu         sync.Mutex
 	pending    map[string]*autoPayWaiter // request_order → the lane waiting for it
 	inflight   map[string]bool           // AutoPay request_orders on the wire now
 	unresolved map[string]bool           // AutoPays sent with an unknown outcome
 	cancelled  map[string]bool           // AutoPays withdrawn before they were ever sent
+	answered   map[string]time.Time      // plate → when an Indata answer said uid (0 or 1): a queued status query is moot
 	netLast    netState
 	lastSent   time.Time
 
@@ -207,6 +221,7 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 		inflight:   make(map[string]bool),
 		unresolved: make(map[string]bool),
 		cancelled:  make(map[string]bool),
+		answered:   make(map[string]time.Time),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -42,7 +42,11 @@ func (c *Controller) quote(rec store.Record, at time.Time) (tariff.Quote, error)
 	if err != nil {
 		return tariff.Quote{}, err
 	}
-	return c.quoteFrom(rec, pays, at, c.vipAt(rec, at))
+	q, err := c.quoteFrom(rec, pays, at, c.vipAt(rec, at))
+	if err != nil {
+		return q, err
+	}
+	return c.withArrears(rec, q) // the plate's arrears (欠费) are collected at its exit
 }
 
 // quoteFrom prices rec at `at` with the payments given: pure, so that it
@@ -74,13 +78,20 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 	now := l.c.now()
 	at := l.priceAt()
 	vip := l.c.vipAt(rec, at)
+	arrears, err := l.c.arrearsFor(rec)
+	if err != nil {
+		l.fail("arrears", err)
+		return err
+	}
 	var used tariff.Quote
-	_, err := l.c.db.Settle(rec.ID, func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
+	_, err = l.c.db.Settle(rec.ID, func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
 		fq, err := l.c.quoteFrom(r, pays, at, vip)
 		if err != nil {
 			// The tariff cannot price the stay (a reload broke a class):
 			// the decision's own quote stands, e.g. a guard's opening.
 			fq = q
+		} else {
+			fq = addArrears(fq, arrears)
 		}
 		if fq.Due != q.Due {
 			return store.Exit{}, nil, fmt.Errorf("%w: %d fen due, decided on %d", errRepriced, fq.Due, q.Due)
@@ -88,6 +99,7 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		used = fq
 		items, audits := l.c.chargeItems(r, fq, pays, now)
 		items = append(items, extra...)
+		items, collected := l.c.arrearsItems(r, fq, items, now)
 		fees := store.Fees{Total: fq.Total, Paid: fq.Paid}
 		for _, it := range extra {
 			fees.Paid += it.ActualPay
@@ -102,7 +114,7 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		}
 		all := append(append(append([]store.Message(nil), msgs...), audits...), out,
 			l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, r.Plate, r.ID, why))
-		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items}, all, nil
+		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items, Collected: collected}, all, nil
 	})
 	if errors.Is(err, errRepriced) {
 		l.c.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)

@@ -43,6 +43,14 @@ type harness struct {
 	lanes   []*sim.Lane
 	boards  map[string]*sim.Display // each lane's simulated display board (display_test.go)
 	laneURL string
+	// simTLS serves the same simulator over https (a binding's post_url
+	// points at it); the client trusts it.
+	simTLS *httptest.Server
+	// what a restart builds the controller from again
+	cfg     Config
+	laneCfg []LaneConfig
+	deps    Deps
+	handler *atomic.Value
 	cancel  context.CancelFunc
 	done    chan error
 	ctx     context.Context
@@ -83,33 +91,54 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	})
 	platform := httptest.NewServer(h.sim.Handler())
 	t.Cleanup(platform.Close)
-	client, err := cmb.NewClient(cmb.Config{BaseURL: platform.URL, AppID: testAppID, Secret: testSecret, ParkCode: testPark, Timeout: progress.Stall})
+	h.simTLS = httptest.NewTLSServer(h.sim.Handler())
+	t.Cleanup(h.simTLS.Close)
+	client, err := cmb.NewClient(cmb.Config{BaseURL: platform.URL, AppID: testAppID, Secret: testSecret, ParkCode: testPark, Timeout: progress.Stall, HTTP: h.simTLS.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.cfg, h.handler = cfg, &laneHandler
+	h.deps = Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)}
+	h.run()
+	t.Cleanup(h.stop)
+	return h
+}
+
+// run builds the controller and its callback server and starts it.
+func (h *harness) run() {
+	h.t.Helper()
+	// Fresh devices: a stopped controller halted the old ones.
 	h.entry = sim.NewLane(h.clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
 	h.exit = sim.NewLane(h.clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
 	h.lanes = []*sim.Lane{h.entry, h.exit}
-	lanes := []LaneConfig{
+	h.laneCfg = []LaneConfig{
 		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: h.entry.Barrier, Camera: h.entry.Camera},
 		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: h.exit.Barrier, Camera: h.exit.Camera},
 	}
-	h.attachBoards(&cfg, lanes)
-	h.ctl, err = New(cfg, lanes, Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
+	h.attachBoards(&h.cfg, h.laneCfg)
+	var err error
+	h.ctl, err = New(h.cfg, h.laneCfg, h.deps)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	srv, err := cmb.NewServer(cmb.ServerConfig{AppID: testAppID, Secret: testSecret, ParkCode: testPark, Prefix: "/", Logger: testLogger(t)}, h.ctl)
+	srv, err := cmb.NewServer(cmb.ServerConfig{AppID: testAppID, Secret: testSecret, ParkCode: testPark, Prefix: "/", Logger: testLogger(h.t)}, h.ctl)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	laneHandler.Store(http.Handler(srv))
-
+	h.handler.Store(http.Handler(srv))
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.done = make(chan error, 1)
 	go func() { h.done <- h.ctl.Run(h.ctx) }()
-	t.Cleanup(h.stop)
-	return h
+}
+
+// restart stops the controller (what it held in memory is gone) and starts
+// a new one on the same store, devices and platform.
+func (h *harness) restart() {
+	h.t.Helper()
+	h.settle()
+	h.stop()
+	h.run()
+	h.settle()
 }
 
 func (h *harness) stop() {
@@ -292,3 +321,38 @@ func isAnswer(err error, status int) bool {
 	var re *cmb.RejectedError
 	return errors.As(err, &re) && re.Status == status
 }
+
+// advanceUntil moves the clock by step until cond holds (at most max
+// steps): for what waits on the lane's own timers and the outbox's
+// backoff. The real-time pause only paces the steps.
+func (h *harness) advanceUntil(what string, step time.Duration, max int, cond func() bool) {
+	h.t.Helper()
+	for range max {
+		h.settle()
+		if cond() {
+			return
+		}
+		h.ctl.kick()
+		h.advance(step)
+		for deadline := time.Now().Add(100 * time.Millisecond); time.Now().Before(deadline) && !cond(); time.Sleep(time.Millisecond) {
+		}
+	}
+	if !cond() {
+		h.t.Fatalf("%s: not after %d steps of %s (exit lane %+v)", what, max, step, h.laneStatus(h.exit))
+	}
+}
+
+// contactlessPlate gives plate an agreement of limit fen on the platform
+// and waits until the lane knows it (from the entry's Indata answer).
+func (h *harness) contactlessEntry(plate string, limit int64) store.Record {
+	h.t.Helper()
+	if err := h.sim.AddAgreement(plate, limit); err != nil {
+		h.t.Fatal(err)
+	}
+	rec := h.enter(plate)
+	h.drain()
+	h.eventually("binding of "+plate, func() bool { b, err := h.db.Binding(plate); return err == nil && b.Limit == limit })
+	return rec
+}
+
+func asRejected(err error, re **cmb.RejectedError) bool { return errors.As(err, re) }

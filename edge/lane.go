@@ -26,7 +26,7 @@ const (
 	vRefused                       // entry refused (blacklist, lot full, already inside): a guard decides
 	vUnknown                       // exit: no open record matches the plate
 	vWaitPay                       // exit: fee due, waiting for scan-to-pay
-	vAutoPay                       // exit: contactless payment under way (non-guaranteed mode)
+	vAutoPay                       // exit: contactless payment under way: released on its answer
 	vReleased                      // the barrier was raised for it
 )
 
@@ -46,6 +46,7 @@ type vehicle struct {
 	recordID   string
 	quote      tariff.Quote
 	order      string // request_order of a pending AutoPay
+	limit      int64  // the binding's limit, for a pending AutoPay
 	passing    bool   // seen on the safety loop since the barrier rose
 }
 
@@ -767,67 +768,6 @@ func yuan(fen int64) string {
 	return fmt.Sprintf("%s%d.%02d yuan", sign, fen/100, fen%100)
 }
 
-// ---- contactless ----
-
-func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
-	v := l.veh
-	now := l.c.now()
-	order := l.c.newRequestOrder(rec.ID)
-	ap := cmb.AutoPay{ParkCode: l.c.cfg.ParkCode, VplNumber: rec.Plate, RecordID: rec.ID, Amount: q.Due, RequestOrder: order}
-	vals, err := ap.Values()
-	if err != nil {
-		l.fail("autopay", err)
-		return
-	}
-	m := l.c.msg(store.KindAutoPay, rec.ID, vals)
-	m.RequestOrder = order
-	if l.c.cfg.Guaranteed {
-		item := store.ChargeItem{PayType: int(cmb.PayCMB), TollCollector: l.c.cfg.TollCollector, ShouldPay: q.Due, ActualPay: q.Due, Time: now, SeqNum: order}
-		l.release(ctx, rec, q, []store.ChargeItem{item}, "contactless (guaranteed) "+yuan(q.Due), m)
-		return
-	}
-	w := l.c.awaitAutoPay(order, rec.ID, l)
-	if _, err := l.c.db.MarkLeaving(rec.ID, l.cfg.Code, now, m); err != nil {
-		l.c.forgetAutoPay(order)
-		l.fail("queue autopay", err)
-		return
-	}
-	_ = w
-	v.state, v.reason, v.order = vAutoPay, "contactless payment "+yuan(q.Due), order
-	l.autoPayTimer = l.c.clk.NewTimer(l.c.cfg.AutoPayWait)
-	l.autoPayC = l.autoPayTimer.C()
-	l.c.kick()
-	l.c.log.Info("exit: contactless payment queued", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due, "request_order", order)
-}
-
-// autoPayDone is called on the lane's goroutine with the outcome of a
-// non-guaranteed AutoPay.
-func (l *lane) autoPayDone(ctx context.Context, order string, ok bool, channelOrder string, detail string) {
-	v := l.veh
-	if v == nil || v.state != vAutoPay || v.order != order {
-		// The vehicle is gone (a guard let it out, it backed off): the
-		// payment still counts, recorded by the dispatcher.
-		return
-	}
-	if l.autoPayTimer != nil {
-		l.autoPayTimer.Stop()
-		l.autoPayTimer, l.autoPayC = nil, nil
-	}
-	rec, err := l.c.db.RecordByID(v.recordID)
-	if err != nil {
-		l.fail("record", err)
-		return
-	}
-	if ok {
-		// The payment was recorded by the dispatcher: settle again, it
-		// is now paid.
-		l.settleAfterPayment(ctx, rec, "contactless paid")
-		return
-	}
-	v.state, v.reason = vWaitPay, "contactless payment failed ("+detail+"): scan the exit QR code"
-	l.c.log.Info("exit: contactless failed, scan to pay", "lane", l.cfg.Name, "plate", rec.Plate, "detail", detail)
-}
-
 // settleAfterPayment re-quotes a waiting vehicle after money arrived.
 func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why string) {
 	v := l.veh
@@ -844,31 +784,6 @@ func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why str
 		return
 	}
 	v.state, v.reason = vWaitPay, fmt.Sprintf("%s still due: scan the exit QR code", yuan(q.Due))
-}
-
-// onAutoPayTimeout: a non-guaranteed AutoPay has not been answered within
-// AutoPayWait. If it has never reached the platform it is withdrawn and the
-// driver pays by scan; if its outcome is unknown the lane keeps waiting
-// (charging twice is worse than waiting; a guard can open by hand).
-func (l *lane) onAutoPayTimeout(ctx context.Context) {
-	v := l.veh
-	if v == nil || v.state != vAutoPay {
-		return
-	}
-	cancelled, busy := l.c.cancelAutoPay(ctx, v.order)
-	if cancelled {
-		l.c.forgetAutoPay(v.order)
-		v.state, v.reason, v.order = vWaitPay, "contactless payment unavailable: scan the exit QR code", ""
-		l.c.audit("autopay", l.cfg.Code, "%s: AutoPay for record %s withdrawn undelivered after %s; scan to pay", l.cfg.Name, v.recordID, l.c.cfg.AutoPayWait)
-		return
-	}
-	v.reason = "contactless payment being confirmed"
-	wait := l.c.cfg.AutoPayWait
-	if busy { // on the wire this instant: ask again shortly
-		wait = min(wait, 2*time.Second)
-	}
-	l.autoPayTimer = l.c.clk.NewTimer(wait)
-	l.autoPayC = l.autoPayTimer.C()
 }
 
 // ---- payments and manual control ----

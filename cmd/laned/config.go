@@ -95,9 +95,12 @@ type PlatformConfig struct {
 	// TrustedProxy: the allow list checks the last X-Forwarded-For
 	// address of a request from loopback (what a local proxy appends); a
 	// request from anywhere else never has its header honoured.
-	TrustedProxy bool     `toml:"trusted_proxy"`
-	Guaranteed   bool     `toml:"guaranteed"`
-	SendTimeout  duration `toml:"send_timeout"`
+	TrustedProxy bool `toml:"trusted_proxy"`
+	Guaranteed   bool `toml:"guaranteed"`
+	// OfflineRelease lets a bound vehicle out owing when the platform
+	// does not answer its AutoPay within the wait (see edge.Config).
+	OfflineRelease bool     `toml:"offline_release"`
+	SendTimeout    duration `toml:"send_timeout"`
 	// MaxRefusals: an uplink refused this many times in a row with the
 	// same answer is dead-lettered (audited). 0: the default, 5.
 	MaxRefusals int `toml:"max_refusals"`

@@ -100,6 +100,17 @@ func TestExec(t *testing.T) {
 		}, want: []string{`"refused calc: vpl_number \u009b31m"`}},
 		{args: "record R1", want: []string{"id     R1", "plate  京A12345 blue", "exit   exit1 2025-03-01 13:03:22", "fee    12.34", "paid   12.34 contactless"}},
 		{args: "record R9", wantErr: "record R9: no such record; find its ID with: records [PLATE]"},
+		{args: "records", setup: func(b *consoletest.Backend) {
+			b.Recs[1].OwedFen, b.Recs[1].Owing = 500, "arrears (欠费)"
+		}, want: []string{"PAID   OWED", "12.34  5.00 arrears (欠费)"}},
+		{args: "record R1", setup: func(b *consoletest.Backend) {
+			b.Recs[1].OwedFen, b.Recs[1].Owing, b.Recs[1].Note = 500, "owed, contactless outcome pending", "released owing"
+		}, want: []string{"owed   5.00 owed, contactless outcome pending", "note   released owing"}},
+		{args: "arrears", want: []string{"no arrears"}},
+		{args: "arrears 沪c88888", setup: func(b *consoletest.Backend) {
+			b.Arrs = []console.ArrearInfo{{Plate: "沪C88888", RecordID: "R7", AmountFen: 500, Since: b.Now.Add(-time.Hour), Reason: "no agreement"}, {Plate: "京A1", RecordID: "R8", AmountFen: 100}}
+		}, want: []string{"PLATE    RECORD  OWED  SINCE                WHY", "沪C88888  R7      5.00  2025-03-01 13:03:22  no agreement", "total            5.00"}},
+		{args: "arrears a b", wantErr: "arrears: usage: arrears [PLATE]"},
 		{args: "record", wantErr: "record: usage: record ID"},
 		{args: "queue", want: []string{"pending     3 (autopay 1, outdata 2)", "oldest      2025-03-01 13:58:22 (5m0s ago)", "last error  post outdata: connection refused (30s ago)"}},
 		{args: "queue", setup: func(b *consoletest.Backend) { b.QueueInfo = console.QueueInfo{} }, want: []string{"pending     0", "last sent   -", "last error  none"}},

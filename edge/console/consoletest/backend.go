@@ -28,6 +28,7 @@ type Backend struct {
 	LoopList  []console.LoopInfo
 	Cameras   map[string]console.CameraInfo
 	Recs      []console.RecordInfo // newest first
+	Arrs      []console.ArrearInfo
 	QueueInfo console.QueueInfo
 	RetryDue  int
 	RetryErr  error
@@ -187,6 +188,18 @@ func (b *Backend) Record(id string) (console.RecordInfo, error) {
 		}
 	}
 	return console.RecordInfo{}, console.ErrNotFound
+}
+
+func (b *Backend) Arrears(plate string) ([]console.ArrearInfo, error) {
+	b.Lock()
+	defer b.Unlock()
+	var out []console.ArrearInfo
+	for _, a := range b.Arrs {
+		if plate == "" || a.Plate == plate {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func (b *Backend) Queue() console.QueueInfo {
