@@ -69,7 +69,7 @@ func TestExec(t *testing.T) {
 		{args: "display 9", wantErr: "display 9: no such lane"},
 		{args: "say exit1 请缴费 15 元", want: []string{`exit1: saying "请缴费 15 元"`}, wantCalls: []string{"say exit1 请缴费 15 元"}},
 		{args: "say exit1", wantErr: "say: usage: say N TEXT"},
-		{args: "qr 2", want: []string{"https://cmain-uat.park.cmbchina.biz/ytc/login?type=1&park_code=5201020001&vpl_number=%E4%BA%ACA12345&berth_number=1"}},
+		{args: "qr 2", want: []string{"https://cmain-uat.park.cmbchina.biz/ytc/login?type=1&park_code=5201020001&vpl_number=%E4%BA%ACA12345&berth_number=1", "\n██"}},
 		{args: "qr", wantErr: "qr: usage: qr N"},
 		{args: "lane exit1 open fire drill", want: []string{"lane exit1: barrier up commanded (audited: fire drill)"}, wantCalls: []string{"open exit1 fire drill"}},
 		{args: "lane 1 close stuck", want: []string{"lane entry1: barrier down commanded"}, wantCalls: []string{"close entry1 stuck"}},

@@ -44,7 +44,7 @@ func init() {
 	add := []command{
 		{"display", "display N [test]", "a lane's board: what it shows, whether it is reached; test shows a pattern", "N is the lane's name or number (see lanes). display N shows the lines the lane last put on its board, the last voice and whether the board's line takes commands. display N test shows a test pattern on every line and says a test sentence.", cmdDisplay},
 		{"say", "say N TEXT", "make a lane's board say TEXT", "TEXT is spoken with the board's voice table (words it has are played from its voices, the rest as text for boards with text-to-speech): say exit1 \"请缴费 15 元\".", cmdSay},
-		{"qr", "qr N", "the dynamic pay QR code's URL of a lane, to test with a phone", "Prints the URL the exit's QR code carries (park code, the plate standing there, the lane's number as berth); open it on a phone or paste it into any QR generator.", cmdQR},
+		{"qr", "qr N", "the dynamic pay QR code's URL of a lane, to test with a phone", "Prints the URL the exit's QR code carries (park code, the plate standing there, the lane's number as berth) and the code itself in half blocks, for a terminal with light text on a dark background: scan it with a phone.", cmdQR},
 	}
 	// Before sim and exit, so that help keeps its order.
 	at := len(commands) - 2
@@ -146,5 +146,8 @@ func cmdQR(_ context.Context, c *Console, w io.Writer, args []string) error {
 		return fmt.Errorf("qr: %s: %w", lane, err)
 	}
 	fmt.Fprintln(w, u)
+	if err := writeQR(w, u); err != nil {
+		return fmt.Errorf("qr: %s: %w", lane, err)
+	}
 	return nil
 }
