@@ -7,6 +7,10 @@ LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.buildTime=$(BUILD_TIME)
 BUILDFLAGS := -trimpath -ldflags "$(LDFLAGS)"
 DIST       := dist
 PKGS_ARM   := ./hal/... ./cmb/... ./store/...
+# staticcheck, pinned; `go run pkg@version` fetches and verifies it (go.sum
+# database) on first use, so a fresh machine needs only Go, and laned's
+# go.mod carries none of the linter's dependencies.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: help build cross test test-arm bench soak demo fmt vet clean
 
@@ -24,8 +28,9 @@ cross: ## static linux/arm (GOARM=6, 7) and linux/arm64 builds into dist/
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(BUILDFLAGS) -o $(DIST)/cmbsim-linux-arm64 ./cmd/cmbsim
 	@ls -l $(DIST)/*-linux-*
 
-test: ## go vet and the race-checked tests (the README's test command)
+test: ## go vet, staticcheck and the race-checked tests (the README's test command)
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 test-arm: ## hal, cmb and store tests as linux/arm64 and linux/arm (GOARM=7) binaries under qemu-user
@@ -45,8 +50,9 @@ demo: ## run the embedded default: sim board, built-in platform simulator, scrip
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')
 
-vet: ## go vet
+vet: ## go vet and staticcheck
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 clean: ## remove build outputs
 	rm -rf $(DIST)

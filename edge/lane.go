@@ -536,8 +536,8 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		}
 		closed := stale
 		closed.OutCode, closed.OutTime = exit.OutCode, now
-		out, err := l.c.outdata(closed, exit.Items)
-		if err != nil {
+		var out store.Message
+		if out, err = l.c.outdata(closed, exit.Items); err != nil {
 			l.fail("stale outdata", err)
 			return
 		}

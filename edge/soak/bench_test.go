@@ -98,11 +98,16 @@ func benchTariff(tb testing.TB) *tariff.Engine {
 // Beside it, in the same run, a bare single-key bbolt commit on the same
 // disk. Metrics: exit-p50/p99-µs, bare-p50/p99-µs, ratio-p99.
 func BenchmarkExitDecision(b *testing.B) {
+	benchExitDecision(b, b.N)
+}
+
+// benchExitDecision runs n iterations (TestBenchTable sets a floor).
+func benchExitDecision(b *testing.B, n int) {
 	const openRecords = 10000
 	dir := b.TempDir()
 	now := time.Now()
 	var leaving []store.Record
-	for i := range b.N {
+	for i := range n {
 		leaving = append(leaving, store.Record{Plate: fmt.Sprintf("京X%05d", i), InCode: 1, InTime: now.Add(-10 * time.Minute), CarType: 1, PowerType: 1})
 	}
 	db := openStore(b, dir, openRecords, leaving)
@@ -129,18 +134,18 @@ func BenchmarkExitDecision(b *testing.B) {
 	if err := bare.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("b")); return err }); err != nil {
 		b.Fatal(err)
 	}
-	frames := make([][]byte, b.N)
-	for i := range b.N {
+	frames := make([][]byte, n)
+	for i := range n {
 		frames[i], err = camera.EncodePlate(1, byte(i), hal.PlateEvent{Kind: hal.KindPlate, Plate: fmt.Sprintf("京X%05d", i), Conf: 96, Trigger: hal.TriggerIO, CameraTime: now})
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
 	dec := camera.LaneFrame{}.NewDecoder()
-	exits := make([]time.Duration, 0, b.N)
-	commits := make([]time.Duration, 0, b.N)
+	exits := make([]time.Duration, 0, n)
+	commits := make([]time.Duration, 0, n)
 	b.ResetTimer()
-	for i := range b.N {
+	for i := range n {
 		t0 := time.Now()
 		res := dec.Feed(frames[i], t0)
 		if len(res) != 1 || res[0].Frame == nil {
@@ -171,7 +176,7 @@ func BenchmarkExitDecision(b *testing.B) {
 	if cp99 > 0 {
 		b.ReportMetric(float64(ep99)/float64(cp99), "ratio-p99")
 	}
-	for i := range b.N {
+	for i := range n {
 		if _, err := db.OpenByPlate(fmt.Sprintf("京X%05d", i)); !errors.Is(err, store.ErrNotFound) {
 			b.Fatalf("exit %d did not close its record: %v", i, err)
 		}
@@ -268,6 +273,11 @@ const calcConns = 32
 // driven by the same load (32 connections) in the same run. b.N scales
 // the duration (100 ms each). Metrics: rps, bare-rps, ratio, p99-µs.
 func BenchmarkCalc(b *testing.B) {
+	benchCalc(b, b.N)
+}
+
+// benchCalc runs n iterations (TestBenchTable sets a floor).
+func benchCalc(b *testing.B, n int) {
 	const openRecords = 10000
 	db := openStore(b, b.TempDir(), openRecords, nil)
 	defer db.Close()
@@ -292,7 +302,7 @@ func BenchmarkCalc(b *testing.B) {
 	bareSrv := httptest.NewServer(http.HandlerFunc(bareCalc))
 	defer bareSrv.Close()
 	bodies := calcBodies(b, openRecords)
-	d := time.Duration(b.N) * 100 * time.Millisecond
+	d := time.Duration(n) * 100 * time.Millisecond
 	b.ResetTimer()
 	bareRPS, bareP99 := load(b, bareSrv.URL+"/cmbParking/calc", bodies, calcConns, d)
 	rps, p99 := load(b, lanedSrv.URL+"/cmbParking/calc", bodies, calcConns, d)
@@ -326,32 +336,42 @@ func indataMsgs(tb testing.TB, n int, at time.Time) []store.Message {
 // BenchmarkOutboxEnqueue: one uplink queued per durable transaction, as a
 // lane does. Metric: msgs/s.
 func BenchmarkOutboxEnqueue(b *testing.B) {
+	benchOutboxEnqueue(b, b.N)
+}
+
+// benchOutboxEnqueue runs n iterations (TestBenchTable sets a floor).
+func benchOutboxEnqueue(b *testing.B, n int) {
 	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	msgs := indataMsgs(b, b.N, time.Now())
+	msgs := indataMsgs(b, n, time.Now())
 	b.ResetTimer()
 	t0 := time.Now()
-	for i := range b.N {
+	for i := range n {
 		if _, err := db.Enqueue(msgs[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "msgs/s")
+	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "msgs/s")
 }
 
 // BenchmarkOutboxDrain: b.N queued Indata drained by the controller's
 // dispatcher to an in-process platform simulator over loopback HTTP.
 // Metric: msgs/s.
 func BenchmarkOutboxDrain(b *testing.B) {
+	benchOutboxDrain(b, b.N)
+}
+
+// benchOutboxDrain runs n iterations (TestBenchTable sets a floor).
+func benchOutboxDrain(b *testing.B, n int) {
 	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	msgs := indataMsgs(b, b.N, time.Now())
+	msgs := indataMsgs(b, n, time.Now())
 	for chunk := range slices.Chunk(msgs, 5000) {
 		if _, err := db.Enqueue(chunk...); err != nil {
 			b.Fatal(err)
@@ -392,7 +412,7 @@ func BenchmarkOutboxDrain(b *testing.B) {
 	b.StopTimer()
 	cancel()
 	<-done
-	b.ReportMetric(float64(b.N)/took.Seconds(), "msgs/s")
+	b.ReportMetric(float64(n)/took.Seconds(), "msgs/s")
 }
 
 // ---- make bench: the table ----
@@ -418,42 +438,22 @@ func TestBenchTable(t *testing.T) {
 	metric := func(r testing.BenchmarkResult, name string) float64 { return r.Extra[name] }
 
 	// Exit decision: 2,000 exits.
-	ex := testing.Benchmark(func(b *testing.B) {
-		if b.N < 2000 {
-			b.N = 2000
-		}
-		BenchmarkExitDecision(b)
-	})
+	ex := testing.Benchmark(func(b *testing.B) { benchExitDecision(b, max(b.N, 2000)) })
 	ep50, ep99, cp50, cp99 := metric(ex, "exit-p50-µs"), metric(ex, "exit-p99-µs"), metric(ex, "bare-p50-µs"), metric(ex, "bare-p99-µs")
 	rows = append(rows,
 		row{"exit decision p50 (frame → relay, commit incl., 10k open)", fmt.Sprintf("%.0f µs", ep50), fmt.Sprintf("bare bbolt commit p50 %.0f µs", cp50), "—", fmt.Sprintf("%.2f×", ep50/cp50)},
 		row{"exit decision p99", fmt.Sprintf("%.0f µs", ep99), fmt.Sprintf("bare bbolt commit p99 %.0f µs", cp99), "≤ 1 ms, ≤ 1.5× bare", fmt.Sprintf("%.2f× — %s", ep99/cp99, ok(ep99 <= 1000 && ep99 <= 1.5*cp99))})
 
 	// calc: 3 s of load on each server.
-	cr := testing.Benchmark(func(b *testing.B) {
-		if b.N < 30 {
-			b.N = 30
-		}
-		BenchmarkCalc(b)
-	})
+	cr := testing.Benchmark(func(b *testing.B) { benchCalc(b, max(b.N, 30)) })
 	rps, bare, p99, bp99 := metric(cr, "rps"), metric(cr, "bare-rps"), metric(cr, "p99-µs"), metric(cr, "bare-p99-µs")
 	rows = append(rows, row{fmt.Sprintf("calc callbacks, signed, 10k open, loopback, %d conns", calcConns),
 		fmt.Sprintf("%.0f req/s, p99 %.1f ms", rps, p99/1000), fmt.Sprintf("bare net/http %.0f req/s, p99 %.1f ms", bare, bp99/1000),
 		"≥ 0.6× bare", fmt.Sprintf("%.2f× — %s", rps/bare, ok(rps >= 0.6*bare))})
 
 	// Outbox.
-	enq := testing.Benchmark(func(b *testing.B) {
-		if b.N < 3000 {
-			b.N = 3000
-		}
-		BenchmarkOutboxEnqueue(b)
-	})
-	dr := testing.Benchmark(func(b *testing.B) {
-		if b.N < 10000 {
-			b.N = 10000
-		}
-		BenchmarkOutboxDrain(b)
-	})
+	enq := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 3000)) })
+	dr := testing.Benchmark(func(b *testing.B) { benchOutboxDrain(b, max(b.N, 10000)) })
 	er, drr := metric(enq, "msgs/s"), metric(dr, "msgs/s")
 	rows = append(rows,
 		row{"outbox enqueue (one durable commit each)", fmt.Sprintf("%.0f /s", er), fmt.Sprintf("bare bbolt commits ≈ %.0f /s (1/p50)", 1e6/cp50), "≥ 5,000/s", ok(er >= 5000)},
