@@ -159,6 +159,9 @@ type Controller struct {
 	netLast    netState
 	lastSent   time.Time
 
+	heldMu sync.Mutex
+	held   []*heldCommit // commits the store refused after the barrier moved
+
 	running atomic.Bool
 }
 
@@ -257,7 +260,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.run(ctx) }()
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); c.retryHeld(ctx) }()
 	go func() { defer wg.Done(); c.dispatch(ctx) }()
 	go func() { defer wg.Done(); c.reportSpaces(ctx) }()
 	go func() { defer wg.Done(); c.maintain(ctx) }()
@@ -453,7 +457,9 @@ func (c *Controller) ManualOpen(ctx context.Context, laneName, who, reason strin
 		return fmt.Errorf("edge: manual open: %q: %w", laneName, ErrNoLane)
 	}
 	var err error
-	if derr := l.do(ctx, func() { err = l.manualOpen(ctx, who, reason) }); derr != nil {
+	// ctx bounds the caller's wait only: the barrier moves under the
+	// lane's own context even if the console session ends meanwhile.
+	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualOpen(lctx, who, reason) }); derr != nil {
 		return derr
 	}
 	return err
@@ -470,7 +476,7 @@ func (c *Controller) ManualClose(ctx context.Context, laneName, who, reason stri
 		return fmt.Errorf("edge: manual close: %q: %w", laneName, ErrNoLane)
 	}
 	var err error
-	if derr := l.do(ctx, func() { err = l.manualClose(ctx, who, reason) }); derr != nil {
+	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualClose(lctx, who, reason) }); derr != nil {
 		return derr
 	}
 	return err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 	"laned/edge/tariff"
+	"laned/hal"
 	"laned/hal/clock"
 	"laned/hal/sim"
 	"laned/internal/progress"
@@ -45,6 +47,10 @@ type harness struct {
 	cancel  context.CancelFunc
 	done    chan error
 	ctx     context.Context
+
+	faultMu sync.Mutex
+	fault   error           // the store's commits fail with it (nil: healthy)
+	faultOp map[string]bool // only these operations (nil: all)
 }
 
 type harnessOpt func(*Config)
@@ -54,8 +60,19 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
+	return newHarnessWith(t, harnessSetup{}, opts...)
+}
+
+// harnessSetup changes what the harness builds.
+type harnessSetup struct {
+	// barrier wraps a lane's barrier (nil: the sim barrier as is).
+	barrier func(lane string, b hal.Barrier) hal.Barrier
+}
+
+func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harness {
+	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(start)}
-	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now})
+	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now, FailCommit: h.commitFault})
 	eng, err := tariff.New(shenzhen())
 	if err != nil {
 		t.Fatal(err)
@@ -89,9 +106,15 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	h.entry = sim.NewLane(h.clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
 	h.exit = sim.NewLane(h.clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
 	h.lanes = []*sim.Lane{h.entry, h.exit}
+	barrier := func(l *sim.Lane) hal.Barrier {
+		if setup.barrier == nil {
+			return l.Barrier
+		}
+		return setup.barrier(l.Name, l.Barrier)
+	}
 	lanes := []LaneConfig{
-		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: h.entry.Barrier, Camera: h.entry.Camera},
-		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: h.exit.Barrier, Camera: h.exit.Camera},
+		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: barrier(h.entry), Camera: h.entry.Camera},
+		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: barrier(h.exit), Camera: h.exit.Camera},
 	}
 	h.ctl, err = New(cfg, lanes, Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
 	if err != nil {
@@ -126,6 +149,29 @@ func (h *harness) stop() {
 			}
 		}
 	}
+}
+
+// failCommits makes the store's commits of ops (all when none) fail with
+// err, as a full disk or a damaged file would; failCommits(nil) heals it.
+func (h *harness) failCommits(err error, ops ...string) {
+	h.faultMu.Lock()
+	defer h.faultMu.Unlock()
+	h.fault, h.faultOp = err, nil
+	if len(ops) > 0 {
+		h.faultOp = map[string]bool{}
+		for _, op := range ops {
+			h.faultOp[op] = true
+		}
+	}
+}
+
+func (h *harness) commitFault(op string) error {
+	h.faultMu.Lock()
+	defer h.faultMu.Unlock()
+	if h.fault != nil && (h.faultOp == nil || h.faultOp[op]) {
+		return h.fault
+	}
+	return nil
 }
 
 // eventually polls cond until it holds. It fails only when nothing moved

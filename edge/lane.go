@@ -74,9 +74,9 @@ type lane struct {
 	c   *Controller
 	cfg LaneConfig
 
-	reqs  chan func()
-	quit  chan struct{} // closed when run returns
-	posts atomic.Int64  // posted functions not yet run
+	reqs  chan func(context.Context) // run with the lane's own context
+	quit  chan struct{}              // closed when run returns
+	posts atomic.Int64               // posted functions not yet run
 
 	armed, safety bool
 	veh           *vehicle
@@ -98,7 +98,7 @@ type lane struct {
 const keepFrames = 10
 
 func newLane(c *Controller, cfg LaneConfig) *lane {
-	l := &lane{c: c, cfg: cfg, reqs: make(chan func()), quit: make(chan struct{})}
+	l := &lane{c: c, cfg: cfg, reqs: make(chan func(context.Context)), quit: make(chan struct{})}
 	l.snap = laneStatus{Name: cfg.Name, Kind: cfg.Kind, Code: cfg.Code}
 	return l
 }
@@ -107,9 +107,18 @@ var errLaneStopped = errors.New("lane stopped")
 
 // do runs fn on the lane's goroutine and waits for it.
 func (l *lane) do(ctx context.Context, fn func()) error {
+	return l.act(ctx, func(context.Context) { fn() })
+}
+
+// act runs fn on the lane's goroutine, under the lane's own context, and
+// waits for it. ctx bounds only the caller's wait: once fn has been taken
+// it runs to its end even if ctx ends, so that a decision that committed
+// always moves the barrier (a console that closes, a platform request that
+// times out must not leave a closed record behind a lowered arm).
+func (l *lane) act(ctx context.Context, fn func(lctx context.Context)) error {
 	done := make(chan struct{})
 	select {
-	case l.reqs <- func() { fn(); close(done) }:
+	case l.reqs <- func(lctx context.Context) { fn(lctx); close(done) }:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-l.quit:
@@ -123,12 +132,13 @@ func (l *lane) do(ctx context.Context, fn func()) error {
 	}
 }
 
-// post runs fn on the lane's goroutine without waiting.
-func (l *lane) post(fn func()) {
+// post runs fn on the lane's goroutine, under the lane's own context,
+// without waiting.
+func (l *lane) post(fn func(lctx context.Context)) {
 	l.posts.Add(1)
 	go func() {
 		select {
-		case l.reqs <- func() { fn(); l.posts.Add(-1) }:
+		case l.reqs <- func(lctx context.Context) { fn(lctx); l.posts.Add(-1) }:
 		case <-l.quit:
 			l.posts.Add(-1)
 		}
@@ -171,7 +181,7 @@ func (l *lane) run(ctx context.Context) {
 			}
 			l.onCamera(ctx, ev)
 		case fn := <-l.reqs:
-			fn()
+			fn(ctx)
 		case <-l.passC:
 			l.passC, l.passTimer = nil, nil
 			l.onPassTimeout(ctx)
@@ -580,7 +590,7 @@ func powerType(c tariff.Class) int {
 // waits for a guard, and the fault is logged and audited.
 func (l *lane) fail(op string, err error) {
 	if l.veh != nil {
-		l.veh.state, l.veh.reason = vRefused, "internal error: "+op
+		l.veh.state, l.veh.reason = vRefused, "internal error: "+op+": "+err.Error()
 	}
 	l.c.log.Error("lane decision failed", "lane", l.cfg.Name, "op", op, "err", err)
 	l.c.audit("fault", l.cfg.Code, "%s: %s: %v", l.cfg.Name, op, err)
@@ -736,11 +746,28 @@ func (l *lane) priceAt() time.Time {
 // in one transaction, then raises the barrier.
 func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, msgs ...store.Message) {
 	v := l.veh
+	exit, msgs, err := l.exitOf(rec, q, extra, why, msgs)
+	if err != nil {
+		l.fail("outdata", err)
+		return
+	}
+	if _, err := l.c.db.CloseRecord(rec.ID, exit, msgs...); err != nil {
+		l.fail("close record", err)
+		return
+	}
+	v.state, v.reason, v.recordID = vReleased, why, rec.ID
+	l.raise(ctx, "exit "+rec.Plate+": "+why)
+	l.c.kick()
+	l.c.markSpaces()
+}
+
+// exitOf builds rec's exit now: its charge items (with extra), fees, and
+// the Outdata and barrier audit that ride in the close's transaction.
+func (l *lane) exitOf(rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, msgs []store.Message) (store.Exit, []store.Message, error) {
 	now := l.c.now()
 	items, err := l.c.chargeItems(rec, q, now)
 	if err != nil {
-		l.fail("charge items", err)
-		return
+		return store.Exit{}, nil, err
 	}
 	items = append(items, extra...)
 	fees := store.Fees{Total: q.Total, Paid: q.Paid, Due: 0}
@@ -753,18 +780,10 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 	rec.OutCode, rec.OutTime = l.cfg.Code, now
 	out, err := l.c.outdata(rec, items)
 	if err != nil {
-		l.fail("outdata", err)
-		return
+		return store.Exit{}, nil, err
 	}
 	msgs = append(msgs, out, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, rec.Plate, rec.ID, why))
-	if _, err := l.c.db.CloseRecord(rec.ID, store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items}, msgs...); err != nil {
-		l.fail("close record", err)
-		return
-	}
-	v.state, v.reason, v.recordID = vReleased, why, rec.ID
-	l.raise(ctx, "exit "+rec.Plate+": "+why)
-	l.c.kick()
-	l.c.markSpaces()
+	return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items}, msgs, nil
 }
 
 // chargeItems lists the stay's payments, and what was waived, as
@@ -949,22 +968,36 @@ func (l *lane) manualOpen(ctx context.Context, who, reason string) error {
 			if v.order != "" {
 				l.c.forgetAutoPay(v.order)
 			}
-			l.release(ctx, rec, q, extra, "manual open by "+who+": "+reason, l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason))
-			if l.veh != nil && l.veh.state == vReleased {
-				return nil
+			why := "manual open by " + who + ": " + reason
+			exit, msgs, err := l.exitOf(rec, q, extra, why, []store.Message{l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason)})
+			if err == nil {
+				_, err = l.c.db.CloseRecord(rec.ID, exit, msgs...)
+				if err != nil {
+					// The barrier rises all the same; the close and its
+					// audit wait in memory until the store takes them.
+					l.c.holdCommit(l.cfg.Name, "close of record "+rec.ID+" ("+rec.Plate+")", err, l.c.closeHeld(rec.ID, exit, msgs))
+					why += " (record close pending: the store refused it)"
+				}
+			} else {
+				l.c.log.Error("manual open: the exit cannot be built; the record stays open", "lane", l.cfg.Name, "record", rec.ID, "err", err)
+				l.c.auditOrHold(l.cfg.Name, "manual_open", l.cfg.Code, "%s: %s opened for %s: %s (record %s left open: %v)", l.cfg.Name, who, rec.Plate, reason, rec.ID, err)
 			}
-			return errors.New("the record could not be closed; see the log")
+			v.state, v.reason = vReleased, why
+			l.raise(ctx, "exit "+rec.Plate+": "+why)
+			l.c.kick()
+			l.c.markSpaces()
+			return nil
 		}
 	}
 	if l.cfg.Kind == Entry && v != nil && v.plate != "" && v.state == vRefused {
 		stale, err := l.c.db.OpenByPlate(v.plate)
-		l.c.audit("manual_open", l.cfg.Code, "%s: %s admitted %s: %s", l.cfg.Name, who, v.plate, reason)
+		l.c.auditOrHold(l.cfg.Name, "manual_open", l.cfg.Code, "%s: %s admitted %s: %s", l.cfg.Name, who, v.plate, reason)
 		l.admit(ctx, store.AuthTemporary, err == nil, stale)
 		if v.state == vReleased {
 			return nil
 		}
 	}
-	l.c.audit("manual_open", l.cfg.Code, "%s: %s opened the barrier: %s", l.cfg.Name, who, reason)
+	l.c.auditOrHold(l.cfg.Name, "manual_open", l.cfg.Code, "%s: %s opened the barrier: %s", l.cfg.Name, who, reason)
 	if v != nil {
 		v.state, v.reason = vReleased, "manual open"
 	} else if l.armed || l.safety {
@@ -1006,7 +1039,7 @@ func (l *lane) exitSnapshot() exitState {
 
 // bindUnlicensed attaches an unlicensed vehicle waiting at the exit to the
 // record of its virtual plate, so that the pay notice opens the barrier.
-func (l *lane) bindUnlicensed(rec store.Record, q tariff.Quote) {
+func (l *lane) bindUnlicensed(ctx context.Context, rec store.Record, q tariff.Quote) {
 	v := l.veh
 	if v == nil || !v.unlicensed || v.state == vReleased {
 		return
@@ -1016,7 +1049,7 @@ func (l *lane) bindUnlicensed(rec store.Record, q tariff.Quote) {
 		l.c.log.Warn("mark leaving", "record", rec.ID, "err", err)
 	}
 	if q.Due == 0 {
-		l.release(context.Background(), rec, q, nil, "unlicensed, nothing due")
+		l.release(ctx, rec, q, nil, "unlicensed, nothing due")
 		return
 	}
 	v.state, v.reason = vWaitPay, fmt.Sprintf("%s due: pay on the phone", yuan(q.Due))

@@ -237,6 +237,12 @@ type Options struct {
 	// Now stamps moved-aside files and fills a message's zero Created.
 	// Default time.Now; tests inject a fake.
 	Now func() time.Time
+	// FailCommit, when set, is asked before each write transaction is
+	// committed (op names it, e.g. "open record"); an error rolls the
+	// transaction back and is returned as the commit's error. It lets the
+	// tests of the lanes play a full disk or a damaged file; nil in
+	// production.
+	FailCommit func(op string) error
 }
 
 func (o Options) withDefaults() Options {
