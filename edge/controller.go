@@ -536,6 +536,22 @@ func (c *Controller) FixClock(f Fixup) error {
 	if err != nil {
 		return fmt.Errorf("edge: fix clock: %w", err)
 	}
+	// What the lanes remember of the window moves too: a vehicle waiting
+	// at an exit is priced from its arrival, which must not precede its
+	// (moved) entry.
+	if c.running.Load() {
+		moved := func(t time.Time) time.Time {
+			if t.IsZero() || t.Before(f.From) || t.After(f.To) {
+				return t
+			}
+			return t.Add(f.Delta)
+		}
+		for _, l := range c.lanes {
+			if err := l.do(context.Background(), func() { l.shiftTimes(moved) }); err != nil && !errors.Is(err, errLaneStopped) {
+				c.log.Warn("clock fix-up: lane", "lane", l.cfg.Name, "err", err)
+			}
+		}
+	}
 	c.audit("clock", 0, "wall clock set: %d records and %d queued uplinks stamped %s–%s moved by %s",
 		recs, msgs, f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), f.Delta.Round(time.Second))
 	c.log.Info("clock fixed up", "records", recs, "uplinks", msgs, "delta", f.Delta.Round(time.Second).String())

@@ -48,6 +48,13 @@ type harness struct {
 	done    chan error
 	ctx     context.Context
 
+	// what a restart rebuilds the controller from
+	setup       harnessSetup
+	cfg         Config
+	eng         *tariff.Engine
+	client      *cmb.Client
+	laneHandler atomic.Value
+
 	faultMu sync.Mutex
 	fault   error           // the store's commits fail with it (nil: healthy)
 	faultOp map[string]bool // only these operations (nil: all)
@@ -86,9 +93,8 @@ func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harne
 	}
 
 	// The lane's callback server, its handler set once the controller exists.
-	var laneHandler atomic.Value
 	laneSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		laneHandler.Load().(http.Handler).ServeHTTP(w, r)
+		h.laneHandler.Load().(http.Handler).ServeHTTP(w, r)
 	}))
 	t.Cleanup(laneSrv.Close)
 	h.laneURL = laneSrv.URL + "/"
@@ -103,20 +109,35 @@ func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.setup, h.cfg, h.eng, h.client = setup, cfg, eng, client
+	h.start(nil)
+	t.Cleanup(h.stop)
+	return h
+}
+
+// start builds fresh sim lanes (prepare, if set, puts vehicles on them
+// before the controller runs) and a controller on the harness's store,
+// and runs it.
+func (h *harness) start(prepare func(entry, exit *sim.Lane)) {
+	t := h.t
 	h.entry = sim.NewLane(h.clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
 	h.exit = sim.NewLane(h.clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
 	h.lanes = []*sim.Lane{h.entry, h.exit}
+	if prepare != nil {
+		prepare(h.entry, h.exit)
+	}
 	barrier := func(l *sim.Lane) hal.Barrier {
-		if setup.barrier == nil {
+		if h.setup.barrier == nil {
 			return l.Barrier
 		}
-		return setup.barrier(l.Name, l.Barrier)
+		return h.setup.barrier(l.Name, l.Barrier)
 	}
 	lanes := []LaneConfig{
 		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: barrier(h.entry), Camera: h.entry.Camera},
 		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: barrier(h.exit), Camera: h.exit.Camera},
 	}
-	h.ctl, err = New(cfg, lanes, Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
+	var err error
+	h.ctl, err = New(h.cfg, lanes, Deps{Store: h.db, Tariff: h.eng, Uplink: h.client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,13 +145,19 @@ func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
-	laneHandler.Store(http.Handler(srv))
-
+	h.laneHandler.Store(http.Handler(srv))
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.done = make(chan error, 1)
 	go func() { h.done <- h.ctl.Run(h.ctx) }()
-	t.Cleanup(h.stop)
-	return h
+}
+
+// restart stops the controller (its devices halt, as at a power cut) and
+// starts a new one on the same store with fresh devices; prepare puts the
+// vehicles that stood in the lanes back on them.
+func (h *harness) restart(prepare func(entry, exit *sim.Lane)) {
+	h.t.Helper()
+	h.stop()
+	h.start(prepare)
 }
 
 func (h *harness) stop() {

@@ -88,6 +88,8 @@ type lane struct {
 	passC         <-chan time.Time
 	autoPayTimer  clock.Timer
 	autoPayC      <-chan time.Time
+	startedAt     time.Time // when run began: a restart may have cut a decision short
+	decided       bool      // a plate has been decided since
 
 	snapMu sync.Mutex
 	snap   laneStatus
@@ -148,6 +150,15 @@ func (l *lane) post(fn func(lctx context.Context)) {
 func (l *lane) run(ctx context.Context) {
 	defer close(l.quit)
 	l.armed, l.safety = l.cfg.Arming.Occupied(), l.cfg.Safety.Occupied()
+	l.startedAt = l.c.now()
+	if l.armed && l.veh == nil {
+		// A vehicle stood here when the controller (re)started: identify
+		// it, its earlier read is lost with the old process.
+		l.veh = &vehicle{at: l.startedAt, state: vIdentifying}
+		if err := l.cfg.Camera.Trigger(ctx); err != nil {
+			l.c.log.Warn("camera trigger", "lane", l.cfg.Name, "err", err)
+		}
+	}
 	l.snapshot()
 	arming, safety := l.cfg.Arming.Events(), l.cfg.Safety.Events()
 	barrier, camera := l.cfg.Barrier.Events(), l.cfg.Camera.Events()
@@ -464,6 +475,24 @@ func (l *lane) onCamera(ctx context.Context, ev hal.PlateEvent) {
 	} else {
 		l.decideExit(ctx)
 	}
+	l.decided = true
+}
+
+// justStarted: no plate decided since the lane started, a pass timeout
+// ago at most. A vehicle read now may be one whose decision was committed
+// by the previous process, which stopped before the barrier moved.
+func (l *lane) justStarted() bool {
+	return !l.decided && l.c.now().Sub(l.startedAt) < l.c.cfg.PassTimeout
+}
+
+// reRaise lets out a vehicle whose decision committed before a restart
+// (record recID) but whose barrier never moved.
+func (l *lane) reRaise(ctx context.Context, recID, what string) {
+	v := l.veh
+	v.recordID, v.state, v.reason = recID, vReleased, what+" before a restart"
+	l.c.log.Warn("decision committed before a restart: barrier raised again", "lane", l.cfg.Name, "plate", v.plate, "record", recID)
+	l.c.audit("barrier", l.cfg.Code, "%s: re-open for %s (record %s): %s before a restart", l.cfg.Name, v.plate, recID, what)
+	l.raise(ctx, v.reason)
 }
 
 // ---- entry ----
@@ -495,6 +524,10 @@ func (l *lane) decideEntry(ctx context.Context) {
 	hasStale := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		l.fail("open record by plate", err)
+		return
+	}
+	if hasStale && l.justStarted() && stale.InCode == l.cfg.Code && stale.State == store.StateInside && now.Sub(stale.InTime) < l.c.cfg.PassTimeout {
+		l.reRaise(ctx, stale.ID, "admitted")
 		return
 	}
 	if hasStale && !l.c.cfg.ReplaceStale {
@@ -685,6 +718,17 @@ func (l *lane) decideExit(ctx context.Context) {
 	if err != nil {
 		l.fail("find record", err)
 		return
+	}
+	if !ok && l.justStarted() {
+		// One scan of the records, once after a start: was this vehicle
+		// let out just before it?
+		if recs, err := l.c.db.Records(v.plate, 1); err == nil && len(recs) == 1 {
+			r := recs[0]
+			if r.State == store.StateClosed && r.OutCode == l.cfg.Code && l.c.now().Sub(r.OutTime) < l.c.cfg.PassTimeout {
+				l.reRaise(ctx, r.ID, "released")
+				return
+			}
+		}
 	}
 	if !ok {
 		v.state, v.reason, v.recordID = vUnknown, "no open record for this plate", ""
@@ -1018,6 +1062,15 @@ func (l *lane) manualClose(ctx context.Context, who, reason string) error {
 	l.wantUp = true // so that lower acts
 	l.lower(ctx, "manual: "+reason)
 	return nil
+}
+
+// shiftTimes applies a clock fix-up to what the lane remembers (on the
+// lane's goroutine).
+func (l *lane) shiftTimes(moved func(time.Time) time.Time) {
+	if v := l.veh; v != nil {
+		v.at = moved(v.at)
+	}
+	l.lastPlateAt = moved(l.lastPlateAt)
 }
 
 // exitState tells calc what stands at this exit (on the lane's goroutine).
