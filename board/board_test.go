@@ -16,7 +16,7 @@ import (
 	"laned/hal"
 	"laned/hal/clock"
 	halgpio "laned/hal/gpio"
-
+	"laned/hal/sim"
 	"laned/internal/progress"
 )
 
@@ -96,6 +96,10 @@ func TestValidate(t *testing.T) {
 			ArmingLoop: board.PinSpec{Pin: "3"}, SafetyLoop: board.PinSpec{Pin: "PA4"},
 			OpenRelay: board.PinSpec{Pin: "5"}, CloseRelay: board.PinSpec{Pin: "PA4"},
 		}}}, []string{"|chip|needs a chip", "a|close_relay.pin|already used by a/safety_loop", "a|camera.path|serial device missing"}},
+		{"a bench camera on the sim profile", board.Config{Profile: board.ProfileSim, Lanes: []board.LaneConfig{
+			{Name: "a", Camera: board.CameraPort{Path: "/dev/ttyUSB0", Baud: 1200, DEPin: "GPIO4"}},
+			{Name: "b", Camera: board.CameraPort{Path: "/dev/ttyUSB0", Addr: 1}},
+		}}, []string{"a|camera.baud|unsupported baud rate 1200", "a|camera.de_pin|the sim profile has no GPIO", "b|camera.addr|address 1 on /dev/ttyUSB0 already used by lane a"}},
 		{"lane names twice", board.Config{Profile: board.ProfileSim, Lanes: []board.LaneConfig{{Name: "x"}, {Name: "x"}}},
 			[]string{"x|name|used twice"}},
 	}
@@ -169,6 +173,44 @@ func TestOpenSim(t *testing.T) {
 	}
 	if _, ok := <-l.Safety.Events(); ok {
 		t.Error("safety Events open after Halt; want closed")
+	}
+}
+
+// A sim lane whose camera has a path gets the opener's camera (a real
+// one on a bench); the others keep their simulated cameras.
+func TestOpenSimBenchCamera(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	var opened []string
+	bench := sim.NewCamera("bench", 1, clk)
+	defer bench.Halt()
+	cfg := board.Config{
+		Profile: board.ProfileSim, Clock: clk,
+		Lanes: []board.LaneConfig{{Name: "a", Camera: board.CameraPort{Path: "/dev/ttyUSB0"}}, {Name: "b"}},
+		OpenCamera: func(ctx context.Context, name string, port board.CameraPort) (hal.Camera, error) {
+			opened = append(opened, fmt.Sprintf("%s %s@%d#%d", name, port.Path, port.Baud, port.Addr))
+			return bench, nil
+		},
+	}
+	b, err := board.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer b.Halt()
+	if want := "[a/camera /dev/ttyUSB0@115200#1]"; fmt.Sprint(opened) != want {
+		t.Errorf("cameras opened = %v; want %s", opened, want)
+	}
+	if a := b.Lane("a"); a.Camera != hal.Camera(bench) || a.Sim == nil {
+		t.Errorf("lane a camera = %v, sim %v; want the bench camera on a sim lane", a.Camera, a.Sim)
+	}
+	if l := b.Lane("b"); l.Camera != hal.Camera(l.Sim.Camera) {
+		t.Errorf("lane b camera = %v; want its simulated camera", l.Camera)
+	}
+	cfg.OpenCamera = func(context.Context, string, board.CameraPort) (hal.Camera, error) {
+		return nil, errors.New("no such device")
+	}
+	if _, err := board.Open(ctx, cfg); err == nil || !strings.Contains(err.Error(), "lane a: camera /dev/ttyUSB0: no such device") {
+		t.Errorf("Open with a camera that fails = %v; want the lane's camera error", err)
 	}
 }
 

@@ -33,7 +33,8 @@ type Config struct {
 	// Logger; nil discards.
 	Logger *slog.Logger `toml:"-"`
 	// OpenCamera, when set, opens each lane's camera from its CameraPort
-	// (real profiles only; the sim profile has its own cameras). Left nil,
+	// (real profiles, and sim lanes whose camera has a path: a real camera
+	// on a bench; other sim lanes have simulated cameras). Left nil,
 	// Lane.Camera stays nil and the caller opens cameras from Lane.Port.
 	OpenCamera CameraOpener `toml:"-"`
 	// Pins, when set, replaces the host's GPIO (host.Init, gpioreg,
@@ -83,7 +84,7 @@ func (p PinSpec) Wired() bool { return p.Pin != "" && p.Pin != None }
 // CameraPort is how a lane's camera is reached: plain settings for
 // hal/camera, which board does not import.
 type CameraPort struct {
-	Path   string `toml:"path"`   // serial device, e.g. /dev/ttyAMA0; required except on sim
+	Path   string `toml:"path"`   // serial device, e.g. /dev/ttyAMA0; required except on sim, where it puts a real camera in front of the simulated lane
 	Baud   int    `toml:"baud"`   // default 115200
 	Parity string `toml:"parity"` // none (default), odd, even
 	Codec  string `toml:"codec"`  // lane-frame (default) or template

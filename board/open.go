@@ -61,11 +61,15 @@ func (l *Lane) halt() error {
 			errs = append(errs, d.Halt())
 		}
 	}
+	if l.Sim != nil {
+		errs = append(errs, l.Sim.Halt()) // its camera, when a real one replaced it
+	}
 	return errors.Join(errs...)
 }
 
 // Open validates cfg and turns its profile into hal devices. On the sim
-// profile the devices are hal/sim's; on the others the pins come from
+// profile the devices are hal/sim's, except a camera whose port has a path:
+// that one is Config.OpenCamera's, as on real profiles; on the others the pins come from
 // Config.Pins or the host (periph host.Init, then gpioreg for rpi3/rpi4 and
 // the GPIO character device for rpi5 and gpiochip). Missing hardware is
 // an error wrapping ErrNoHardware, never a panic. On error nothing stays
@@ -81,11 +85,30 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 	b := &Board{Profile: r.Profile}
 	if r.Profile == ProfileSim {
 		for _, lc := range r.Lanes {
-			sl := sim.NewLane(cfg.Clock, sim.LaneConfig{Name: lc.Name, Travel: lc.Travel.D(), CameraAddr: lc.Camera.Addr, StuckAfter: lc.StuckAfter.D()})
-			b.Lanes = append(b.Lanes, &Lane{
+			sl, err := sim.OpenLane(cfg.Clock, simLane(lc))
+			if err != nil {
+				b.Halt()
+				return nil, fmt.Errorf("board: lane %s: %w", lc.Name, err)
+			}
+			l := &Lane{
 				Name: lc.Name, Arming: sl.Arming, Safety: sl.Safety, Barrier: sl.Barrier, Camera: sl.Camera,
 				Port: lc.Camera, Sim: sl, Config: lc,
-			})
+			}
+			b.Lanes = append(b.Lanes, l)
+			if lc.Camera.Path == "" {
+				continue
+			}
+			// Bench commissioning: a real camera on a serial port (a USB
+			// adapter on a laptop) in front of the simulated lane.
+			l.Camera = nil
+			if cfg.OpenCamera != nil {
+				cam, err := cfg.OpenCamera(ctx, lc.Name+"/camera", lc.Camera)
+				if err != nil {
+					b.Halt()
+					return nil, fmt.Errorf("board: lane %s: camera %s: %w", lc.Name, lc.Camera.Path, err)
+				}
+				l.Camera = cam
+			}
 		}
 		return b, nil
 	}
@@ -105,6 +128,17 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 		b.Lanes = append(b.Lanes, l)
 	}
 	return b, nil
+}
+
+// simLane is the sim profile's lane: hal/gpio's drivers on simulated lines
+// (limit switches always wired) with the lane's driver settings. Travel
+// is the driver's worst case; the simulated arm takes two thirds of it.
+func simLane(lc LaneConfig) sim.LaneConfig {
+	return sim.LaneConfig{
+		Name: lc.Name, CameraAddr: lc.Camera.Addr, StuckAfter: lc.StuckAfter.D(),
+		Travel: lc.Travel.D() * 2 / 3, Timeout: lc.Travel.D(),
+		Level: lc.Level, Pulse: lc.Pulse.D(), Debounce: lc.Debounce.D(),
+	}
 }
 
 func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l *Lane, err error) {

@@ -118,10 +118,15 @@ func (c Config) Validate() error {
 				add(l.Name, d.key, "%s out of range [%s, %s]", d.d, d.min, d.max)
 			}
 		}
-		if c.Profile == ProfileSim {
-			continue
-		}
 		cp := l.Camera
+		if c.Profile == ProfileSim {
+			if cp.Path == "" {
+				continue // a simulated camera
+			}
+			if cp.DEPin != "" && cp.DEPin != None {
+				add(l.Name, "camera.de_pin", "the sim profile has no GPIO: use a USB RS-485 adapter that switches direction itself and leave de_pin unset")
+			}
+		}
 		if cp.Path == "" {
 			add(l.Name, "camera.path", "serial device missing")
 		} else {
@@ -152,7 +157,7 @@ func (c Config) Validate() error {
 		default:
 			add(l.Name, "camera.rs485", "unknown mode %q (auto, kernel, gpio)", cp.RS485)
 		}
-		if cp.RS485 != "kernel" && cp.DEPin != "" && cp.DEPin != None {
+		if cp.RS485 != "kernel" && cp.DEPin != "" && cp.DEPin != None && c.Profile != ProfileSim {
 			k, err := pinKey(c.Profile, cp.DEPin)
 			switch {
 			case err != nil:

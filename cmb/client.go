@@ -1,6 +1,7 @@
 package cmb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -241,6 +242,12 @@ func (c *Client) ConfigUpload(ctx context.Context, r ConfigUpload) error {
 // exchange is bounded by DefaultTimeout (or ctx) and classified as the
 // Client's.
 func CallDownlink(ctx context.Context, doer HTTPDoer, laneBase, appid, secret, name string, params url.Values) (Envelope, error) {
+	return CallDownlinkAs(ctx, doer, BodyForm, laneBase, appid, secret, name, params)
+}
+
+// CallDownlinkAs is CallDownlink with the body encoded as enc: the
+// platform's callbacks come in more than one form (spec §2).
+func CallDownlinkAs(ctx context.Context, doer HTTPDoer, enc BodyEncoding, laneBase, appid, secret, name string, params url.Values) (Envelope, error) {
 	v := make(url.Values, len(params)+2)
 	for k, vs := range params {
 		v[k] = vs
@@ -252,11 +259,13 @@ func CallDownlink(ctx context.Context, doer HTTPDoer, laneBase, appid, secret, n
 		laneBase += "/"
 	}
 	x := newExchanger(doer, 0, 0, nil)
+	x.enc = enc
 	return x.exchange(ctx, name, laneBase+DownlinkPath+name, v)
 }
 
 // exchanger POSTs a signed form and classifies the outcome.
 type exchanger struct {
+	enc       BodyEncoding
 	doer      HTTPDoer
 	timeout   time.Duration
 	maxAnswer int64
@@ -306,11 +315,17 @@ func (x exchanger) exchange(ctx context.Context, name, u string, form url.Values
 	}}
 	ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, trace), x.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	reqBody, ctype, err := x.enc.encode(form)
 	if err != nil {
 		return x.fail(name, 0, ErrNotDelivered, err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(reqBody))
+	if err != nil {
+		return x.fail(name, 0, ErrNotDelivered, err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := x.doer.Do(req)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -296,8 +297,23 @@ func TestConformanceDownlinkFields(t *testing.T) {
 			"pay_time": {"1537243165"}, "pay_list": {`[{"pay_type":99,"amount":1000,"order":"o1"}]`}},
 			cmb.PayRequest{ParkCode: parkCode, VplNumber: "京A12345", RecordID: "r1", PayTime: 1537243165,
 				PayList: []cmb.PayItem{{PayType: cmb.PayCMB, Amount: 1000, Order: "o1"}}}},
+		// Issue 11 item 9: calc answers an empty plate for "nothing at the
+		// exit", so the notice may carry none; the record_id names the stay.
 		{"pay without vpl_number", cmb.EpPay, url.Values{"park_code": {"5201020001"}, "record_id": {"r1"},
-			"pay_time": {"1537243165"}, "pay_list": {`[{"pay_type":99,"amount":1000,"order":"o1"}]`}}, nil},
+			"pay_time": {"1537243165"}, "pay_list": {`[{"pay_type":99,"amount":1000,"order":"o1"}]`}},
+			cmb.PayRequest{ParkCode: parkCode, RecordID: "r1", PayTime: 1537243165,
+				PayList: []cmb.PayItem{{PayType: cmb.PayCMB, Amount: 1000, Order: "o1"}}}},
+		{"pay with 51 items", cmb.EpPay, url.Values{"park_code": {"5201020001"}, "record_id": {"r1"},
+			"pay_time": {"1537243165"}, "pay_list": {payList(51, 1)}}, nil},
+		{"pay with 50 items", cmb.EpPay, url.Values{"park_code": {"5201020001"}, "record_id": {"r1"},
+			"pay_time": {"1537243165"}, "pay_list": {payList(50, 1)}},
+			cmb.PayRequest{ParkCode: parkCode, RecordID: "r1", PayTime: 1537243165, PayList: payItems(50, 1)}},
+		{"pay amount beyond the bound", cmb.EpPay, url.Values{"park_code": {"5201020001"}, "record_id": {"r1"},
+			"pay_time": {"1537243165"}, "pay_list": {payList(1, cmb.MaxPayAmount+1)}}, nil},
+		{"pay total beyond the bound", cmb.EpPay, url.Values{"park_code": {"5201020001"}, "record_id": {"r1"},
+			"pay_time": {"1537243165"}, "pay_list": {payList(2, cmb.MaxPayAmount)}}, nil},
+		{"pay amounts that would wrap int64", cmb.EpPay, url.Values{"park_code": {"5201020001"}, "record_id": {"r1"},
+			"pay_time": {"1537243165"}, "pay_list": {`[{"pay_type":99,"amount":9223372036854775807,"order":"a"},{"pay_type":99,"amount":1,"order":"b"}]`}}, nil},
 		{"pay without record_id", cmb.EpPay, url.Values{"park_code": {"5201020001"}, "vpl_number": {"京A12345"},
 			"pay_time": {"1537243165"}, "pay_list": {`[{"pay_type":99,"amount":1000,"order":"o1"}]`}}, nil},
 		{"pay without pay_time", cmb.EpPay, url.Values{"park_code": {"5201020001"}, "vpl_number": {"京A12345"}, "record_id": {"r1"},
@@ -746,4 +762,18 @@ func TestConformanceQR(t *testing.T) {
 			}
 		}
 	}
+}
+
+// payList is a pay_list of n items of amount fen each, orders o0, o1, …
+func payList(n int, amount int64) string {
+	b, _ := json.Marshal(payItems(n, amount))
+	return string(b)
+}
+
+func payItems(n int, amount int64) []cmb.PayItem {
+	items := make([]cmb.PayItem, n)
+	for i := range items {
+		items[i] = cmb.PayItem{PayType: cmb.PayCMB, Amount: amount, Order: "o" + strconv.Itoa(i)}
+	}
+	return items
 }

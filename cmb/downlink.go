@@ -44,7 +44,7 @@ func (r CalcRequest) Mode() CalcMode {
 func (r CalcRequest) Values() (url.Values, error) {
 	p := newParams()
 	p.int64(fParkCode, r.ParkCode, 1, math.MaxInt64)
-	p.optInt(fOutCode, r.OutCode, LaneMin, LaneMax)
+	p.optInt(fOutCode, r.OutCode, laneMinDecode, CallbackLaneMax)
 	p.str(fVplNumber, r.VplNumber, false, maxPlateLen)
 	if r.OutCode == nil && r.VplNumber == "" {
 		p.fail(fieldErr(fOutCode, "missing: calc needs out_code or vpl_number"))
@@ -58,7 +58,7 @@ func DecodeCalcRequest(v url.Values) (CalcRequest, error) {
 	f := newForm(v)
 	r := CalcRequest{
 		ParkCode:  f.parkCode(),
-		OutCode:   f.optInt(fOutCode, laneMinDecode, LaneMax),
+		OutCode:   f.optInt(fOutCode, laneMinDecode, CallbackLaneMax),
 		VplNumber: f.str(fVplNumber, false, maxPlateLen),
 	}
 	if f.err == nil && r.OutCode == nil && r.VplNumber == "" {
@@ -226,7 +226,18 @@ func DecodeCalcAnswer(data []byte) (CalcAnswer, error) {
 
 // ---- pay (§4.2) ----
 
-// PayRequest is a payment notice. Idempotent by PayItem.Order.
+// Bounds of a pay notice: at most MaxPayItems items, each amount and the
+// total at most MaxPayAmount fen (10 million yuan: far above any parking
+// fee, far below an overflow of the sum). A notice beyond them is refused
+// whole.
+const (
+	MaxPayItems  = 50
+	MaxPayAmount = 1_000_000_000
+)
+
+// PayRequest is a payment notice. Idempotent by PayItem.Order. VplNumber
+// may be empty (calc answers an empty plate when nothing stands at the
+// exit); the record_id names the stay.
 type PayRequest struct {
 	ParkCode  int64
 	VplNumber string
@@ -249,7 +260,7 @@ func (it PayItem) validate(path string) *FieldError {
 	if e := checkRange(path+"pay_type", int64(it.PayType), 0, math.MaxInt32); e != nil {
 		return e
 	}
-	if e := checkRange(path+"amount", it.Amount, 0, maxFen); e != nil {
+	if e := checkRange(path+"amount", it.Amount, 0, MaxPayAmount); e != nil {
 		return e
 	}
 	if it.Order == "" {
@@ -271,7 +282,7 @@ func (r PayRequest) Total() int64 {
 func (r PayRequest) Values() (url.Values, error) {
 	p := newParams()
 	p.int64(fParkCode, r.ParkCode, 1, math.MaxInt64)
-	p.str(fVplNumber, r.VplNumber, true, maxPlateLen)
+	p.str(fVplNumber, r.VplNumber, false, maxPlateLen)
 	p.str(fRecordID, r.RecordID, true, maxIDLen)
 	p.str(fBillID, r.BillID, false, maxIDLen)
 	p.int64(fPayTime, r.PayTime, MinUnixTime, MaxUnixTime)
@@ -281,6 +292,7 @@ func (r PayRequest) Values() (url.Values, error) {
 	for i, it := range r.PayList {
 		p.fail(it.validate(fPayList + "[" + strconv.Itoa(i) + "]."))
 	}
+	p.fail(checkPayList(r.PayList))
 	if p.err == nil {
 		b, _ := marshalCompact(r.PayList)
 		p.v.Set(fPayList, string(b))
@@ -294,7 +306,7 @@ func DecodePayRequest(v url.Values) (PayRequest, error) {
 	f := newForm(v)
 	r := PayRequest{
 		ParkCode:  f.parkCode(),
-		VplNumber: f.str(fVplNumber, true, maxPlateLen),
+		VplNumber: f.str(fVplNumber, false, maxPlateLen),
 		RecordID:  f.str(fRecordID, true, maxIDLen),
 		BillID:    f.str(fBillID, false, maxIDLen),
 		PayTime:   f.time(fPayTime, true),
@@ -322,6 +334,9 @@ func decodePayList(s string) ([]PayItem, *FieldError) {
 	if len(arr) == 0 {
 		return nil, fieldErr(fPayList, "empty")
 	}
+	if len(arr) > MaxPayItems {
+		return nil, fieldErr(fPayList, "%d items: at most %d", len(arr), MaxPayItems)
+	}
 	items := make([]PayItem, 0, len(arr))
 	for i, x := range arr {
 		path := fPayList + "[" + strconv.Itoa(i) + "]"
@@ -331,7 +346,7 @@ func decodePayList(s string) ([]PayItem, *FieldError) {
 		}
 		it := PayItem{
 			PayType: PayType(o.int("pay_type", true, 0, math.MaxInt32)),
-			Amount:  o.int64("amount", true, 0, maxFen),
+			Amount:  o.int64("amount", true, 0, MaxPayAmount),
 			Order:   o.str("order", true, maxIDLen),
 		}
 		if o.err != nil {
@@ -339,14 +354,36 @@ func decodePayList(s string) ([]PayItem, *FieldError) {
 		}
 		items = append(items, it)
 	}
+	if fe := checkPayList(items); fe != nil {
+		return nil, fe
+	}
 	return items, nil
+}
+
+// checkPayList checks a notice's bounds: the number of items and the
+// total (each amount is checked on its own first, so the sum cannot wrap).
+func checkPayList(items []PayItem) *FieldError {
+	if len(items) > MaxPayItems {
+		return fieldErr(fPayList, "%d items: at most %d", len(items), MaxPayItems)
+	}
+	var total int64
+	for _, it := range items {
+		if it.Amount < 0 || it.Amount > MaxPayAmount {
+			return nil // reported by the item's own check
+		}
+		if total += it.Amount; total > MaxPayAmount {
+			return fieldErr(fPayList, "total beyond %d fen: refused, nothing recorded", MaxPayAmount)
+		}
+	}
+	return nil
 }
 
 // ---- autoPayBind / autoPayUnbind (§4.3, §4.4) ----
 
 // AutoPayBindRequest binds contactless pay to a plate. The limit's wire name
 // is "limiter" (§4.3's table); "limit" is accepted too when limiter is
-// absent. auto_pay_type is unused by the platform: absent reads as 0.
+// absent. auto_pay_type is unused by the platform: absent reads as 0, and
+// any integer is accepted and kept.
 type AutoPayBindRequest struct {
 	ParkCode    int64
 	VplNumber   string
@@ -362,7 +399,7 @@ func (r AutoPayBindRequest) Values() (url.Values, error) {
 	p := newParams()
 	p.int64(fParkCode, r.ParkCode, 1, math.MaxInt64)
 	p.str(fVplNumber, r.VplNumber, true, maxPlateLen)
-	p.enum(fAutoPayType, int(r.AutoPayType), r.AutoPayType.Valid())
+	p.int64(fAutoPayType, int64(r.AutoPayType), math.MinInt32, math.MaxInt32)
 	p.int64(fLimiter, r.Limit, 0, maxFen)
 	p.str(fSerialNo, r.SerialNo, false, maxIDLen)
 	p.str(fPostURL, r.PostURL, false, maxTextLen)
@@ -380,7 +417,8 @@ func DecodeAutoPayBindRequest(v url.Values) (AutoPayBindRequest, error) {
 		SerialNo:    f.str(fSerialNo, false, maxIDLen),
 		PostURL:     f.str(fPostURL, false, maxTextLen),
 	}
-	f.enum(fAutoPayType, int(r.AutoPayType), r.AutoPayType.Valid())
+	// auto_pay_type is "not used yet, fill the default" (§4.3): any
+	// integer is kept as sent.
 	if _, ok := f.raw(fLimiter); ok {
 		r.Limit, _ = f.int64(fLimiter, true, 0, maxFen)
 		f.seen[fLimit] = false // a stray "limit" stays an extra
@@ -434,7 +472,7 @@ func (r NoVplnRequest) Values() (url.Values, error) {
 	p := newParams()
 	p.int64(fParkCode, r.ParkCode, 1, math.MaxInt64)
 	p.str(fVplNumber, r.VplNumber, true, maxPlateLen)
-	p.int64(fInCode, int64(r.InCode), LaneMin, LaneMax)
+	p.int64(fInCode, int64(r.InCode), laneMinDecode, CallbackLaneMax)
 	p.extra(r.Extra)
 	return p.done()
 }
@@ -445,7 +483,7 @@ func DecodeNoVplnRequest(v url.Values) (NoVplnRequest, error) {
 	r := NoVplnRequest{
 		ParkCode:  f.parkCode(),
 		VplNumber: f.str(fVplNumber, true, maxPlateLen),
-		InCode:    f.int(fInCode, true, laneMinDecode, LaneMax),
+		InCode:    f.int(fInCode, true, laneMinDecode, CallbackLaneMax),
 	}
 	r.Extra = f.extra()
 	return r, f.err0()

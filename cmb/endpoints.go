@@ -47,6 +47,10 @@ const (
 	// NoVpln (§4.5)
 	NoVplnLicensed  = 1 // the entry sees a licensed vehicle
 	NoVplnNoVehicle = 2 // nothing at the entry
+	// NoVplnCannotAdmit: a vehicle is there but cannot be admitted (car
+	// park full, a fault): neither "licensed vehicle" nor "no vehicle",
+	// which would mislead the driver. The document lists no code for it.
+	NoVplnCannotAdmit = 3
 
 	// Server refusals.
 	StatusMalformed    = 400 // not a form, missing/malformed field, repeated parameter

@@ -1,5 +1,7 @@
 package cmb
 
+import "math"
+
 // Lane codes (in_code, out_code): 1–255 by §6.8 ("规范数字 1 - 255"), which is
 // what we send. The field tables of §4.1, §5.3 and §5.4 say "0~255", so a
 // received 0 is accepted on decode.
@@ -8,6 +10,11 @@ const (
 	LaneMax       = 255
 	laneMinDecode = 0
 )
+
+// CallbackLaneMax is the largest in_code / out_code a callback may carry:
+// any non-negative int (spec §2: the document's own signing example sends
+// out_code=1065). A code with no lane of ours is answered, not refused.
+const CallbackLaneMax = math.MaxInt32
 
 // CarType is car_type (§5.3).
 type CarType int
@@ -107,12 +114,13 @@ func (a AutoPayType) Valid() bool { return a == ChargeThenExit || a == ExitThenC
 type PayType int
 
 const (
-	PayShortStayFree PayType = 0  // 短时免费
-	PayCash          PayType = 1  // 现金
-	PayManualFree    PayType = 8  // 手动免费开闸
-	PayPrepaidGrace  PayType = 12 // 提前支付预留时间放行
-	PayTariffFree    PayType = 52 // 计费免费
-	PayCMB           PayType = 99 // 招行支付
+	PayShortStayFree  PayType = 0  // 短时免费
+	PayCash           PayType = 1  // 现金
+	PayAuthorisedFree PayType = 7  // 授权车免费 (VIP, monthly)
+	PayManualFree     PayType = 8  // 手动免费开闸
+	PayPrepaidGrace   PayType = 12 // 提前支付预留时间放行
+	PayTariffFree     PayType = 52 // 计费免费
+	PayCMB            PayType = 99 // 招行支付
 )
 
 // Valid reports a documented value.

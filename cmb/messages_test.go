@@ -189,7 +189,8 @@ var decodeErrorTests = []struct {
 	{"ConfigUpload no item", EpConfigUpload, map[string]string{"config_items": "{}"}, "config_items.reserved_out_time"},
 	{"ConfigUpload negative", EpConfigUpload, map[string]string{"config_items": `{"reserved_out_time":-1}`}, "config_items.reserved_out_time"},
 	{"calc neither", EpCalc, map[string]string{"out_code": del, "vpl_number": del}, "out_code"},
-	{"calc out_code 256", EpCalc, map[string]string{"out_code": "256"}, "out_code"},
+	{"calc out_code -1", EpCalc, map[string]string{"out_code": "-1"}, "out_code"},
+	{"calc out_code beyond int32", EpCalc, map[string]string{"out_code": "4294967296"}, "out_code"},
 	{"calc no park_code", EpCalc, map[string]string{"park_code": del}, "park_code"},
 	{"pay no pay_list", EpPay, map[string]string{"pay_list": del}, "pay_list"},
 	{"pay empty pay_list", EpPay, map[string]string{"pay_list": "[]"}, "pay_list"},
@@ -201,10 +202,10 @@ var decodeErrorTests = []struct {
 	{"pay no record_id", EpPay, map[string]string{"record_id": del}, "record_id"},
 	{"autoPayBind no limit", EpAutoPayBind, map[string]string{"limiter": del}, "limiter"},
 	{"autoPayBind negative limit", EpAutoPayBind, map[string]string{"limiter": "-1"}, "limiter"},
-	{"autoPayBind type 2", EpAutoPayBind, map[string]string{"auto_pay_type": "2"}, "auto_pay_type"},
+	{"autoPayBind type not a number", EpAutoPayBind, map[string]string{"auto_pay_type": "x"}, "auto_pay_type"},
 	{"autoPayUnbind no plate", EpAutoPayUnbind, map[string]string{"vpl_number": ""}, "vpl_number"},
 	{"NoVpln no in_code", EpNoVpln, map[string]string{"in_code": del}, "in_code"},
-	{"NoVpln in_code 1000", EpNoVpln, map[string]string{"in_code": "1000"}, "in_code"},
+	{"NoVpln in_code -1", EpNoVpln, map[string]string{"in_code": "-1"}, "in_code"},
 }
 
 func TestDecodeErrors(t *testing.T) {
@@ -233,6 +234,12 @@ func TestDecodeAccepts(t *testing.T) {
 	}{
 		{"lane code 0 on decode (§4.1 and §5.3 say 0~255)", EpIndata, map[string]string{"in_code": "0"}, func(m any) bool { return m.(Indata).InCode == 0 }},
 		{"calc out_code 0", EpCalc, map[string]string{"out_code": "0"}, func(m any) bool { return *m.(CalcRequest).OutCode == 0 }},
+		// Issue 11 item 11: any non-negative lane code on a callback (the
+		// document's own signing example sends out_code=1065).
+		{"calc out_code 1065", EpCalc, map[string]string{"out_code": "1065"}, func(m any) bool { return *m.(CalcRequest).OutCode == 1065 }},
+		{"NoVpln in_code 1000", EpNoVpln, map[string]string{"in_code": "1000"}, func(m any) bool { return m.(NoVplnRequest).InCode == 1000 }},
+		{"bind: auto_pay_type 2 kept", EpAutoPayBind, map[string]string{"auto_pay_type": "2"}, func(m any) bool { return m.(AutoPayBindRequest).AutoPayType == 2 }},
+		{"bind: auto_pay_type -7 kept", EpAutoPayBind, map[string]string{"auto_pay_type": "-7"}, func(m any) bool { return m.(AutoPayBindRequest).AutoPayType == -7 }},
 		{"optional colours absent", EpIndata, map[string]string{"body_color": del, "plate_color": ""}, func(m any) bool {
 			return m.(Indata).BodyColor == nil && m.(Indata).PlateColor == nil
 		}},
@@ -292,7 +299,7 @@ func TestEncodeErrors(t *testing.T) {
 		{"ConfigUpload negative", ConfigUpload{ParkCode: 1, ConfigItems: ConfigItems{ReservedOutTime: -1}}, "config_items.reserved_out_time"},
 		{"calc neither", CalcRequest{ParkCode: 1}, "out_code"},
 		{"pay empty list", PayRequest{ParkCode: 1, VplNumber: "x", RecordID: "r", PayTime: 1537155122}, "pay_list"},
-		{"NoVpln in_code 0", NoVplnRequest{ParkCode: 1, VplNumber: "x"}, "in_code"},
+		{"NoVpln in_code -1", NoVplnRequest{ParkCode: 1, VplNumber: "x", InCode: -1}, "in_code"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -102,7 +101,11 @@ func NewServer(cfg ServerConfig, h Handler) (*Server, error) {
 					err = fmt.Errorf("calc answer: %w", verr)
 				}
 			}
-			return s.answer(EpCalc, a, a.IsZero(), err)
+			// "No order" (status 2) always answers data, the plate empty
+			// when nothing stands at the exit (§4.1's table).
+			var ae *AnswerError
+			noOrder := errors.As(err, &ae) && ae.Status == CalcNoRecord
+			return s.answer(EpCalc, a, a.IsZero() && !noOrder, err)
 		},
 		EpPay: func(ctx context.Context, v url.Values) result {
 			r, err := DecodePayRequest(v)
@@ -240,13 +243,9 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *
 	}
 	// The platform's message for a body that is not a form is "appid 不能为空"
 	// (§6.1); keep those words so a technician recognises it.
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
-		return nil, &refusal{http.StatusOK, StatusMalformed, "appid 不能为空: body is not application/x-www-form-urlencoded (Content-Type " + strconv.Quote(clip(r.Header.Get("Content-Type"))) + ")"}
-	}
-	v, err := url.ParseQuery(string(body))
+	v, err := decodeBody(r.Header.Get("Content-Type"), body, s.cfg.MaxBody)
 	if err != nil {
-		return nil, &refusal{http.StatusOK, StatusMalformed, "appid 不能为空: body is not a form: " + err.Error()}
+		return nil, &refusal{http.StatusOK, StatusMalformed, "appid 不能为空: body is not a form (urlencoded or multipart/form-data; Content-Type " + strconv.Quote(clip(r.Header.Get("Content-Type"))) + "): " + clip(err.Error())}
 	}
 	return v, nil
 }

@@ -119,7 +119,7 @@ func TestServerRefusals(t *testing.T) {
 		{"park_code text", "POST", "/a/b/cmbParking/calc", form, signedForm(map[string]string{"park_code": "x"}, true).Encode(), 0, 200, cmb.StatusWrongPark, "wrong park_code"},
 		{"park_code missing", "POST", "/a/b/cmbParking/calc", form, signedForm(map[string]string{"park_code": "\x00delete"}, true).Encode(), 0, 200, cmb.StatusMalformed, "park_code: missing"},
 		{"field missing", "POST", "/a/b/cmbParking/calc", form, signedForm(map[string]string{"out_code": "\x00delete"}, true).Encode(), 0, 200, cmb.StatusMalformed, "out_code: missing"},
-		{"field malformed", "POST", "/a/b/cmbParking/calc", form, signedForm(map[string]string{"out_code": "256"}, true).Encode(), 0, 200, cmb.StatusMalformed, "out_code: must be 0..255"},
+		{"field malformed", "POST", "/a/b/cmbParking/calc", form, signedForm(map[string]string{"out_code": "-1"}, true).Encode(), 0, 200, cmb.StatusMalformed, "out_code: must be"},
 		{"pay field missing", "POST", "/a/b/cmbParking/pay", form, func() string {
 			v := url.Values{"appid": {appID}, "park_code": {"5201020001"}, "vpl_number": {"x"}, "record_id": {"r"}, "pay_time": {"1537243165"}}
 			v.Set("sign", cmb.Sign(v, secret))
@@ -134,8 +134,11 @@ func TestServerRefusals(t *testing.T) {
 		{"big body", "POST", "/a/b/cmbParking/calc", form, signedForm(map[string]string{"pad": strings.Repeat("x", 70<<10)}, true).Encode(), 0, 413, cmb.StatusTooLarge, "body over 65536 bytes"},
 		{"body over a small limit", "POST", "/a/b/cmbParking/calc", form, signedForm(map[string]string{"pad": strings.Repeat("x", 200)}, true).Encode(), 128, 413, cmb.StatusTooLarge, "body over 128 bytes"},
 		{"JSON body", "POST", "/a/b/cmbParking/calc", "application/json", `{"appid":"ik45nfuz","park_code":5201020001,"out_code":2}`, 0, 200, cmb.StatusMalformed, "appid 不能为空"},
-		{"no content type", "POST", "/a/b/cmbParking/calc", "", signedForm(nil, true).Encode(), 0, 200, cmb.StatusMalformed, "appid 不能为空"},
-		{"multipart", "POST", "/a/b/cmbParking/calc", "multipart/form-data; boundary=x", "--x--", 0, 200, cmb.StatusMalformed, "appid 不能为空"},
+		{"empty multipart", "POST", "/a/b/cmbParking/calc", "multipart/form-data; boundary=x", "--x--", 0, 200, cmb.StatusUnauthorized, "appid 不能为空"},
+		{"multipart without boundary", "POST", "/a/b/cmbParking/calc", "multipart/form-data", "--x--", 0, 200, cmb.StatusMalformed, "appid 不能为空"},
+		{"multipart file part", "POST", "/a/b/cmbParking/calc", "multipart/form-data; boundary=x",
+			"--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nhi\r\n--x--\r\n", 0, 200, cmb.StatusMalformed, "file parts"},
+		{"text/plain", "POST", "/a/b/cmbParking/calc", "text/plain", signedForm(nil, true).Encode(), 0, 200, cmb.StatusMalformed, "appid 不能为空"},
 		{"bad escape", "POST", "/a/b/cmbParking/calc", form, "appid=%zz", 0, 200, cmb.StatusMalformed, "not a form"},
 		{"query only", "POST", "/a/b/cmbParking/calc?" + signedForm(nil, true).Encode(), form, "", 0, 200, cmb.StatusUnauthorized, "appid 不能为空"},
 	}

@@ -188,6 +188,8 @@ func payTypeName(t int) string {
 	switch t {
 	case 99:
 		return "CMB"
+	case 7:
+		return "VIP/monthly free"
 	case 8:
 		return "manual free"
 	case 0:
@@ -232,6 +234,16 @@ func (b *Console) Queue() console.QueueInfo {
 		return q
 	}
 	q.Pending, q.LastError = st.Count, st.LastError
+	q.Dead, q.DeadTotal = st.Dead, st.DeadTotal
+	if st.Dead > 0 {
+		if dead, err := b.Ctl.db.DeadLetters(st.Dead); err == nil {
+			for i := len(dead) - 1; i >= 0 && len(q.DeadLast) < 5; i-- {
+				d := dead[i]
+				q.DeadLast = append(q.DeadLast, fmt.Sprintf("%s %s record %s: %s",
+					d.DeadAt.In(b.zone()).Format("2006-01-02 15:04:05"), d.Kind, orDash(d.RecordID), d.DeadWhy))
+			}
+		}
+	}
 	for k, n := range st.ByKind {
 		q.Counts[k] = n
 	}
@@ -342,6 +354,18 @@ func (b *Console) Log(n int) []console.LogLine {
 	return out
 }
 
+func (b *Console) Report(day string) (string, error) {
+	r, err := b.Ctl.DayReport(day, b.zone())
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	if err := r.WriteTable(&sb); err != nil {
+		return "", err
+	}
+	return sb.String(), nil
+}
+
 func (b *Console) UpdateStatus() (string, error) {
 	if b.UpdateStat == nil {
 		return "updates are not configured", nil
@@ -364,4 +388,11 @@ func (b *Console) Sim(ctx context.Context, args []string) (string, error) {
 		return "", console.ErrNotSim
 	}
 	return b.SimF(ctx, args)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -126,16 +126,19 @@ func (c *Controller) calcAnswer(rec store.Record, now time.Time) (cmb.CalcAnswer
 	if out < in {
 		out = in
 	}
+	total, disc := c.discounts(rec, q, now)
+	c.quotes.put(rec.ID, now, q.Due)
 	return cmb.CalcAnswer{
-		VplNumber: rec.Plate, RecordID: rec.ID,
+		VplNumber: rec.Plate, RecordID: rec.ID, BillID: billID(rec.ID, now, q.Due),
 		InTime: in, OutTime: out, Duration: out - in,
-		Charge:   cmb.Charge{TotalPrice: q.Total, ShouldPay: q.Due, Paid: q.Paid},
-		Discount: []cmb.Discount{},
+		Charge:   cmb.Charge{TotalPrice: total, ShouldPay: q.Due, Paid: q.Paid},
+		Discount: disc,
 	}, nil
 }
 
-// Pay records a payment notice, idempotently by order, and lets the paid
-// vehicle out if it waits at an exit.
+// Pay records a payment notice — all its items in one transaction, or
+// none — idempotently by order, and lets the paid vehicle out if it waits
+// at an exit and nothing remains due.
 func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 	rec, err := c.db.RecordByID(r.RecordID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -144,12 +147,19 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 	if err != nil {
 		return err
 	}
-	if rec.Plate != r.VplNumber {
+	var audits []store.Message
+	plate := r.VplNumber
+	switch {
+	case plate == "":
+		plate = rec.Plate // calc answers an empty plate for "nothing at the exit"
+	case plate != rec.Plate:
+		// Credited by record_id: the money was taken for that stay.
 		c.log.Warn("pay: plate differs from the record's", "record", rec.ID, "record_plate", rec.Plate, "vpl_number", r.VplNumber)
+		audits = append(audits, c.auditMsg("pay_plate", rec.OutCode, "record %s (%s): pay notice for plate %s credited by record_id", rec.ID, rec.Plate, r.VplNumber))
 	}
 	payTime := time.Unix(r.PayTime, 0)
-	quoted, qerr := c.quote(rec, c.now())
-	fresh := 0
+	quotedAt, quoted, haveQuote := c.quoteUsed(ctx, rec, r.BillID, payTime)
+	var ps []store.Payment
 	var total int64
 	for _, it := range r.PayList {
 		total += it.Amount
@@ -159,25 +169,32 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 			c.log.Info("pay: notice of a recorded payment", "record", rec.ID, "order", it.Order)
 			continue
 		}
-		p := store.Payment{Order: it.Order, RecordID: rec.ID, Plate: r.VplNumber, BillID: r.BillID, PayType: int(it.PayType), Amount: it.Amount, PayTime: payTime}
-		switch err := c.db.AddPayment(p); {
-		case errors.Is(err, store.ErrAlreadyRecorded):
-			c.log.Info("pay: repeated notice", "record", rec.ID, "order", it.Order)
-		case err != nil:
-			return err
-		default:
-			fresh++
+		p := store.Payment{Order: it.Order, RecordID: rec.ID, Plate: plate, BillID: r.BillID, PayType: int(it.PayType),
+			Amount: it.Amount, PayTime: payTime, Notice: r.PayList[0].Order}
+		if haveQuote {
+			p.QuotedAt, p.Quoted = quotedAt, quoted
 		}
+		ps = append(ps, p)
 	}
-	if fresh == 0 {
+	if len(ps) == 0 {
+		return nil
+	}
+	if haveQuote && total != quoted {
+		audits = append(audits, c.auditMsg("pay_mismatch", rec.OutCode, "record %s: paid %d fen, quoted %d fen due", rec.ID, total, quoted))
+	}
+	fresh, stored, err := c.db.AddPayments(ps, audits...)
+	switch {
+	case errors.Is(err, store.ErrOverflow), errors.Is(err, store.ErrInvalid):
+		return &cmb.AnswerError{Status: cmb.StatusMalformed, Message: "pay_list: " + err.Error()}
+	case err != nil:
+		return err
+	}
+	if len(fresh) == 0 {
 		return nil // a replay: answered as a success, nothing credited twice
 	}
 	c.log.Info("pay: recorded", "record", rec.ID, "plate", rec.Plate, "amount_fen", total)
-	if qerr == nil && total != quoted.Due && rec.State.Open() {
-		c.audit("pay_mismatch", rec.OutCode, "record %s: paid %d fen, quoted %d fen due", rec.ID, total, quoted.Due)
-	}
-	if !rec.State.Open() {
-		c.audit("late_payment", rec.OutCode, "record %s was closed; payment of %d fen recorded", rec.ID, total)
+	if fresh[0].AfterExit {
+		c.audit("late_payment", stored.OutCode, "record %s was closed; payment of %d fen recorded after the exit", rec.ID, total)
 		return nil
 	}
 	for _, l := range c.lanes {

@@ -114,3 +114,12 @@ func (c *SaneClock) NewTimer(d time.Duration) clock.Timer { return c.base.NewTim
 func (c *SaneClock) AfterFunc(d time.Duration, f func()) clock.Timer {
 	return c.base.AfterFunc(d, f)
 }
+
+// AfterFuncInline runs f inline as the base clock moves when the base can
+// (clock.Fake, the sim clock), else as AfterFunc does.
+func (c *SaneClock) AfterFuncInline(d time.Duration, f func()) clock.Timer {
+	if in, ok := c.base.(clock.Inliner); ok {
+		return in.AfterFuncInline(d, f)
+	}
+	return c.base.AfterFunc(d, f)
+}

@@ -82,6 +82,10 @@ type Config struct {
 	// full jitter. Defaults 1 s and 5 min.
 	RetryBase time.Duration
 	RetryCap  time.Duration
+	// MaxRefusals: an uplink the platform refuses (status ≠ 0) this many
+	// times in a row with the same answer is dead-lettered, audited, so
+	// that its record's later uplinks go on. Default 5.
+	MaxRefusals int
 	// TollCollector names this controller in charge items. Default "laned".
 	TollCollector string
 	// SendTimeout bounds one uplink exchange. Default 10 s.
@@ -110,6 +114,9 @@ func (c Config) withDefaults() Config {
 	def(&c.SendTimeout, 10*time.Second)
 	def(&c.Retention, 90*24*time.Hour)
 	def(&c.DropAfter, 72*time.Hour)
+	if c.MaxRefusals <= 0 {
+		c.MaxRefusals = 5
+	}
 	if c.TollCollector == "" {
 		c.TollCollector = "laned"
 	}
@@ -163,6 +170,7 @@ type Controller struct {
 	held   []*heldCommit // commits the store refused after the barrier moved
 
 	running atomic.Bool
+	quotes  quoteMemo // calc's last quote per record, for the pay notice that answers it
 }
 
 var _ cmb.Handler = (*Controller)(nil)
@@ -345,11 +353,21 @@ func (c *Controller) spaces() (SpaceCount, error) {
 	if err != nil {
 		return SpaceCount{}, err
 	}
-	sc := SpaceCount{Total: c.cfg.Spaces.Total, VIP: c.cfg.Spaces.VIP, OpenVIP: openVIP, OpenTemporary: open - openVIP}
-	sc.TotalEmpty = max(0, sc.Total-open)
-	sc.VIPEmpty = max(0, sc.VIP-openVIP)
-	sc.TmpEmpty = max(0, sc.Total-sc.VIP-sc.OpenTemporary)
-	return sc, nil
+	return countSpaces(c.cfg.Spaces, open, openVIP), nil
+}
+
+// countSpaces splits the free spaces between VIP and temporary vehicles so
+// that they add up (total = vip + tmp): a VIP car beyond the VIP spaces
+// takes a temporary one, and the other way round.
+func countSpaces(cap Spaces, open, openVIP int) SpaceCount {
+	sc := SpaceCount{Total: cap.Total, VIP: cap.VIP, OpenVIP: openVIP, OpenTemporary: open - openVIP}
+	tmpCap := cap.Total - cap.VIP
+	vipOver := max(0, openVIP-cap.VIP)
+	tmpOver := max(0, sc.OpenTemporary-tmpCap)
+	sc.VIPEmpty = max(0, cap.VIP-openVIP-tmpOver)
+	sc.TmpEmpty = max(0, tmpCap-sc.OpenTemporary-vipOver)
+	sc.TotalEmpty = sc.VIPEmpty + sc.TmpEmpty
+	return sc
 }
 
 // Spaces reports the free spaces.

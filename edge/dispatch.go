@@ -228,7 +228,7 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 		if m.Attempts == 0 {
 			c.audit("uplink_rejected", 0, "%s for record %s: %v", m.Kind, m.RecordID, err)
 		}
-		c.retry(m, started, err)
+		c.refused(m, started, err)
 		return true
 	case errors.Is(err, cmb.ErrOutcomeUnknown):
 		// A dropped connection, a timeout, a garbled answer: the platform
@@ -262,10 +262,6 @@ func (c *Controller) hold(t time.Time) {
 	c.mu.Lock()
 	c.holdUntil = t
 	c.mu.Unlock()
-}
-
-func (c *Controller) retry(m store.Message, now time.Time, err error) {
-	c.retryAt(m, now.Add(c.backoff(m.Attempts)), err)
 }
 
 func (c *Controller) retryAt(m store.Message, at time.Time, cause error) {

@@ -158,10 +158,18 @@ func TestEntryCommitFailureRefuses(t *testing.T) {
 			const plate = "京A77777"
 			var stale store.Record
 			if tt.stale {
-				stale = h.enter(plate)
+				// A stay that began yesterday and was never seen leaving.
+				in := h.clk.Now().Add(-24 * time.Hour)
+				r := store.Record{ID: h.db.NewRecordID(in, 1), Plate: plate, InCode: 1, InTime: in, CarType: 1, PowerType: 1, State: store.StateInside}
+				msgs, err := h.ctl.indata(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if stale, err = h.db.OpenRecord(r, msgs...); err != nil {
+					t.Fatal(err)
+				}
 			}
 			h.drain()
-			h.advance(time.Minute) // past the dedupe window of the first read
 			indata := len(h.received(cmb.EpIndata, ""))
 			h.failCommits(errDiskFull, tt.op)
 			before := opens(h.entry)

@@ -370,13 +370,20 @@ func TestVIPFree(t *testing.T) {
 		t.Errorf("auth type = %d; want VIP", rec.AuthType)
 	}
 	h.advance(5 * time.Hour)
+	// Issue 11 item 12: calc explains the waiver with a discount entry.
+	a, err := h.sim.Calc(context.Background(), nil, "京V00001")
+	if err != nil || a.Charge.ShouldPay != 0 || a.Charge.TotalPrice != 2100 || len(a.Discount) != 1 ||
+		a.Discount[0].Unit != cmb.DiscountAmount || a.Discount[0].Value != 2100 || a.Discount[0].Name == "" {
+		t.Errorf("calc for a VIP = %+v, %v; want total 2100, 0 to pay, one discount of 2100 fen", a, err)
+	}
 	before := opens(h.exit)
 	h.exit.Arrive("京V00001")
 	h.leaveExit(before)
 	h.drain()
 	items := chargeItems(t, h.received(cmb.EpOutdata, rec.ID)[0])
-	if len(items) != 1 || items[0].PayType != cmb.PayTariffFree || items[0].ActualPay != 0 || items[0].ShouldPay != 2100 {
-		t.Errorf("VIP charge items = %+v; want one tariff-free item waiving 2100 (5 h: 500 + 8×200)", items)
+	// Issue 11 item 12: pay_type 7 (授权车免费) for VIP and monthly.
+	if len(items) != 1 || items[0].PayType != cmb.PayAuthorisedFree || items[0].ActualPay != 0 || items[0].ShouldPay != 2100 {
+		t.Errorf("VIP charge items = %+v; want one pay_type 7 item waiving 2100 (5 h: 500 + 8×200)", items)
 	}
 	h.checkPlatform()
 }

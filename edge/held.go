@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"laned/edge/tariff"
 	"laned/store"
 )
 
@@ -104,13 +105,16 @@ func (c *Controller) heldFor(lane string) []string {
 	return out
 }
 
-// closeHeld is the commit of a record's close held by a manual open: done
-// when it commits, or when the record was closed meanwhile.
-func (c *Controller) closeHeld(id string, exit store.Exit, msgs []store.Message) func() error {
+// closeHeld is the commit of a record's close held by a manual open (on
+// the lane's goroutine: the exit's times are the decision's): done when it
+// commits, or when the record was closed meanwhile.
+func (l *lane) closeHeld(rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, audit store.Message) func() error {
+	now, at := l.c.now(), l.priceAt()
 	return func() error {
-		_, err := c.db.CloseRecord(id, exit, msgs...)
+		vip := l.c.vipAt(rec, at)
+		_, err := l.c.db.Settle(rec.ID, l.settleExit(q, extra, why, []store.Message{audit}, now, at, vip, false, nil))
 		if errors.Is(err, store.ErrRecordClosed) {
-			c.log.Warn("held close: the record was closed meanwhile; its Outdata is not sent again", "record", id)
+			l.c.log.Warn("held close: the record was closed meanwhile; its Outdata is not sent again", "record", rec.ID)
 			return nil
 		}
 		return err

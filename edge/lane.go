@@ -88,6 +88,7 @@ type lane struct {
 	passC         <-chan time.Time
 	autoPayTimer  clock.Timer
 	autoPayC      <-chan time.Time
+	resettles     int       // nested re-decisions after a repricing (see resettle)
 	startedAt     time.Time // when run began: a restart may have cut a decision short
 	decided       bool      // a plate has been decided since
 
@@ -556,7 +557,7 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 	db := l.c.db
 	class := tariff.Classify(v.plate, v.colour)
 	rec := store.Record{
-		ID: db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: max(v.colour, 0),
+		ID: db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: v.colour, // unknown stays unknown: never sent as blue
 		CarType: carType(class, l.c.tariff.Load().IsMilitaryPolice(v.plate)), PowerType: powerType(class),
 		Unlicensed: v.unlicensed, AuthType: auth, InCode: l.cfg.Code, InTime: now, State: store.StateInside,
 	}
@@ -573,10 +574,14 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		if exit.OutCode == 0 {
 			exit.OutCode = stale.InCode
 		}
-		if exit.Items, err = l.c.chargeItems(stale, tariff.Quote{}, now); err != nil {
-			l.fail("stale charge items", err)
+		pays, perr := db.Payments(stale.ID) // not err: the commit's error below must reach the check after the if
+		if perr != nil {
+			l.fail("stale payments", perr)
 			return
 		}
+		var audits []store.Message
+		exit.Items, audits = l.c.chargeItems(stale, tariff.Quote{}, pays, now)
+		msgs = append(msgs, audits...)
 		closed := stale
 		closed.OutCode, closed.OutTime = exit.OutCode, now
 		var out store.Message
@@ -656,9 +661,15 @@ func (l *lane) noVpln(ctx context.Context, virtual string) (int, string) {
 	v.plate, v.unlicensed, v.colour = virtual, true, hal.ColourUnknown
 	stale, err := l.c.db.OpenByPlate(virtual)
 	hasStale := err == nil
+	if !hasStale {
+		if sc, err := l.c.spaces(); err == nil && sc.TmpEmpty <= 0 {
+			l.refuse("car park full")
+			return cmb.NoVplnCannotAdmit, "cannot admit: car park full"
+		}
+	}
 	l.admit(ctx, store.AuthTemporary, hasStale, stale)
 	if v.state != vReleased {
-		return 1, "cannot admit: " + v.reason
+		return cmb.NoVplnCannotAdmit, "cannot admit: " + v.reason
 	}
 	return 0, ""
 }
@@ -691,25 +702,6 @@ func (c *Controller) findRecord(plate string) (store.Record, bool, error) {
 		}
 	}
 	return store.Record{}, false, nil
-}
-
-// quote prices rec for an exit or a query at `at`.
-func (c *Controller) quote(rec store.Record, at time.Time) (tariff.Quote, error) {
-	paid, last, err := c.db.PaidFor(rec.ID)
-	if err != nil {
-		return tariff.Quote{}, err
-	}
-	e := c.tariff.Load()
-	vip := rec.AuthType == store.AuthVIP
-	if !vip && !rec.Unlicensed {
-		if lv, err := c.db.LookupVehicle(rec.Plate, at); err == nil && (lv.List == store.ListVIP || lv.List == store.ListMonthly) {
-			vip = true
-		}
-	}
-	return e.Quote(tariff.Query{
-		Class: tariff.Classify(rec.Plate, rec.PlateColor), Entry: rec.InTime, Exit: at,
-		VIP: vip, Military: e.IsMilitaryPolice(rec.Plate), Paid: paid, LastPayTime: last,
-	})
 }
 
 func (l *lane) decideExit(ctx context.Context) {
@@ -756,7 +748,9 @@ func (l *lane) settle(ctx context.Context, rec store.Record) {
 	}
 	v.quote = q
 	if q.Due == 0 {
-		l.release(ctx, rec, q, nil, "free: "+string(q.Reason))
+		if err := l.release(ctx, rec, q, nil, "free: "+string(q.Reason)); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
+		}
 		return
 	}
 	if b, err := l.c.db.Binding(rec.Plate); err == nil && !rec.Unlicensed && q.Due <= b.Limit {
@@ -784,83 +778,6 @@ func (l *lane) priceAt() time.Time {
 		return v.at
 	}
 	return now
-}
-
-// release closes the record with its Outdata (and extra, e.g. an AutoPay)
-// in one transaction, then raises the barrier.
-func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, msgs ...store.Message) {
-	v := l.veh
-	exit, msgs, err := l.exitOf(rec, q, extra, why, msgs)
-	if err != nil {
-		l.fail("outdata", err)
-		return
-	}
-	if _, err := l.c.db.CloseRecord(rec.ID, exit, msgs...); err != nil {
-		l.fail("close record", err)
-		return
-	}
-	v.state, v.reason, v.recordID = vReleased, why, rec.ID
-	l.raise(ctx, "exit "+rec.Plate+": "+why)
-	l.c.kick()
-	l.c.markSpaces()
-}
-
-// exitOf builds rec's exit now: its charge items (with extra), fees, and
-// the Outdata and barrier audit that ride in the close's transaction.
-func (l *lane) exitOf(rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, msgs []store.Message) (store.Exit, []store.Message, error) {
-	now := l.c.now()
-	items, err := l.c.chargeItems(rec, q, now)
-	if err != nil {
-		return store.Exit{}, nil, err
-	}
-	items = append(items, extra...)
-	fees := store.Fees{Total: q.Total, Paid: q.Paid, Due: 0}
-	for _, it := range extra {
-		fees.Paid += it.ActualPay
-	}
-	if waived := q.Total - fees.Paid; waived > 0 {
-		fees.Discount = waived
-	}
-	rec.OutCode, rec.OutTime = l.cfg.Code, now
-	out, err := l.c.outdata(rec, items)
-	if err != nil {
-		return store.Exit{}, nil, err
-	}
-	msgs = append(msgs, out, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, rec.Plate, rec.ID, why))
-	return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items}, msgs, nil
-}
-
-// chargeItems lists the stay's payments, and what was waived, as
-// Outdata's charge items.
-func (c *Controller) chargeItems(rec store.Record, q tariff.Quote, now time.Time) ([]store.ChargeItem, error) {
-	pays, err := c.db.Payments(rec.ID)
-	if err != nil {
-		return nil, err
-	}
-	var items []store.ChargeItem
-	for _, p := range pays {
-		pt := p.PayType
-		if !cmb.PayType(pt).Valid() {
-			// A notice's pay_type is 99 (§4.2); an undocumented code must
-			// not stop the record from closing. The payment keeps it.
-			c.audit("pay_type", rec.OutCode, "record %s: payment %s has undocumented pay_type %d; reported as %d", rec.ID, p.Order, pt, cmb.PayCMB)
-			pt = int(cmb.PayCMB)
-		}
-		items = append(items, store.ChargeItem{PayType: pt, TollCollector: c.cfg.TollCollector, ShouldPay: p.Amount, ActualPay: p.Amount, Time: p.PayTime, SeqNum: p.Order})
-	}
-	switch {
-	case q.Total == 0 && len(items) == 0 && q.Reason == tariff.ReasonFreePeriod:
-		items = append(items, store.ChargeItem{PayType: int(cmb.PayShortStayFree), TollCollector: c.cfg.TollCollector, Time: now, SeqNum: rec.ID + "F"})
-	case q.Reason == tariff.ReasonVIP || q.Reason == tariff.ReasonMilitary:
-		// Exempt: report what the stay would have cost, waived.
-		full, err := c.tariff.Load().Quote(tariff.Query{Class: q.Class, Entry: rec.InTime, Exit: now, Paid: q.Paid})
-		if err == nil && full.Due > 0 {
-			items = append(items, store.ChargeItem{PayType: int(cmb.PayTariffFree), TollCollector: c.cfg.TollCollector, ShouldPay: full.Due, Time: now, SeqNum: rec.ID + "W"})
-		}
-	case q.Reason == tariff.ReasonGrace && q.Total > q.Paid:
-		items = append(items, store.ChargeItem{PayType: int(cmb.PayPrepaidGrace), TollCollector: c.cfg.TollCollector, ShouldPay: q.Total - q.Paid, Time: now, SeqNum: rec.ID + "G"})
-	}
-	return items, nil
 }
 
 func yuan(fen int64) string {
@@ -942,7 +859,9 @@ func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why str
 	}
 	v.quote = q
 	if q.Due == 0 {
-		l.release(ctx, rec, q, nil, why)
+		if err := l.release(ctx, rec, q, nil, why); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
+		}
 		return
 	}
 	v.state, v.reason = vWaitPay, fmt.Sprintf("%s still due: scan the exit QR code", yuan(q.Due))
@@ -1001,32 +920,37 @@ func (l *lane) manualOpen(ctx context.Context, who, reason string) error {
 	if l.cfg.Kind == Exit && v != nil && v.recordID != "" && v.state != vReleased {
 		rec, err := l.c.db.RecordByID(v.recordID)
 		if err == nil && rec.State.Open() {
-			q, qerr := l.c.quote(rec, l.priceAt())
-			if qerr != nil {
-				q = tariff.Quote{Total: rec.Fees.Total, Paid: rec.Fees.Paid, Due: rec.Fees.Due}
-			}
-			var extra []store.ChargeItem
-			if q.Due > 0 {
-				extra = append(extra, store.ChargeItem{PayType: int(cmb.PayManualFree), TollCollector: who, ShouldPay: q.Due, Time: now, SeqNum: rec.ID + "M"})
-			}
 			if v.order != "" {
 				l.c.forgetAutoPay(v.order)
 			}
 			why := "manual open by " + who + ": " + reason
-			exit, msgs, err := l.exitOf(rec, q, extra, why, []store.Message{l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason)})
-			if err == nil {
-				_, err = l.c.db.CloseRecord(rec.ID, exit, msgs...)
-				if err != nil {
-					// The barrier rises all the same; the close and its
-					// audit wait in memory until the store takes them.
-					l.c.holdCommit(l.cfg.Name, "close of record "+rec.ID+" ("+rec.Plate+")", err, l.c.closeHeld(rec.ID, exit, msgs))
-					why += " (record close pending: the store refused it)"
+			audit := l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason)
+			// A payment arriving while this is decided reprices the stay:
+			// decide again with it (a bounded number of times).
+			var q tariff.Quote
+			var extra []store.ChargeItem
+			for range 3 {
+				var qerr error
+				q, qerr = l.c.quote(rec, l.priceAt())
+				if qerr != nil {
+					q = tariff.Quote{Total: rec.Fees.Total, Paid: rec.Fees.Paid, Due: rec.Fees.Due}
 				}
-			} else {
-				l.c.log.Error("manual open: the exit cannot be built; the record stays open", "lane", l.cfg.Name, "record", rec.ID, "err", err)
-				l.c.auditOrHold(l.cfg.Name, "manual_open", l.cfg.Code, "%s: %s opened for %s: %s (record %s left open: %v)", l.cfg.Name, who, rec.Plate, reason, rec.ID, err)
+				extra = nil
+				if q.Due > 0 {
+					extra = append(extra, store.ChargeItem{PayType: int(cmb.PayManualFree), TollCollector: who, ShouldPay: q.Due, Time: now, SeqNum: rec.ID + "M"})
+				}
+				if err = l.release(ctx, rec, q, extra, why, audit); !errors.Is(err, errRepriced) {
+					break
+				}
 			}
-			v.state, v.reason = vReleased, why
+			if err == nil {
+				return nil
+			}
+			// The store refused the close (or the fee kept changing): the
+			// barrier rises all the same; the close and its audit wait in
+			// memory until the store takes them.
+			l.c.holdCommit(l.cfg.Name, "close of record "+rec.ID+" ("+rec.Plate+")", err, l.closeHeld(rec, q, extra, why, audit))
+			v.state, v.reason, v.recordID = vReleased, why+" (record close pending: the store refused it)", rec.ID
 			l.raise(ctx, "exit "+rec.Plate+": "+why)
 			l.c.kick()
 			l.c.markSpaces()
@@ -1102,7 +1026,9 @@ func (l *lane) bindUnlicensed(ctx context.Context, rec store.Record, q tariff.Qu
 		l.c.log.Warn("mark leaving", "record", rec.ID, "err", err)
 	}
 	if q.Due == 0 {
-		l.release(ctx, rec, q, nil, "unlicensed, nothing due")
+		if err := l.release(ctx, rec, q, nil, "unlicensed, nothing due"); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
+		}
 		return
 	}
 	v.state, v.reason = vWaitPay, fmt.Sprintf("%s due: pay on the phone", yuan(q.Due))

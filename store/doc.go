@@ -17,9 +17,12 @@
 // (Indata, Outdata, AutoPay, PayOrderStatus, any unknown kind) go strictly
 // in order; droppable kinds (PicUpload, SpaceInfo, ConfigUpload,
 // AutoPayStatus) may be dead-lettered by age and evicted for space
-// (pictures first). Undroppable messages are never dropped: past
-// Options.OutboxMax / OutboxMaxBytes with nothing left to evict, an
-// enqueue still succeeds and OutboxStats.Overfull counts it.
+// (pictures first). Undroppable messages are never dropped for age or
+// space: past Options.OutboxMax / OutboxMaxBytes with nothing left to
+// evict, an enqueue still succeeds and OutboxStats.Overfull counts it.
+// Any message the platform refuses again and again with the same answer
+// is dead-lettered by Refused, audited, so that its record's later
+// messages go on.
 //
 // Files: Open moves a file that is not a valid bbolt file aside (renamed
 // with a ".corrupt-<UTC time>" suffix, reported in OpenReport) and starts

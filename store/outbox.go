@@ -427,7 +427,8 @@ func (db *DB) UpdateMessage(seq uint64, fn func(*Message) error) (Message, error
 // Retry records a failed send: attempts+1, the error, the next due time.
 // A droppable message whose next try would fall after
 // Options.DeadLetterAfter from its creation is dead-lettered instead
-// (dead=true). Undroppable messages are retried forever.
+// (dead=true). Undroppable messages are retried until Refused gives up
+// on them.
 func (db *DB) Retry(seq uint64, nextDue time.Time, errText string) (dead bool, err error) {
 	err = db.update("retry", func(tx *bolt.Tx) error {
 		m, err := delMsg(tx, seq)
@@ -436,11 +437,13 @@ func (db *DB) Retry(seq uint64, nextDue time.Time, errText string) (dead bool, e
 		}
 		m.Attempts++
 		m.LastError, m.Due = errText, nextDue
+		m.Refusals, m.LastRefusal = 0, "" // not a refusal: the count of identical ones starts again
 		if err := tx.Bucket(bucketMeta).Put(metaLastError, []byte(errText)); err != nil {
 			return err
 		}
 		if Droppable(m.Kind) && nextDue.Sub(m.Created) > db.opt.DeadLetterAfter {
 			dead = true
+			m.DeadWhy = "too old: " + errText
 			return db.deadLetter(tx, &m)
 		}
 		return putMsg(tx, &m, 0)
@@ -474,6 +477,9 @@ func (db *DB) Resolve(seq uint64, due time.Time) error {
 }
 
 func (db *DB) deadLetter(tx *bolt.Tx, m *Message) error {
+	if m.DeadAt.IsZero() {
+		m.DeadAt = db.opt.Now()
+	}
 	dead := tx.Bucket(bucketDead)
 	j, err := json.Marshal(m)
 	if err != nil {
@@ -527,6 +533,7 @@ func (db *DB) Expire(before time.Time, batch int) (n int, err error) {
 					if _, err := delMsg(tx, s); err != nil {
 						return err
 					}
+					m.DeadWhy = "expired: created " + m.Created.UTC().Format(time.RFC3339)
 					if err := db.deadLetter(tx, &m); err != nil {
 						return err
 					}

@@ -22,7 +22,7 @@ func payKey(recordID, order string) []byte {
 // late notice still counts) with msgs, in one transaction. It is
 // idempotent by p.Order: a repeat returns ErrAlreadyRecorded and changes
 // nothing, whatever its other fields say. ErrNotFound if the record is
-// unknown.
+// unknown. A payment of a closed record has AfterExit set.
 func (db *DB) AddPayment(p Payment, msgs ...Message) error {
 	return db.update("add payment", func(tx *bolt.Tx) error {
 		if !validKey(p.Order, 128) {
@@ -35,10 +35,11 @@ func (db *DB) AddPayment(p Payment, msgs ...Message) error {
 		if rid := orders.Get([]byte(p.Order)); rid != nil {
 			return fmt.Errorf("order %s (record %s): %w", p.Order, rid, ErrAlreadyRecorded)
 		}
-		if _, err := getRecord(tx, p.RecordID); err != nil {
+		rec, err := getRecord(tx, p.RecordID)
+		if err != nil {
 			return err
 		}
-		p.V = paymentV
+		p.V, p.AfterExit = paymentV, !rec.State.Open()
 		v, err := json.Marshal(p)
 		if err != nil {
 			return err

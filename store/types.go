@@ -94,6 +94,18 @@ type Payment struct {
 	PayType  int       `json:"pay_type"`
 	Amount   int64     `json:"amount"` // fen
 	PayTime  time.Time `json:"pay_time"`
+	// Notice groups the items of one pay notice: the order of its first
+	// item. Empty for payments recorded from an AutoPay answer.
+	Notice string `json:"notice,omitempty"`
+	// QuotedAt and Quoted are the quote the payer answered (calc's
+	// bill_id, or the quote of the lane the vehicle waited at): when it was
+	// made and what it said was due for the whole notice. A zero QuotedAt:
+	// no quote is known.
+	QuotedAt time.Time `json:"quoted_at,omitzero"`
+	Quoted   int64     `json:"quoted,omitempty"`
+	// AfterExit is set by the store: the record was closed when the
+	// payment was recorded (a payment after the exit).
+	AfterExit bool `json:"after_exit,omitempty"`
 }
 
 // BindSource says where a contactless binding was learnt.
@@ -194,6 +206,14 @@ type Message struct {
 	// PayOrderStatus(RequestOrder) before sending it again. See
 	// MarkUnresolved and Resolve.
 	Unresolved bool `json:"unresolved,omitempty"`
+	// Refusals counts the consecutive identical refusals (an answer with
+	// status ≠ 0: the platform got the message and said no) whose text is
+	// LastRefusal. See Refused.
+	Refusals    int    `json:"refusals,omitempty"`
+	LastRefusal string `json:"last_refusal,omitempty"`
+	// DeadAt and DeadWhy are set when the message is dead-lettered.
+	DeadAt  time.Time `json:"dead_at,omitzero"`
+	DeadWhy string    `json:"dead_why,omitempty"`
 
 	audit *AuditEvent // set by Audited: an audit event riding with the msgs
 }

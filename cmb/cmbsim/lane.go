@@ -56,7 +56,7 @@ func (s *Sim) call(ctx context.Context, name string, params url.Values) (cmb.Env
 	if s.cfg.LaneURL == "" {
 		return cmb.Envelope{}, fmt.Errorf("cmbsim: %s: %w", name, ErrNoLane)
 	}
-	env, err := cmb.CallDownlink(ctx, s.http, s.cfg.LaneURL, s.cfg.AppID, s.cfg.Secret, name, params)
+	env, err := cmb.CallDownlinkAs(ctx, s.http, s.CallbackBody(), s.cfg.LaneURL, s.cfg.AppID, s.cfg.Secret, name, params)
 	cb := Callback{Endpoint: name, Params: flatten(params), Status: env.Status, Message: env.Message, Data: env.Data}
 	if err != nil && !errors.Is(err, cmb.ErrRejected) {
 		cb.Err = err.Error()

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"laned/cmb"
@@ -58,6 +59,9 @@ type Config struct {
 	Rand io.Reader
 	// HTTP sends the callbacks; nil = cmb.NewHTTPClient().
 	HTTP cmb.HTTPDoer
+	// CallbackBody is how callbacks are encoded (the bank has been seen to
+	// send each); the zero value is a plain urlencoded form.
+	CallbackBody cmb.BodyEncoding
 	// MaxBody bounds an uplink's form body; 0 = 8 MiB (pictures).
 	MaxBody int64
 	// MaxKept bounds the uplinks and callbacks kept for Received and
@@ -243,6 +247,7 @@ type Sim struct {
 	maxKept int
 	done    chan struct{} // closed by Close: cuts delays short
 	once    sync.Once
+	body    atomic.Int32 // cmb.BodyEncoding of the callbacks
 
 	mu         sync.Mutex
 	rnd        io.Reader
@@ -282,6 +287,7 @@ func New(cfg Config) *Sim {
 	if s.rnd == nil {
 		s.rnd = rand.Reader
 	}
+	s.body.Store(int32(cfg.CallbackBody))
 	s.resetLocked()
 	return s
 }

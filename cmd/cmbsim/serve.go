@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"laned/cmb"
 	"laned/cmb/cmbsim"
 )
 
@@ -20,13 +21,19 @@ import (
 const shutdownGrace = 5 * time.Second
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "cmbsim serve --listen ADDR --appid ID --secret S --park N [--lane URL] [--guaranteed] [--agree PLATE=LIMIT]…", stderr)
+	fs := newFlagSet("serve", "cmbsim serve --listen ADDR --appid ID --secret S --park N [--lane URL] [--guaranteed] [--callback-body ENC] [--agree PLATE=LIMIT]…", stderr)
 	var cred credentials
 	cred.register(fs)
 	listen := fs.String("listen", "127.0.0.1:8900", "address to listen on")
 	lane := fs.String("lane", "", "the lane's API address (prefix before cmbParking/), for callbacks, e.g. http://127.0.0.1:8080/")
 	guaranteed := fs.Bool("guaranteed", false, "start in guaranteed (保付) AutoPay mode")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines instead of text")
+	callbackBody := cmb.BodyForm
+	fs.Func("callback-body", "how callbacks are encoded, as the bank may send them: form (default), form-charset, no-type or multipart", func(v string) error {
+		e, err := cmb.ParseBodyEncoding(v)
+		callbackBody = e
+		return err
+	})
 	type agreement struct {
 		plate string
 		limit int64
@@ -58,7 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	sim := cmbsim.New(cmbsim.Config{
 		AppID: cred.appid, Secret: cred.secret, ParkCode: cred.park,
-		LaneURL: *lane, Guaranteed: *guaranteed, Logger: log,
+		LaneURL: *lane, Guaranteed: *guaranteed, Logger: log, CallbackBody: callbackBody,
 	})
 	for _, a := range agreements {
 		if err := sim.AddAgreement(a.plate, a.limit); err != nil {

@@ -88,8 +88,13 @@ func writeSummary(w io.Writer, c *Config) {
 			code = "out_code"
 		}
 		cam := fmt.Sprintf("camera addr %d", hw[i].Camera.Addr)
-		if c.Board.Profile != board.ProfileSim {
+		if c.Board.Profile != board.ProfileSim || hw[i].Camera.Path != "" {
 			cam = fmt.Sprintf("camera %s@%d %s addr %d", hw[i].Camera.Path, hw[i].Camera.Baud, hw[i].Camera.Codec, hw[i].Camera.Addr)
+		}
+		if c.Board.Profile == board.ProfileSim && hw[i].Camera.Path != "" {
+			cam += " (a real camera on the simulated lane)"
+		}
+		if c.Board.Profile != board.ProfileSim {
 			cam += fmt.Sprintf(", loops %s/%s, relays %s/%s", hw[i].ArmingLoop.Pin, hw[i].SafetyLoop.Pin, hw[i].OpenRelay.Pin, hw[i].CloseRelay.Pin)
 		}
 		line("lane", "%s: %s, %s %d, %s", l.Name, l.Kind, code, l.Code, cam)

@@ -46,6 +46,10 @@ type Config struct {
 	Park     ParkConfig
 	Platform PlatformConfig
 	Board    board.Config // profile and chip from [board], lanes from [[lanes]]
+	// SimClock is [board] clock = "sim": the daemon runs on a simulated
+	// clock that follows real time and that the console's `sim advance`
+	// moves forward (sim profile only).
+	SimClock bool
 	Lanes    []LaneConfig
 	Tariff   tariff.Config // [tariff], with zone and reserved_out_time from [park]
 	Vehicles []VehicleConfig
@@ -81,6 +85,9 @@ type PlatformConfig struct {
 	Allow       []string `toml:"allow"` // source addresses or CIDRs; empty: any
 	Guaranteed  bool     `toml:"guaranteed"`
 	SendTimeout duration `toml:"send_timeout"`
+	// MaxRefusals: an uplink refused this many times in a row with the
+	// same answer is dead-lettered (audited). 0: the default, 5.
+	MaxRefusals int `toml:"max_refusals"`
 
 	Secret  secret         `toml:"-"` // read from SecretFile; never printed
 	Allowed []netip.Prefix `toml:"-"` // Allow parsed
@@ -305,6 +312,7 @@ type rawFile struct {
 type boardSection struct {
 	Profile string `toml:"profile"`
 	Chip    string `toml:"chip"`
+	Clock   string `toml:"clock"` // "real" (default) or "sim" (sim profile only)
 }
 
 // loadConfig reads and validates the configuration file at path. err is
@@ -460,6 +468,16 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 	var bs boardSection
 	d.decode("board", raw.Board, &bs)
 	cfg.Board.Profile, cfg.Board.Chip = bs.Profile, bs.Chip
+	switch bs.Clock {
+	case "", "real":
+	case "sim":
+		cfg.SimClock = true
+		if bs.Profile != board.ProfileSim {
+			d.add("board.clock", `"sim" is for the sim profile only: a lane on real hardware runs on the real clock`)
+		}
+	default:
+		d.add("board.clock", `want "real" or "sim", got %q`, bs.Clock)
+	}
 	d.decode("lanes", raw.Lanes, &cfg.Lanes)
 	d.decode("tariff", raw.Tariff, &cfg.Tariff)
 	d.decode("vehicles", raw.Vehicles, &cfg.Vehicles)
@@ -632,6 +650,9 @@ func (d *configDecoder) validatePlatform(cfg *Config, withFiles bool) {
 	if p.SendTimeout.D() < time.Second || p.SendTimeout.D() > 2*time.Minute {
 		d.add("platform.send_timeout", "%s out of range [1s, 2m]", p.SendTimeout.D())
 	}
+	if p.MaxRefusals < 0 || p.MaxRefusals > 1000 {
+		d.add("platform.max_refusals", "%d out of range [0, 1000] (0: the default, 5)", p.MaxRefusals)
+	}
 }
 
 // splitListen checks a listen address: host:port, host may be empty.
@@ -770,12 +791,12 @@ func (d *configDecoder) validateLanes(cfg *Config, withFiles bool) {
 			}
 		}
 	}
-	if cfg.Board.Profile == board.ProfileSim {
-		return
-	}
 	for i, l := range cfg.Board.WithDefaults().Lanes {
 		if i >= len(cfg.Lanes) {
 			break
+		}
+		if cfg.Board.Profile == board.ProfileSim && l.Camera.Path == "" {
+			continue // a simulated camera
 		}
 		tk := fmt.Sprintf("lanes[%d].camera.template", i)
 		tmpl := cfg.Lanes[i].Camera.Template

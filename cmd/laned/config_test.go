@@ -146,6 +146,12 @@ func TestCheckProblems(t *testing.T) {
 		{"board problem", "", func(s string) string {
 			return strings.Replace(s, `profile = "sim"`, `profile = "rpi4"`, 1) + "[lanes.camera]\nbaud = 1234\n"
 		}, []string{"29: lanes[1].camera.baud: unsupported baud rate 1234"}},
+		{"sim clock on real hardware", "", func(s string) string {
+			return strings.Replace(s, `profile = "sim"`, "profile = \"rpi4\"\nclock = \"sim\"", 1)
+		}, []string{"12: board.clock: \"sim\" is for the sim profile only"}},
+		{"unknown clock", "", func(s string) string {
+			return strings.Replace(s, `profile = "sim"`, "profile = \"sim\"\nclock = \"fast\"", 1)
+		}, []string{"12: board.clock: want \"real\" or \"sim\", got \"fast\""}},
 		{"missing sections", "", func(s string) string { return s[:strings.Index(s, "[platform]")] }, []string{" platform: missing section", " board: missing section", " lanes: no lanes", " tariff: missing section"}},
 		{"vehicles", "[[vehicles]]\nplate = \"粤B1\"\nlist = \"gold\"\n[[vehicles]]\nplate = \"粤B2\"\nlist = \"vip\"\nfrom = 2025-06-01\nuntil = \"2025-01-01\"\n", nil,
 			[]string{"30: vehicles[0].list: want vip, monthly or black", "35: vehicles[1].until: not after from"}},
@@ -186,6 +192,19 @@ func TestMinimalConfigIsValid(t *testing.T) {
 	p := minimalConfig(t, t.TempDir(), "")
 	if _, ps, err := loadConfig(p); err != nil || len(ps) > 0 {
 		t.Fatalf("loadConfig(minimal) = %v, %v; want ok", ps, err)
+	}
+}
+
+func TestSimClockConfig(t *testing.T) {
+	p := minimalConfig(t, t.TempDir(), "")
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, []byte(strings.Replace(string(b), `profile = "sim"`, "profile = \"sim\"\nclock = \"sim\"", 1)), 0o644)
+	cfg, ps, err := loadConfig(p)
+	if err != nil || len(ps) > 0 {
+		t.Fatalf("loadConfig(sim clock) = %v, %v; want ok", ps, err)
+	}
+	if !cfg.SimClock {
+		t.Error("SimClock = false; want true")
 	}
 }
 

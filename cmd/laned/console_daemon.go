@@ -16,6 +16,7 @@ import (
 	"laned/edge"
 	"laned/edge/console"
 	"laned/edge/update"
+	"laned/hal"
 	"laned/hal/sim"
 )
 
@@ -46,19 +47,45 @@ func (d *daemon) consoleBackend(who string) *edge.Console {
 		Ports:        map[string]string{},
 	}
 	if d.board != nil {
-		sims := map[string]*sim.Lane{}
+		var sims []*sim.Lane
 		for _, l := range d.board.Lanes {
 			if l.Sim != nil {
-				sims[l.Name] = l.Sim
-			} else if l.Port.Path != "" {
+				sims = append(sims, l.Sim)
+			}
+			if l.Port.Path != "" && (l.Sim == nil || l.Camera != hal.Camera(l.Sim.Camera)) {
 				b.Ports[l.Name] = fmt.Sprintf("%s @ %d (%s, address %d)", l.Port.Path, l.Port.Baud, l.Port.Codec, l.Port.Addr)
 			}
 		}
 		if len(sims) > 0 {
-			b.SimF = func(ctx context.Context, args []string) (string, error) { return boardSim(ctx, sims, args) }
+			b.SimF = d.simCommands(sims).run
 		}
 	}
 	return b
+}
+
+// simCommands drives the sim board's lanes, the simulated clock when
+// [board] clock = "sim", and the platform simulator at the base URL.
+func (d *daemon) simCommands(lanes []*sim.Lane) *simCommands {
+	return &simCommands{
+		lanes: lanes, clk: d.simClk, zone: d.cfg.Park.Location,
+		platform: newAdminPlatform(platformBase(d.cfg.Platform)),
+		kick:     d.ctl.Kick,
+		settle: func(ctx context.Context) error {
+			// Until the lanes have taken every event: a bounded wait on
+			// progress, so that the answer follows what the command did.
+			deadline := time.Now().Add(5 * time.Second)
+			for _, l := range lanes {
+				for !l.Idle() && time.Now().Before(deadline) {
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}
+			return d.ctl.Sync(ctx)
+		},
+	}
 }
 
 // probePlatform tells whether the platform's host answers a TCP connection.
@@ -130,7 +157,7 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 		}
 	}
 	if sock := d.cfg.Console.Socket; sock != "" {
-		c := console.New(console.Options{Backend: d.consoleBackend("console socket"), Logger: d.log.With("part", "console"), Clock: d.base, Location: loc, Name: "laned"})
+		c := console.New(console.Options{Backend: d.consoleBackend("console socket"), Logger: d.log.With("part", "console"), Clock: d.real, Location: loc, Name: "laned"})
 		wg.Add(1)
 		go func() { defer wg.Done(); keep(serveConsoleSocket(ctx, sock, c)) }()
 	}
@@ -141,7 +168,7 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 		} else {
 			c := console.New(console.Options{
 				Backend: d.consoleBackend("console serial"), Logger: d.log.With("part", "console"), PIN: pin,
-				Clock: d.base, Location: loc, Name: "laned", Echo: true, IdleTimeout: 10 * time.Minute,
+				Clock: d.real, Location: loc, Name: "laned", Echo: true, IdleTimeout: 10 * time.Minute,
 			})
 			baud := d.cfg.Console.SerialBaud
 			if baud == 0 {
@@ -153,76 +180,4 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-const boardSimHelp = `sim arrive LANE PLATE   a vehicle with PLATE ("-" for none) on LANE's arming loop; the camera reads it
-sim pass LANE           the vehicle drives under the barrier and away
-sim enter LANE          the vehicle stops under the barrier (safety loop occupied)
-sim leave LANE          the vehicle under the barrier drives away
-sim back LANE           the vehicle reverses off the arming loop
-sim camera LANE on|off  the camera goes offline / comes back
-(payments come from the platform: use 'cmbsim call scan-pay' against this lane)`
-
-// boardSim drives the sim board's lanes from the console.
-func boardSim(ctx context.Context, lanes map[string]*sim.Lane, args []string) (string, error) {
-	if len(args) == 0 || args[0] == "help" {
-		return boardSimHelp, nil
-	}
-	lane := func() (*sim.Lane, error) {
-		if len(args) < 2 {
-			return nil, fmt.Errorf("usage: sim %s LANE …; type: sim help", args[0])
-		}
-		l, ok := lanes[args[1]]
-		if !ok {
-			names := make([]string, 0, len(lanes))
-			for n := range lanes {
-				names = append(names, n)
-			}
-			return nil, fmt.Errorf("no sim lane %q (lanes: %s)", args[1], strings.Join(names, ", "))
-		}
-		return l, nil
-	}
-	switch args[0] {
-	case "arrive":
-		l, err := lane()
-		if err != nil {
-			return "", err
-		}
-		if len(args) != 3 {
-			return "", errors.New(`usage: sim arrive LANE PLATE ("-" for a vehicle without a plate)`)
-		}
-		plate := args[2]
-		if plate == "-" {
-			plate = ""
-		}
-		l.Arrive(plate)
-		return "vehicle on " + l.Name + "'s arming loop", nil
-	case "pass", "enter", "leave", "back":
-		l, err := lane()
-		if err != nil {
-			return "", err
-		}
-		switch args[0] {
-		case "pass":
-			l.PassThrough()
-		case "enter":
-			l.Enter()
-		case "leave":
-			l.Leave()
-		case "back":
-			l.Back()
-		}
-		return "done", nil
-	case "camera":
-		l, err := lane()
-		if err != nil {
-			return "", err
-		}
-		if len(args) != 3 || (args[2] != "on" && args[2] != "off") {
-			return "", errors.New("usage: sim camera LANE on|off")
-		}
-		l.Camera.SetOnline(args[2] == "on")
-		return "camera " + args[2], nil
-	}
-	return "", fmt.Errorf("unknown sim command %q; type: sim help", args[0])
 }

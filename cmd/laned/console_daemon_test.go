@@ -65,7 +65,7 @@ func TestDaemonConsole(t *testing.T) {
 		out = session("records")
 	}
 	out = session("sim pass in1", "lane out1 open fire drill", "log 5", "version", "sim help")
-	for _, want := range []string{"fire drill", Version(), "cmbsim call scan-pay"} {
+	for _, want := range []string{"fire drill", Version(), "sim scanpay OUT_CODE", "sim advance DURATION"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console output lacks %q:\n%s", want, out)
 		}

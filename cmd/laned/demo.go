@@ -496,10 +496,43 @@ func (d *demo) summary() error {
 	}
 	fmt.Fprintf(d.out, "uplinks: %d delivered (%s), %d record or payment uplinks pending\n", delivered, strings.Join(parts, ", "), pending)
 	fmt.Fprintf(d.out, "platform: %d order violations, %d double charges\n", len(d.sim.OrderViolations()), len(d.sim.DoubleCharges()))
+	rep, err := d.reconcile()
+	if err != nil {
+		return err
+	}
+	adds := "adds up"
+	if !rep.AddsUp() {
+		adds = "DOES NOT ADD UP"
+	}
+	fmt.Fprintf(d.out, "reconciliation: due %s = collected %s + waived %s + owed %s yuan (%s)\n",
+		console.FormatFen(rep.Due), console.FormatFen(rep.Collected), console.FormatFen(rep.Waived), console.FormatFen(rep.Owed), adds)
 	if open != 0 || pending != 0 || len(d.sim.OrderViolations()) != 0 || len(d.sim.DoubleCharges()) != 0 {
 		return errors.New("demo: the summary is not clean")
 	}
+	if !rep.AddsUp() || rep.Collected != paid || rep.Owed != 0 {
+		return fmt.Errorf("demo: the reconciliation is not clean: due %d, collected %d (received %d), waived %d, owed %d fen",
+			rep.Due, rep.Collected, paid, rep.Waived, rep.Owed)
+	}
 	return nil
+}
+
+// reconcile is the reconciliation report over the demo's whole morning
+// (from the day of its first entry to the end of its last day).
+func (d *demo) reconcile() (edge.DayReport, error) {
+	now := d.clk.Now().In(d.zone)
+	from := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, d.zone)
+	if recs, err := d.db.Records("", 1000); err == nil {
+		for _, r := range recs {
+			if t := r.InTime.In(d.zone); t.Before(from) {
+				from = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, d.zone)
+			}
+		}
+	}
+	data, err := d.db.Report(from, time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, d.zone))
+	if err != nil {
+		return edge.DayReport{}, fmt.Errorf("demo: reconciliation: %w", err)
+	}
+	return edge.BuildDayReport(data, d.zone), nil
 }
 
 // ---- the live log ----
@@ -570,7 +603,7 @@ func (d *demo) forever(ctx context.Context, socket string, eng *tariff.Engine) e
 		Ctl: d.ctl, Who: "console demo", Zone: d.zone, VersionText: Version(),
 		ConfigText:  func() string { return "demo configuration: sim board, platform simulator, appsecret = ****" },
 		NetEndpoint: "platform simulator",
-		SimF:        d.simCommand,
+		SimF:        d.simCommands().run,
 	}
 	c := console.New(console.Options{Backend: b, Clock: d.clk, Location: d.zone, Name: "laned demo"})
 	fmt.Fprintf(d.out, "\nThe demo keeps running in real time. In another terminal:\n  laned console -socket %s\nthen try: help, status, sim help. Ctrl-C here ends the demo.\n", socket)
@@ -594,141 +627,11 @@ func (d *demo) forever(ctx context.Context, socket string, eng *tariff.Engine) e
 	return err
 }
 
-const simHelp = `sim arrive LANE PLATE   a vehicle with PLATE ("-" for none) on LANE's arming loop; the camera reads it
-sim pass LANE           the vehicle drives under the barrier and away
-sim back LANE           the vehicle reverses off the arming loop
-sim scanpay OUT_CODE    the driver at exit OUT_CODE scans the QR code and pays
-sim payplate PLATE      the driver of PLATE pays in advance on the phone
-sim novpln IN_CODE      the driver of a plate-less car scans the entry QR code
-sim bind PLATE YUAN     the platform binds PLATE for contactless payment
-sim outage on|off       the platform becomes unreachable / answers again
-sim advance DURATION    move simulated time forward (e.g. 2h30m)`
-
-func (d *demo) simLane(name string) (*sim.Lane, error) {
-	for _, l := range d.lanes {
-		if l.Name == name {
-			return l, nil
-		}
+// simCommands drives the demo's lanes and its in-process platform with
+// the console's sim commands, the same as laned run's on the sim board.
+func (d *demo) simCommands() *simCommands {
+	return &simCommands{
+		lanes: d.lanes, clk: d.clk, zone: d.zone, platform: localPlatform{d.sim},
+		settle: d.settle, kick: d.ctl.Kick,
 	}
-	return nil, fmt.Errorf("no lane %q: the demo has entry1 and exit1", name)
-}
-
-func (d *demo) simCommand(ctx context.Context, args []string) (string, error) {
-	if len(args) == 0 || args[0] == "help" {
-		return simHelp, nil
-	}
-	need := func(n int, usage string) error {
-		if len(args) != n {
-			return errors.New("usage: sim " + usage)
-		}
-		return nil
-	}
-	switch args[0] {
-	case "arrive":
-		if err := need(3, "arrive LANE PLATE"); err != nil {
-			return "", err
-		}
-		l, err := d.simLane(args[1])
-		if err != nil {
-			return "", err
-		}
-		plate := args[2]
-		if plate == "-" {
-			plate = ""
-		}
-		l.Arrive(plate)
-		return "vehicle on " + l.Name, d.settle(ctx)
-	case "pass", "back":
-		if err := need(2, args[0]+" LANE"); err != nil {
-			return "", err
-		}
-		l, err := d.simLane(args[1])
-		if err != nil {
-			return "", err
-		}
-		if args[0] == "pass" {
-			l.PassThrough()
-		} else {
-			l.Back()
-		}
-		return "done", d.settle(ctx)
-	case "scanpay":
-		if err := need(2, "scanpay OUT_CODE"); err != nil {
-			return "", err
-		}
-		code, err := strconv.Atoi(args[1])
-		if err != nil {
-			return "", fmt.Errorf("out code %q: want a number such as 1", args[1])
-		}
-		res, err := d.sim.ScanPay(ctx, code)
-		if err != nil {
-			return "", err
-		}
-		return "paid " + console.FormatFen(res.Amount) + " yuan for " + res.Calc.VplNumber, d.settle(ctx)
-	case "payplate":
-		if err := need(2, "payplate PLATE"); err != nil {
-			return "", err
-		}
-		res, err := d.sim.PayPlate(ctx, args[1])
-		if err != nil {
-			return "", err
-		}
-		return "paid " + console.FormatFen(res.Amount) + " yuan", nil
-	case "novpln":
-		if err := need(2, "novpln IN_CODE"); err != nil {
-			return "", err
-		}
-		code, err := strconv.Atoi(args[1])
-		if err != nil {
-			return "", fmt.Errorf("in code %q: want a number such as 1", args[1])
-		}
-		virtual := fmt.Sprintf("临%016d", d.clk.Now().UnixNano()%1e16)
-		env, _, err := d.sim.NoVpln(ctx, virtual, code)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("NoVpln answered %d (%s), plate %s", env.Status, env.Message, virtual), d.settle(ctx)
-	case "bind":
-		if err := need(3, "bind PLATE YUAN"); err != nil {
-			return "", err
-		}
-		y, err := strconv.Atoi(args[2])
-		if err != nil || y <= 0 {
-			return "", fmt.Errorf("limit %q: want whole yuan such as 100", args[2])
-		}
-		if err := d.sim.AddAgreement(args[1], int64(y)*100); err != nil {
-			return "", err
-		}
-		if _, err := d.sim.Bind(ctx, cmbsim.BindRequest{Plate: args[1], Limit: int64(y) * 100}); err != nil {
-			return "", err
-		}
-		return "bound", nil
-	case "outage":
-		if err := need(2, "outage on|off"); err != nil {
-			return "", err
-		}
-		switch args[1] {
-		case "on":
-			return "the platform is unreachable", d.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
-		case "off":
-			d.sim.ClearFaults()
-			d.ctl.Kick()
-			return "the platform answers again", nil
-		}
-		return "", errors.New("usage: sim outage on|off")
-	case "advance":
-		if err := need(2, "advance DURATION"); err != nil {
-			return "", err
-		}
-		dur, err := time.ParseDuration(args[1])
-		if err != nil || dur <= 0 || dur > 30*24*time.Hour {
-			return "", fmt.Errorf("duration %q: want e.g. 90m or 2h30m, at most 720h", args[1])
-		}
-		for left := dur; left > 0; left -= time.Minute {
-			d.clk.Advance(min(left, time.Minute))
-		}
-		d.ctl.Kick()
-		return "now " + d.clk.Now().In(d.zone).Format("2006-01-02 15:04:05"), d.settle(ctx)
-	}
-	return "", fmt.Errorf("unknown sim command %q; type: sim help", args[0])
 }

@@ -19,6 +19,7 @@ func TestDemo(t *testing.T) {
 		"money: 64.00 yuan received (contactless 13.00, scan/phone 51.00)",
 		", 0 record or payment uplinks pending",
 		"platform: 0 order violations, 0 double charges",
+		"reconciliation: due 81.00 = collected 64.00 + waived 17.00 + owed 0.00 yuan (adds up)",
 		"OUTAGE", "RECOVERY", "NoVpln answered 0", "free: within grace", "contactless paid", "paid by scan",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -130,6 +130,9 @@ type daemon struct {
 	log    *slog.Logger
 	base   clock.Clock
 	clk    *edge.SaneClock
+	real   clock.Clock   // the watchdog's, the consoles' and the updater's: base unless the sim clock replaced it
+	simClk *clock.Fake   // [board] clock = "sim": the base clock, moved by `sim advance`
+	simEnd chan struct{} // closed by close: the sim clock stops following real time
 	trial  *update.Trial
 	db     *store.DB
 	board  *board.Board
@@ -164,6 +167,10 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	logger.Info("laned starting", "version", Version(), "config", cfg.Path, "park_code", cfg.Park.ParkCode, "board", cfg.Board.Profile, "lanes", len(cfg.Lanes))
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("run: data dir: %w", err)
+	}
+	d.real = d.base
+	if cfg.SimClock {
+		d.startSimClock()
 	}
 	d.clk = edge.NewSaneClock(d.base, buildFloor(buildTime), func(f edge.Fixup) {
 		logger.Info("clock set", "behind", f.Delta.Round(time.Second).String(), "now", d.clk.Now().Unix())
@@ -238,7 +245,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	ctl, err := edge.New(edge.Config{
 		ParkCode: cfg.Park.ParkCode, Spaces: edge.Spaces{Total: cfg.Park.SpacesTotal, VIP: cfg.Park.SpacesVIP},
 		Guaranteed: cfg.Platform.Guaranteed, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
-		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(),
+		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(), MaxRefusals: cfg.Platform.MaxRefusals,
 		Retention: time.Duration(cfg.Park.RetentionDays) * 24 * time.Hour,
 	}, lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Logger: logger.With("part", "edge")})
 	if err != nil {
@@ -370,7 +377,7 @@ func (d *daemon) run(ctx context.Context) (err error) {
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
-		d.sd.Watchdog(ctlCtx, d.base, d.quickHealth, func(err error) { d.log.Warn("watchdog not fed", "err", err) })
+		d.sd.Watchdog(ctlCtx, d.real, d.quickHealth, func(err error) { d.log.Warn("watchdog not fed", "err", err) })
 	}()
 	trialDone := make(chan error, 1)
 	if d.trial.Active() {
@@ -451,6 +458,10 @@ loop:
 // close halts the board and closes the store; safe on a partly built
 // daemon and more than once.
 func (d *daemon) close() error {
+	if d.simEnd != nil {
+		close(d.simEnd)
+		d.simEnd = nil
+	}
 	var errs []error
 	if d.ln != nil && d.http == nil {
 		d.ln.Close()
@@ -464,6 +475,34 @@ func (d *daemon) close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// startSimClock makes the base clock a simulated one: a test's fake clock
+// as it is, else one that starts at the wall clock's time and follows
+// real time (so that retries and timeouts run) until close, with the
+// console's `sim advance` moving it on.
+func (d *daemon) startSimClock() {
+	if f, ok := d.opt.Clock.(*clock.Fake); ok {
+		d.simClk = f
+		return
+	}
+	f := clock.NewFake(time.Now())
+	d.base, d.simClk, d.simEnd = f, f, make(chan struct{})
+	go func(end <-chan struct{}) {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-end:
+				return
+			case now := <-t.C:
+				f.Advance(now.Sub(last))
+				last = now
+			}
+		}
+	}(d.simEnd)
+	d.log.Info("simulated clock: follows real time; the console's sim advance moves it on", "now", f.Now().Unix())
 }
 
 // quickHealth is the watchdog's test: lanes running, server serving.
@@ -633,7 +672,7 @@ func (d *daemon) updater() (*update.Updater, error) {
 		DataDir: d.cfg.DataDir, LivePath: live, ConfigPath: d.cfg.Path, Running: Version(),
 		BaseURL: d.cfg.Update.URL, Channel: d.cfg.Update.Channel, TrustedKeys: keys,
 		Reserved: d.cfg.Update.ReservedBytes, MaxStarts: d.cfg.Update.MaxStarts, Interval: d.cfg.Update.Interval.D(),
-		HTTP: doer, Clock: d.base, Logger: d.log.With("part", "update"),
+		HTTP: doer, Clock: d.real, Logger: d.log.With("part", "update"),
 	})
 }
 

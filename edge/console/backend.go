@@ -57,6 +57,10 @@ type Backend interface {
 	Time() TimeInfo
 	// Log returns the last n audit entries, newest first.
 	Log(n int) []LogLine
+	// Report renders the reconciliation of a day (YYYY-MM-DD in the car
+	// park's zone; "" is today) as a table; a bad date is an error that
+	// says which dates are valid.
+	Report(day string) (string, error)
 	UpdateStatus() (string, error)
 	// UpdateApply installs the signed bundle at path.
 	UpdateApply(ctx context.Context, path string) (string, error)
@@ -136,6 +140,11 @@ type QueueInfo struct {
 	LastSent    time.Time
 	LastError   string
 	LastErrorAt time.Time
+	// Dead: dead letters kept (DeadTotal: ever); DeadLast: the newest few,
+	// newest first, as "time kind record: why".
+	Dead      int
+	DeadTotal uint64
+	DeadLast  []string
 }
 
 // QuoteInfo is a price.

@@ -46,6 +46,7 @@ func init() {
 		{"record", "record ID", "one parking record in full", "ID is the first column of records.", cmdRecord},
 		{"queue", "queue [retry]", "the uplink queue: counts, oldest, last error; retry sends now", "queue shows what waits for the platform. queue retry wakes the sender to try now instead of at its next backoff.", cmdQueue},
 		{"quote", "quote PLATE|MINUTES", "the fee due for a car inside, or for a stay of MINUTES", "quote 京A12345 prices that car's open record as if it left now; quote 90 prices a 90-minute stay with the tariff.", cmdQuote},
+		{"report", "report [YYYY-MM-DD]", "the day's reconciliation: entries, exits, money by channel, waived, owed", "report alone is today in the car park's zone; report 2026-03-01 another day. Fees due = collected + waived + owed for the day's exits, then payments by channel, after the exit, with another plate or another amount than quoted, and dead-lettered uplinks. laned report day -csv gives the same as CSV.", cmdReport},
 		{"spaces", "spaces", "free and total spaces", "", cmdSpaces},
 		{"config", "config", "the running configuration (secrets masked)", "", cmdConfig},
 		{"net", "net", "probe the platform now: can it be reached", "", cmdNet},
@@ -167,12 +168,15 @@ func (c *Console) netLine(n NetInfo) string {
 }
 
 func (c *Console) queueLine(q QueueInfo) string {
-	if q.Pending == 0 {
-		return "empty"
+	s := "empty"
+	if q.Pending > 0 {
+		s = fmt.Sprintf("%d pending, oldest %s", q.Pending, c.ago(q.Oldest))
+		if q.LastError != "" {
+			s += ", last error: " + q.LastError
+		}
 	}
-	s := fmt.Sprintf("%d pending, oldest %s", q.Pending, c.ago(q.Oldest))
-	if q.LastError != "" {
-		s += ", last error: " + q.LastError
+	if q.DeadTotal > 0 {
+		s += fmt.Sprintf("; %d dead-lettered (see queue)", q.DeadTotal)
 	}
 	return s
 }
@@ -412,6 +416,12 @@ func cmdQueue(ctx context.Context, c *Console, w io.Writer, args []string) error
 		fmt.Fprintf(tw, "last error\tnone\n")
 	}
 	tw.Flush()
+	if q.DeadTotal > 0 {
+		fmt.Fprintf(w, "dead-lettered: %d kept, %d ever (refused again and again, or too old); newest:\n", q.Dead, q.DeadTotal)
+		for _, d := range q.DeadLast {
+			fmt.Fprintf(w, "  %s\n", d)
+		}
+	}
 	return nil
 }
 
@@ -594,4 +604,20 @@ func cmdSim(ctx context.Context, c *Console, w io.Writer, args []string) error {
 
 func cmdExit(_ context.Context, _ *Console, _ io.Writer, args []string) error {
 	return errExit
+}
+
+func cmdReport(_ context.Context, c *Console, w io.Writer, args []string) error {
+	if len(args) > 1 {
+		return usageErr("report")
+	}
+	day := ""
+	if len(args) == 1 {
+		day = args[0]
+	}
+	text, err := c.b.Report(day)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	_, err = io.WriteString(w, text)
+	return err
 }

@@ -86,7 +86,17 @@ func TestExec(t *testing.T) {
 		{args: "record", wantErr: "record: usage: record ID"},
 		{args: "queue", want: []string{"pending     3 (autopay 1, outdata 2)", "oldest      2025-03-01 13:58:22 (5m0s ago)", "last error  post outdata: connection refused (30s ago)"}},
 		{args: "queue", setup: func(b *consoletest.Backend) { b.QueueInfo = console.QueueInfo{} }, want: []string{"pending     0", "last sent   -", "last error  none"}},
+		{args: "queue", setup: func(b *consoletest.Backend) {
+			b.QueueInfo.Dead, b.QueueInfo.DeadTotal = 1, 2
+			b.QueueInfo.DeadLast = []string{"2025-03-01 14:00:00 Outdata record r1: refused 5 times in a row: status 7: bad"}
+		}, want: []string{"pending     3", "dead-lettered: 1 kept, 2 ever", "Outdata record r1: refused 5 times"}},
+		{args: "status", setup: func(b *consoletest.Backend) { b.QueueInfo.DeadTotal = 2 },
+			want: []string{"queue     3 pending", "; 2 dead-lettered (see queue)"}},
 		{args: "queue retry", want: []string{"queue: sending now, 3 uplinks due"}, wantCalls: []string{"retry"}},
+		{args: "report 2025-03-01", setup: func(b *consoletest.Backend) { b.ReportText = "report for 2025-03-01 (Asia/Shanghai)\n" },
+			want: []string{"report for 2025-03-01"}},
+		{args: "report 2025-02-30", setup: func(b *consoletest.Backend) { b.ReportErr = errors.New("date must be YYYY-MM-DD") }, wantErr: "report: date must be YYYY-MM-DD"},
+		{args: "report a b", wantErr: "report: usage: report [YYYY-MM-DD]"},
 		{args: "queue retry", setup: func(b *consoletest.Backend) { b.RetryErr = errors.New("outbox stopped") }, wantErr: "queue retry: outbox stopped"},
 		{args: "queue flush", wantErr: "queue: usage: queue [retry]"},
 		{args: "quote 沪B77777", want: []string{"plate     沪B77777 (record R2)", "stay      30 min", "fee       5.00", "due       5.00"}},

@@ -133,7 +133,7 @@ func TestCallbackAbuse(t *testing.T) {
 
 	// Bad signatures: pay notices that would credit the record.
 	payValues := func(order string, amount int64) map[string][]string {
-		v, err := cmb.PayRequest{ParkCode: parkCode, VplNumber: plate, RecordID: before.RecordID, PayTime: time.Now().Unix(),
+		v, err := cmb.PayRequest{ParkCode: parkCode, VplNumber: plate, RecordID: before.RecordID, BillID: before.BillID, PayTime: time.Now().Unix(),
 			PayList: []cmb.PayItem{{PayType: 99, Amount: amount, Order: order}}}.Values()
 		if err != nil {
 			t.Fatal(err)

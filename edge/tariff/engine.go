@@ -86,6 +86,11 @@ type Query struct {
 	Military    bool      // military or police vehicle: free when the config says so
 	Paid        int64     // fen already paid for this stay (the sum); negative counts as 0
 	LastPayTime time.Time // the last payment; zero if none
+	// LastQuotedAt is when the quote the last payment answered was made
+	// (calc's bill_id); zero if unknown. Within reserved_out_time before
+	// LastPayTime, the payment settles the stay if it covers the fee as of
+	// then (the quote was valid); otherwise as of LastPayTime.
+	LastQuotedAt time.Time
 }
 
 // Reason says why a Quote's Due is what it is.
@@ -154,9 +159,11 @@ func (l Line) String() string {
 //
 //   - VIP, or Military with military_free: Total and Due are 0.
 //   - LastPayTime set, Exit ≤ LastPayTime + reserved_out_time, and the
-//     payments covered the fee of the stay as of LastPayTime −
-//     reserved_out_time (a quote's validity): Due is 0. A part payment buys
-//     no grace.
+//     payments covered the fee of the stay up to the payment — as of
+//     LastQuotedAt when the payment answered a quote made within
+//     reserved_out_time before it (a quote's validity): Due is 0. A part
+//     payment buys no grace: nothing is settled while anything remains due
+//     for the stay up to the payment.
 //   - Otherwise Due = max(0, Total − Paid).
 //
 // After the grace only the extra time is due because Total is a cumulative
@@ -174,24 +181,25 @@ func (l Line) String() string {
 // The error wraps ErrClass for an unknown class and ErrConfig when the
 // engine has no rule set (a zero Engine).
 // settledAt reports whether paid covered the stay when it was paid: the
-// grace is for a vehicle that paid its stay, not a part of it. A quote is
-// valid for reserved_out_time (spec §3.1), so a payment at payAt settles
-// the stay if it covers the fee as of payAt − grace: the driver who paid
-// what calc quoted is not caught by a period that began while the payment
-// travelled.
-func (e *Engine) settledAt(r *rules, entry, payAt, paid int64) bool {
-	quotedAt := payAt - int64(e.grace/time.Second)
-	if quotedAt < entry {
-		quotedAt = entry
-	}
-	if quotedAt-entry > maxStaySec {
-		quotedAt = entry + maxStaySec
-	}
-	if quotedAt-entry <= r.free {
+// grace is for a vehicle that paid its stay, not a part of it. The stay is
+// priced up to the payment at payAt, or up to quotedAt when the payment
+// answered a quote made at most reserved_out_time before it (spec §3.1: a
+// quote is valid that long), so the driver who paid what calc quoted is
+// not caught by a period that began while the payment travelled. A
+// quotedAt outside that window is ignored, and so is a quote of nothing
+// (made in the free period): a payment then settles only what was due at
+// payAt.
+func (e *Engine) settledAt(r *rules, entry, payAt, quotedAt, paid int64) bool {
+	clamp := func(t int64) int64 { return min(max(t, entry), entry+maxStaySec) }
+	total, _, _ := e.price(r, entry, clamp(payAt))
+	if paid >= total {
 		return true
 	}
-	total, _, _ := e.price(r, entry, quotedAt)
-	return paid >= total
+	if quotedAt == 0 || quotedAt > payAt || payAt-quotedAt > int64(e.grace/time.Second) {
+		return false
+	}
+	quoted, _, _ := e.price(r, entry, clamp(quotedAt))
+	return quoted > 0 && paid >= quoted
 }
 
 func (e *Engine) Quote(q Query) (Quote, error) {
@@ -229,7 +237,7 @@ func (e *Engine) Quote(q Query) (Quote, error) {
 
 	paid := max(q.Paid, 0)
 	switch {
-	case !q.LastPayTime.IsZero() && !q.Exit.After(q.LastPayTime.Add(e.grace)) && e.settledAt(r, entry, q.LastPayTime.Unix(), paid):
+	case !q.LastPayTime.IsZero() && !q.Exit.After(q.LastPayTime.Add(e.grace)) && e.settledAt(r, entry, q.LastPayTime.Unix(), unixOrZero(q.LastQuotedAt), paid):
 		out.Reason = ReasonGrace
 	case out.Total <= paid:
 		out.Reason = ReasonPaid
@@ -387,6 +395,13 @@ func (e *Engine) price(r *rules, entry, exit int64) (total int64, lines []Line, 
 		p = next
 	}
 	return total, lines, capped
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 func (e *Engine) at(sec int64) time.Time { return time.Unix(sec, 0).In(e.loc) }

@@ -348,41 +348,52 @@ func TestQuoteGrace(t *testing.T) {
 		paid       int64
 		payAt      string
 		exit       string
+		quotedAt   string // the quote the payment answered; "" none
 		wantTotal  int64
 		wantDue    int64
 		wantReason Reason
 	}{
 		// Paid 900 at 11:00 (500 + 2×200, periods end 11:00).
-		{"within grace", 900, "11:00", "11:10", 1100, 0, ReasonGrace},
-		{"grace end inclusive", 900, "11:00", "11:15", 1100, 0, ReasonGrace},
+		{"within grace", 900, "11:00", "11:10", "", 1100, 0, ReasonGrace},
+		{"grace end inclusive", 900, "11:00", "11:15", "", 1100, 0, ReasonGrace},
 		// 11:15:01: periods from 11:00 (11:00–11:30) are extra: 1100 − 900.
 		// Pricing from the payment instead would charge a new first hour.
-		{"after grace", 900, "11:00", "11:15:01", 1100, 200, ReasonTariff},
-		{"after grace, two periods", 900, "11:00", "11:31", 1300, 400, ReasonTariff},
+		{"after grace", 900, "11:00", "11:15:01", "", 1100, 200, ReasonTariff},
+		{"after grace, two periods", 900, "11:00", "11:31", "", 1300, 400, ReasonTariff},
 		// Paid at 10:50 for periods up to 11:00; the period 11:00–11:30
 		// starts inside the grace (until 11:05) and is due after it.
-		{"period started in grace", 900, "10:50", "11:06", 1100, 200, ReasonTariff},
+		{"period started in grace", 900, "10:50", "11:06", "", 1100, 200, ReasonTariff},
 		// Paid the cap at 21:00; leaving at 23:00 costs nothing more: the
 		// 24 h window is full. No fen twice.
-		{"cap already paid", 4000, "21:00", "23:00", 4000, 0, ReasonPaid},
+		{"cap already paid", 4000, "21:00", "23:00", "", 4000, 0, ReasonPaid},
 		// The next window (from 09:00 next day) starts a new cap: 1 × 200.
-		{"cap paid, next window", 4000, "21:00", "2024-03-05 09:30", 4200, 200, ReasonCapped},
+		{"cap paid, next window", 4000, "21:00", "2024-03-05 09:30", "", 4200, 200, ReasonCapped},
 		// Over-payment is not refunded here: Due floors at 0.
-		{"overpaid", 5000, "10:00", "12:00", 1300, 0, ReasonPaid},
+		{"overpaid", 5000, "10:00", "12:00", "", 1300, 0, ReasonPaid},
 		// Negative Paid counts as 0.
-		{"negative paid", -100, "", "12:00", 1300, 1300, ReasonTariff},
+		{"negative paid", -100, "", "12:00", "", 1300, 1300, ReasonTariff},
 		// A part payment buys no grace: 500 paid at 11:00 when 900 was
 		// due (even a quote 15 min old said 900); at 11:10 the stay costs
 		// 1100, 600 remain.
-		{"part payment, no grace", 500, "11:00", "11:10", 1100, 600, ReasonTariff},
+		{"part payment, no grace", 500, "11:00", "11:10", "", 1100, 600, ReasonTariff},
 		// The quoted 900 (at 10:55), paid at 11:02 after a new period began
 		// at 11:00: the quote was valid, so the grace holds.
-		{"quote paid as a period began", 900, "11:02", "11:10", 1100, 0, ReasonGrace},
+		{"quote paid as a period began", 900, "11:02", "11:10", "10:55", 1100, 0, ReasonGrace},
+		// Without the quote it answered, the payment settles the stay up
+		// to 11:02 only: 1100 was due then, 900 is a part payment.
+		{"period began, no quote known", 900, "11:02", "11:10", "", 1100, 200, ReasonTariff},
+		// A quote older than reserved_out_time is no longer valid.
+		{"stale quote ignored", 900, "11:02", "11:10", "10:40", 1100, 200, ReasonTariff},
+		// A part payment whose look-back falls in the free period buys no
+		// grace (issue 11 item 8): 100 of 500 at 09:20, nothing settled.
+		{"part payment, look-back in free period", 100, "09:20", "09:25", "", 500, 400, ReasonTariff},
+		{"one fen, look-back in free period", 1, "09:20", "09:25", "", 500, 499, ReasonTariff},
+		{"part payment of a quote made in the free period", 100, "09:20", "09:25", "09:10", 500, 400, ReasonTariff},
 		// A 0-fen order settled within the free period (nothing was due)
 		// still gives the grace: leaving at 09:20 is free.
-		{"settled when nothing was due", 0, "09:10", "09:20", 500, 0, ReasonGrace},
+		{"settled when nothing was due", 0, "09:10", "09:20", "", 500, 0, ReasonGrace},
 		// Exit before the payment (clock jumped): within grace.
-		{"exit before payment", 900, "11:00", "10:59", 900, 0, ReasonGrace}, // 500 + ceil(59/30)=2×200
+		{"exit before payment", 900, "11:00", "10:59", "", 900, 0, ReasonGrace}, // 500 + ceil(59/30)=2×200
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -393,6 +404,9 @@ func TestQuoteGrace(t *testing.T) {
 			q := Query{Class: Small, Entry: entry, Exit: at(exit), Paid: tt.paid}
 			if tt.payAt != "" {
 				q.LastPayTime = at("2024-03-04 " + tt.payAt)
+			}
+			if tt.quotedAt != "" {
+				q.LastQuotedAt = at("2024-03-04 " + tt.quotedAt)
 			}
 			got, err := e.Quote(q)
 			if err != nil {

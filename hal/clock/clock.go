@@ -111,6 +111,28 @@ func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
 	return t
 }
 
+// AfterFuncInline is AfterFunc whose f runs in the goroutine that moves
+// the clock, at the timer's deadline and before later timers fire: a
+// simulator's physics (hal/sim's barrier arm reaching a limit switch) is
+// applied at the exact instant, and Advance returns only once it has. f
+// must not move the clock. A timer that falls due other than by Advance or
+// Set (d <= 0, or reached by a concurrent Advance while the caller arms
+// its own timer) runs f in a goroutine of its own, as AfterFunc does: the
+// caller may hold a lock f needs.
+func (f *Fake) AfterFuncInline(d time.Duration, fn func()) Timer {
+	t := &fakeTimer{f: f, fn: fn, inline: true}
+	f.mu.Lock()
+	f.arm(t, d)
+	f.mu.Unlock()
+	f.fire()
+	return t
+}
+
+// Inliner is a clock that can run a timer's function inline (Fake).
+type Inliner interface {
+	AfterFuncInline(d time.Duration, f func()) Timer
+}
+
 // Advance moves the clock forward by d, firing every timer due on the way
 // in deadline order. The monotonic reading moves by d too.
 func (f *Fake) Advance(d time.Duration) {
@@ -118,14 +140,14 @@ func (f *Fake) Advance(d time.Duration) {
 	target := f.now.Add(d)
 	f.mono += d
 	f.mu.Unlock()
-	f.advanceTo(target)
+	f.advanceTo(target, true)
 }
 
 // Set moves the wall clock to t, as NTP or an operator would: the
 // monotonic reading does not move. Moving backwards is allowed and fires
 // nothing; moving forwards fires the timers due (timers here run on the
 // wall reading, a simplification tests can live with).
-func (f *Fake) Set(t time.Time) { f.advanceTo(t) }
+func (f *Fake) Set(t time.Time) { f.advanceTo(t, true) }
 
 // Pending reports how many timers are armed; tests use it to wait until a
 // goroutine under test has armed its timer.
@@ -142,7 +164,9 @@ func (f *Fake) WaitPending(n int) {
 	}
 }
 
-func (f *Fake) advanceTo(target time.Time) {
+// advanceTo fires the timers due by target; inline timers run in the
+// caller only when it is moving the clock (inline).
+func (f *Fake) advanceTo(target time.Time, inline bool) {
 	for {
 		f.mu.Lock()
 		if len(f.timers) == 0 || f.timers[0].when.After(target) {
@@ -158,7 +182,7 @@ func (f *Fake) advanceTo(target time.Time) {
 		}
 		now := f.now
 		f.mu.Unlock()
-		t.deliver(now)
+		t.deliver(now, inline)
 	}
 }
 
@@ -167,7 +191,7 @@ func (f *Fake) fire() {
 	f.mu.Lock()
 	now := f.now
 	f.mu.Unlock()
-	f.advanceTo(now)
+	f.advanceTo(now, false)
 }
 
 // arm must be called with f.mu held.
@@ -200,6 +224,7 @@ type fakeTimer struct {
 	f      *Fake
 	c      chan time.Time
 	fn     func()
+	inline bool // fn runs in the goroutine moving the clock
 	when   time.Time
 	seq    int
 	active bool
@@ -229,7 +254,11 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 	return was
 }
 
-func (t *fakeTimer) deliver(now time.Time) {
+func (t *fakeTimer) deliver(now time.Time, inline bool) {
+	if t.fn != nil && t.inline && inline {
+		t.fn()
+		return
+	}
 	if t.fn != nil {
 		go t.fn()
 		return

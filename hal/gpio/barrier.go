@@ -63,7 +63,10 @@ type BarrierConfig struct {
 	Travel   time.Duration
 	Debounce time.Duration // limit switch debounce; 0 means DefaultDebounce
 	Clock    clock.Clock   // nil means the wall clock
-	Logger   *slog.Logger  // nil discards
+	// DebounceClock, when set, makes the limit switches' debounce timers
+	// only (see LoopConfig.DebounceClock). Nil means Clock.
+	DebounceClock clock.Clock
+	Logger        *slog.Logger // nil discards
 }
 
 // Barrier is a boom barrier driven through relay outputs. Open and Close
@@ -169,6 +172,9 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 			return nil, fmt.Errorf("gpio: barrier %s: configure up limit %s: %w", cfg.Name, cfg.Up.Pin, err)
 		}
 		b.upActive = b.up.active
+		if cfg.DebounceClock != nil {
+			b.up.timers = cfg.DebounceClock
+		}
 	}
 	if cfg.Down.Pin != nil {
 		b.down, err = newInput(cfg.Down.Pin, cfg.Down.ActiveLow, cfg.Debounce, b.clk, b.limit(false))
@@ -177,6 +183,9 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 			return nil, fmt.Errorf("gpio: barrier %s: configure down limit %s: %w", cfg.Name, cfg.Down.Pin, err)
 		}
 		b.downActive = b.down.active
+		if cfg.DebounceClock != nil {
+			b.down.timers = cfg.DebounceClock
+		}
 	}
 	b.state = b.fromSwitches()
 	if b.upActive && b.downActive {
@@ -319,8 +328,11 @@ func (b *Barrier) releaseAll(keep *relay) error {
 
 // expect starts a travel towards to; it must be called with b.mu held.
 func (b *Barrier) expect(now time.Time, to, moving hal.BarrierState) {
-	if b.state == to && b.hasSwitch(to) && b.fromSwitches() == to {
-		b.cancel() // already there, confirmed by the switch
+	if b.hasSwitch(to) && b.fromSwitches() == to {
+		// Already there, confirmed by the switch; or reversed before the
+		// arm left it: it will not close again to confirm.
+		b.cancel()
+		b.setState(now, to, "")
 		return
 	}
 	if b.state == to && b.target == hal.BarrierUnknown && !b.hasSwitch(to) {
@@ -427,6 +439,9 @@ func (b *Barrier) State() hal.BarrierState {
 	b.settle(b.clk.Now())
 	return b.state
 }
+
+// Idle reports whether the consumer has taken every event emitted so far.
+func (b *Barrier) Idle() bool { return b.q.Idle() }
 
 // Events delivers state changes and faults in order; Halt closes it.
 func (b *Barrier) Events() <-chan hal.BarrierEvent { return b.q.Out() }

@@ -246,6 +246,12 @@ func TestBarrierLimitSwitches(t *testing.T) {
 			{"down+", hal.BarrierDown},
 			{"wait:1h", hal.BarrierDown},
 		}, nil},
+		{"re-opened before the arm left the up limit", []step{
+			{"up+", hal.BarrierUp},
+			{"close", hal.BarrierClosing},
+			{"open", hal.BarrierUp}, // the switch never opened: it cannot close again to confirm
+			{"wait:1h", hal.BarrierUp},
+		}, nil},
 		{"open not confirmed", []step{
 			{"down+", hal.BarrierDown},
 			{"open", hal.BarrierOpening},

@@ -20,6 +20,7 @@ type input struct {
 	activeLow bool
 	debounce  time.Duration
 	clk       clock.Clock
+	timers    clock.Clock                     // makes the debounce timer; clk unless set after newInput
 	onChange  func(active bool, at time.Time) // called with mu held, in order
 
 	edges atomic.Int64
@@ -41,7 +42,7 @@ func newInput(pin gpio.PinIn, activeLow bool, debounce time.Duration, clk clock.
 	if err := pin.In(gpio.PullUp, gpio.BothEdges); err != nil {
 		return nil, err
 	}
-	in := &input{pin: pin, activeLow: activeLow, debounce: debounce, clk: clk, onChange: onChange, done: make(chan struct{})}
+	in := &input{pin: pin, activeLow: activeLow, debounce: debounce, clk: clk, timers: clk, onChange: onChange, done: make(chan struct{})}
 	in.active = in.read()
 	return in, nil
 }
@@ -96,7 +97,7 @@ func (in *input) edge(real bool) {
 	in.gen++
 	gen := in.gen
 	in.level, in.due = level, now.Add(in.debounce)
-	in.timer = in.clk.AfterFunc(in.debounce, func() { in.settle(gen) })
+	in.timer = in.timers.AfterFunc(in.debounce, func() { in.settle(gen) })
 	if real {
 		in.edges.Add(1)
 	}

@@ -29,6 +29,10 @@ type LoopConfig struct {
 	StuckAfter time.Duration
 	// Clock drives debounce and the stuck timer; nil means the wall clock.
 	Clock clock.Clock
+	// DebounceClock, when set, makes the debounce timer only (Now still
+	// comes from Clock): hal/sim plays a simulated change through the
+	// debounce without moving the lane's clock. Nil means Clock.
+	DebounceClock clock.Clock
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -76,6 +80,9 @@ func NewLoop(pin gpio.PinIn, cfg LoopConfig) (*Loop, error) {
 	if err != nil {
 		l.q.Close()
 		return nil, fmt.Errorf("gpio: loop %s: configure %s: %w", cfg.Name, pin, err)
+	}
+	if cfg.DebounceClock != nil {
+		in.timers = cfg.DebounceClock
 	}
 	l.in = in
 	l.occupied = in.active // nothing runs yet: no lock needed
@@ -144,6 +151,9 @@ func (l *Loop) Occupied() bool {
 // Edges counts the raw edges seen on the pin: a technician's view of a
 // chattering detector or a loose contact.
 func (l *Loop) Edges() int64 { return l.in.edges.Load() }
+
+// Idle reports whether the consumer has taken every event emitted so far.
+func (l *Loop) Idle() bool { return l.q.Idle() }
 
 // Events delivers every debounced change in order; Halt closes it.
 func (l *Loop) Events() <-chan hal.LoopEvent { return l.q.Out() }

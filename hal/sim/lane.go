@@ -11,18 +11,28 @@ import (
 // LaneConfig sets up a simulated lane.
 type LaneConfig struct {
 	Name       string        // e.g. "entry1"; device names derive from it
-	Travel     time.Duration // barrier travel time; 0 means DefaultTravel
+	Travel     time.Duration // the arm's travel time; 0 means DefaultTravel
 	CameraAddr int           // 0 means 1
 	StuckAfter time.Duration // loop stuck warning; 0 disables it
+	// The barrier driver's settings (see BarrierConfig): worst-case
+	// travel, level mode, pulse, limit switches. Zero values take
+	// hal/gpio's defaults, a timeout of twice Travel, limit switches wired.
+	Timeout  time.Duration
+	Level    bool
+	Pulse    time.Duration
+	NoLimits bool
+	// Debounce of the loops and limit switches; 0 means hal/gpio's default.
+	Debounce time.Duration
 }
 
-// DefaultTravel is the simulated barrier's travel time when none is given.
+// DefaultTravel is the simulated arm's travel time when none is given.
 const DefaultTravel = 2 * time.Second
 
 // Lane bundles the hardware of one lane: an arming loop in front of the
 // barrier (where the camera reads), a safety loop under the arm, the
-// barrier (watching the safety loop) and the camera. Its methods script a
-// vehicle; none of them moves the clock.
+// barrier (watching the safety loop) and the camera. Loops and barrier
+// are hal/gpio's drivers on simulated lines (see Loop and Barrier). Its
+// methods script a vehicle; none of them moves the clock.
 type Lane struct {
 	Name    string
 	Arming  *Loop
@@ -33,25 +43,43 @@ type Lane struct {
 
 // NewLane returns a lane: loops clear, arm down, camera online. A nil clk
 // means the wall clock. Device names are "<name>/arming-loop",
-// "<name>/safety-loop", "<name>/barrier" and "<name>/camera".
+// "<name>/safety-loop", "<name>/barrier" and "<name>/camera". It panics
+// on a configuration OpenLane refuses (a negative duration).
 func NewLane(clk clock.Clock, cfg LaneConfig) *Lane {
-	clk = clock.Or(clk)
-	if cfg.Travel == 0 {
-		cfg.Travel = DefaultTravel
+	l, err := OpenLane(clk, cfg)
+	if err != nil {
+		panic(err)
 	}
+	return l
+}
+
+// OpenLane is NewLane for a configuration from outside: it fails on a bad
+// one, leaving nothing running.
+func OpenLane(clk clock.Clock, cfg LaneConfig) (*Lane, error) {
+	clk = clock.Or(clk)
 	if cfg.CameraAddr == 0 {
 		cfg.CameraAddr = 1
 	}
-	l := &Lane{
-		Name:   cfg.Name,
-		Arming: NewLoop(cfg.Name+"/arming-loop", clk),
-		Safety: NewLoop(cfg.Name+"/safety-loop", clk),
-		Camera: NewCamera(cfg.Name+"/camera", cfg.CameraAddr, clk),
+	lc := LoopConfig{Debounce: cfg.Debounce, StuckAfter: cfg.StuckAfter}
+	l := &Lane{Name: cfg.Name, Camera: NewCamera(cfg.Name+"/camera", cfg.CameraAddr, clk)}
+	var err error
+	if l.Arming, err = OpenLoop(cfg.Name+"/arming-loop", clk, lc); err != nil {
+		l.Halt()
+		return nil, err
 	}
-	l.Arming.SetStuckAfter(cfg.StuckAfter)
-	l.Safety.SetStuckAfter(cfg.StuckAfter)
-	l.Barrier = NewBarrier(cfg.Name+"/barrier", clk, cfg.Travel, l.Safety)
-	return l
+	if l.Safety, err = OpenLoop(cfg.Name+"/safety-loop", clk, lc); err != nil {
+		l.Halt()
+		return nil, err
+	}
+	l.Barrier, err = OpenBarrier(cfg.Name+"/barrier", clk, BarrierConfig{
+		Travel: cfg.Travel, Timeout: cfg.Timeout, Level: cfg.Level, Pulse: cfg.Pulse,
+		Debounce: cfg.Debounce, NoLimits: cfg.NoLimits,
+	}, l.Safety)
+	if err != nil {
+		l.Halt()
+		return nil, err
+	}
+	return l, nil
 }
 
 // Arrive puts a vehicle with plate on the arming loop; the loop triggers
@@ -96,9 +124,19 @@ func (l *Lane) Back() {
 	l.Camera.ClearVehicle()
 }
 
-// Halt halts every device of the lane.
+// Halt halts every device of the lane, relays first.
 func (l *Lane) Halt() error {
-	return errors.Join(l.Arming.Halt(), l.Safety.Halt(), l.Barrier.Halt(), l.Camera.Halt())
+	var errs []error
+	if l.Barrier != nil {
+		errs = append(errs, l.Barrier.Halt())
+	}
+	if l.Arming != nil {
+		errs = append(errs, l.Arming.Halt())
+	}
+	if l.Safety != nil {
+		errs = append(errs, l.Safety.Halt())
+	}
+	return errors.Join(append(errs, l.Camera.Halt())...)
 }
 
 // Devices returns the lane's devices as hal interfaces.

@@ -1,119 +1,114 @@
 package sim
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+
 	"laned/hal"
 	"laned/hal/clock"
-	"laned/hal/internal/evq"
+	halgpio "laned/hal/gpio"
 )
 
-// Loop is a simulated inductive loop. A script sets it occupied or clear;
-// every change is delivered as a hal.LoopEvent stamped with the injected
-// clock's time.
-type Loop struct {
-	name string
-	clk  clock.Clock
-	q    *evq.Queue[hal.LoopEvent]
+// LoopConfig sets up a simulated loop.
+type LoopConfig struct {
+	Debounce   time.Duration // the driver's debounce; 0 means hal/gpio's default
+	StuckAfter time.Duration // the driver's stuck warning; 0 disables it
+}
 
-	mu         sync.Mutex
-	occupied   bool
-	since      time.Time // when the current state began
-	halted     bool
-	stuckAfter time.Duration
-	stuck      clock.Timer // armed while occupied and not yet warned
-	stuckAt    time.Time
-	gen        int // invalidates a stuck timer that fired late
+// Loop is an inductive loop: the real hal/gpio loop driver reading a fake
+// GPIO line that a simulated detector drives. The detector's relay
+// contact closes to ground on presence (active low, the usual wiring). A
+// script sets a vehicle present or gone; the change goes through the
+// driver's edge, debounce and event code as on a Pi, and the event is
+// queued when Set returns, stamped one debounce after the lane clock's
+// time (the clock itself does not move).
+type Loop struct {
+	*halgpio.Loop
+	line *line
+
+	mu      sync.Mutex
+	present bool
+	halted  bool
 }
 
 var _ hal.Loop = (*Loop)(nil)
 
-// NewLoop returns a clear loop named name. A nil clk means the wall clock.
+// NewLoop returns a clear loop named name with the default debounce and no
+// stuck warning. A nil clk means the wall clock.
 func NewLoop(name string, clk clock.Clock) *Loop {
-	clk = clock.Or(clk)
-	return &Loop{name: name, clk: clk, q: evq.New[hal.LoopEvent](eventBuffer), since: clk.Now()}
+	l, err := OpenLoop(name, clk, LoopConfig{})
+	if err != nil {
+		panic(err) // a fixed, valid configuration on a fake line
+	}
+	return l
 }
 
-func (l *Loop) String() string { return l.name }
+// OpenLoop returns a clear loop; it fails on a bad configuration.
+func OpenLoop(name string, clk clock.Clock, cfg LoopConfig) (*Loop, error) {
+	clk = clock.Or(clk)
+	ln := newLine(name, gpio.High, newDebounceClock(clk))
+	gl, err := halgpio.NewLoop(ln, halgpio.LoopConfig{
+		Name: name, ActiveLow: true, Debounce: cfg.Debounce, StuckAfter: cfg.StuckAfter,
+		Clock: clk, DebounceClock: ln.dc,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	return &Loop{Loop: gl, line: ln}, nil
+}
 
-// Set makes the loop occupied or clear. A change emits one LoopEvent at the
-// clock's time; setting the state it already has emits nothing, as a real
-// debounced loop would not. Set after Halt is ignored.
-func (l *Loop) Set(occupied bool) {
+// Set puts a vehicle on the loop or takes it away. A change goes through
+// the driver and its event is queued on return; setting the state the
+// loop already has does nothing, as a detector's output would not move.
+// Set after Halt is ignored.
+func (l *Loop) Set(present bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.halted || l.occupied == occupied {
+	if l.halted || l.present == present {
 		return
 	}
-	now := l.clk.Now()
-	if l.stuck != nil && !now.Before(l.stuckAt) {
-		l.stuckEvent() // due but its goroutine has not run yet
-	}
-	l.occupied, l.since = occupied, now
-	l.gen++
-	if l.stuck != nil {
-		l.stuck.Stop()
-		l.stuck = nil
-	}
-	l.q.Push(hal.LoopEvent{Loop: l.name, Occupied: occupied, At: now})
-	if occupied && l.stuckAfter > 0 {
-		l.armStuck(l.gen, now.Add(l.stuckAfter))
-	}
+	l.present = present
+	l.line.drive(level(present))
 }
 
-// SetStuckAfter makes the loop warn (a LoopEvent with Stuck set) once it
-// has been occupied for d without a break; 0 disables the warning. It
-// applies from the next occupation.
-func (l *Loop) SetStuckAfter(d time.Duration) {
-	l.mu.Lock()
-	l.stuckAfter = d
-	l.mu.Unlock()
-}
-
-// armStuck must be called with l.mu held.
-func (l *Loop) armStuck(gen int, at time.Time) {
-	l.stuckAt = at
-	l.stuck = l.clk.AfterFunc(at.Sub(l.clk.Now()), func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.halted || l.gen != gen || l.stuck == nil {
-			return
-		}
-		l.stuckEvent()
-	})
-}
-
-// stuckEvent must be called with l.mu held.
-func (l *Loop) stuckEvent() {
-	l.stuck = nil
-	l.q.Push(hal.LoopEvent{Loop: l.name, Occupied: true, Stuck: true, At: l.stuckAt})
-}
-
-// Occupied reports the current state.
-func (l *Loop) Occupied() bool {
+// Chatter makes the detector's contact bounce n times within the
+// debounce and come back to where it was: the driver must report nothing.
+func (l *Loop) Chatter(n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.occupied
+	if l.halted || n <= 0 {
+		return
+	}
+	var levels []gpio.Level
+	for range n {
+		levels = append(levels, level(!l.present), level(l.present))
+	}
+	l.line.drive(levels...)
 }
 
-// Events delivers every change in order; Halt closes it.
-func (l *Loop) Events() <-chan hal.LoopEvent { return l.q.Out() }
+// Present reports whether a vehicle stands on the loop, whatever the
+// driver has made of it.
+func (l *Loop) Present() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.present
+}
 
-// Halt stops the loop and closes its Events channel. It is idempotent.
+// Halt halts the driver and the detector. It is idempotent.
 func (l *Loop) Halt() error {
 	l.mu.Lock()
 	l.halted = true
-	l.gen++
-	if l.stuck != nil {
-		l.stuck.Stop()
-		l.stuck = nil
-	}
 	l.mu.Unlock()
-	l.q.Close()
-	return nil
+	return l.Loop.Halt()
 }
 
-// Idle reports whether the consumer has taken every event emitted so far;
-// tests wait for it before moving the clock.
-func (x *Loop) Idle() bool { return x.q.Idle() }
+// level is the line level of an active-low input.
+func level(active bool) gpio.Level {
+	if active {
+		return gpio.Low
+	}
+	return gpio.High
+}

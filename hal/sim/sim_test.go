@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"laned/hal"
 	"laned/hal/clock"
+	halgpio "laned/hal/gpio"
 	"laned/hal/sim"
 
 	"laned/internal/progress"
@@ -50,6 +52,8 @@ func drainClosed[T any](t *testing.T, ch <-chan T) []T {
 	}
 }
 
+const deb = halgpio.DefaultDebounce
+
 func TestLoopSet(t *testing.T) {
 	clk := clock.NewFake(t0)
 	l := sim.NewLoop("entry1/arming-loop", clk)
@@ -64,16 +68,25 @@ func TestLoopSet(t *testing.T) {
 		clk.Advance(s.advance)
 		l.Set(s.occupied)
 		if got := l.Occupied(); got != s.occupied {
-			t.Errorf("after Set(%v) Occupied() = %v; want %v", s.occupied, got, s.occupied)
+			t.Errorf("after Set(%v) Occupied() = %v; want %v (the driver's debounced state)", s.occupied, got, s.occupied)
 		}
+		if got := l.Present(); got != s.occupied {
+			t.Errorf("after Set(%v) Present() = %v", s.occupied, got)
+		}
+	}
+	if got := l.Edges(); got != 3 {
+		t.Errorf("driver Edges() = %d; want 3 (one per change)", got)
+	}
+	if clk.Now() != t0.Add(4*time.Second) {
+		t.Errorf("clock moved by Set: %v", clk.Now().Sub(t0))
 	}
 	l.Halt()
 	l.Set(false) // ignored after Halt
 	got := drainClosed(t, l.Events())
-	want := []hal.LoopEvent{
-		{Loop: "entry1/arming-loop", Occupied: true, At: t0},
-		{Loop: "entry1/arming-loop", Occupied: false, At: t0.Add(3 * time.Second)},
-		{Loop: "entry1/arming-loop", Occupied: true, At: t0.Add(4 * time.Second)},
+	want := []hal.LoopEvent{ // stamped by the driver: a debounce after the change
+		{Loop: "entry1/arming-loop", Occupied: true, At: t0.Add(deb)},
+		{Loop: "entry1/arming-loop", Occupied: false, At: t0.Add(3*time.Second + deb)},
+		{Loop: "entry1/arming-loop", Occupied: true, At: t0.Add(4*time.Second + deb)},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("events = %v; want %v", got, want)
@@ -83,10 +96,30 @@ func TestLoopSet(t *testing.T) {
 	}
 }
 
-func TestLoopStuck(t *testing.T) {
+// A contact that bounces within the debounce reaches the driver as edges
+// and gives no event: the debounce code of hal/gpio filters it.
+func TestLoopChatter(t *testing.T) {
 	clk := clock.NewFake(t0)
 	l := sim.NewLoop("l", clk)
-	l.SetStuckAfter(time.Minute)
+	l.Chatter(5)
+	l.Set(true)
+	l.Chatter(3)
+	l.Halt()
+	got := drainClosed(t, l.Events())
+	if len(got) != 1 || !got[0].Occupied {
+		t.Errorf("events = %+v; want one occupied", got)
+	}
+	if e := l.Edges(); e != 10+1+6 {
+		t.Errorf("driver Edges() = %d; want 17", e)
+	}
+}
+
+func TestLoopStuck(t *testing.T) {
+	clk := clock.NewFake(t0)
+	l, err := sim.OpenLoop("l", clk, sim.LoopConfig{StuckAfter: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
 	l.Set(true)
 	if ev := recv(t, l.Events()); !ev.Occupied || ev.Stuck {
 		t.Fatalf("first event = %+v; want occupied, not stuck", ev)
@@ -94,18 +127,21 @@ func TestLoopStuck(t *testing.T) {
 	clk.Advance(59 * time.Second)
 	l.Set(false) // cleared before the limit: no warning
 	l.Set(true)
-	clk.Advance(time.Minute)
+	clk.Advance(time.Minute + deb)
 	evs := []hal.LoopEvent{recv(t, l.Events()), recv(t, l.Events()), recv(t, l.Events())}
 	if evs[0].Occupied || !evs[1].Occupied || evs[1].Stuck {
 		t.Fatalf("events = %+v; want clear then occupied", evs[:2])
 	}
-	want := hal.LoopEvent{Loop: "l", Occupied: true, Stuck: true, At: t0.Add(119 * time.Second)}
+	want := hal.LoopEvent{Loop: "l", Occupied: true, Stuck: true, At: t0.Add(119*time.Second + deb)}
 	if evs[2] != want {
 		t.Errorf("stuck event = %+v; want %+v", evs[2], want)
 	}
 	l.Halt()
 	if rest := drainClosed(t, l.Events()); len(rest) != 0 {
 		t.Errorf("events after the stuck warning = %+v; want none", rest)
+	}
+	if _, err := sim.OpenLoop("bad", clk, sim.LoopConfig{Debounce: -1}); err == nil {
+		t.Error("OpenLoop with a negative debounce succeeded; want an error")
 	}
 }
 
@@ -123,66 +159,93 @@ func TestLoopManyEventsInOrder(t *testing.T) {
 	l.Halt()
 }
 
+func command(ctx context.Context, b *sim.Barrier, op string) error {
+	switch op {
+	case "open":
+		return b.Open(ctx)
+	case "close":
+		return b.Close(ctx)
+	case "stop":
+		return b.Stop(ctx)
+	}
+	return nil
+}
+
+// The driver's state follows the simulated arm's limit switches (closed
+// within a twentieth of the travel of each end: 100ms of 2s).
 func TestBarrierTravel(t *testing.T) {
 	ctx := context.Background()
 	type step struct {
 		advance time.Duration
 		op      string // "", "open", "close", "stop"
 		want    hal.BarrierState
+		arm     hal.BarrierState
 	}
 	tests := []struct {
 		name  string
 		steps []step
 	}{
 		{"open then close", []step{
-			{0, "", hal.BarrierDown},
-			{0, "open", hal.BarrierOpening},
-			{1999 * time.Millisecond, "", hal.BarrierOpening},
-			{time.Millisecond, "", hal.BarrierUp},
-			{time.Second, "open", hal.BarrierUp},
-			{0, "close", hal.BarrierClosing},
-			{2 * time.Second, "", hal.BarrierDown},
+			{0, "", hal.BarrierDown, hal.BarrierDown},
+			{0, "open", hal.BarrierOpening, hal.BarrierOpening},
+			{1999 * time.Millisecond, "", hal.BarrierOpening, hal.BarrierOpening},
+			{time.Millisecond, "", hal.BarrierUp, hal.BarrierUp},
+			{time.Second, "open", hal.BarrierUp, hal.BarrierUp},
+			{0, "close", hal.BarrierClosing, hal.BarrierClosing},
+			{2 * time.Second, "", hal.BarrierDown, hal.BarrierDown},
 		}},
 		{"reverse mid-travel takes the distance covered", []step{
-			{0, "open", hal.BarrierOpening},
-			{2 * time.Second, "close", hal.BarrierClosing},
-			{500 * time.Millisecond, "open", hal.BarrierOpening},
-			{499 * time.Millisecond, "", hal.BarrierOpening},
-			{time.Millisecond, "", hal.BarrierUp},
+			{0, "open", hal.BarrierOpening, hal.BarrierOpening},
+			{time.Second, "close", hal.BarrierClosing, hal.BarrierClosing},
+			{500 * time.Millisecond, "open", hal.BarrierOpening, hal.BarrierOpening},
+			{1499 * time.Millisecond, "", hal.BarrierOpening, hal.BarrierOpening},
+			{time.Millisecond, "", hal.BarrierUp, hal.BarrierUp},
 		}},
 		{"stop between the limits", []step{
-			{0, "open", hal.BarrierOpening},
-			{time.Second, "stop", hal.BarrierStopped},
-			{time.Hour, "", hal.BarrierStopped},
-			{0, "close", hal.BarrierClosing},
-			{time.Second, "", hal.BarrierDown},
+			{0, "open", hal.BarrierOpening, hal.BarrierOpening},
+			{time.Second, "stop", hal.BarrierStopped, hal.BarrierStopped},
+			{time.Hour, "", hal.BarrierStopped, hal.BarrierStopped},
+			{0, "close", hal.BarrierClosing, hal.BarrierClosing},
+			{time.Second, "", hal.BarrierDown, hal.BarrierDown},
+		}},
+		{"re-opened before the arm left the up switch", []step{
+			{0, "open", hal.BarrierOpening, hal.BarrierOpening},
+			{2 * time.Second, "", hal.BarrierUp, hal.BarrierUp},
+			{0, "close", hal.BarrierClosing, hal.BarrierClosing},
+			{50 * time.Millisecond, "open", hal.BarrierUp, hal.BarrierOpening},
+			{time.Hour, "", hal.BarrierUp, hal.BarrierUp},
+		}},
+		{"one long advance: no fault, as on a Pi", []step{
+			{0, "open", hal.BarrierOpening, hal.BarrierOpening},
+			{time.Hour, "", hal.BarrierUp, hal.BarrierUp},
+			{0, "close", hal.BarrierClosing, hal.BarrierClosing},
+			{time.Hour, "", hal.BarrierDown, hal.BarrierDown},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clock.NewFake(t0)
 			b := sim.NewBarrier("b", clk, 2*time.Second, nil)
-			defer b.Halt()
 			for i, s := range tt.steps {
 				clk.Advance(s.advance)
-				var err error
-				switch s.op {
-				case "open":
-					err = b.Open(ctx)
-				case "close":
-					err = b.Close(ctx)
-				case "stop":
-					err = b.Stop(ctx)
-				}
-				if err != nil {
+				if err := command(ctx, b, s.op); err != nil {
 					t.Fatalf("step %d: %s: %v", i, s.op, err)
 				}
 				if got := b.State(); got != s.want {
 					t.Fatalf("step %d (%s): State() = %v; want %v", i, s.op, got, s.want)
 				}
+				if got := b.Arm(); got != s.arm {
+					t.Fatalf("step %d (%s): Arm() = %v; want %v", i, s.op, got, s.arm)
+				}
 			}
 			if f := b.Faults(); len(f) != 0 {
 				t.Errorf("Faults() = %+v; want none", f)
+			}
+			b.Halt()
+			for _, ev := range drainClosed(t, b.Events()) {
+				if ev.Fault != "" {
+					t.Errorf("driver fault %+v; want none", ev)
+				}
 			}
 		})
 	}
@@ -200,26 +263,52 @@ func TestBarrierEventsAndLog(t *testing.T) {
 		t.Fatalf("State() = %v; want down", got)
 	}
 	b.Halt()
-	if err := b.Open(ctx); !errors.Is(err, sim.ErrHalted) {
-		t.Errorf("Open after Halt = %v; want ErrHalted", err)
+	if err := b.Open(ctx); !errors.Is(err, halgpio.ErrHalted) {
+		t.Errorf("Open after Halt = %v; want the driver's ErrHalted", err)
 	}
 	got := drainClosed(t, b.Events())
-	want := []hal.BarrierEvent{
+	want := []hal.BarrierEvent{ // the switch closes at the end; the driver reports it a debounce later
 		{Barrier: "exit1/barrier", State: hal.BarrierOpening, At: t0},
-		{Barrier: "exit1/barrier", State: hal.BarrierUp, At: t0.Add(3 * time.Second)},
+		{Barrier: "exit1/barrier", State: hal.BarrierUp, At: t0.Add(3*time.Second + deb)},
 		{Barrier: "exit1/barrier", State: hal.BarrierClosing, At: t0.Add(5 * time.Second)},
-		{Barrier: "exit1/barrier", State: hal.BarrierDown, At: t0.Add(8 * time.Second)},
+		{Barrier: "exit1/barrier", State: hal.BarrierDown, At: t0.Add(8*time.Second + deb)},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("events =\n%v\nwant\n%v", got, want)
 	}
-	log := b.Log()
 	ops := ""
-	for _, c := range log {
+	for _, c := range b.Log() {
 		ops += c.Op + "@" + c.At.Sub(t0).String() + " "
 	}
 	if want := "open@0s close@5s halt@8s "; ops != want {
 		t.Errorf("Log() = %q; want %q", ops, want)
+	}
+}
+
+// Without limit switches the driver infers the arm's position from its
+// worst-case travel; in level mode it holds the relay.
+func TestBarrierNoLimitsLevel(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	b, err := sim.OpenBarrier("b", clk, sim.BarrierConfig{Travel: time.Second, Timeout: 3 * time.Second, Level: true, NoLimits: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Halt()
+	if got := b.State(); got != hal.BarrierUnknown {
+		t.Errorf("State() without switches = %v; want unknown", got)
+	}
+	b.Open(ctx)
+	clk.Advance(time.Second)
+	if got, arm := b.State(), b.Arm(); got != hal.BarrierOpening || arm != hal.BarrierUp {
+		t.Errorf("after the travel: State() = %v, Arm() = %v; want opening (inferred), up", got, arm)
+	}
+	clk.Advance(2 * time.Second)
+	if got := b.State(); got != hal.BarrierUp {
+		t.Errorf("after the timeout: State() = %v; want up", got)
+	}
+	if _, err := sim.OpenBarrier("bad", clk, sim.BarrierConfig{Travel: -1}, nil); err == nil {
+		t.Error("OpenBarrier with a negative travel succeeded; want an error")
 	}
 }
 
@@ -275,34 +364,13 @@ func TestBarrierSafetyFaults(t *testing.T) {
 				t.Fatalf("Faults() = %+v; want %d", faults, tt.faults)
 			}
 			b.Halt()
-			n := 0
-			for _, ev := range drainClosed(t, b.Events()) {
-				if ev.Fault != "" {
-					n++
-				}
-			}
-			if n != tt.faults {
-				t.Errorf("fault events = %d; want %d", n, tt.faults)
-			}
+			safety.Halt()
 			for _, f := range faults {
-				if len(f.Fault) < len(sim.FaultHit) || f.Fault[:len(sim.FaultHit)] != sim.FaultHit {
+				if !strings.HasPrefix(f.Fault, sim.FaultHit) {
 					t.Errorf("fault %q; want prefix %q", f.Fault, sim.FaultHit)
 				}
 			}
 		})
-	}
-}
-
-func TestBarrierZeroTravel(t *testing.T) {
-	b := sim.NewBarrier("b", clock.NewFake(t0), 0, nil)
-	b.Open(context.Background())
-	if got := b.State(); got != hal.BarrierUp {
-		t.Errorf("State() = %v; want up", got)
-	}
-	b.Halt()
-	got := drainClosed(t, b.Events())
-	if len(got) != 2 || got[0].State != hal.BarrierOpening || got[1].State != hal.BarrierUp {
-		t.Errorf("events = %+v; want opening, up", got)
 	}
 }
 

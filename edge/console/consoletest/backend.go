@@ -41,6 +41,11 @@ type Backend struct {
 	Audit      []console.LogLine // newest first
 	UpdateText string
 	UpdateErr  error
+	// ReportText and ReportErr answer Report; ReportDays records its
+	// arguments.
+	ReportText string
+	ReportErr  error
+	ReportDays []string
 	VersionStr string
 	IsSim      bool
 	// LaneErr, if set, is returned by LaneOpen and LaneClose.
@@ -269,6 +274,13 @@ func (b *Backend) Log(n int) []console.LogLine {
 	b.Lock()
 	defer b.Unlock()
 	return slices.Clone(b.Audit[:min(n, len(b.Audit))])
+}
+
+func (b *Backend) Report(day string) (string, error) {
+	b.Lock()
+	defer b.Unlock()
+	b.ReportDays = append(b.ReportDays, day)
+	return b.ReportText, b.ReportErr
 }
 
 func (b *Backend) UpdateStatus() (string, error) {
