@@ -82,6 +82,9 @@ func (b *Console) Lanes() []console.LaneInfo {
 				state += ": " + s.Reason
 			}
 		}
+		if held := b.Ctl.heldFor(s.Name); len(held) > 0 {
+			state += fmt.Sprintf("; %d PENDING, the store refused: %s", len(held), strings.Join(held, "; "))
+		}
 		out = append(out, console.LaneInfo{ID: s.Name, Kind: s.Kind.String(), Barrier: barrierText(s.Barrier, s.LastFault), State: state, Camera: s.CameraOn, Display: b.Ctl.displayText(s.Name)})
 	}
 	return out

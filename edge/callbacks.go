@@ -69,7 +69,7 @@ func (c *Controller) Calc(ctx context.Context, r cmb.CalcRequest) (cmb.CalcAnswe
 		if err == nil {
 			q, qerr := c.quote(rec, at.since)
 			if qerr == nil {
-				l.post(func() { l.bindUnlicensed(rec, q) })
+				l.post(func(lctx context.Context) { l.bindUnlicensed(lctx, rec, q) })
 			}
 		}
 		return a, err
@@ -204,7 +204,7 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 	}
 	for _, l := range c.lanes {
 		if l.cfg.Kind == Exit {
-			l.post(func() { l.paid(context.Background(), rec.ID) })
+			l.post(func(lctx context.Context) { l.paid(lctx, rec.ID) })
 		}
 	}
 	c.markSpaces()
@@ -219,7 +219,9 @@ func (c *Controller) NoVpln(ctx context.Context, r cmb.NoVplnRequest) (cmb.NoVpl
 	}
 	var status int
 	var why string
-	if err := l.do(ctx, func() { status, why = l.noVpln(ctx, r.VplNumber) }); err != nil {
+	// The admission runs under the lane's context: the platform's request
+	// may time out after the record committed, the barrier still rises.
+	if err := l.act(ctx, func(lctx context.Context) { status, why = l.noVpln(lctx, r.VplNumber) }); err != nil {
 		return cmb.NoVplnAnswer{}, err
 	}
 	if status != 0 {

@@ -402,7 +402,7 @@ func TestContactlessPayNoticeAcrossRestart(t *testing.T) {
 	if q, _ := h.db.QueuedAutoPays(rec.ID); len(q) != 1 {
 		t.Fatalf("queued AutoPays = %+v; want one", q)
 	}
-	h.restart() // the waiting lane is gone; the AutoPay is still queued
+	h.restartSettled() // the waiting lane is gone; the AutoPay is still queued
 	h.sim.ClearFaults()
 	ctx := context.Background()
 	if _, err := h.sim.Pay(ctx, cmbsim.PayNotice{Plate: "沪C88888", RecordID: rec.ID, Amount: 500, Order: "BANK-1"}); err != nil {
@@ -412,7 +412,7 @@ func TestContactlessPayNoticeAcrossRestart(t *testing.T) {
 	if n := h.sim.RecordCharges(rec.ID); n != 1 {
 		t.Fatalf("platform charges = %d; want the AutoPay charged", n)
 	}
-	h.restart()
+	h.restartSettled()
 	if _, err := h.sim.Pay(ctx, cmbsim.PayNotice{Plate: "沪C88888", RecordID: rec.ID, Amount: 500, Order: "BANK-1"}); err != nil {
 		t.Fatalf("repeated notice = %v", err)
 	}
@@ -533,7 +533,7 @@ func TestContactlessPayNoticeAfterRestart(t *testing.T) {
 	h.exit.Arrive("沪C88888")
 	h.leaveExit(before)
 	h.drain()
-	h.restart()
+	h.restartSettled()
 	if _, err := h.sim.Pay(context.Background(), cmbsim.PayNotice{Plate: "沪C88888", RecordID: rec.ID, Amount: 500, Order: "BANK-9"}); err != nil {
 		t.Fatalf("notice after the restart = %v", err)
 	}

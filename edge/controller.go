@@ -184,6 +184,9 @@ type Controller struct {
 	netLast    netState
 	lastSent   time.Time
 
+	heldMu sync.Mutex
+	held   []*heldCommit // commits the store refused after the barrier moved
+
 	running atomic.Bool
 	quotes  quoteMemo // calc's last quote per record, for the pay notice that answers it
 }
@@ -284,7 +287,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.run(ctx) }()
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); c.retryHeld(ctx) }()
 	go func() { defer wg.Done(); c.dispatch(ctx) }()
 	go func() { defer wg.Done(); c.reportSpaces(ctx) }()
 	go func() { defer wg.Done(); c.maintain(ctx) }()
@@ -490,7 +494,9 @@ func (c *Controller) ManualOpen(ctx context.Context, laneName, who, reason strin
 		return fmt.Errorf("edge: manual open: %q: %w", laneName, ErrNoLane)
 	}
 	var err error
-	if derr := l.do(ctx, func() { err = l.manualOpen(ctx, who, reason) }); derr != nil {
+	// ctx bounds the caller's wait only: the barrier moves under the
+	// lane's own context even if the console session ends meanwhile.
+	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualOpen(lctx, who, reason) }); derr != nil {
 		return derr
 	}
 	return err
@@ -507,7 +513,7 @@ func (c *Controller) ManualClose(ctx context.Context, laneName, who, reason stri
 		return fmt.Errorf("edge: manual close: %q: %w", laneName, ErrNoLane)
 	}
 	var err error
-	if derr := l.do(ctx, func() { err = l.manualClose(ctx, who, reason) }); derr != nil {
+	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualClose(lctx, who, reason) }); derr != nil {
 		return derr
 	}
 	return err
@@ -566,6 +572,22 @@ func (c *Controller) FixClock(f Fixup) error {
 	})
 	if err != nil {
 		return fmt.Errorf("edge: fix clock: %w", err)
+	}
+	// What the lanes remember of the window moves too: a vehicle waiting
+	// at an exit is priced from its arrival, which must not precede its
+	// (moved) entry.
+	if c.running.Load() {
+		moved := func(t time.Time) time.Time {
+			if t.IsZero() || t.Before(f.From) || t.After(f.To) {
+				return t
+			}
+			return t.Add(f.Delta)
+		}
+		for _, l := range c.lanes {
+			if err := l.do(context.Background(), func() { l.shiftTimes(moved) }); err != nil && !errors.Is(err, errLaneStopped) {
+				c.log.Warn("clock fix-up: lane", "lane", l.cfg.Name, "err", err)
+			}
+		}
 	}
 	c.audit("clock", 0, "wall clock set: %d records and %d queued uplinks stamped %s–%s moved by %s",
 		recs, msgs, f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), f.Delta.Round(time.Second))

@@ -111,10 +111,16 @@ func (c *Controller) dispatch(ctx context.Context) {
 		}
 		if len(msgs) == 0 {
 			next, ok, err := c.db.NextDue()
-			if err != nil || !ok {
-				c.sleep(ctx, -1)
-			} else {
-				c.sleep(ctx, next.Sub(now))
+			switch {
+			case err != nil:
+				c.log.Error("outbox: next due", "err", err)
+				c.sleep(ctx, c.cfg.RetryBase)
+			case !ok:
+				c.sleep(ctx, forever) // empty: an enqueue kicks
+			default:
+				// Never negative: a time already past means "look again
+				// now", not "sleep until kicked".
+				c.sleep(ctx, max(next.Sub(now), 0))
 			}
 			continue
 		}
@@ -129,10 +135,13 @@ func (c *Controller) dispatch(ctx context.Context) {
 	}
 }
 
-// sleep waits for d (forever when d < 0), a wake-up or the end.
+// forever is sleep's "until kicked".
+const forever = time.Duration(-1)
+
+// sleep waits for d (forever: until a wake-up), a wake-up or the end.
 func (c *Controller) sleep(ctx context.Context, d time.Duration) {
 	var tc <-chan time.Time
-	if d >= 0 {
+	if d != forever {
 		t := c.clk.NewTimer(d)
 		defer t.Stop()
 		tc = t.C()
@@ -230,18 +239,23 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 		c.refused(m, started, err)
 		return true
 	case errors.Is(err, cmb.ErrOutcomeUnknown):
+		// A dropped connection, a timeout, a garbled answer: the platform
+		// (or the way to it) is unwell. The queue pauses as for a refused
+		// connection, instead of trying each message on its own delay.
 		c.log.Warn("uplink outcome unknown", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
+		wait := c.backoff(m.Attempts)
 		if m.Kind == store.KindAutoPay {
 			c.mu.Lock()
 			c.unresolved[m.RequestOrder] = true
 			c.mu.Unlock()
-			if err := c.db.MarkUnresolved(m.Seq, started.Add(c.backoff(m.Attempts)), err.Error()); err != nil {
+			if err := c.db.MarkUnresolved(m.Seq, started.Add(wait), err.Error()); err != nil {
 				c.log.Error("outbox: mark unresolved", "seq", m.Seq, "err", err)
 			}
-			return true
+		} else {
+			c.retryAt(m, started.Add(wait), err)
 		}
-		c.retry(m, started, err)
-		return true
+		c.hold(started.Add(wait))
+		return false
 	default:
 		c.log.Warn("uplink not delivered", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
 		wait := c.backoff(m.Attempts)
@@ -256,10 +270,6 @@ func (c *Controller) hold(t time.Time) {
 	c.mu.Lock()
 	c.holdUntil = t
 	c.mu.Unlock()
-}
-
-func (c *Controller) retry(m store.Message, now time.Time, err error) {
-	c.retryAt(m, now.Add(c.backoff(m.Attempts)), err)
 }
 
 func (c *Controller) retryAt(m store.Message, at time.Time, cause error) {
@@ -378,7 +388,7 @@ func (c *Controller) finishAutoPay(order string, ok bool, channelOrder, detail s
 	c.mu.Unlock()
 	if w != nil {
 		l := w.lane
-		l.post(func() { l.autoPayDone(context.Background(), order, ok, channelOrder, detail) })
+		l.post(func(lctx context.Context) { l.autoPayDone(lctx, order, ok, channelOrder, detail) })
 	}
 }
 
@@ -429,11 +439,8 @@ func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
 		if err := c.db.MarkUnresolved(m.Seq, started.Add(wait), err.Error()); err != nil {
 			c.log.Error("outbox: mark unresolved", "seq", m.Seq, "err", err)
 		}
-		if !errors.Is(err, cmb.ErrOutcomeUnknown) {
-			c.hold(started.Add(wait))
-			return false
-		}
-		return true
+		c.hold(started.Add(wait)) // unreachable or outcome unknown: pause the queue
+		return false
 	}
 }
 

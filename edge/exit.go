@@ -84,7 +84,32 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		return err
 	}
 	var used tariff.Quote
-	_, err = l.c.db.Settle(rec.ID, func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
+	_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, why, msgs, now, at, vip, arrears, true, &used))
+	if errors.Is(err, errRepriced) {
+		l.c.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
+		return err
+	}
+	if err != nil {
+		l.fail("close record", err)
+		return err
+	}
+	if v != nil {
+		v.quote = used
+		v.state, v.reason, v.recordID = vReleased, why, rec.ID
+	}
+	l.raise(ctx, "exit "+rec.Plate+": "+why)
+	l.c.kick()
+	l.c.markSpaces()
+	return nil
+}
+
+// settleExit prices and builds an exit inside the closing transaction,
+// collecting the plate's arrears with it.
+// strict: a due other than q's is errRepriced (a lane's decision); else
+// the exit is closed as decided whatever the due now (a manual opening
+// held while the store refused it). used, if set, receives the quote.
+func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, why string, msgs []store.Message, now, at time.Time, vip bool, arrears []store.Arrear, strict bool, used *tariff.Quote) store.SettleFunc {
+	return func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
 		fq, err := l.c.quoteFrom(r, pays, at, vip)
 		if err != nil {
 			// The tariff cannot price the stay (a reload broke a class):
@@ -93,10 +118,12 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		} else {
 			fq = addArrears(fq, arrears)
 		}
-		if fq.Due != q.Due {
+		if strict && fq.Due != q.Due {
 			return store.Exit{}, nil, fmt.Errorf("%w: %d fen due, decided on %d", errRepriced, fq.Due, q.Due)
 		}
-		used = fq
+		if used != nil {
+			*used = fq
+		}
 		items, audits := l.c.chargeItems(r, fq, pays, now)
 		items = append(items, extra...)
 		items, collected := l.c.arrearsItems(r, fq, items, now)
@@ -115,23 +142,7 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		all := append(append(append([]store.Message(nil), msgs...), audits...), out,
 			l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, r.Plate, r.ID, why))
 		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items, Collected: collected}, all, nil
-	})
-	if errors.Is(err, errRepriced) {
-		l.c.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
-		return err
 	}
-	if err != nil {
-		l.fail("close record", err)
-		return err
-	}
-	if v != nil {
-		v.quote = used
-		v.state, v.reason, v.recordID = vReleased, why, rec.ID
-	}
-	l.raise(ctx, "exit "+rec.Plate+": "+why)
-	l.c.kick()
-	l.c.markSpaces()
-	return nil
 }
 
 // chargeItems lists the stay's payments, and what was waived, as

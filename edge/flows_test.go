@@ -635,7 +635,9 @@ func TestCalcDuringAutoPay(t *testing.T) {
 		t.Fatalf("ScanPay = %+v, %v; want 500", res, err)
 	}
 	h.leaveExit(before)
-	h.advanceUntilDrained(time.Minute, 20) // the sender waits out its backoff from the outage
+	// The dispatcher still holds off after the refused AutoPays (it
+	// cannot know the platform is back): simulated time runs past it.
+	h.advanceUntilDrained(time.Minute, 20)
 	for _, u := range h.received(cmb.EpAutoPay, rec.ID) {
 		if u.Outcome != cmbsim.OutcomeDown {
 			t.Errorf("the withdrawn AutoPay was processed by the platform: %+v", u)

@@ -226,6 +226,11 @@ func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
 			db.rollback(tx)
 			return err
 		}
+		if db.opt.FailCommit != nil {
+			if err := db.opt.FailCommit(op); err != nil {
+				return err
+			}
+		}
 		newest = int64(getU64(tx.Bucket(bucketMeta), metaNewest))
 		err = tx.Commit()
 		done = true

@@ -292,6 +292,13 @@ type Options struct {
 	Now func() time.Time
 
 	compactHook func() // tests: runs in CompactFile between the copy and the swap
+
+	// FailCommit, when set, is asked before each write transaction is
+	// committed (op names it, e.g. "open record"); an error rolls the
+	// transaction back and is returned as the commit's error. It lets the
+	// tests of the lanes play a full disk or a damaged file; nil in
+	// production.
+	FailCommit func(op string) error
 }
 
 func (o Options) withDefaults() Options {

@@ -179,6 +179,11 @@ const calcConns = 32
 // driven by the same load (32 connections) in the same run. b.N scales
 // the duration (100 ms each). Metrics: rps, bare-rps, ratio, p99-µs.
 func BenchmarkCalc(b *testing.B) {
+	benchCalc(b, b.N)
+}
+
+// benchCalc runs n iterations (TestBenchTable sets a floor).
+func benchCalc(b *testing.B, n int) {
 	const openRecords = 10000
 	db := openStore(b, b.TempDir(), openRecords, nil)
 	defer db.Close()
@@ -203,7 +208,7 @@ func BenchmarkCalc(b *testing.B) {
 	bareSrv := httptest.NewServer(http.HandlerFunc(bareCalc))
 	defer bareSrv.Close()
 	bodies := calcBodies(b, openRecords)
-	d := time.Duration(b.N) * 100 * time.Millisecond
+	d := time.Duration(n) * 100 * time.Millisecond
 	b.ResetTimer()
 	bareRPS, bareP99 := load(b, bareSrv.URL+"/cmbParking/calc", bodies, calcConns, d)
 	rps, p99 := load(b, lanedSrv.URL+"/cmbParking/calc", bodies, calcConns, d)
@@ -237,32 +242,42 @@ func indataMsgs(tb testing.TB, n int, at time.Time) []store.Message {
 // BenchmarkOutboxEnqueue: one uplink queued per durable transaction, as a
 // lane does. Metric: msgs/s.
 func BenchmarkOutboxEnqueue(b *testing.B) {
+	benchOutboxEnqueue(b, b.N)
+}
+
+// benchOutboxEnqueue runs n iterations (TestBenchTable sets a floor).
+func benchOutboxEnqueue(b *testing.B, n int) {
 	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	msgs := indataMsgs(b, b.N, time.Now())
+	msgs := indataMsgs(b, n, time.Now())
 	b.ResetTimer()
 	t0 := time.Now()
-	for i := range b.N {
+	for i := range n {
 		if _, err := db.Enqueue(msgs[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "msgs/s")
+	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "msgs/s")
 }
 
 // BenchmarkOutboxDrain: b.N queued Indata drained by the controller's
 // dispatcher to an in-process platform simulator over loopback HTTP.
 // Metric: msgs/s.
 func BenchmarkOutboxDrain(b *testing.B) {
+	benchOutboxDrain(b, b.N)
+}
+
+// benchOutboxDrain runs n iterations (TestBenchTable sets a floor).
+func benchOutboxDrain(b *testing.B, n int) {
 	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	msgs := indataMsgs(b, b.N, time.Now())
+	msgs := indataMsgs(b, n, time.Now())
 	for chunk := range slices.Chunk(msgs, 5000) {
 		if _, err := db.Enqueue(chunk...); err != nil {
 			b.Fatal(err)
@@ -303,7 +318,7 @@ func BenchmarkOutboxDrain(b *testing.B) {
 	b.StopTimer()
 	cancel()
 	<-done
-	b.ReportMetric(float64(b.N)/took.Seconds(), "msgs/s")
+	b.ReportMetric(float64(n)/took.Seconds(), "msgs/s")
 }
 
 // ---- make bench: the table ----
@@ -371,12 +386,7 @@ func TestBenchTable(t *testing.T) {
 	}
 
 	// calc: 3 s of load on each server.
-	cr := testing.Benchmark(func(b *testing.B) {
-		if b.N < 30 {
-			b.N = 30
-		}
-		BenchmarkCalc(b)
-	})
+	cr := testing.Benchmark(func(b *testing.B) { benchCalc(b, max(b.N, 30)) })
 	rps, bare, p99, bp99 := metric(cr, "rps"), metric(cr, "bare-rps"), metric(cr, "p99-µs"), metric(cr, "bare-p99-µs")
 	name := fmt.Sprintf("calc callbacks, signed, 10k open, loopback, %d conns", calcConns)
 	rows = append(rows, row{name,
@@ -386,18 +396,8 @@ func TestBenchTable(t *testing.T) {
 			"ratio": rps / bare, "target": "≥ 0.6× baseline req/s", "met": rps >= 0.6*bare}})
 
 	// Outbox.
-	enq := testing.Benchmark(func(b *testing.B) {
-		if b.N < 3000 {
-			b.N = 3000
-		}
-		BenchmarkOutboxEnqueue(b)
-	})
-	dr := testing.Benchmark(func(b *testing.B) {
-		if b.N < 10000 {
-			b.N = 10000
-		}
-		BenchmarkOutboxDrain(b)
-	})
+	enq := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 3000)) })
+	dr := testing.Benchmark(func(b *testing.B) { benchOutboxDrain(b, max(b.N, 10000)) })
 	er, drr := metric(enq, "msgs/s"), metric(dr, "msgs/s")
 	rows = append(rows,
 		row{"outbox enqueue (one durable commit each)", fmt.Sprintf("%.0f /s", er), fmt.Sprintf("bare bbolt commits ≈ %.0f /s (1/p50)", 1e6/cp50), "≥ 5,000/s", ok(er >= 5000),
