@@ -48,9 +48,9 @@ type harness struct {
 	// simTLS serves the same simulator over https (a binding's post_url
 	// points at it); the client trusts it.
 	simTLS *httptest.Server
-	cancel  context.CancelFunc
-	done    chan error
-	ctx     context.Context
+	cancel context.CancelFunc
+	done   chan error
+	ctx    context.Context
 
 	// what a restart rebuilds the controller from
 	setup       harnessSetup
