@@ -38,7 +38,7 @@ func TestDemoRefusesUsedDataDir(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"demo", "-data", dir}, nil, &out, &out); err != nil {
-		t.Fatalf("first demo = %v", err)
+		t.Fatalf("first demo = %v\n%s", err, out.String())
 	}
 	out.Reset()
 	err := run(context.Background(), []string{"demo", "-data", dir}, nil, &out, &out)
