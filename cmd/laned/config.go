@@ -55,6 +55,8 @@ type Config struct {
 	Vehicles []VehicleConfig
 	Console  ConsoleConfig
 	Update   UpdateConfig
+	Cameras  CamerasConfig  // [cameras]: the network cameras' listener
+	Pictures PicturesConfig // [pictures]: their pictures' budget
 }
 
 // ParkConfig is [park]: the car park.
@@ -111,6 +113,7 @@ type LaneConfig struct {
 type LaneCamera struct {
 	board.CameraPort
 	Template string `toml:"template"` // template codec's file
+	NetCamera
 }
 
 // Hardware returns the board's view of the lane.
@@ -296,6 +299,8 @@ type rawFile struct {
 	Vehicles  toml.Primitive `toml:"vehicles"`
 	Console   toml.Primitive `toml:"console"`
 	Update    toml.Primitive `toml:"update"`
+	Cameras   toml.Primitive `toml:"cameras"`
+	Pictures  toml.Primitive `toml:"pictures"`
 
 	// The flat update keys of the first update configs, still read:
 	// update_url, update_channel, trusted_keys, update_reserved_bytes,
@@ -483,6 +488,9 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 	d.decode("vehicles", raw.Vehicles, &cfg.Vehicles)
 	d.decode("console", raw.Console, &cfg.Console)
 	d.decode("update", raw.Update, &cfg.Update)
+	cfg.Pictures = PicturesConfig{MaxBytes: defaultPictureBytes, MaxDays: defaultPictureDays}
+	d.decode("cameras", raw.Cameras, &cfg.Cameras)
+	d.decode("pictures", raw.Pictures, &cfg.Pictures)
 	legacy := []struct {
 		key, now string
 		p        toml.Primitive
@@ -542,6 +550,7 @@ func (d *configDecoder) validate(cfg *Config, withFiles bool) {
 	}
 	d.validatePark(cfg)
 	d.validatePlatform(cfg, withFiles)
+	d.validateCameras(cfg)
 	d.validateLanes(cfg, withFiles)
 	d.validateTariff(cfg)
 	d.validateVehicles(cfg)
@@ -795,7 +804,7 @@ func (d *configDecoder) validateLanes(cfg *Config, withFiles bool) {
 		if i >= len(cfg.Lanes) {
 			break
 		}
-		if cfg.Board.Profile == board.ProfileSim && l.Camera.Path == "" {
+		if (cfg.Board.Profile == board.ProfileSim && l.Camera.Path == "") || l.Camera.Network {
 			continue // a simulated camera
 		}
 		tk := fmt.Sprintf("lanes[%d].camera.template", i)
