@@ -117,4 +117,3 @@ func (d *configDecoder) validateCameras(cfg *Config) {
 		d.add("pictures.max_days", "%d out of range 1–3650 (default 30)", cfg.Pictures.MaxDays)
 	}
 }
-
