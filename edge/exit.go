@@ -75,6 +75,10 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 	at := l.priceAt()
 	vip := l.c.vipAt(rec, at)
 	var used tariff.Quote
+	var pics []store.Message
+	if v != nil && v.read.Pictures != nil && v.plate == rec.Plate {
+		pics = l.c.pictureMsgs(rec.ID, cmb.FlagOut, now, v.read.Pictures) // behind the Outdata
+	}
 	_, err := l.c.db.Settle(rec.ID, func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
 		fq, err := l.c.quoteFrom(r, pays, at, vip)
 		if err != nil {
@@ -102,6 +106,7 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		}
 		all := append(append(append([]store.Message(nil), msgs...), audits...), out,
 			l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, r.Plate, r.ID, why))
+		all = append(all, pics...)
 		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items}, all, nil
 	})
 	if errors.Is(err, errRepriced) {

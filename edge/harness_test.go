@@ -54,6 +54,12 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
+	return newHarnessDeps(t, nil, opts...)
+}
+
+// newHarnessDeps is newHarness with the controller's Deps adjusted by deps.
+func newHarnessDeps(t *testing.T, deps func(*Deps), opts ...harnessOpt) *harness {
+	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(start)}
 	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now})
 	eng, err := tariff.New(shenzhen())
@@ -93,7 +99,11 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: h.entry.Barrier, Camera: h.entry.Camera},
 		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: h.exit.Barrier, Camera: h.exit.Camera},
 	}
-	h.ctl, err = New(cfg, lanes, Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
+	d := Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)}
+	if deps != nil {
+		deps(&d)
+	}
+	h.ctl, err = New(cfg, lanes, d)
 	if err != nil {
 		t.Fatal(err)
 	}
