@@ -102,7 +102,7 @@ func (d *configDecoder) validateCameras(cfg *Config) {
 			d.add("cameras.listen", `required for network cameras, e.g. ":8081"`)
 		} else if _, p, err := splitListen(cfg.Cameras.Listen); err != nil {
 			d.add("cameras.listen", "%v", err)
-		} else if _, pp, _ := splitListen(cfg.Platform.Listen); pp == p {
+		} else if _, pp, _ := splitListen(cfg.Platform.Listen); pp == p && p != "0" {
 			d.add("cameras.listen", "port %s is the platform's callback port: the cameras need a listener of their own", p)
 		}
 	} else if cfg.Cameras.Listen != "" {

@@ -62,7 +62,7 @@ func TestCheckNetworkCamera(t *testing.T) {
 		{"valid on sim", "[cameras]\nlisten = \":8081\"\n" + net("kind = \"isapi\"\nsource = \"10.0.0.0/24, 10.1.0.5\"\n"), nil},
 		{"valid on rpi4 with no serial line", "[cameras]\nlisten = \":8081\"\n", nil},
 		{"no listener", net("kind = \"http-push\"\n"), []string{"cameras.listen: required"}},
-		{"platform port", "[cameras]\nlisten = \"127.0.0.1:0\"\n" + net("kind = \"http-push\"\n"), []string{"cameras.listen: port 0 is the platform's"}},
+		{"platform port", "[cameras]\nlisten = \":8080\"\n" + net("kind = \"http-push\"\n"), []string{"cameras.listen: port 8080 is the platform's"}},
 		{"bad kind", "[cameras]\nlisten = \":8081\"\n" + net("kind = \"wifi\"\n"), []string{"lanes[2].camera.kind: want rs485"}},
 		{"network keys on rs485", net("token = \"x\"\n"), []string{"lanes[2].camera.kind: source, serialno"}},
 		{"bad values", "[cameras]\nlisten = \":8081\"\n" + net("kind = \"isapi\"\nsource = \"nope\"\nmin_confidence = 101\ntoken = \"a&b\"\npath = \"/dev/ttyUSB0\"\n"),
@@ -72,6 +72,10 @@ func TestCheckNetworkCamera(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := minimalConfig(t, t.TempDir(), tt.extra)
+			if tt.name == "platform port" {
+				b, _ := os.ReadFile(p)
+				os.WriteFile(p, []byte(strings.Replace(string(b), `listen = "127.0.0.1:0"`, `listen = ":8080"`, 1)), 0o644)
+			}
 			if strings.Contains(tt.name, "rpi4") {
 				b, _ := os.ReadFile(p)
 				s := strings.Replace(string(b), `profile = "sim"`, `profile = "rpi4"`, 1)
