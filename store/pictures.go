@@ -270,3 +270,17 @@ func (db *DB) QueuedPictures() (map[string]bool, error) {
 	})
 	return out, err
 }
+
+// PictureUsage returns the bytes the pictures under dir take, without
+// creating or changing anything (for check tools); 0 when dir is absent.
+func PictureUsage(dir string) (int64, error) {
+	files, err := (&Pictures{dir: dir}).list()
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	var n int64
+	for _, f := range files {
+		n += f.size
+	}
+	return n, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -33,6 +34,9 @@ func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	}
 	if !*quiet {
 		writeSummary(stdout, cfg)
+	}
+	if w := pictureSpaceWarning(cfg, statfsFree); w != "" {
+		fmt.Fprintln(stdout, w)
 	}
 	return nil
 }
@@ -97,6 +101,9 @@ func writeSummary(w io.Writer, c *Config) {
 		if c.Board.Profile != board.ProfileSim {
 			cam += fmt.Sprintf(", loops %s/%s, relays %s/%s", hw[i].ArmingLoop.Pin, hw[i].SafetyLoop.Pin, hw[i].OpenRelay.Pin, hw[i].CloseRelay.Pin)
 		}
+		if s, ok := netCameraSummary(c, i); ok {
+			cam = s
+		}
 		line("lane", "%s: %s, %s %d, %s", l.Name, l.Kind, code, l.Code, cam)
 	}
 	t := c.Tariff
@@ -129,6 +136,7 @@ func writeSummary(w io.Writer, c *Config) {
 		serial = fmt.Sprintf("serial %s at %d, PIN set", c.Console.SerialPort, c.Console.SerialBaud)
 	}
 	line("console", "socket %s, %s", c.Console.Socket, serial)
+	line("pictures", "%s, at most %d bytes and %d days", filepath.Join(c.DataDir, picturesDir), c.Pictures.MaxBytes, c.Pictures.MaxDays)
 	u := c.Update
 	pull := "no pulls"
 	if u.URL != "" {

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"laned/store"
 )
 
 // exampleNetLane returns the example's commented network camera lane,
@@ -101,5 +105,39 @@ func TestCheckNetworkCamera(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPictureSpaceWarning(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := loadConfigErr(minimalConfig(t, dir, "[pictures]\nmax_bytes = 5000000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// data_dir does not exist yet: the free space is its parent's.
+	var asked string
+	free := func(n uint64) func(string) (uint64, error) {
+		return func(p string) (uint64, error) { asked = p; return n, nil }
+	}
+	if w := pictureSpaceWarning(cfg, free(1<<30)); w != "" || asked != dir {
+		t.Errorf("warning with room = %q (asked %s); want none, asking %s", w, asked, dir)
+	}
+	if w := pictureSpaceWarning(cfg, free(4000000)); !strings.Contains(w, "warning: pictures.max_bytes 5000000 exceeds") {
+		t.Errorf("warning without room = %q", w)
+	}
+	// Pictures already on disk count as room.
+	pics, err := store.OpenPictures(filepath.Join(cfg.DataDir, picturesDir), store.PictureOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pics.Save(time.Now(), "R1", "in", "full", make([]byte, 1500000)); err != nil {
+		t.Fatal(err)
+	}
+	if w := pictureSpaceWarning(cfg, free(4000000)); w != "" {
+		t.Errorf("warning with pictures in use = %q; want none", w)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check", "-config", cfg.Path}, nil, &out, &out); err != nil || !strings.Contains(out.String(), "pictures  "+filepath.Join(cfg.DataDir, "pictures")+", at most 5000000 bytes and 30 days") {
+		t.Errorf("laned check = %v:\n%s", err, out.String())
 	}
 }
