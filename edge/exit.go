@@ -77,7 +77,7 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 	var used tariff.Quote
 	var pics []store.Message
 	if v != nil && v.read.Pictures != nil && v.plate == rec.Plate {
-		pics = l.c.pictureMsgs(rec.ID, cmb.FlagOut, now, v.read.Pictures) // behind the Outdata
+		pics = l.c.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagOut, now, v.read.Pictures) // behind the Outdata
 	}
 	_, err := l.c.db.Settle(rec.ID, func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
 		fq, err := l.c.quoteFrom(r, pays, at, vip)

@@ -530,7 +530,7 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		l.fail("indata", err)
 		return
 	}
-	msgs = append(msgs, l.c.pictureMsgs(rec.ID, cmb.FlagIn, now, v.read.Pictures)...) // behind the Indata
+	msgs = append(msgs, l.c.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagIn, now, v.read.Pictures)...) // behind the Indata
 	msgs = append(msgs, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for entry of %s (record %s)", l.cfg.Name, rec.Plate, rec.ID))
 	if hasStale {
 		// The stale stay ends now, at no exit we saw: its Outdata carries

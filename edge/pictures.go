@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"laned/cmb"
+	"laned/edge/console"
 	"laned/edge/tariff"
 	"laned/hal"
 	"laned/store"
@@ -24,6 +25,7 @@ import (
 
 // picNote is one picture upload as the console shows it.
 type picNote struct {
+	Lane     string
 	RecordID string
 	Flag     cmb.InOutFlag
 	Full     int // bytes of the full frame saved
@@ -48,6 +50,9 @@ func (p *picLog) add(n picNote) {
 			if n.Full == 0 && n.Plate == 0 {
 				n.Full, n.Plate = p.notes[i].Full, p.notes[i].Plate
 			}
+			if n.Lane == "" {
+				n.Lane = p.notes[i].Lane
+			}
 			p.notes = append(p.notes[:i], p.notes[i+1:]...)
 			break
 		}
@@ -69,7 +74,7 @@ func (p *picLog) list() []picNote {
 // Indata or Outdata: none when the read has no picture (an RS-485
 // camera) or no picture store is configured. A picture that cannot be
 // written is logged and left out: a picture never stops a barrier.
-func (c *Controller) pictureMsgs(recordID string, flag cmb.InOutFlag, at time.Time, pics *hal.Pictures) []store.Message {
+func (c *Controller) pictureMsgs(lane, recordID string, flag cmb.InOutFlag, at time.Time, pics *hal.Pictures) []store.Message {
 	if c.pics == nil || pics == nil || (len(pics.Full) == 0 && len(pics.Plate) == 0) {
 		return nil
 	}
@@ -78,7 +83,7 @@ func (c *Controller) pictureMsgs(recordID string, flag cmb.InOutFlag, at time.Ti
 		io = "out"
 	}
 	local := at.In(c.tariff.Load().Location())
-	note := picNote{RecordID: recordID, Flag: flag, At: at, Result: "queued"}
+	note := picNote{Lane: lane, RecordID: recordID, Flag: flag, At: at, Result: "queued"}
 	var upload string
 	if len(pics.Plate) > 0 {
 		if _, err := c.pics.Save(local, recordID, io, "plate", pics.Plate); err != nil {
@@ -211,4 +216,34 @@ func (l *lane) openCamera() {
 		l.decision = nil
 		d.Decide(true)
 	}
+}
+
+// frameExtras is what a network camera's read adds to the console's view
+// of a frame: its picture sizes and whether its confidence is below the
+// lane's minimum.
+func frameExtras(l *lane, f hal.PlateEvent) (full, crop int, low bool) {
+	if p := f.Pictures; p != nil {
+		full, crop = len(p.Full), len(p.Plate)
+	}
+	low = f.Kind == hal.KindPlate && l.cfg.MinConfidence > 0 && f.Conf < l.cfg.MinConfidence
+	return full, crop, low
+}
+
+// uploadsOf lists the last picture uploads of records of lane l's kind
+// and code, newest first.
+func (c *Controller) uploadsOf(l *lane) []console.UploadInfo {
+	var out []console.UploadInfo
+	notes := c.picLog.list()
+	for i := len(notes) - 1; i >= 0; i-- {
+		n := notes[i]
+		if n.Lane != l.cfg.Name {
+			continue
+		}
+		io := "in"
+		if n.Flag == cmb.FlagOut {
+			io = "out"
+		}
+		out = append(out, console.UploadInfo{RecordID: n.RecordID, InOut: io, Full: n.Full, Plate: n.Plate, Result: n.Result})
+	}
+	return out
 }
