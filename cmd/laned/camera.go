@@ -17,17 +17,19 @@ import (
 )
 
 func init() {
-	register("camera", "field tools for the RS-485 camera: decode a capture, listen live", runCamera)
+	register("camera", "field tools for the cameras: decode an RS-485 capture, listen live, push-test a network camera path", runCamera)
 }
 
 const cameraUsage = `usage:
   laned camera decode [--codec lane-frame|template] [--template FILE] < capture.bin
   laned camera listen --port /dev/ttyUSB0 [--baud 115200] [--codec …] [flags]
+  laned camera push-test -url http://BOX:8081/camera/push/LANE -plate 京A12345 [-image FILE]
 
 decode prints every frame of a byte capture and every rejected stretch of
 bytes with its reason, one JSON object a line. listen does the same live on
 a serial port, acknowledging frames as the controller would; stop it with
-Ctrl-C. Run 'laned camera decode -h' or 'laned camera listen -h' for flags.
+Ctrl-C. push-test sends one network camera push (臻识 JSON) and prints the
+answer. Run 'laned camera SUBCOMMAND -h' for flags.
 `
 
 // runCamera is `laned camera`.
@@ -41,6 +43,8 @@ func runCamera(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return cameraDecode(args[1:], stdin, stdout, stderr)
 	case "listen":
 		return cameraListen(ctx, args[1:], stdout, stderr)
+	case "push-test":
+		return cameraPushTest(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, cameraUsage)
 		return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,8 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/hal"
+	"laned/hal/camera"
 	"laned/internal/progress"
 )
 
@@ -97,5 +100,43 @@ func TestNetworkCameraToPicUpload(t *testing.T) {
 	matches, _ := filepath.Glob(filepath.Join(cfg.DataDir, picturesDir, "*", recID+"-in-*.jpg"))
 	if len(matches) != 2 {
 		t.Errorf("picture files = %v; want the frame and the plate crop", matches)
+	}
+}
+
+func TestCameraPushTest(t *testing.T) {
+	cam, err := camera.NewNet(camera.NetConfig{Name: "in1/camera", Family: camera.FamilyPush})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cam.Halt()
+	l := camera.NewListener(nil)
+	if err := l.Add("in1", camera.NetSource{Camera: cam, Token: "tk"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l)
+	defer srv.Close()
+	img := filepath.Join(t.TempDir(), "frame.jpg")
+	full := []byte("\xff\xd8a frame\xff\xd9")
+	os.WriteFile(img, full, 0o644)
+	var out, errb bytes.Buffer
+	args := []string{"camera", "push-test", "-url", srv.URL + "/camera/push/in1?token=tk", "-plate", "粤B12345", "-colour", "yellow", "-conf", "77", "-image", img}
+	if err := run(context.Background(), args, nil, &out, &errb); err != nil {
+		t.Fatalf("laned camera push-test = %v\n%s%s", err, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "200 OK") || !strings.Contains(out.String(), `"info":"no"`) {
+		t.Errorf("output = %q; want 200 and the answer", out.String())
+	}
+	<-cam.Events() // online
+	ev := <-cam.Events()
+	if ev.Kind != hal.KindPlate || ev.Plate != "粤B12345" || ev.Colour != hal.ColourYellow || ev.Conf != 77 || ev.Pictures == nil || !bytes.Equal(ev.Pictures.Full, full) {
+		t.Errorf("camera read %+v; want 粤B12345 yellow 77 with the frame", ev)
+	}
+	out.Reset()
+	args[3] = srv.URL + "/camera/push/in1?token=wrong"
+	if err := run(context.Background(), args, nil, &out, &errb); err == nil || !strings.Contains(out.String(), "403") {
+		t.Errorf("push-test with a wrong token = %v, %q; want a 403 failure", err, out.String())
+	}
+	if err := run(context.Background(), []string{"camera", "push-test", "-plate", "x"}, nil, &out, &errb); !errors.Is(err, errUsage) {
+		t.Errorf("push-test without -url = %v; want a usage error", err)
 	}
 }
