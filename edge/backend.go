@@ -268,13 +268,17 @@ func (b *Console) quoteInfo(rec store.Record, q tariff.Quote) console.QuoteInfo 
 }
 
 func (b *Console) Quote(plate string) (console.QuoteInfo, error) {
-	rec, ok, err := b.Ctl.findRecord(plate)
+	found, err := b.Ctl.findRecord(plate, 0)
 	if err != nil {
 		return console.QuoteInfo{}, err
 	}
-	if !ok {
+	if len(found.ambiguous) > 0 {
+		return console.QuoteInfo{}, fmt.Errorf("%s may be any of %s: %w", plate, strings.Join(found.ambiguous, ", "), console.ErrNotFound)
+	}
+	if !found.found {
 		return console.QuoteInfo{}, fmt.Errorf("no vehicle %s inside: %w", plate, console.ErrNotFound)
 	}
+	rec := found.rec
 	q, err := b.Ctl.quote(rec, b.Ctl.now())
 	if err != nil {
 		return console.QuoteInfo{}, err

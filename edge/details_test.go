@@ -105,9 +105,14 @@ func TestSpaceCountsAddUp(t *testing.T) {
 		h.enter(p)
 	}
 	h.advance(10 * time.Minute) // past the SpaceInfo gap
-	h.drain()
-	si := h.sim.Received(cmbsimFilter(cmb.EpSpaceInfo))
-	last := si[len(si)-1].Params
+	// The SpaceInfo of the change is queued by the space timer, which the
+	// advance fires: wait until one that counts both cars has arrived.
+	var last map[string]string
+	h.eventually("a SpaceInfo counting both cars", func() bool {
+		si := h.sim.Received(cmbsimFilter(cmb.EpSpaceInfo))
+		last = si[len(si)-1].Params
+		return last["total_empty"] != "10"
+	})
 	if last["total_empty"] != "8" || last["vip_empty"] != "0" || last["tmp_empty"] != "8" {
 		t.Errorf("SpaceInfo = %v; want total 8 = vip 0 + tmp 8", last)
 	}

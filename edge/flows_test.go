@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -501,6 +502,78 @@ func TestLookAlikePlateAtExit(t *testing.T) {
 	h.exit.Arrive("京A1234S") // 5 read as S
 	h.leaveExit(before)
 	h.closed(rec.ID)
+}
+
+// A misread exit plate is matched to its one look-alike inside, and two
+// look-alikes are never guessed between: the lane asks for a scan or a
+// guard and says why.
+func TestLookAlikeExits(t *testing.T) {
+	tests := []struct {
+		name    string
+		inside  []string
+		read    string
+		conf    int
+		match   string   // the plate whose record the exit closes
+		ambig   []string // else: the candidates the lane names
+		unknown bool     // else: no match at all
+	}{
+		{"0/O", []string{"京A10345"}, "京A1O345", 95, "京A10345", nil, false},
+		{"D/Q", []string{"京AD2345"}, "京AQ2345", 95, "京AD2345", nil, false},
+		{"8/B", []string{"京A12348"}, "京A1234B", 95, "京A12348", nil, false},
+		{"1/I", []string{"京A12345"}, "京AI2345", 95, "京A12345", nil, false},
+		{"2/Z", []string{"京A12345"}, "京A1Z345", 95, "京A12345", nil, false},
+		{"5/S", []string{"京A12345"}, "京A1234S", 95, "京A12345", nil, false},
+		{"6/G", []string{"京A12346"}, "京A1234G", 95, "京A12346", nil, false},
+		{"province", []string{"京A12345"}, "津A12345", 95, "京A12345", nil, false},
+		{"missing char", []string{"京A12345", "沪C99999"}, "京A1245", 95, "京A12345", nil, false},
+		{"extra char", []string{"京A12345", "沪C99999"}, "京A123445", 95, "京A12345", nil, false},
+		{"two edits, unsure camera", []string{"京A12345"}, "京A1Z34S", 50, "京A12345", nil, false},
+		{"two edits, sure camera", []string{"京A12345"}, "京A1Z34S", 95, "", nil, true},
+		{"ambiguous", []string{"京A12345", "津A1234S"}, "京A1234S", 95, "", []string{"京A12345", "津A1234S"}, false},
+		{"ambiguous by a missing char", []string{"京A12345", "京A1234B"}, "京A1234", 95, "", []string{"京A12345", "京A1234B"}, false},
+		{"unknown", []string{"京A12345"}, "沪C12345", 95, "", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			recs := map[string]store.Record{}
+			for _, p := range tt.inside {
+				recs[p] = h.enter(p)
+			}
+			h.advance(10 * time.Minute)
+			before := opens(h.exit)
+			h.exit.Camera.SetVehicleRead(tt.read, 0, tt.conf)
+			h.exit.Arming.Set(true)
+			h.exit.Camera.Show(tt.read, 0, tt.conf)
+			if tt.match != "" {
+				h.leaveExit(before)
+				h.closed(recs[tt.match].ID)
+				for p, r := range recs {
+					if got, _ := h.db.RecordByID(r.ID); p != tt.match && !got.State.Open() {
+						t.Errorf("record of %s closed too", p)
+					}
+				}
+				return
+			}
+			st := h.laneStatus(h.exit)
+			if st.State != vUnknown.String() || opens(h.exit) != before {
+				t.Fatalf("exit lane = %+v, %d opens; want unknown, barrier down", st, opens(h.exit)-before)
+			}
+			for _, p := range tt.ambig {
+				if !strings.Contains(st.Reason, p) || !strings.Contains(st.Reason, "guard") {
+					t.Errorf("lane reason %q; want it to name %s and ask for a guard or a scan", st.Reason, p)
+				}
+			}
+			if tt.unknown && st.Reason != "no open record for this plate" {
+				t.Errorf("lane reason %q; want no open record", st.Reason)
+			}
+			for p, r := range recs {
+				if got, _ := h.db.RecordByID(r.ID); !got.State.Open() {
+					t.Errorf("record of %s closed; want every record open", p)
+				}
+			}
+		})
+	}
 }
 
 func TestVehicleUnderClosingBarrierReopens(t *testing.T) {

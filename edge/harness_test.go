@@ -217,6 +217,9 @@ func (h *harness) enter(plate string) store.Record {
 	h.eventually("entry barrier up for "+plate, func() bool { return opens(h.entry) > n })
 	h.entry.PassThrough()
 	h.eventually("entry barrier down after "+plate, func() bool { return lastOp(h.entry) == "close" })
+	// The barrier closes on the safety loop; the arming loop's clearing may
+	// still be queued behind it, and must be taken before the next vehicle.
+	h.settle()
 	rec, err := h.db.OpenByPlate(plate)
 	if err != nil {
 		h.t.Fatalf("OpenByPlate(%s) after entry = %v", plate, err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,6 +128,19 @@ func (l *lane) do(ctx context.Context, fn func()) error {
 	}
 }
 
+// haltOnPanic, deferred by run, halts the lane's barrier (its relays to
+// their safe state) when the lane's goroutine panics, then lets the panic
+// go on: the process dies as it would have, but not with a relay held.
+func (l *lane) haltOnPanic() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	err := l.cfg.Barrier.Halt()
+	l.c.log.Error("lane panicked: barrier halted", "lane", l.cfg.Name, "panic", fmt.Sprint(r), "halt_err", err)
+	panic(r)
+}
+
 // post runs fn on the lane's goroutine without waiting.
 func (l *lane) post(fn func()) {
 	l.posts.Add(1)
@@ -140,6 +155,7 @@ func (l *lane) post(fn func()) {
 
 func (l *lane) run(ctx context.Context) {
 	defer close(l.quit)
+	defer l.haltOnPanic()
 	l.armed, l.safety = l.cfg.Arming.Occupied(), l.cfg.Safety.Occupied()
 	l.snapshot()
 	arming, safety := l.cfg.Arming.Events(), l.cfg.Safety.Events()
@@ -642,48 +658,61 @@ func (l *lane) noVpln(ctx context.Context, virtual string) (int, string) {
 
 // ---- exit ----
 
-// findRecord finds the open record of a read plate: exact, else the one
-// look-alike.
-func (c *Controller) findRecord(plate string) (store.Record, bool, error) {
+// lookup is what findRecord found for a read plate.
+type lookup struct {
+	rec       store.Record
+	found     bool
+	ambiguous []string // the look-alike plates inside when more than one may be the read
+}
+
+// findRecord finds the open record of a plate read with confidence conf
+// (0: unknown): exact, else the one look-alike (see matchPlate), through
+// the store's look-alike index; it never decodes every open record.
+func (c *Controller) findRecord(plate string, conf int) (lookup, error) {
 	rec, err := c.db.OpenByPlate(plate)
 	if err == nil {
-		return rec, true, nil
+		return lookup{rec: rec, found: true}, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		return store.Record{}, false, err
+		return lookup{}, err
 	}
-	open, err := c.db.OpenRecords()
+	near, err := c.db.OpenLookalikes(plate)
 	if err != nil {
-		return store.Record{}, false, err
+		return lookup{}, err
 	}
-	plates := make([]string, len(open))
-	for i, r := range open {
+	plates := make([]string, len(near))
+	for i, r := range near {
 		plates[i] = r.Plate
 	}
-	if m, ok := matchPlate(plate, plates); ok {
-		for _, r := range open {
-			if r.Plate == m {
-				return r, true, nil
-			}
-		}
+	m, amb := matchPlate(plate, conf, plates)
+	if m == "" {
+		return lookup{ambiguous: amb}, nil
 	}
-	return store.Record{}, false, nil
+	return lookup{rec: near[slices.Index(plates, m)], found: true}, nil
 }
 
 func (l *lane) decideExit(ctx context.Context) {
 	v := l.veh
-	rec, ok, err := l.c.findRecord(v.plate)
+	found, err := l.c.findRecord(v.plate, v.conf)
 	if err != nil {
 		l.fail("find record", err)
 		return
 	}
-	if !ok {
+	if len(found.ambiguous) > 0 {
+		// Never a guess: a wrong match would charge another driver.
+		v.state, v.recordID = vUnknown, ""
+		v.reason = fmt.Sprintf("plate %s may be any of %s inside: scan the exit QR code or call a guard", v.plate, strings.Join(found.ambiguous, ", "))
+		l.c.log.Warn("exit: ambiguous look-alike plate", "lane", l.cfg.Name, "read", v.plate, "conf", v.conf, "candidates", found.ambiguous)
+		return
+	}
+	if !found.found {
 		v.state, v.reason, v.recordID = vUnknown, "no open record for this plate", ""
 		l.c.log.Info("exit: no record", "lane", l.cfg.Name, "plate", v.plate)
 		return
 	}
+	rec := found.rec
 	if rec.Plate != v.plate {
-		l.c.log.Info("exit: look-alike plate matched", "lane", l.cfg.Name, "read", v.plate, "record", rec.Plate)
+		l.c.log.Info("exit: look-alike plate matched", "lane", l.cfg.Name, "read", v.plate, "conf", v.conf, "record", rec.Plate)
 		v.plate = rec.Plate
 	}
 	v.recordID = rec.ID

@@ -8,8 +8,8 @@ var (
 	bucketMeta = []byte("meta")
 	// bucketRecords: record_id → Record (JSON).
 	bucketRecords = []byte("records")
-	// bucketOpenPlate: plate → record_id of its open record (inside/leaving).
-	// The only record index: a lane's open records are found through it
+	// bucketOpenPlate: PlateForm(plate) + 0x00 + plate → record_id of its
+	// open record (inside/leaving); see plates.go. The only record index: a lane's open records are found through it
 	// (OpenRecordsByLane filters them), and retention walks the records
 	// bucket itself (Prune).
 	bucketOpenPlate = []byte("open_plate")

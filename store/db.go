@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -27,47 +26,58 @@ type DB struct {
 	idSeq  atomic.Uint64 // highest record sequence handed out (NewRecordID)
 	newest atomic.Int64  // NewestTime, unix seconds
 	closed atomic.Bool
+	broken atomic.Bool // a rollback panicked (bbolt's writer lock is lost): writes fail with ErrCorrupt
+	marked atomic.Bool // the salvage marker was written
 }
 
 // Open opens (or creates) the store file at path.
 //
-// A file that is not a valid bbolt file (garbage, truncated, both meta
-// pages bad) is renamed to path+".corrupt-<UTC time>" and a fresh file is
-// created; the report says so (and it is logged). A file written by a newer
-// schema is refused with ErrNewerSchema and left alone. A file held by
-// another process gives ErrLocked after opt.LockTimeout.
+// Before bbolt maps an existing file, Open checks it under the file lock
+// (inspect): an empty or unreadable file, or one without a usable meta
+// page, is renamed to path+".corrupt-<UTC time>" and a fresh file is
+// created; a file whose pages are damaged (the page check, bounded by
+// Options.CheckTimeout), or that a caught library panic marked
+// (ErrCorrupt), is salvaged into a fresh file (OpenReport.Salvage) and
+// kept aside the same way. Each of these is an ERROR log line and an
+// audit event in the new file. A file written by a newer schema is refused
+// with ErrNewerSchema and left alone. A file held by another process gives
+// ErrLocked after opt.LockTimeout.
 func Open(path string, opt Options) (*DB, OpenReport, error) {
 	opt = opt.withDefaults()
 	var rep OpenReport
-	for attempt := 0; ; attempt++ {
-		reason, err := precheck(path, opt.LockTimeout)
-		if err != nil {
+	if err := inspect(path, opt, &rep, ""); err != nil {
+		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db, fresh, err := openChecked(path, opt, &rep)
+	var c corruptError
+	if errors.As(err, &c) && rep.Salvage == nil {
+		// bbolt refused (or panicked on) a file the page check passed or
+		// did not finish: salvage it.
+		if err := inspect(path, opt, &rep, "bbolt: "+c.reason); err != nil {
 			return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 		}
-		if reason == "" {
-			db, fresh, err := openChecked(path, opt, &rep)
-			if err == nil {
-				rep.Created = fresh
-				return db, rep, nil
-			}
-			var c corruptError
-			if !errors.As(err, &c) || attempt > 0 {
-				return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
-			}
-			reason = c.reason
-		}
-		if attempt > 0 {
-			return nil, rep, fmt.Errorf("store: open %s: fresh file is corrupt too: %s", path, reason)
-		}
-		aside := fmt.Sprintf("%s.corrupt-%s", path, opt.Now().UTC().Format("20060102T150405"))
-		if err := os.Rename(path, aside); err != nil {
-			return nil, rep, fmt.Errorf("store: open %s: move corrupt file aside: %w", path, err)
-		}
-		syncDir(filepath.Dir(path))
-		rep.MovedAside, rep.Reason = aside, reason
-		opt.Logger.Error("store file corrupt; moved aside, starting a fresh one",
-			"path", path, "moved_to", aside, "reason", reason)
+		db, fresh, err = openChecked(path, opt, &rep)
 	}
+	if errors.As(err, &c) {
+		// Not even salvaged: set it aside and start empty.
+		if err := moveAside(path, c.reason, opt, &rep); err != nil {
+			return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		rep.Salvage = nil
+		if db, fresh, err = openChecked(path, opt, &rep); err != nil {
+			return nil, rep, fmt.Errorf("store: open %s: fresh file: %w", path, err)
+		}
+	}
+	if err != nil {
+		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	rep.Created = fresh
+	if rep.MovedAside != "" && rep.Salvage == nil {
+		if err := db.Audit(AuditEvent{Kind: "fault", Detail: "store file moved aside to " + rep.MovedAside + ", started empty: " + rep.Reason}); err != nil {
+			opt.Logger.Error("store: audit of the moved-aside file failed", "err", err)
+		}
+	}
+	return db, rep, nil
 }
 
 // corruptError marks a failure that means "this is not a usable file".
@@ -154,11 +164,29 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	if db.broken.Load() {
+		// A panicked rollback may have kept bbolt's writer lock: do not
+		// hang a shutdown on it (the process's exit releases the file).
+		done := make(chan error, 1)
+		go func() { done <- closeQuietly(db.bolt) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("store: close: %w", err)
+			}
+		case <-time.After(brokenCloseWait):
+			db.log.Error("store: close of the damaged file did not finish; leaving it to the process exit")
+		}
+		return nil
+	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
 }
+
+// brokenCloseWait bounds Close after a write transaction panicked.
+const brokenCloseWait = 5 * time.Second
 
 // Path is the file's path.
 func (db *DB) Path() string { return db.path }
@@ -178,13 +206,30 @@ func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: %s: %w", op, ErrClosed)
 	}
+	if db.broken.Load() {
+		return fmt.Errorf("store: %s: %w: writes stopped after an earlier panic", op, ErrCorrupt)
+	}
 	var newest int64
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.guard(op, true, func() error {
+		tx, err := db.bolt.Begin(true)
+		if err != nil {
+			return err
+		}
+		done := false
+		defer func() {
+			if !done { // fn or Commit panicked
+				db.rollback(tx)
+			}
+		}()
 		if err := fn(tx); err != nil {
+			done = true
+			db.rollback(tx)
 			return err
 		}
 		newest = int64(getU64(tx.Bucket(bucketMeta), metaNewest))
-		return nil
+		err = tx.Commit()
+		done = true
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
@@ -206,13 +251,53 @@ func (db *DB) view(op string, fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: %s: %w", op, ErrClosed)
 	}
-	if err := db.bolt.View(fn); err != nil {
+	if err := db.guard(op, false, func() error { return db.bolt.View(fn) }); err != nil {
 		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			err = ErrClosed
 		}
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
 	return nil
+}
+
+// rollback rolls a write transaction back. If bbolt panics even there
+// (it rereads the freelist page), its writer lock is lost with the panic:
+// every later write fails with ErrCorrupt at once instead of waiting for
+// that lock forever.
+func (db *DB) rollback(tx *bolt.Tx) {
+	defer func() {
+		if r := recover(); r != nil {
+			db.broken.Store(true)
+			db.log.Error("store: rollback panicked: writes stopped until the next start", "panic", fmt.Sprint(r))
+		}
+	}()
+	_ = tx.Rollback()
+}
+
+// guard runs fn, a bbolt transaction, and turns a panic or a memory
+// fault inside it (a damaged page) into ErrCorrupt: the lane goes on with
+// what it can read and write elsewhere in the file (a write that panicked
+// wrote nothing: bbolt copies on write and its meta page was not
+// written). The first one writes the salvage marker for the next Open.
+func (db *DB) guard(op string, write bool, fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+		if db.marked.Swap(true) {
+			db.log.Warn("store: damaged file again", "op", op, "write", write, "panic", fmt.Sprint(r))
+			return
+		}
+		werr := os.WriteFile(salvageMarker(db.path), []byte(fmt.Sprintf("%s: %v\n", op, r)), 0o600)
+		syncDir(filepath.Dir(db.path))
+		db.log.Error("store: bbolt panicked inside a transaction: the file is damaged; it is salvaged at the next start",
+			"op", op, "write", write, "panic", fmt.Sprint(r), "marker", salvageMarker(db.path), "marker_err", werr,
+			"stack", string(debug.Stack()))
+	}()
+	return fn()
 }
 
 // bumpNewest raises the stored newest time to the latest of ts.
@@ -251,6 +336,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	// dropped; the kind index keeps the droppable kinds only, and the
 	// per-kind counts move into meta counters.
 	migrateV2,
+	// 2 → 3: the open-plate index keyed by look-alike form + plate, so
+	// that a misread plate is found without decoding every open record.
+	migrateV3,
 }
 
 // schema1Buckets lists the buckets of schema 1, frozen.
@@ -325,109 +413,6 @@ func addU64(b *bolt.Bucket, key []byte, d int64) error {
 		v = 0
 	}
 	return putU64(b, key, uint64(v))
-}
-
-// ---- pre-open check ----
-
-// precheck reads the file's meta pages under the file lock, without
-// mapping it, and returns a reason if the file cannot be a valid bbolt
-// file. bbolt itself would fault (SIGBUS) on a file truncated below its
-// high-water mark, which no recover catches.
-func precheck(path string, timeout time.Duration) (reason string, err error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	if err := lockFile(f, timeout); err != nil {
-		return "", err
-	}
-	defer unlockFile(f)
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	size := fi.Size()
-	if size == 0 {
-		return "", nil // bbolt initialises an empty file
-	}
-	read := func(off int64) (m boltMeta, ok bool) {
-		buf := make([]byte, metaEnd)
-		if _, err := f.ReadAt(buf, off); err != nil {
-			return m, false
-		}
-		return parseMeta(buf)
-	}
-	m0, ok0 := read(0)
-	ps := int64(os.Getpagesize())
-	if ok0 {
-		ps = int64(m0.pageSize)
-	}
-	m1, ok1 := read(ps)
-	var m boltMeta
-	switch {
-	case ok0 && ok1:
-		m = m0
-		if m1.txid > m0.txid {
-			m = m1
-		}
-	case ok0:
-		m = m0
-	case ok1:
-		m = m1
-	default:
-		return fmt.Sprintf("no valid meta page (size %d bytes)", size), nil
-	}
-	if need := int64(m.pgid) * int64(m.pageSize); size < need {
-		return fmt.Sprintf("truncated: %d bytes, meta needs %d", size, need), nil
-	}
-	if m.root >= m.pgid || (m.freelist != noFreelist && m.freelist >= m.pgid) {
-		return "meta page points beyond the file", nil
-	}
-	return "", nil
-}
-
-// The layout of a bbolt meta page (bbolt internal/common: a 16-byte page
-// header, then Meta), native byte order.
-const (
-	boltMagic   = 0xED0CDAED
-	boltVersion = 2
-	metaOff     = 16
-	metaSumEnd  = metaOff + 56 // checksum covers magic … txid
-	metaEnd     = metaSumEnd + 8
-	noFreelist  = ^uint64(0)
-)
-
-type boltMeta struct {
-	pageSize                   uint32
-	root, freelist, pgid, txid uint64
-}
-
-func parseMeta(b []byte) (boltMeta, bool) {
-	ne := binary.NativeEndian
-	m := b[metaOff:]
-	if ne.Uint32(m[0:]) != boltMagic || ne.Uint32(m[4:]) != boltVersion {
-		return boltMeta{}, false
-	}
-	h := fnv.New64a()
-	h.Write(b[metaOff:metaSumEnd])
-	if h.Sum64() != ne.Uint64(b[metaSumEnd:]) {
-		return boltMeta{}, false
-	}
-	out := boltMeta{
-		pageSize: ne.Uint32(m[8:]),
-		root:     ne.Uint64(m[16:]),
-		freelist: ne.Uint64(m[32:]),
-		pgid:     ne.Uint64(m[40:]),
-		txid:     ne.Uint64(m[48:]),
-	}
-	if out.pageSize < 512 || out.pageSize > 1<<20 {
-		return boltMeta{}, false
-	}
-	return out, true
 }
 
 func syncDir(dir string) {

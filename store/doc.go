@@ -13,6 +13,12 @@
 // 9-digit sequence, 26 digits, sorting by time; the sequence is persisted
 // with each OpenRecord so IDs are unique across restarts.
 //
+// Plates: the open-plate index is keyed by look-alike form (PlateForm:
+// confusable characters and the province folded) + plate, so that an
+// exact read costs one Get and OpenLookalikes finds the open records a
+// misread plate may stand for (the same form, one character more or
+// fewer) with a few hundred prefix seeks, never a scan.
+//
 // Outbox: keyed by NextSequence; the undroppable messages of one record
 // (Indata, Outdata, AutoPay, PayOrderStatus, any unknown kind) go strictly
 // in order; droppable kinds (PicUpload, SpaceInfo, ConfigUpload,
@@ -24,10 +30,18 @@
 // is dead-lettered by Refused, audited, so that its record's later
 // messages go on.
 //
-// Files: Open moves a file that is not a valid bbolt file aside (renamed
-// with a ".corrupt-<UTC time>" suffix, reported in OpenReport) and starts
-// a fresh one; it refuses a newer schema (ErrNewerSchema) and a file
-// locked by another process (ErrLocked). CheckConsistency runs bbolt's
-// page check and the store's own invariants; Prune deletes old closed
-// records in bounded batches; Compact copies a file offline.
+// Files: Open checks an existing file's pages before bbolt maps it
+// (bounded by Options.CheckTimeout). A damaged file is salvaged: what is
+// readable is written through this package's own code into a fresh file
+// (indexes and counters rebuilt, outbox sequence numbers kept), and the
+// damaged one is renamed with a ".corrupt-<UTC time>" suffix; an empty,
+// unreadable or meta-less file is renamed the same way and a fresh one
+// started. Both are reported in OpenReport, logged at ERROR and written as
+// an audit event. A bbolt panic inside a transaction is ErrCorrupt and
+// leaves a marker that makes the next Open salvage. Open refuses a newer
+// schema (ErrNewerSchema) and a file locked by another process
+// (ErrLocked). CheckFile checks a file read-only; CheckConsistency runs
+// bbolt's page check and the store's own invariants on an open DB; Prune
+// deletes old closed records in bounded batches; CompactFile rewrites a
+// file under its lock.
 package store

@@ -30,4 +30,11 @@ var (
 	ErrClosed = errors.New("store closed")
 	// ErrInconsistent: CheckConsistency found a broken invariant or page.
 	ErrInconsistent = errors.New("inconsistent file")
+	// ErrCorrupt: the file is damaged where this operation went: bbolt
+	// panicked or faulted inside its transaction, and the store caught it.
+	// A write did not happen; a read has no answer; operations elsewhere
+	// in the file go on (if even the rollback panics, every later write
+	// fails with ErrCorrupt at once). A marker file beside the store makes
+	// the next Open salvage it.
+	ErrCorrupt = errors.New("store file damaged")
 )

@@ -29,3 +29,10 @@ func lockFile(f *os.File, timeout time.Duration) error {
 }
 
 func unlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// transient reports whether an error opening the file says nothing about
+// the file (too many open files, no memory, interrupted).
+func transient(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.EINTR) || errors.Is(err, syscall.EAGAIN)
+}

@@ -30,6 +30,14 @@ func (db *DB) Summary() (Summary, error) {
 	return s, err
 }
 
+// PagesWritten counts the pages written since the file was opened, meta
+// pages included: a commit's fsync cost grows with the pages it writes, so
+// a benchmark divides it by its commits.
+func (db *DB) PagesWritten() int64 {
+	st := db.bolt.Stats()
+	return st.TxStats.GetWrite()
+}
+
 // Prune deletes closed records whose exit is before `before`, with their
 // payments (and their orders: a pay notice repeated after that answers
 // "unknown record"), in transactions of at most batch records, until none
@@ -212,26 +220,7 @@ func (db *DB) CheckConsistency() error {
 	// A writable transaction (rolled back): bbolt's Check is only safe
 	// beside concurrent writers in one.
 	err := db.checkTx(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
-			bad("bbolt: %v", err)
-		}
-		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil {
-				bad("bucket %s missing", name)
-			}
-		}
-		for _, name := range [][]byte{bucketOpenLaneV1, bucketClosedV1} {
-			if tx.Bucket(name) != nil {
-				bad("bucket %s of schema 1 left over", name)
-			}
-		}
-		if len(errs) > 0 {
-			return nil
-		}
-		checkRecords(tx, bad)
-		checkPayments(tx, bad)
-		checkOutbox(tx, bad)
-		checkAudit(tx, bad)
+		checkAll(tx, bad)
 		return nil
 	})
 	if err != nil {
@@ -243,16 +232,47 @@ func (db *DB) CheckConsistency() error {
 	return nil
 }
 
+// checkAll runs bbolt's page check, then, on sound pages, the store's
+// invariants.
+func checkAll(tx *bolt.Tx, bad func(string, ...any)) {
+	n := 0
+	for err := range tx.Check() {
+		bad("bbolt: %v", err)
+		n++
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			bad("bucket %s missing", name)
+			n++
+		}
+	}
+	for _, name := range [][]byte{bucketOpenLaneV1, bucketClosedV1} {
+		if tx.Bucket(name) != nil {
+			bad("bucket %s of schema 1 left over", name)
+			n++
+		}
+	}
+	if n > 0 {
+		return
+	}
+	checkRecords(tx, bad)
+	checkPayments(tx, bad)
+	checkOutbox(tx, bad)
+	checkAudit(tx, bad)
+}
+
 func (db *DB) checkTx(fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: check: %w", ErrClosed)
 	}
-	tx, err := db.bolt.Begin(true)
-	if err != nil {
-		return fmt.Errorf("store: check: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	return fn(tx)
+	return db.guard("check", true, func() error {
+		tx, err := db.bolt.Begin(true)
+		if err != nil {
+			return fmt.Errorf("store: check: %w", err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		return fn(tx)
+	})
 }
 
 func checkRecords(tx *bolt.Tx, bad func(string, ...any)) {
@@ -272,15 +292,16 @@ func checkRecords(tx *bolt.Tx, bad func(string, ...any)) {
 			if r.AuthType == AuthVIP {
 				vip++
 			}
-			if id := openPlate.Get([]byte(r.Plate)); string(id) != r.ID {
+			if id := openPlate.Get(openPlateKey(r.Plate)); string(id) != r.ID {
 				bad("open record %s: plate index %s → %q", r.ID, r.Plate, id)
 			}
 		}
 		return nil
 	})
-	_ = openPlate.ForEach(func(plate, id []byte) error {
+	_ = openPlate.ForEach(func(k, id []byte) error {
+		plate := plateOfKey(k)
 		r, err := getRecord(tx, string(id))
-		if err != nil || !r.State.Open() || r.Plate != string(plate) {
+		if err != nil || !r.State.Open() || r.Plate != plate || !bytes.Equal(k, openPlateKey(plate)) {
 			bad("plate index %s → %s does not point to its open record", plate, id)
 		}
 		return nil

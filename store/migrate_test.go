@@ -131,8 +131,8 @@ func TestMigrateSchema1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open(schema 1) = %v", err)
 	}
-	if rep.FromSchema != 1 || rep.Schema != 2 || rep.Created || rep.MovedAside != "" {
-		t.Errorf("Open(schema 1) report = %+v; want migrated from 1 to 2", rep)
+	if rep.FromSchema != 1 || rep.Schema != 3 || rep.Created || rep.MovedAside != "" {
+		t.Errorf("Open(schema 1) report = %+v; want migrated from 1 to 3", rep)
 	}
 	if err := db.CheckConsistency(); err != nil {
 		t.Errorf("CheckConsistency after migration = %v", err)
@@ -143,7 +143,8 @@ func TestMigrateSchema1(t *testing.T) {
 	db.Close()
 
 	// The layout: the lane and retention indexes are gone, the kind index
-	// holds droppable kinds only.
+	// holds droppable kinds only, the plate index is keyed by look-alike
+	// form.
 	b, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +157,13 @@ func TestMigrateSchema1(t *testing.T) {
 				left = append(left, name)
 			}
 		}
+		tx.Bucket([]byte("open_plate")).ForEach(func(k, _ []byte) error {
+			form, plate, ok := bytes.Cut(k, []byte{0})
+			if !ok || string(form) != store.PlateForm(string(plate)) {
+				left = append(left, "open_plate key "+string(k))
+			}
+			return nil
+		})
 		return tx.Bucket([]byte("outbox_kind")).ForEach(func(k, _ []byte) error {
 			kind, _, _ := bytes.Cut(k, []byte{0})
 			if !store.Droppable(string(kind)) {
@@ -176,8 +184,8 @@ func TestMigrateSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if rep.FromSchema != 2 {
-		t.Errorf("second Open report = %+v; want schema 2 already", rep)
+	if rep.FromSchema != 3 {
+		t.Errorf("second Open report = %+v; want schema 3 already", rep)
 	}
 	// Closed records by exit: IMPORT-0001 −10h, the stale one −1h, −48h, −216h.
 	if n, err := db.Prune(context.Background(), fixtureNow.Add(-24*time.Hour), 1); err != nil || n != 2 {

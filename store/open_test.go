@@ -49,7 +49,7 @@ func TestOpenCorruptFile(t *testing.T) {
 		{"truncated", valid[:len(valid)/2], true},
 		{"meta only", valid[:8192], true},
 		{"bad meta pages", badMeta, true},
-		{"zero length", nil, false},
+		{"zero length", nil, true},
 		{"valid", valid, false},
 	}
 	for _, tc := range tests {
@@ -75,13 +75,19 @@ func TestOpenCorruptFile(t *testing.T) {
 				if !strings.HasPrefix(filepath.Base(rep.MovedAside), "laned.db.corrupt-20231114T221320") {
 					t.Errorf("moved aside to %s; want a UTC timestamp suffix", rep.MovedAside)
 				}
-				if !rep.Created {
-					t.Errorf("report %+v; want Created", rep)
+				if !rep.Created && rep.Salvage == nil {
+					t.Errorf("report %+v; want Created or Salvage", rep)
 				}
 			}
 			_, err = db.OpenByPlate("京A1")
-			if wantRecord := tc.name == "valid"; (err == nil) != wantRecord {
+			if wantRecord := tc.name == "valid" || rep.Salvage != nil && rep.Salvage.Kept[store.KindRecords] == 1; (err == nil) != wantRecord {
 				t.Errorf("OpenByPlate after open = %v; want record present %v", err, wantRecord)
+			}
+			if tc.movedAway {
+				ev, err := db.RecentAudit(1)
+				if err != nil || len(ev) != 1 || ev[0].Kind != "fault" || !strings.Contains(ev[0].Detail, rep.MovedAside) {
+					t.Errorf("RecentAudit(1) = %+v, %v; want a fault event naming %s", ev, err, rep.MovedAside)
+				}
 			}
 			if _, err := db.OpenRecord(car("京Z9", 1, t0)); err != nil {
 				t.Errorf("OpenRecord on the opened file = %v", err)
@@ -285,7 +291,13 @@ func TestCheckConsistencyDetects(t *testing.T) {
 		want   string
 	}{
 		{"dangling plate index", bucket("open_plate", func(b *bolt.Bucket) error { return b.Put([]byte("京X1"), []byte("nope")) }), "plate index"},
-		{"missing plate index", bucket("open_plate", func(b *bolt.Bucket) error { return b.Delete([]byte("京A1")) }), "plate index"},
+		{"missing plate index", bucket("open_plate", func(b *bolt.Bucket) error { return b.Delete([]byte("*A1\x00京A1")) }), "plate index"},
+		{"plate index of schema 2", bucket("open_plate", func(b *bolt.Bucket) error {
+			if err := b.Delete([]byte("*A1\x00京A1")); err != nil {
+				return err
+			}
+			return b.Put([]byte("京A1"), []byte("x"))
+		}), "plate index"},
 		{"outbox counter", bucket("meta", func(b *bolt.Bucket) error { return b.Put([]byte("out_n"), make([]byte, 8)) }), "outbox counter"},
 		{"orphan order", bucket("orders", func(b *bolt.Bucket) error { return b.Put([]byte("zz"), []byte("nope")) }), "order zz"},
 		{"kind counter", bucket("meta", func(b *bolt.Bucket) error { return b.Put([]byte("kind_n/Indata"), []byte{0, 0, 0, 0, 0, 0, 0, 2}) }), "kind counter Indata"},
@@ -324,5 +336,31 @@ func TestCheckConsistencyDetects(t *testing.T) {
 				t.Errorf("CheckConsistency = %v; want ErrInconsistent mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// An existing file that cannot be read (here a symlink loop: the error
+// is about the file, not the process) is set aside, never replaced in
+// place, with an audit event in the fresh store.
+func TestOpenUnreadableFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "laned.db")
+	if err := os.Symlink(path, path); err != nil {
+		t.Fatal(err)
+	}
+	db, rep, err := store.Open(path, opts())
+	if err != nil {
+		t.Fatalf("Open(unreadable) = %v; want a fresh store", err)
+	}
+	defer storetest.Check(t, path, opts())
+	defer db.Close()
+	if rep.MovedAside == "" || !strings.Contains(rep.Reason, "unreadable") || !rep.Created {
+		t.Fatalf("Open report = %+v; want the file set aside as unreadable and a fresh one", rep)
+	}
+	if fi, err := os.Lstat(rep.MovedAside); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("set-aside file %s: %v, %v; want the symlink kept", rep.MovedAside, fi, err)
+	}
+	if ev, err := db.RecentAudit(1); err != nil || len(ev) != 1 || ev[0].Kind != "fault" || !strings.Contains(ev[0].Detail, "unreadable") {
+		t.Errorf("RecentAudit(1) = %+v, %v; want the fault event", ev, err)
 	}
 }

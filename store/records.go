@@ -73,7 +73,7 @@ func putRecord(tx *bolt.Tx, old, rec *Record) error {
 		// Keep the index entry when the record stays open under the same
 		// plate: a rewrite of the same key would dirty its page for nothing.
 		if !rec.State.Open() || rec.Plate != old.Plate {
-			if err := open.Delete([]byte(old.Plate)); err != nil {
+			if err := open.Delete(openPlateKey(old.Plate)); err != nil {
 				return err
 			}
 		}
@@ -83,11 +83,12 @@ func putRecord(tx *bolt.Tx, old, rec *Record) error {
 		}
 	}
 	if rec.State.Open() {
-		if other := open.Get([]byte(rec.Plate)); other != nil && string(other) != rec.ID {
+		key := openPlateKey(rec.Plate)
+		if other := open.Get(key); other != nil && string(other) != rec.ID {
 			return fmt.Errorf("plate %s (open record %s): %w", rec.Plate, other, ErrAlreadyInside)
 		}
 		if old == nil || !old.State.Open() || rec.Plate != old.Plate {
-			if err := open.Put([]byte(rec.Plate), []byte(rec.ID)); err != nil {
+			if err := open.Put(key, []byte(rec.ID)); err != nil {
 				return err
 			}
 		}
@@ -205,7 +206,7 @@ func (db *DB) RecordByID(id string) (Record, error) {
 func (db *DB) OpenByPlate(plate string) (Record, error) {
 	var r *Record
 	err := db.view("open by plate", func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketOpenPlate).Get([]byte(plate))
+		id := tx.Bucket(bucketOpenPlate).Get(openPlateKey(plate))
 		if id == nil {
 			return fmt.Errorf("open record of %s: %w", plate, ErrNotFound)
 		}
@@ -219,7 +220,8 @@ func (db *DB) OpenByPlate(plate string) (Record, error) {
 	return *r, nil
 }
 
-// OpenRecords returns every open record, by plate (for fuzzy matching).
+// OpenRecords returns every open record, by plate. It decodes every one:
+// for the console and tests, not for a lane (see OpenLookalikes).
 func (db *DB) OpenRecords() ([]Record, error) {
 	var out []Record
 	err := db.view("open records", func(tx *bolt.Tx) error {
@@ -232,6 +234,7 @@ func (db *DB) OpenRecords() ([]Record, error) {
 			return nil
 		})
 	})
+	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Plate, b.Plate) })
 	return out, err
 }
 

@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"laned/hal"
 	"laned/hal/camera"
 )
 
@@ -43,9 +42,7 @@ func cameraPushTest(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return errUsage
 	}
-	colours := map[string]int{"blue": hal.ColourBlue, "yellow": hal.ColourYellow, "white": hal.ColourWhite,
-		"black": hal.ColourBlack, "green": hal.ColourGreen, "unknown": hal.ColourUnknown}
-	c, ok := colours[*colour]
+	c, ok := camera.ColourNames[*colour]
 	if !ok || *conf < 0 || *conf > 100 {
 		fmt.Fprintf(stderr, "camera push-test: bad -colour %q or -conf %d\n", *colour, *conf)
 		return errUsage

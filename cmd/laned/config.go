@@ -43,6 +43,10 @@ type Config struct {
 	LogLevel  slog.Level
 	LogFormat string // text or json
 
+	// store_check_timeout: the bound on the page check of the store file
+	// at start (default 10s; "-1s" skips it). A damaged file is salvaged.
+	StoreCheckTimeout time.Duration
+
 	Park     ParkConfig
 	Platform PlatformConfig
 	Board    board.Config // profile and chip from [board], lanes from [[lanes]]
@@ -289,6 +293,7 @@ func (c civilTime) In(loc *time.Location) time.Time {
 // a type error in one section does not hide the problems of the others.
 type rawFile struct {
 	DataDir   toml.Primitive `toml:"data_dir"`
+	StoreChk  toml.Primitive `toml:"store_check_timeout"`
 	LogLevel  toml.Primitive `toml:"log_level"`
 	LogFormat toml.Primitive `toml:"log_format"`
 	Park      toml.Primitive `toml:"park"`
@@ -461,6 +466,10 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 		},
 	}
 	d.decode("data_dir", raw.DataDir, &cfg.DataDir)
+	var chk duration
+	if d.decode("store_check_timeout", raw.StoreChk, &chk) {
+		cfg.StoreCheckTimeout = chk.D()
+	}
 	var level string
 	if d.decode("log_level", raw.LogLevel, &level) {
 		if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
@@ -544,6 +553,9 @@ func (d *configDecoder) validate(cfg *Config, withFiles bool) {
 	cfg.DataDir = d.resolve(cfg.DataDir)
 	if cfg.DataDir == "" {
 		d.add("data_dir", "empty")
+	}
+	if cfg.StoreCheckTimeout < -time.Second || cfg.StoreCheckTimeout > time.Hour {
+		d.add("store_check_timeout", "%s out of range (-1s skips the check; up to 1h)", cfg.StoreCheckTimeout)
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		d.add("log_format", "unknown format %q (text, json)", cfg.LogFormat)

@@ -161,6 +161,7 @@ func TestCheckProblems(t *testing.T) {
 			return strings.Replace(s, "listen = ", "allow = [\"10.0.0.0/8\", \"nope\"]\nlisten = ", 1)
 		}, []string{"9: platform.allow[1]: bad address"}},
 		{"tls half", "", func(s string) string { return strings.Replace(s, "listen = ", "tls_cert = \"c.pem\"\nlisten = ", 1) }, []string{"9: platform.tls_cert: set both"}},
+		{"store check timeout", "", func(s string) string { return "store_check_timeout = \"2h\"\n" + s }, []string{"1: store_check_timeout: 2h0m0s out of range"}},
 		{"console pin", "[console]\nserial_port = \"/dev/ttyUSB0\"\n", nil, []string{"28: console.pin_hash: a serial console needs a PIN"}},
 	}
 	for _, tt := range tests {
@@ -192,6 +193,25 @@ func TestMinimalConfigIsValid(t *testing.T) {
 	p := minimalConfig(t, t.TempDir(), "")
 	if _, ps, err := loadConfig(p); err != nil || len(ps) > 0 {
 		t.Fatalf("loadConfig(minimal) = %v, %v; want ok", ps, err)
+	}
+}
+
+func TestStoreCheckTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want time.Duration
+	}{
+		{"", 0}, // the store's default
+		{"store_check_timeout = \"3s\"\n", 3 * time.Second},
+		{"store_check_timeout = \"-1s\"\n", -time.Second}, // no check
+	} {
+		p := minimalConfig(t, t.TempDir(), "")
+		b, _ := os.ReadFile(p)
+		os.WriteFile(p, append([]byte(tc.line), b...), 0o644)
+		cfg, ps, err := loadConfig(p)
+		if err != nil || len(ps) > 0 || cfg.StoreCheckTimeout != tc.want {
+			t.Errorf("loadConfig(%q) = %v, %v, %v; want %v", tc.line, cfg.StoreCheckTimeout, ps, err, tc.want)
+		}
 	}
 }
 

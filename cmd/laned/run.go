@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
 
 	"laned/board"
 	"laned/cmb"
@@ -143,6 +142,7 @@ type daemon struct {
 	audits chan store.AuditEvent // refused callbacks, written off the request path
 	sd     *notifier
 	cams   *netCameras // network cameras: their listener and pictures
+	lock   *daemonLock // data_dir's lock: the field tools see laned running
 
 	fixMu sync.Mutex   // guards ctl's assignment against the clock's fix-up
 	fixes []edge.Fixup // fix-ups that came before the controller
@@ -170,6 +170,9 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("run: data dir: %w", err)
 	}
+	if d.lock, err = lockDaemon(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
 	d.real = d.base
 	if cfg.SimClock {
 		d.startSimClock()
@@ -189,7 +192,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	if d.trial, err = update.OpenTrial(cfg.DataDir, Version(), d.clk, logger.With("part", "update")); err != nil {
 		return nil, fmt.Errorf("run: update trial: %w", err)
 	}
-	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now})
+	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
 	}
@@ -197,8 +200,8 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	d.clk.RaiseFloor(db.NewestTime())
 	switch {
 	case rep.MovedAside != "":
-		logger.Error("store was unreadable: moved aside, started empty", "moved_to", rep.MovedAside, "reason", rep.Reason)
-		db.Audit(store.AuditEvent{Kind: "fault", Detail: "store moved aside to " + rep.MovedAside + ": " + rep.Reason})
+		// store.Open logged it at ERROR and wrote the audit event.
+		logger.Warn("store started from a salvaged or fresh file", "moved_to", rep.MovedAside, "salvaged", rep.Salvage != nil)
 	case rep.Created:
 		logger.Info("store created", "path", filepath.Join(cfg.DataDir, storeFile), "schema", rep.Schema)
 	default:
@@ -487,6 +490,7 @@ func (d *daemon) close() error {
 			errs = append(errs, fmt.Errorf("run: close store: %w", err))
 		}
 	}
+	d.lock.release() // after the board: the pins are released first
 	return errors.Join(errs...)
 }
 
@@ -867,20 +871,22 @@ func cameraBusConfig(port board.CameraPort, tmplPath string) (camera.BusConfig, 
 	}
 	var de camera.DriverEnable
 	if mode != camera.RS485Kernel && port.DEPin != "" && port.DEPin != board.None {
-		p := gpioreg.ByName(port.DEPin)
-		if p == nil {
-			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not found", port.DEPin)
+		// The board resolved the pin through its profile's pin source,
+		// as it does the relays': line offsets on gpiochip, the RP1 chip
+		// on rpi5.
+		if port.DE == nil {
+			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not resolved by the board: %w", port.DEPin, camera.ErrConfig)
 		}
-		de, mode = dePin{p}, camera.RS485GPIO
+		de, mode = dePinOut{port.DE}, camera.RS485GPIO
 	}
 	return camera.BusConfig{
 		Name: port.Path, Path: port.Path, Baud: port.Baud, Parity: par, Codec: codec, RS485: mode, DE: de,
 	}, nil
 }
 
-// dePin drives an RS-485 transceiver's driver-enable input.
-type dePin struct{ p gpio.PinOut }
+// dePinOut drives an RS-485 transceiver's driver-enable input.
+type dePinOut struct{ p gpio.PinOut }
 
-var _ camera.DriverEnable = dePin{}
+var _ camera.DriverEnable = dePinOut{}
 
-func (d dePin) Out(high bool) error { return d.p.Out(gpio.Level(high)) }
+func (d dePinOut) Out(high bool) error { return d.p.Out(gpio.Level(high)) }

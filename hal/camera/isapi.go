@@ -155,16 +155,12 @@ func isapiRead(x []byte, pics hal.Pictures) (Read, error) {
 
 // isapiColour maps ANPR/plateColor text to the platform's codes.
 func isapiColour(s string) int {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "blue":
-		return hal.ColourBlue
-	case "yellow":
-		return hal.ColourYellow
-	case "white":
-		return hal.ColourWhite
-	case "black":
-		return hal.ColourBlack
-	case "green", "newenergy", "yellowgreen", "greenyellow":
+	s = strings.ToLower(strings.TrimSpace(s))
+	if c, ok := ColourNames[s]; ok {
+		return c
+	}
+	switch s {
+	case "newenergy", "yellowgreen", "greenyellow":
 		return hal.ColourGreen
 	}
 	return hal.ColourUnknown

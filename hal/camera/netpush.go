@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -186,19 +187,10 @@ func picture(name, b64 string, declared int, probs []string) ([]byte, []string) 
 func isJPEG(b []byte) bool { return len(b) >= 4 && b[0] == 0xff && b[1] == 0xd8 }
 
 // pushColour maps the family's colorType (0 unknown, 1 blue, 2 yellow,
-// 3 white, 4 black, 5 green) to the platform's codes.
+// 3 white, 4 black, 5 green: DefaultColours) to the platform's codes.
 func pushColour(c int) int {
-	switch c {
-	case 1:
-		return hal.ColourBlue
-	case 2:
-		return hal.ColourYellow
-	case 3:
-		return hal.ColourWhite
-	case 4:
-		return hal.ColourBlack
-	case 5:
-		return hal.ColourGreen
+	if v, ok := DefaultColours[strconv.Itoa(c)]; ok {
+		return v
 	}
 	return hal.ColourUnknown
 }

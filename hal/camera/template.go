@@ -3,6 +3,7 @@ package camera
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,13 @@ type Template struct {
 	Encoding string   // gbk (default) or utf-8
 	// Location is the zone of time14; nil means DefaultZone.
 	Location *time.Location
+	// Colours maps the camera's own values of the color field (numbers
+	// or text such as 蓝) to the platform's colour codes (hal.ColourBlue
+	// …, hal.ColourUnknown); nil means DefaultColours. A value the map
+	// lacks decodes as unknown: the plate is kept.
+	Colours map[string]int
+
+	encColour map[int]string // the inverse of Colours, for Encode
 }
 
 var _ Codec = (*Template)(nil)
@@ -144,6 +152,21 @@ func (t *Template) Validate() error {
 	if t.Location == nil {
 		t.Location = LoadZone(DefaultZone)
 	}
+	m := t.Colours
+	if m == nil {
+		m = DefaultColours
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	t.encColour = map[int]string{}
+	for _, k := range keys { // the first in order: a number before text
+		c := m[k]
+		if c != hal.ColourUnknown && (c < hal.ColourBlue || c > hal.ColourGreen) {
+			return bad("colours: %q maps to %d, not a platform colour code", k, c)
+		}
+		if _, ok := t.encColour[c]; !ok {
+			t.encColour[c] = k
+		}
+	}
 	if n := t.fixedLen(); n > MaxLine {
 		return bad("a fixed-width frame of %d bytes exceeds %d", n, MaxLine)
 	}
@@ -215,7 +238,7 @@ func (t *Template) Encode(ev hal.PlateEvent) ([]byte, error) {
 				s = ev.Plate
 			}
 		case FieldColor:
-			s = strconv.Itoa(ev.Colour)
+			s = t.encColour[ev.Colour] // "" when the camera has no value for it
 		case FieldConf:
 			s = strconv.Itoa(ev.Conf)
 		case FieldTrigger:
@@ -452,11 +475,7 @@ func (t *Template) parse(frame []byte) (*Frame, error) {
 				e.Kind, e.Plate = hal.KindPlate, plate
 			}
 		case FieldColor:
-			n, err := num(0, 255)
-			if err != nil {
-				return nil, err
-			}
-			e.Colour = colourCode(n)
+			e.Colour = t.colour(v)
 		case FieldConf:
 			n, err := num(0, 100)
 			if err != nil {
