@@ -59,6 +59,8 @@ func TestPicturesUploaded(t *testing.T) {
 	if rec.CarType != int(cmb.CarLarge) {
 		t.Errorf("car type = %d; want large (the camera's plate type)", rec.CarType)
 	}
+	h.eventually("the camera told", func() bool { return len(dec.list()) > 0 }) // told right after the barrier's command
+	h.settle()
 	if got := dec.list(); len(got) != 1 || !got[0] {
 		t.Errorf("decisions = %v; want one: open", got)
 	}
