@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +26,12 @@ import (
 // network camera on the entry: a push to the camera listener admits the
 // car, and its frame reaches the platform as a PicUpload, byte for byte.
 func TestNetworkCameraToPicUpload(t *testing.T) {
+	for _, opens := range []bool{false, true} {
+		t.Run(fmt.Sprintf("opens_barrier=%v", opens), func(t *testing.T) { netCameraToPicUpload(t, opens) })
+	}
+}
+
+func netCameraToPicUpload(t *testing.T, opens bool) {
 	sim := cmbsim.New(cmbsim.Config{AppID: "app1", Secret: testSecret, ParkCode: 4401})
 	platform := httptest.NewServer(sim.Handler())
 	defer platform.Close()
@@ -34,7 +41,7 @@ func TestNetworkCameraToPicUpload(t *testing.T) {
 	p := minimalConfig(t, dir, "[cameras]\nlisten = \"127.0.0.1:0\"\n")
 	b, _ := os.ReadFile(p)
 	s := strings.Replace(string(b), `base_url = "http://127.0.0.1:1"`, "base_url = \""+platform.URL+"\"", 1)
-	s = strings.Replace(s, "code = 1\n[[lanes]]", "code = 1\n[lanes.camera]\nkind = \"http-push\"\nsource = \"127.0.0.1\"\ntoken = \"t0k3n\"\n[[lanes]]", 1)
+	s = strings.Replace(s, "code = 1\n[[lanes]]", fmt.Sprintf("code = 1\n[lanes.camera]\nkind = \"http-push\"\nsource = \"127.0.0.1\"\ntoken = \"t0k3n\"\nopens_barrier = %v\n[[lanes]]", opens), 1)
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +75,10 @@ func TestNetworkCameraToPicUpload(t *testing.T) {
 	}
 	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(answer) != `{"Response_AlarmInfoPlate":{"info":"no"}}` {
-		t.Fatalf("push = %d %s; want 200 and info no", resp.StatusCode, answer)
+	// The camera's relay opens only when it is the barrier's and the lane
+	// opens (it does: the car is admitted).
+	if want := string(camera.PushAnswer(opens)); resp.StatusCode != 200 || string(answer) != want {
+		t.Fatalf("push = %d %s; want 200 and %s", resp.StatusCode, answer, want)
 	}
 	var recID string
 	moved := func() any { return len(sim.Received(cmbsim.Filter{})) }
