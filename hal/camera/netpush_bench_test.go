@@ -18,6 +18,7 @@ func BenchmarkDecodePush(b *testing.B) {
 		"2MiB-frame": camera.EncodePush("sn", "京A12345", hal.ColourBlue, 90, time.Unix(1764470400, 0), full, nil),
 		"nested":     []byte(strings.Repeat("[", camera.MaxPushBytes/2) + strings.Repeat("]", camera.MaxPushBytes/2)),
 		"strings":    []byte(`{"AlarmInfoPlate":{"result":{"PlateResult":{"license":"` + strings.Repeat(`\u4eac`, camera.MaxPushBytes/7) + `"}}}}`),
+		"many-keys":  []byte(`{"AlarmInfoPlate":{"result":{"PlateResult":{` + strings.Repeat(`"license":"京A1",`, camera.MaxPushBytes/20) + `"type":1}}}}`),
 		"heartbeats": []byte(`{"x":` + strings.Repeat(`{"heartbeat":1,"a":`, camera.MaxPushBytes/20) + "1" + strings.Repeat("}", camera.MaxPushBytes/20) + "}"),
 	}
 	for name, body := range bodies {
