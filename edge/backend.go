@@ -81,7 +81,7 @@ func (b *Console) Lanes() []console.LaneInfo {
 				state += ": " + s.Reason
 			}
 		}
-		out = append(out, console.LaneInfo{ID: s.Name, Kind: s.Kind.String(), Barrier: barrierText(s.Barrier, s.LastFault), State: state, Camera: s.CameraOn})
+		out = append(out, console.LaneInfo{ID: s.Name, Kind: s.Kind.String(), Barrier: barrierText(s.Barrier, s.LastFault), State: state, Camera: s.CameraOn, Display: b.Ctl.displayText(s.Name)})
 	}
 	return out
 }

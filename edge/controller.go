@@ -46,6 +46,7 @@ type LaneConfig struct {
 	// MinConfidence: a read below it (hal.PlateEvent.Conf) is a misread
 	// candidate, matched like a look-alike plate. 0: every read counts.
 	MinConfidence int
+	Display       *LaneDisplay // nil: no board
 }
 
 // Spaces is the car park's capacity.
@@ -99,6 +100,8 @@ type Config struct {
 	// DropAfter: queued space counts, config and status uplinks older than
 	// this are dead-lettered (records and money never are). Default 72 h.
 	DropAfter time.Duration
+	// Display is what the lanes' boards show and say (display.go).
+	Display DisplayConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -123,6 +126,7 @@ func (c Config) withDefaults() Config {
 	if c.TollCollector == "" {
 		c.TollCollector = "laned"
 	}
+	c.Display = c.Display.withDefaults()
 	return c
 }
 

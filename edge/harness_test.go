@@ -41,6 +41,7 @@ type harness struct {
 	entry   *sim.Lane
 	exit    *sim.Lane
 	lanes   []*sim.Lane
+	boards  map[string]*sim.Display // each lane's simulated display board (display_test.go)
 	laneURL string
 	cancel  context.CancelFunc
 	done    chan error
@@ -99,6 +100,7 @@ func newHarnessDeps(t *testing.T, deps func(*Deps), opts ...harnessOpt) *harness
 		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: h.entry.Barrier, Camera: h.entry.Camera},
 		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: h.exit.Barrier, Camera: h.exit.Camera},
 	}
+	h.attachBoards(&cfg, lanes)
 	d := Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)}
 	if deps != nil {
 		deps(&d)

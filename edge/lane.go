@@ -91,8 +91,10 @@ type lane struct {
 	passC         <-chan time.Time
 	autoPayTimer  clock.Timer
 	autoPayC      <-chan time.Time
-	resettles     int          // nested re-decisions after a repricing (see resettle)
-	decision      hal.Decision // a network camera waiting to know whether its relay opens
+	resettles     int                       // nested re-decisions after a repricing (see resettle)
+	disp          atomic.Pointer[announcer] // the lane's board; nil without one (display.go)
+	dispKey       string                    // the scene last posted to it
+	decision      hal.Decision              // a network camera waiting to know whether its relay opens
 
 	snapMu sync.Mutex
 	snap   laneStatus
@@ -155,6 +157,7 @@ func (l *lane) post(fn func()) {
 
 func (l *lane) run(ctx context.Context) {
 	defer close(l.quit)
+	defer l.startDisplay(ctx)()
 	defer l.haltOnPanic()
 	l.armed, l.safety = l.cfg.Arming.Occupied(), l.cfg.Safety.Occupied()
 	l.snapshot()
@@ -199,6 +202,7 @@ func (l *lane) run(ctx context.Context) {
 			l.onAutoPayTimeout(ctx)
 		}
 		l.snapshot()
+		l.noteDisplay()
 	}
 }
 

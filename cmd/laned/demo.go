@@ -137,10 +137,10 @@ func (d *demo) run(ctx context.Context, dataDir string, forever bool, socket str
 	if err != nil {
 		return err
 	}
-	d.ctl, err = edge.New(edge.Config{ParkCode: demoPark, Spaces: edge.Spaces{Total: 200, VIP: 10}, ReplaceStale: true},
+	d.ctl, err = edge.New(edge.Config{ParkCode: demoPark, Spaces: edge.Spaces{Total: 200, VIP: 10}, ReplaceStale: true, Display: demoDisplayConfig()},
 		[]edge.LaneConfig{
-			{Name: "entry1", Kind: edge.Entry, Code: 1, Arming: d.entry.Arming, Safety: d.entry.Safety, Barrier: d.entry.Barrier, Camera: d.entry.Camera},
-			{Name: "exit1", Kind: edge.Exit, Code: 1, Arming: d.exit.Arming, Safety: d.exit.Safety, Barrier: d.exit.Barrier, Camera: d.exit.Camera},
+			{Name: "entry1", Kind: edge.Entry, Code: 1, Arming: d.entry.Arming, Safety: d.entry.Safety, Barrier: d.entry.Barrier, Camera: d.entry.Camera, Display: d.board("entry1")},
+			{Name: "exit1", Kind: edge.Exit, Code: 1, Arming: d.exit.Arming, Safety: d.exit.Safety, Barrier: d.exit.Barrier, Camera: d.exit.Camera, Display: d.board("exit1")},
 			netLane,
 		},
 		edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Rand: rand.New(rand.NewPCG(7, 7)), Logger: logger, Pictures: pics})
@@ -191,6 +191,9 @@ func (d *demo) settle(ctx context.Context) error {
 			}
 		}
 		if err := d.ctl.Sync(ctx); err != nil {
+			return err
+		}
+		if err := waitUntil(ctx, d.ctl.DisplaysSettled); err != nil {
 			return err
 		}
 	}
@@ -586,6 +589,13 @@ func (h *demoHandler) Handle(_ context.Context, r slog.Record) error {
 		}
 	}
 	if get("who") == "platform" && !h.verbose && r.Level < slog.LevelWarn {
+		return nil
+	}
+	if r.Message == "display" {
+		if !h.verbose && get("moment") == "idle" {
+			return nil // the board's idle text after each passage: -v shows it
+		}
+		h.d.say("    %s", displayLine(get("lane"), get("shown")))
 		return nil
 	}
 	var b strings.Builder

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -189,9 +188,10 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 			logger.Error("clock fix-up failed", "err", err)
 		}
 	})
-	if d.trial, err = update.OpenTrial(cfg.DataDir, Version(), d.clk, logger.With("part", "update")); err != nil {
+	if d.trial, err = update.OpenTrial(cfg.DataDir, self(), d.clk, logger.With("part", "update")); err != nil {
 		return nil, fmt.Errorf("run: update trial: %w", err)
 	}
+	crashLater()
 	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
@@ -246,6 +246,9 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 			return nil, fmt.Errorf("run: board has no lane %s", l.Name)
 		}
 		lanes[i] = edge.LaneConfig{Name: l.Name, Kind: l.EdgeKind(), Code: l.Code, Arming: bl.Arming, Safety: bl.Safety, Barrier: bl.Barrier, Camera: bl.Camera}
+		if lanes[i].Display, err = openDisplay(cfg, l, bl, d.clk, logger.With("part", "display")); err != nil {
+			return nil, fmt.Errorf("run: %w", err)
+		}
 	}
 	if d.cams, err = openNetCameras(cfg, lanes, logger.With("part", "camera")); err != nil {
 		return nil, err
@@ -255,6 +258,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 		Guaranteed: cfg.Platform.Guaranteed, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
 		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(), MaxRefusals: cfg.Platform.MaxRefusals,
 		Retention: time.Duration(cfg.Park.RetentionDays) * 24 * time.Hour,
+		Display:   edgeDisplayConfig(cfg),
 	}, lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Logger: logger.With("part", "edge"), Pictures: d.cams.pics})
 	if err != nil {
 		return nil, fmt.Errorf("run: controller: %w", err)
@@ -279,7 +283,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 		return nil, fmt.Errorf("run: %w", err)
 	}
 	d.http = &http.Server{
-		Handler:           allowList(cfg.Platform.Allowed, withHealth(srv), logger),
+		Handler:           withHealth(allowList(sourcesOf(cfg.Platform), srv, logger)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -604,38 +608,6 @@ func remoteAddr(r *http.Request) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return ap.Addr().Unmap(), true
-}
-
-// allowList refuses callers outside allowed (when not empty) with 403 and
-// the platform's JSON envelope. Loopback is always allowed, for the
-// daemon's own health probe and the technician's tools on the box.
-func allowList(allowed []netip.Prefix, next http.Handler, logger *slog.Logger) http.Handler {
-	if len(allowed) == 0 {
-		return next
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, ok := remoteAddr(r)
-		if ok && (a.IsLoopback() || containsAddr(allowed, a)) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		logger.Warn("callback from a source not allowed", "remote", r.RemoteAddr, "path", r.URL.Path)
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		json.NewEncoder(w).Encode(cmb.Envelope{Status: 1, Message: "source address not allowed"})
-	})
-}
-
-func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // reload re-reads the configuration on SIGHUP: when it is valid, the

@@ -86,6 +86,7 @@ type LaneInfo struct {
 	Barrier string // "closed", "open", "opening", "closing", "fault: …"
 	State   string // the lane's state machine: "idle", "waiting for payment" …
 	Camera  bool   // camera online
+	Display string // the board: "" none, "ok", "NOT REACHED: …"
 }
 
 // LoopInfo is one inductive loop.

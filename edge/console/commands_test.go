@@ -51,9 +51,9 @@ func TestExec(t *testing.T) {
 			"platform  UNREACHABLE (checked 10s ago): dial tcp: i/o timeout",
 			"queue     3 pending, oldest 5m0s ago, last error: post outdata: connection refused",
 			"spaces    12 free of 200",
-			"#  LANE    KIND   BARRIER  STATE                CAMERA",
-			"1  entry1  entry  closed   idle                 online",
-			"2  exit1   exit   closed   waiting for payment  OFFLINE",
+			"#  LANE    KIND   BARRIER  STATE                CAMERA   DISPLAY",
+			"1  entry1  entry  closed   idle                 online   ok",
+			"2  exit1   exit   closed   waiting for payment  OFFLINE  NOT REACHED: write /dev/ttyUSB1: input/output error",
 		}},
 		{args: "status", setup: func(b *consoletest.Backend) {
 			b.ClockSet = false
@@ -62,6 +62,15 @@ func TestExec(t *testing.T) {
 		}, want: []string{"NOT SET: estimated", "platform  reachable (checked 1s ago)", "queue     empty"}},
 		{args: "status now", wantErr: "status: takes no arguments; type just: status"},
 		{args: "lanes", want: []string{"1  entry1  entry", "2  exit1   exit"}},
+		{args: "display 1", want: []string{"board     entry1/display", "link      reached (last command 3s ago)", "showing   idle", "  line 1  欢迎光临", "  line 3  剩余车位 12"}},
+		{args: "display exit1", want: []string{"link       NOT REACHED (4 failed commands): write /dev/ttyUSB1: input/output error", "showing    exit_due", "last said  京A12345请缴费12元"}},
+		{args: "display 1 test", want: []string{"entry1: test pattern sent", "board     entry1/display"}, wantCalls: []string{"display test entry1"}},
+		{args: "display 1 tset", wantErr: "display: usage: display N [test]"},
+		{args: "display 9", wantErr: "display 9: no such lane"},
+		{args: "say exit1 请缴费 15 元", want: []string{`exit1: saying "请缴费 15 元"`}, wantCalls: []string{"say exit1 请缴费 15 元"}},
+		{args: "say exit1", wantErr: "say: usage: say N TEXT"},
+		{args: "qr 2", want: []string{"https://cmain-uat.park.cmbchina.biz/ytc/login?type=1&park_code=5201020001&vpl_number=%E4%BA%ACA12345&berth_number=1"}},
+		{args: "qr", wantErr: "qr: usage: qr N"},
 		{args: "lane exit1 open fire drill", want: []string{"lane exit1: barrier up commanded (audited: fire drill)"}, wantCalls: []string{"open exit1 fire drill"}},
 		{args: "lane 1 close stuck", want: []string{"lane entry1: barrier down commanded"}, wantCalls: []string{"close entry1 stuck"}},
 		{args: "lane EXIT1 OPEN x", want: []string{"lane exit1: barrier up"}, wantCalls: []string{"open exit1 x"}},
@@ -90,6 +99,14 @@ func TestExec(t *testing.T) {
 		{args: "records 京a12345", want: []string{"R1  京A12345"}},
 		{args: "records XX000", want: []string{"no records for plate XX000"}},
 		{args: "records", setup: func(b *consoletest.Backend) { b.Recs = nil }, want: []string{"no records yet"}},
+		// Outside text is printed quoted when it holds anything unprintable:
+		// a plate or message can never drive the terminal.
+		{args: "records", setup: func(b *consoletest.Backend) { b.Recs[0].Plate = "京A\x1b[2J\u202e1" },
+			want: []string{`R2  "京A\x1b[2J\u202e1"  open`}},
+		{args: "record R1", setup: func(b *consoletest.Backend) { b.Recs[1].Plate = "京A\u200b12345" }, want: []string{`plate  "京A\u200b12345" blue`}},
+		{args: "log 1", setup: func(b *consoletest.Backend) {
+			b.Audit[0].Detail = "refused calc: vpl_number \u009b31m"
+		}, want: []string{`"refused calc: vpl_number \u009b31m"`}},
 		{args: "record R1", want: []string{"id     R1", "plate  京A12345 blue", "exit   exit1 2025-03-01 13:03:22", "fee    12.34", "paid   12.34 contactless"}},
 		{args: "record R9", wantErr: "record R9: no such record; find its ID with: records [PLATE]"},
 		{args: "record", wantErr: "record: usage: record ID"},

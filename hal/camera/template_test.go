@@ -108,9 +108,17 @@ func templateCases(t testing.TB) []struct {
 		{"torn at end", cat(good, good[:12]), "P0/-1:京A12345 R12:incomplete frame"},
 		{"header split", cat([]byte("$P"), good), "R2:garbage P0/-1:京A12345"},
 		{"too few fields", []byte("$PLT,A1,0*" + fmt.Sprintf("%02X", xorOf("A1,0")) + "\r\n"), "R14:2 fields, want 4"},
+		{"escape in the plate", tline("A\x1b[2J,0,9,20231115063320"), fmt.Sprintf("R%d:plate has control or format characters", len(tline("A\x1b[2J,0,9,20231115063320")))},
+		{"zero width in the plate", line("A\u200b1"), fmt.Sprintf("R%d:plate has control or format characters", len(line("A\u200b1")))},
+		{"plate over 16", tline("ABCDEFGHIJKLMNOPQ,0,9,20231115063320"), fmt.Sprintf("R%d:plate longer than 16 characters", len(tline("ABCDEFGHIJKLMNOPQ,0,9,20231115063320")))},
 		{"bad time", []byte("$PLT,A1,0,9,2023*" + fmt.Sprintf("%02X", xorOf("A1,0,9,2023")) + "\r\n"), "R21:field time14 \"2023\" is not YYYYMMDDhhmmss"},
 		{"empty", nil, ""},
 	}
+}
+
+// tline is a spec-template line of fields, with its checksum.
+func tline(fields string) []byte {
+	return []byte("$PLT," + fields + "*" + fmt.Sprintf("%02X", xorOf(fields)) + "\r\n")
 }
 
 func xorOf(s string) byte {

@@ -65,8 +65,8 @@ func New(now time.Time) *Backend {
 	return &Backend{
 		Now: now, Zone: "Asia/Shanghai", ClockSet: true,
 		LaneList: []console.LaneInfo{
-			{ID: "entry1", Kind: "entry", Barrier: "closed", State: "idle", Camera: true},
-			{ID: "exit1", Kind: "exit", Barrier: "closed", State: "waiting for payment", Camera: false},
+			{ID: "entry1", Kind: "entry", Barrier: "closed", State: "idle", Camera: true, Display: "ok"},
+			{ID: "exit1", Kind: "exit", Barrier: "closed", State: "waiting for payment", Camera: false, Display: "NOT REACHED: write /dev/ttyUSB1: input/output error"},
 		},
 		LoopList: []console.LoopInfo{
 			{Lane: "entry1", Name: "arming", Occupied: false, Since: now.Add(-90 * time.Second)},
