@@ -138,6 +138,10 @@ type CameraPort struct {
 	// set, else an auto-direction transceiver is assumed). Default auto.
 	RS485 string `toml:"rs485"`
 	DEPin string `toml:"de_pin"` // driver-enable pin for rs485 gpio/auto, e.g. GPIO4
+	// Network: the lane's camera reports over the network; the board opens
+	// no camera for it (cmd attaches it) and its serial keys are not
+	// checked. Set by cmd from [lanes.camera] kind.
+	Network bool `toml:"-"`
 
 	// DE is DEPin resolved by Open through the profile's pin source (the
 	// same one as the relays'), handed to Config.OpenCamera; nil when no

@@ -95,7 +95,7 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 				Port: lc.Camera, Sim: sl, Config: lc,
 			}
 			b.Lanes = append(b.Lanes, l)
-			if lc.Camera.Path == "" {
+			if lc.Camera.Path == "" || lc.Camera.Network {
 				continue
 			}
 			// Bench commissioning: a real camera on a serial port (a USB
@@ -237,7 +237,7 @@ func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l
 	if l.Barrier, err = gpio.NewBarrier(bc); err != nil {
 		return nil, fmt.Errorf("board: lane %s: barrier: %w", lc.Name, err)
 	}
-	if cfg.OpenCamera != nil {
+	if cfg.OpenCamera != nil && !lc.Camera.Network {
 		port := lc.Camera
 		if port.RS485 != "kernel" && port.DEPin != "" && port.DEPin != None {
 			p, err := pin("camera.de_pin", PinSpec{Pin: port.DEPin})

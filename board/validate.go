@@ -128,6 +128,9 @@ func (c Config) Validate() error {
 			}
 		}
 		cp := l.Camera
+		if cp.Network {
+			continue // a network camera: no serial line
+		}
 		if c.Profile == ProfileSim {
 			if cp.Path == "" {
 				continue // a simulated camera

@@ -143,11 +143,13 @@ func (b *Console) Camera(lane string) (console.CameraInfo, error) {
 			info.LastSeen = f.At
 		}
 		fi := console.FrameInfo{At: f.At, Kind: f.Kind.String(), Plate: f.Plate, Conf: f.Conf, Err: f.Detail}
+		fi.Full, fi.Crop, fi.LowConf = frameExtras(l, f)
 		if f.Kind == hal.KindPlate {
 			fi.Colour = colourName(f.Colour)
 		}
 		info.Frames = append(info.Frames, fi)
 	}
+	info.Uploads = b.Ctl.uploadsOf(l)
 	return info, nil
 }
 

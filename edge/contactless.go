@@ -106,15 +106,15 @@ type urlSender interface {
 	SendTo(ctx context.Context, rawURL, name string, params url.Values) (cmb.Envelope, error)
 }
 
-// send sends a queued message, to its own URL when it has one.
-func (c *Controller) send(ctx context.Context, m store.Message) (cmb.Envelope, error) {
+// send sends a queued message as form, to its own URL when it has one.
+func (c *Controller) send(ctx context.Context, m store.Message, form url.Values) (cmb.Envelope, error) {
 	if m.URL != "" {
 		if us, ok := c.up.(urlSender); ok {
-			return us.SendTo(ctx, m.URL, m.Kind, params(m.Params))
+			return us.SendTo(ctx, m.URL, m.Kind, form)
 		}
 		c.log.Warn("uplink: the sender cannot use a post_url; sent to the platform", "kind", m.Kind, "url", m.URL)
 	}
-	return c.up.Send(ctx, m.Kind, params(m.Params))
+	return c.up.Send(ctx, m.Kind, form)
 }
 
 // contactlessNotice records a pay_type 99 notice that is the money of the

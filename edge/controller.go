@@ -43,7 +43,10 @@ type LaneConfig struct {
 	Safety  hal.Loop // the loop under the barrier: never close on it
 	Barrier hal.Barrier
 	Camera  hal.Camera
-	Display *LaneDisplay // nil: no board
+	// MinConfidence: a read below it (hal.PlateEvent.Conf) is a misread
+	// candidate, matched like a look-alike plate. 0: every read counts.
+	MinConfidence int
+	Display       *LaneDisplay // nil: no board
 }
 
 // Spaces is the car park's capacity.
@@ -149,6 +152,9 @@ type Deps struct {
 	Clock  clock.Clock // nil: the wall clock
 	Rand   *rand.Rand  // jitter and request orders; nil: seeded from the clock
 	Logger *slog.Logger
+	// Pictures keeps the network cameras' pictures; nil: none are kept
+	// and no PicUpload is sent.
+	Pictures *store.Pictures
 }
 
 // Controller is the appliance: it owns the lanes, answers the platform's
@@ -160,6 +166,8 @@ type Controller struct {
 	up     Sender
 	clk    clock.Clock
 	log    *slog.Logger
+	pics   *store.Pictures // nil: no pictures kept
+	picLog picLog
 
 	randMu sync.Mutex
 	rnd    *rand.Rand
@@ -213,6 +221,7 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 	c := &Controller{
 		cfg:        cfg.withDefaults(),
 		db:         d.Store,
+		pics:       d.Pictures,
 		up:         d.Uplink,
 		clk:        clock.Or(d.Clock),
 		log:        d.Logger,
@@ -624,6 +633,7 @@ func (c *Controller) maintain(ctx context.Context) {
 				break
 			}
 		}
+		c.prunePictures(now)
 		if pruned > 0 || expired > 0 {
 			c.log.Info("store maintenance", "records_deleted", pruned, "uplinks_dead_lettered", expired)
 			c.audit("retention", 0, "deleted %d closed records older than %s; dead-lettered %d droppable uplinks", pruned, c.cfg.Retention, expired)

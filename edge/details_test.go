@@ -110,6 +110,9 @@ func TestSpaceCountsAddUp(t *testing.T) {
 	var last map[string]string
 	h.eventually("a SpaceInfo counting both cars", func() bool {
 		si := h.sim.Received(cmbsimFilter(cmb.EpSpaceInfo))
+		if len(si) == 0 {
+			return false
+		}
 		last = si[len(si)-1].Params
 		return last["total_empty"] != "10"
 	})

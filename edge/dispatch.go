@@ -210,14 +210,23 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 	// Retries are scheduled from when the attempt started: the answer can
 	// take real time, and a backoff measured from its end would drift.
 	started := c.now()
+	form, ok := c.uplinkForm(m)
+	if !ok {
+		c.picResult(m, "dropped: picture gone")
+		if err := c.db.Ack(m.Seq); err != nil {
+			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
+		}
+		return true
+	}
 	sctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
-	env, err := c.send(sctx, m)
+	env, err := c.send(sctx, m, form)
 	cancel()
 	now := c.now()
 	c.noteNet(now, err)
 	switch {
 	case err == nil:
 		unlock := c.lockOutcome(m)
+		c.picResult(m, "delivered")
 		c.delivered(m, env, now)
 		if err := c.db.Ack(m.Seq); err != nil {
 			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
@@ -233,6 +242,7 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 			unlock()
 			return true
 		}
+		c.picResult(m, "rejected: "+err.Error())
 		if m.Attempts == 0 {
 			c.audit("uplink_rejected", 0, "%s for record %s: %v", m.Kind, m.RecordID, err)
 		}

@@ -84,7 +84,11 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		return err
 	}
 	var used tariff.Quote
-	_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, why, msgs, now, at, vip, arrears, true, &used))
+	var pics []store.Message
+	if v != nil && v.read.Pictures != nil && v.plate == rec.Plate {
+		pics = l.c.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagOut, now, v.read.Pictures) // behind the Outdata
+	}
+	_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, why, msgs, now, at, vip, arrears, pics, true, &used))
 	if errors.Is(err, errRepriced) {
 		l.c.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
 		return err
@@ -108,7 +112,8 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 // strict: a due other than q's is errRepriced (a lane's decision); else
 // the exit is closed as decided whatever the due now (a manual opening
 // held while the store refused it). used, if set, receives the quote.
-func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, why string, msgs []store.Message, now, at time.Time, vip bool, arrears []store.Arrear, strict bool, used *tariff.Quote) store.SettleFunc {
+// pics are the exit's PicUploads, queued behind its Outdata.
+func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, why string, msgs []store.Message, now, at time.Time, vip bool, arrears []store.Arrear, pics []store.Message, strict bool, used *tariff.Quote) store.SettleFunc {
 	return func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
 		fq, err := l.c.quoteFrom(r, pays, at, vip)
 		if err != nil {
@@ -141,6 +146,7 @@ func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, why string, 
 		}
 		all := append(append(append([]store.Message(nil), msgs...), audits...), out,
 			l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, r.Plate, r.ID, why))
+		all = append(all, pics...)
 		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items, Collected: collected}, all, nil
 	}
 }

@@ -78,6 +78,14 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 type harnessSetup struct {
 	// barrier wraps a lane's barrier (nil: the sim barrier as is).
 	barrier func(lane string, b hal.Barrier) hal.Barrier
+	// deps adjusts the controller's Deps (nil: as built).
+	deps func(*Deps)
+}
+
+// newHarnessDeps is newHarness with the controller's Deps adjusted by deps.
+func newHarnessDeps(t *testing.T, deps func(*Deps), opts ...harnessOpt) *harness {
+	t.Helper()
+	return newHarnessWith(t, harnessSetup{deps: deps}, opts...)
 }
 
 func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harness {
@@ -143,8 +151,12 @@ func (h *harness) start(prepare func(entry, exit *sim.Lane)) {
 		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: barrier(h.exit), Camera: h.exit.Camera},
 	}
 	h.attachBoards(&h.cfg, lanes)
+	d := Deps{Store: h.db, Tariff: h.eng, Uplink: h.client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)}
+	if h.setup.deps != nil {
+		h.setup.deps(&d)
+	}
 	var err error
-	h.ctl, err = New(h.cfg, lanes, Deps{Store: h.db, Tariff: h.eng, Uplink: h.client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
+	h.ctl, err = New(h.cfg, lanes, d)
 	if err != nil {
 		h.t.Fatal(err)
 	}

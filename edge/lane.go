@@ -45,9 +45,10 @@ type vehicle struct {
 	reason     string // why it is in its state, for the console and display
 	recordID   string
 	quote      tariff.Quote
-	order      string // request_order of a pending AutoPay
-	limit      int64  // the binding's limit, for a pending AutoPay
-	passing    bool   // seen on the safety loop since the barrier rose
+	order      string         // request_order of a pending AutoPay
+	limit      int64          // the binding's limit, for a pending AutoPay
+	passing    bool           // seen on the safety loop since the barrier rose
+	read       hal.PlateEvent // the read that identified it (a network camera's plate type and pictures)
 }
 
 // laneStatus is a copy of a lane's state for the console.
@@ -96,6 +97,7 @@ type lane struct {
 	dispKey       string                    // the scene last posted to it
 	startedAt     time.Time                 // when run began: a restart may have cut a decision short
 	decided       bool                      // a plate has been decided since
+	decision      hal.Decision              // a network camera waiting to know whether its relay opens
 
 	snapMu sync.Mutex
 	snap   laneStatus
@@ -366,6 +368,7 @@ func (l *lane) raise(ctx context.Context, why string) {
 		return
 	}
 	l.c.log.Info("barrier up", "lane", l.cfg.Name, "why", why)
+	l.openCamera()
 	l.armPassTimer()
 }
 
@@ -448,6 +451,10 @@ func (l *lane) onCamera(ctx context.Context, ev hal.PlateEvent) {
 	default:
 		return
 	}
+	if ev.Decision != nil {
+		l.decision = ev.Decision
+		defer l.tellCamera()
+	}
 	now := l.c.now()
 	if ev.Kind == hal.KindPlate {
 		if v := l.veh; v != nil && v.plate == ev.Plate && v.state != vIdentifying && v.state != vNoPlate {
@@ -485,11 +492,11 @@ func (l *lane) onCamera(ctx context.Context, ev hal.PlateEvent) {
 		if v.plate != "" && v.state != vIdentifying {
 			return // a plate was read already; keep it
 		}
-		v.unlicensed, v.state, v.reason = true, vNoPlate, "no plate: scan the QR code"
+		v.unlicensed, v.state, v.reason, v.read = true, vNoPlate, "no plate: scan the QR code", ev
 		l.c.log.Info("vehicle without plate", "lane", l.cfg.Name)
 		return
 	}
-	v.plate, v.colour, v.conf, v.unlicensed = ev.Plate, ev.Colour, ev.Conf, false
+	v.plate, v.colour, v.conf, v.unlicensed, v.read = ev.Plate, ev.Colour, ev.Conf, false, ev
 	l.lastPlate, l.lastPlateAt = ev.Plate, now
 	l.c.log.Info("plate", "lane", l.cfg.Name, "plate", ev.Plate, "colour", ev.Colour, "conf", ev.Conf)
 	if l.cfg.Kind == Entry {
@@ -579,7 +586,7 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 	class := tariff.Classify(v.plate, v.colour)
 	rec := store.Record{
 		ID: db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: v.colour, // unknown stays unknown: never sent as blue
-		CarType: carType(class, l.c.tariff.Load().IsMilitaryPolice(v.plate)), PowerType: powerType(class),
+		CarType: readCarType(class, l.c.tariff.Load().IsMilitaryPolice(v.plate), v.read), PowerType: powerType(class),
 		Unlicensed: v.unlicensed, AuthType: auth, InCode: l.cfg.Code, InTime: now, State: store.StateInside,
 	}
 	msgs, err := l.c.indata(rec)
@@ -587,6 +594,7 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		l.fail("indata", err)
 		return
 	}
+	msgs = append(msgs, l.c.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagIn, now, v.read.Pictures)...) // behind the Indata
 	msgs = append(msgs, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for entry of %s (record %s)", l.cfg.Name, rec.Plate, rec.ID))
 	if hasStale {
 		// The stale stay ends now, at no exit we saw: its Outdata carries
@@ -624,6 +632,7 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 	}
 	v.recordID, v.state, v.reason = rec.ID, vReleased, "admitted"
 	l.raise(ctx, "entry "+rec.Plate)
+	l.c.afterPictures()
 	l.c.kick()
 	l.c.markSpaces()
 }

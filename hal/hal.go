@@ -163,6 +163,28 @@ type PlateEvent struct {
 	At         time.Time // when the controller received it
 	Status     int       // heartbeat status: 0 ok, else the camera's fault code
 	Detail     string    // offline reason and the like
+
+	// What network cameras add (zero for RS-485 ones):
+	Large    bool      // the camera's plate type is a large vehicle's (yellow double row, …)
+	Official bool      // the camera's plate type is military, armed police or police
+	Pictures *Pictures // the frame and the plate crop; nil when none was sent
+	// Decision, when set, is told at most once by the lane its decision
+	// on this read, so that a network camera can answer whether its own
+	// relay should open.
+	Decision Decision
+}
+
+// Pictures are the JPEG images of one network camera read.
+type Pictures struct {
+	Full  []byte // the full frame; nil when not sent
+	Plate []byte // the plate crop; nil when not sent
+}
+
+// Decision receives a lane's decision on a read (open: the lane raises
+// the barrier for it). Decide must not block; calls after the first are
+// ignored.
+type Decision interface {
+	Decide(open bool)
 }
 
 // Camera is an ANPR camera.

@@ -67,6 +67,7 @@ var adminRoutes = []string{
 	"POST   /_sim/lane/novpln {vpl_number,in_code}",
 	"POST   /_sim/scan-pay {out_code[,vpl_number]}         driver scans the exit QR and pays",
 	"POST   /_sim/plate-pay {vpl_number}                   driver pays by plate in advance",
+	"GET    /_sim/pictures/{record_id}                     the last PicUpload per in_out_flag (decoded)",
 }
 
 func (s *Sim) adminMux() *http.ServeMux {
@@ -79,6 +80,7 @@ func (s *Sim) adminMux() *http.ServeMux {
 		out := s.Received(Filter{Endpoint: q.Get("endpoint"), Plate: q.Get("plate"), RecordID: q.Get("record_id")})
 		writeJSON(w, http.StatusOK, nonNil(out))
 	})
+	m.HandleFunc("GET /_sim/pictures/{record}", s.adminPictures)
 	m.HandleFunc("GET /_sim/orders", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, nonNil(s.Orders()))
 	})

@@ -98,6 +98,7 @@ func (s *Sim) processLocked(ep string, params url.Values, seq int64) answer {
 		case m.InOutFlag == cmb.FlagOut && !r.outdata:
 			s.violateLocked(seq, ep, m.RecordID, "exit picture before the record's Outdata")
 		}
+		s.keepPictureLocked(m)
 		return answer{}
 
 	case cmb.EpConfigUpload:

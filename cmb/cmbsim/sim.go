@@ -288,6 +288,9 @@ type Sim struct {
 	violations []Violation
 	park       ParkState
 	sent       []Callback
+	// pictures: the last PicUpload per record and flag (see Pictures).
+	pictures     map[string][]Picture
+	pictureOrder []string
 }
 
 // New returns a simulator in its initial state.
@@ -345,6 +348,7 @@ func (s *Sim) resetLocked() {
 	s.violations = nil
 	s.park = ParkState{}
 	s.sent = nil
+	s.pictures, s.pictureOrder = nil, nil
 }
 
 // AddAgreement creates or replaces the plate's contactless agreement.

@@ -35,13 +35,14 @@ func laneCamera(cfg *Config, name string) (board.CameraPort, string, error) {
 }
 
 func init() {
-	register("camera", "field tools for the RS-485 camera: decode a capture, listen live", runCamera)
+	register("camera", "field tools for the cameras: decode an RS-485 capture, listen live, push-test a network camera path", runCamera)
 }
 
 const cameraUsage = `usage:
   laned camera decode [--codec lane-frame|template] [--template FILE] < capture.bin
   laned camera listen --port /dev/ttyUSB0 [--baud 115200] [--codec …] [flags]
   laned camera listen -config /etc/laned/laned.conf -lane NAME [flags]
+  laned camera push-test -url http://BOX:8081/camera/push/LANE -plate 京A12345 [-image FILE]
 
 decode prints every frame of a byte capture and every rejected stretch of
 bytes with its reason, one JSON object a line. listen does the same live on
@@ -49,7 +50,8 @@ a serial port, acknowledging frames as the controller would; stop it with
 Ctrl-C. With -lane it takes the lane's camera wiring from the configuration
 (port, line settings, codec, RS-485 mode and DE pin); with a DE pin (the
 lane's or -de) it holds the transceiver in receive, raising DE only while
-it writes an ACK. Run 'laned camera decode -h' or 'laned camera listen -h' for flags.
+it writes an ACK. push-test sends one network camera push (臻识 JSON) and
+prints the answer. Run 'laned camera SUBCOMMAND -h' for flags.
 `
 
 // runCamera is `laned camera`.
@@ -63,6 +65,8 @@ func runCamera(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return cameraDecode(args[1:], stdin, stdout, stderr)
 	case "listen":
 		return cameraListen(ctx, args[1:], stdout, stderr, nil)
+	case "push-test":
+		return cameraPushTest(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, cameraUsage)
 		return nil

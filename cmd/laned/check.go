@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -52,6 +53,9 @@ func checkMain(args []string, stdout, stderr io.Writer, env checkEnv) error {
 		for _, p := range h.warnings {
 			fmt.Fprintln(stdout, "warning:", p)
 		}
+	}
+	if w := pictureSpaceWarning(cfg, statfsFree); w != "" {
+		fmt.Fprintln(stdout, w)
 	}
 	return nil
 }
@@ -119,6 +123,9 @@ func writeSummary(w io.Writer, c *Config) {
 		if c.Board.Profile != board.ProfileSim {
 			cam += fmt.Sprintf(", loops %s/%s, relays %s/%s", hw[i].ArmingLoop.Pin, hw[i].SafetyLoop.Pin, hw[i].OpenRelay.Pin, hw[i].CloseRelay.Pin)
 		}
+		if s, ok := netCameraSummary(c, i); ok {
+			cam = s
+		}
 		line("lane", "%s: %s, %s %d, %s", l.Name, l.Kind, code, l.Code, cam)
 		if c.Board.Profile != board.ProfileSim {
 			h := hw[i]
@@ -161,6 +168,7 @@ func writeSummary(w io.Writer, c *Config) {
 		serial = fmt.Sprintf("serial %s at %d, PIN set", c.Console.SerialPort, c.Console.SerialBaud)
 	}
 	line("console", "socket %s, %s", c.Console.Socket, serial)
+	line("pictures", "%s, at most %d bytes and %d days", filepath.Join(c.DataDir, picturesDir), c.Pictures.MaxBytes, c.Pictures.MaxDays)
 	u := c.Update
 	pull := "no pulls"
 	if u.URL != "" {

@@ -59,6 +59,8 @@ type Config struct {
 	Vehicles []VehicleConfig
 	Console  ConsoleConfig
 	Update   UpdateConfig
+	Cameras  CamerasConfig  // [cameras]: the network cameras' listener
+	Pictures PicturesConfig // [pictures]: their pictures' budget
 	Display  DisplaySection // [display]: the lanes' boards' texts (displayconfig.go)
 }
 
@@ -129,6 +131,7 @@ type LaneConfig struct {
 type LaneCamera struct {
 	board.CameraPort
 	Template string `toml:"template"` // template codec's file
+	NetCamera
 }
 
 // Hardware returns the board's view of the lane.
@@ -315,6 +318,8 @@ type rawFile struct {
 	Vehicles  toml.Primitive `toml:"vehicles"`
 	Console   toml.Primitive `toml:"console"`
 	Update    toml.Primitive `toml:"update"`
+	Cameras   toml.Primitive `toml:"cameras"`
+	Pictures  toml.Primitive `toml:"pictures"`
 	Display   toml.Primitive `toml:"display"`
 
 	// The flat update keys of the first update configs, still read:
@@ -507,6 +512,9 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 	d.decode("vehicles", raw.Vehicles, &cfg.Vehicles)
 	d.decode("console", raw.Console, &cfg.Console)
 	d.decode("update", raw.Update, &cfg.Update)
+	cfg.Pictures = PicturesConfig{MaxBytes: defaultPictureBytes, MaxDays: defaultPictureDays}
+	d.decode("cameras", raw.Cameras, &cfg.Cameras)
+	d.decode("pictures", raw.Pictures, &cfg.Pictures)
 	d.decode("display", raw.Display, &cfg.Display)
 	legacy := []struct {
 		key, now string
@@ -570,6 +578,7 @@ func (d *configDecoder) validate(cfg *Config, withFiles bool) {
 	}
 	d.validatePark(cfg)
 	d.validatePlatform(cfg, withFiles)
+	d.validateCameras(cfg)
 	d.validateLanes(cfg, withFiles)
 	d.validateTariff(cfg)
 	d.validateVehicles(cfg)
@@ -843,7 +852,7 @@ func (d *configDecoder) validateLanes(cfg *Config, withFiles bool) {
 		if i >= len(cfg.Lanes) {
 			break
 		}
-		if cfg.Board.Profile == board.ProfileSim && l.Camera.Path == "" {
+		if (cfg.Board.Profile == board.ProfileSim && l.Camera.Path == "") || l.Camera.Network {
 			continue // a simulated camera
 		}
 		tk := fmt.Sprintf("lanes[%d].camera.template", i)

@@ -61,6 +61,11 @@ func (d *daemon) consoleBackend(who string) *edge.Console {
 			b.SimF = d.simCommands(sims).run
 		}
 	}
+	for i, l := range d.cfg.Lanes {
+		if s, ok := netCameraSummary(d.cfg, i); ok {
+			b.Ports[l.Name] = s
+		}
+	}
 	return b
 }
 

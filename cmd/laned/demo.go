@@ -50,6 +50,7 @@ type demo struct {
 	exit  *sim.Lane
 	lanes []*sim.Lane
 	zone  *time.Location
+	net   *demoNetLane // entry2: a network camera with pictures
 
 	mu sync.Mutex // serialises the narration
 }
@@ -126,13 +127,23 @@ func (d *demo) run(ctx context.Context, dataDir string, forever bool, socket str
 	}
 	d.entry = sim.NewLane(d.clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
 	d.exit = sim.NewLane(d.clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
-	d.lanes = []*sim.Lane{d.entry, d.exit}
+	netLane, err := d.openNetLane(logger)
+	if err != nil {
+		return err
+	}
+	defer d.net.close()
+	d.lanes = []*sim.Lane{d.entry, d.exit, d.net.lane}
+	pics, err := demoPictures(dataDir)
+	if err != nil {
+		return err
+	}
 	d.ctl, err = edge.New(edge.Config{ParkCode: demoPark, Spaces: edge.Spaces{Total: 200, VIP: 10}, ReplaceStale: true, Display: demoDisplayConfig()},
 		[]edge.LaneConfig{
 			{Name: "entry1", Kind: edge.Entry, Code: 1, Arming: d.entry.Arming, Safety: d.entry.Safety, Barrier: d.entry.Barrier, Camera: d.entry.Camera, Display: d.board("entry1")},
 			{Name: "exit1", Kind: edge.Exit, Code: 1, Arming: d.exit.Arming, Safety: d.exit.Safety, Barrier: d.exit.Barrier, Camera: d.exit.Camera, Display: d.board("exit1")},
+			netLane,
 		},
-		edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Rand: rand.New(rand.NewPCG(7, 7)), Logger: logger})
+		edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Rand: rand.New(rand.NewPCG(7, 7)), Logger: logger, Pictures: pics})
 	if err != nil {
 		return err
 	}
@@ -152,7 +163,7 @@ func (d *demo) run(ctx context.Context, dataDir string, forever bool, socket str
 	done := make(chan error, 1)
 	go func() { done <- d.ctl.Run(runCtx) }()
 
-	fmt.Fprintf(d.out, "laned demo — one entry and one exit lane on the simulated board, the CMB platform simulated at %s.\n", platLn.Addr())
+	fmt.Fprintf(d.out, "laned demo — two entry lanes (entry2 with a network camera) and one exit lane on the simulated board, the CMB platform simulated at %s.\n", platLn.Addr())
 	fmt.Fprintf(d.out, "Tariff: 15 min free, first hour 5.00, every further 30 min 2.00, 40.00 a day. Time runs simulated.\n\n")
 	scriptErr := d.script(runCtx)
 	if scriptErr == nil && forever {
@@ -341,6 +352,8 @@ func (d *demo) script(ctx context.Context) error {
 			return d.passIfOpen(ctx, d.entry, before)
 		}},
 		{"08:30", "京B77777 arrives at entry1", func() error { return d.mustEnter(ctx, "京B77777") }},
+		{"09:00", "粤Z88888 arrives at entry2: its network camera pushes the plate with the pictures", func() error { return d.netEnter(ctx, "粤Z88888") }},
+		{"09:10", "粤Z88888 leaves within the free 15 minutes", func() error { return d.mustLeave(ctx, "粤Z88888") }},
 		{"10:20", "京A12345's driver pays in advance on the phone (calc by plate, then pay)", func() error {
 			res, err := d.sim.PayPlate(ctx, "京A12345")
 			if err != nil {
@@ -509,7 +522,14 @@ func (d *demo) summary() error {
 	}
 	fmt.Fprintf(d.out, "reconciliation: due %s = collected %s + waived %s + owed %s yuan (%s)\n",
 		console.FormatFen(rep.Due), console.FormatFen(rep.Collected), console.FormatFen(rep.Waived), console.FormatFen(rep.Owed), adds)
-	if open != 0 || pending != 0 || len(d.sim.OrderViolations()) != 0 || len(d.sim.DoubleCharges()) != 0 {
+	picLine, picsOK, err := d.pictureSummary()
+	if err != nil {
+		return err
+	}
+	if picLine != "" {
+		fmt.Fprintln(d.out, picLine)
+	}
+	if open != 0 || pending != 0 || len(d.sim.OrderViolations()) != 0 || len(d.sim.DoubleCharges()) != 0 || !picsOK {
 		return errors.New("demo: the summary is not clean")
 	}
 	if !rep.AddsUp() || rep.Collected != paid || rep.Owed != 0 {

@@ -15,7 +15,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("laned demo = %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	for _, want := range []string{
-		"records: 6, 6 closed, 0 open",
+		"records: 7, 7 closed, 0 open",
+		"pictures: 1 of 1 network camera frames at the platform byte for byte",
+		"PicUpload 1",
 		"money: 64.00 yuan received (contactless 13.00, scan/phone 51.00)",
 		", 0 record or payment uplinks pending",
 		"platform: 0 order violations, 0 double charges",

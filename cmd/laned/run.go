@@ -94,6 +94,7 @@ type runOptions struct {
 	Getenv    func(string) string // systemd's environment; nil: os.Getenv
 	Hangup    <-chan os.Signal    // reload requests (SIGHUP)
 	OnServing func(addr net.Addr) // called once the callback server serves
+	OnCameras func(addr net.Addr) // called once the network cameras' listener serves (if any)
 	LivePath  string              // the live binary for the pull updater; "": this executable
 	HTTP      update.HTTPDoer     // the pull updater's client; nil: a client with a 10 min timeout
 	Board     func(*board.Config) // adjusts the board config before Open (tests: pins)
@@ -139,6 +140,7 @@ type daemon struct {
 	http   *http.Server
 	audits chan store.AuditEvent // refused callbacks, written off the request path
 	sd     *notifier
+	cams   *netCameras // network cameras: their listener and pictures
 	lock   *daemonLock // data_dir's lock: the field tools see laned running
 
 	fixMu sync.Mutex   // guards ctl's assignment against the clock's fix-up
@@ -248,13 +250,16 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 			return nil, fmt.Errorf("run: %w", err)
 		}
 	}
+	if d.cams, err = openNetCameras(cfg, lanes, logger.With("part", "camera")); err != nil {
+		return nil, err
+	}
 	ctl, err := edge.New(edge.Config{
 		ParkCode: cfg.Park.ParkCode, Spaces: edge.Spaces{Total: cfg.Park.SpacesTotal, VIP: cfg.Park.SpacesVIP},
 		Guaranteed: cfg.Platform.Guaranteed, OfflineRelease: cfg.Platform.OfflineRelease, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
 		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(), MaxRefusals: cfg.Platform.MaxRefusals,
 		Retention: time.Duration(cfg.Park.RetentionDays) * 24 * time.Hour,
 		Display:   edgeDisplayConfig(cfg),
-	}, lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Logger: logger.With("part", "edge")})
+	}, lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Logger: logger.With("part", "edge"), Pictures: d.cams.pics})
 	if err != nil {
 		return nil, fmt.Errorf("run: controller: %w", err)
 	}
@@ -360,6 +365,10 @@ func (d *daemon) run(ctx context.Context) (err error) {
 	srvDone := make(chan error, 1)
 	d.serving.Store(true)
 	go func() { srvDone <- d.http.Serve(d.ln); d.serving.Store(false) }()
+	d.cams.serve(d.log)
+	if a := d.cams.addr(); a != nil && d.opt.OnCameras != nil {
+		d.opt.OnCameras(a)
+	}
 
 	if startConsoles != nil {
 		bg.Add(1)
@@ -442,6 +451,7 @@ loop:
 		d.log.Warn("callbacks still in flight at shutdown", "err", err)
 		d.http.Close()
 	}
+	d.cams.shutdown(shut)
 	cancel()
 	stopLanes()
 	if err := <-ctlDone; err != nil {
@@ -472,6 +482,9 @@ func (d *daemon) close() error {
 	var errs []error
 	if d.ln != nil && d.http == nil {
 		d.ln.Close()
+	}
+	if d.cams != nil && d.cams.done == nil && d.cams.ln != nil {
+		d.cams.ln.Close()
 	}
 	if d.board != nil {
 		errs = append(errs, d.board.Halt())

@@ -106,9 +106,19 @@ type CameraInfo struct {
 	Lane     string
 	Port     string // "/dev/ttyUSB0 @ 9600"
 	Online   bool
-	LastSeen time.Time   // zero: never
-	Errors   int         // frames rejected since start
-	Frames   []FrameInfo // newest first
+	LastSeen time.Time    // zero: never
+	Errors   int          // frames rejected since start
+	Frames   []FrameInfo  // newest first
+	Uploads  []UploadInfo // a network camera's last pictures and their PicUpload, newest first
+}
+
+// UploadInfo is one record's entry or exit picture and its PicUpload.
+type UploadInfo struct {
+	RecordID string
+	InOut    string // "in" or "out"
+	Full     int    // bytes of the full frame kept; 0: none
+	Plate    int    // bytes of the plate crop kept; 0: none
+	Result   string // queued, delivered, rejected: …, dropped: …
 }
 
 // FrameInfo is one frame the camera sent.
@@ -119,6 +129,10 @@ type FrameInfo struct {
 	Colour string
 	Conf   int    // 0–100
 	Err    string // why a bad frame was rejected
+	// A network camera's read: the bytes of its full frame and plate crop
+	// (0: none), and whether its confidence is below the lane's minimum.
+	Full, Crop int
+	LowConf    bool
 }
 
 // RecordInfo is one parking record.

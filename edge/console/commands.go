@@ -328,6 +328,9 @@ func cmdCamera(_ context.Context, c *Console, w io.Writer, args []string) error 
 		fmt.Fprintln(w, "no frames yet")
 		return nil
 	}
+	if hasPictures(ci) {
+		return writeNetFrames(c, w, ci)
+	}
 	tw = newTab(w)
 	fmt.Fprintln(tw, "TIME\tKIND\tPLATE\tCOLOUR\tCONF\tERROR")
 	for i, f := range ci.Frames {

@@ -84,6 +84,15 @@ func TestExec(t *testing.T) {
 		{args: "loops", want: []string{"LANE    LOOP    STATE     SINCE      FAULT", "entry1  arming  free      1m30s ago", "exit1   arming  occupied  12s ago", "exit1   safety  free      -          stuck occupied"}},
 		{args: "camera 1", want: []string{"camera    entry1  /dev/ttyUSB0 @ 9600", "online    yes, last frame 3s ago", "rejected  2 frames", "2025-03-01 14:02:22  plate      京A12345  blue    97", "bad        -", "-     crc mismatch"}},
 		{args: "camera exit1", want: []string{"online    NO, last frame never", "no frames yet"}},
+		{args: "camera 2", setup: func(b *consoletest.Backend) {
+			b.Cameras["exit1"] = console.CameraInfo{Lane: "exit1", Port: "camera http-push on :8081/camera/push/exit1", Online: true, LastSeen: b.Now,
+				Frames: []console.FrameInfo{
+					{At: b.Now, Kind: "plate", Plate: "京B12345", Colour: "blue", Conf: 61, LowConf: true, Full: 183211, Crop: 5120},
+					{At: b.Now.Add(-time.Minute), Kind: "no-plate", Full: 900},
+				},
+				Uploads: []console.UploadInfo{{RecordID: "R9", InOut: "out", Full: 183211, Plate: 5120, Result: "delivered"}, {RecordID: "R8", InOut: "in", Full: 1000, Result: "queued"}},
+			}
+		}, want: []string{"camera    exit1  camera http-push on :8081/camera/push/exit1", "FRAME", "CROP", "京B12345", "61 (low)", "178.9 kB", "5.0 kB", "900 B", "pictures:", "R9", "delivered", "R8", "queued"}},
 		{args: "camera 7", wantErr: "camera 7: no such lane"},
 		{args: "camera", wantErr: "camera: usage: camera N"},
 		{args: "records", want: []string{"ID  PLATE", "R2  沪B77777  open", "R1  京A12345  paid   entry1 2025-03-01 11:03:22  exit1 2025-03-01 13:03:22  12.34  12.34"}},

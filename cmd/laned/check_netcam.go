@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"laned/store"
+)
+
+// netCameraSummary describes lane i's camera when it is a network one.
+func netCameraSummary(c *Config, i int) (string, bool) {
+	cam := c.Lanes[i].Camera
+	if !cam.IsNetwork() {
+		return "", false
+	}
+	path := "push"
+	if cam.Kind == camISAPI {
+		path = "isapi"
+	}
+	s := fmt.Sprintf("camera %s on %s/camera/%s/%s", cam.Kind, c.Cameras.Listen, path, c.Lanes[i].Name)
+	if cam.Source != "" {
+		s += ", from " + cam.Source
+	}
+	if cam.Token != "" {
+		s += ", token " + cam.Token.String()
+	}
+	if cam.MinConfidence > 0 {
+		s += fmt.Sprintf(", min_confidence %d", cam.MinConfidence)
+	}
+	if cam.OpensBarrier {
+		s += ", its relay opens the barrier"
+	}
+	return s, true
+}
+
+// pictureSpaceWarning warns when the pictures' budget exceeds what the
+// data directory's file system can hold: the free space plus what the
+// pictures already take. free reports a path's free bytes.
+func pictureSpaceWarning(c *Config, free func(path string) (uint64, error)) string {
+	dir := filepath.Join(c.DataDir, picturesDir)
+	used, _ := store.PictureUsage(dir)
+	at := dir
+	for {
+		if _, err := os.Stat(at); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		up := filepath.Dir(at)
+		if up == at {
+			break
+		}
+		at = up
+	}
+	avail, err := free(at)
+	if err != nil {
+		return fmt.Sprintf("warning: pictures: cannot tell the free space of %s: %v", at, err)
+	}
+	if room := int64(avail) + used; c.Pictures.MaxBytes > room {
+		return fmt.Sprintf("warning: pictures.max_bytes %d exceeds the space the pictures can have on %s (%d free + %d in use): the disk fills before the budget prunes",
+			c.Pictures.MaxBytes, at, avail, used)
+	}
+	return ""
+}
+
+func statfsFree(path string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", path, err)
+	}
+	return uint64(st.Bavail) * uint64(st.Bsize), nil
+}
