@@ -100,8 +100,12 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		if err != nil {
 			return store.Exit{}, nil, err
 		}
-		all := append(append(append([]store.Message(nil), msgs...), audits...), out,
-			l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, r.Plate, r.ID, why))
+		// No routine "barrier" audit event: the closed record is the
+		// durable account of the exit and raise logs why; an event would
+		// cost the commit the barrier waits on its own pages (the ring's
+		// leaf and branches). Exceptions (manual openings, corrections)
+		// come with msgs and audits and are kept.
+		all := append(append(append([]store.Message(nil), msgs...), audits...), out)
 		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items}, all, nil
 	})
 	if errors.Is(err, errRepriced) {

@@ -27,6 +27,10 @@ import (
 
 const messageV = 1
 
+// appendFill is the FillPercent of the buckets keyed by a growing
+// sequence (outbox, audit ring).
+const appendFill = 0.95
+
 // Audited returns a pseudo-message that, given to any mutating operation
 // with the other msgs, writes ev to the audit log in that operation's
 // transaction instead of queuing an uplink.
@@ -117,6 +121,10 @@ func (db *DB) enqueueOne(tx *bolt.Tx, m Message) (uint64, error) {
 		return 0, fmt.Errorf("%w: message record_id %q", ErrInvalid, m.RecordID)
 	}
 	ob := tx.Bucket(bucketOutbox)
+	// Sequence keys only ever append to the right-most leaf: fill it
+	// before splitting (bbolt's default leaves every leaf half empty),
+	// so that fewer appends split a leaf and dirty its parent.
+	ob.FillPercent = appendFill
 	seq, err := ob.NextSequence()
 	if err != nil {
 		return 0, err
