@@ -8,7 +8,7 @@ BUILDFLAGS := -trimpath -ldflags "$(LDFLAGS)"
 DIST       := dist
 PKGS_ARM   := ./hal/... ./cmb/... ./store/...
 
-.PHONY: help build cross test test-arm bench soak demo fmt vet clean
+.PHONY: help build cross test fuzz test-arm bench soak demo fmt vet clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ cross: ## static linux/arm (GOARM=6, 7) and linux/arm64 builds into dist/
 test: ## go vet and the race-checked tests (the README's test command)
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+fuzz: ## every fuzz target briefly (FUZZTIME=3s each; CI runs it after make test)
+	GO=$(GO) scripts/fuzz.sh
 
 test-arm: ## hal, cmb and store tests as linux/arm64 and linux/arm (GOARM=7) binaries under qemu-user
 	LANED_TEST_EXEC=qemu-aarch64-static CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static $(PKGS_ARM)

@@ -38,6 +38,15 @@ func TestWithDefaultsPi(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("%s: default configuration: Validate() = %v; want nil", p, err)
 		}
+		// GPIO14/15 is /dev/serial0 on a Pi 3 or 4; on a Pi 5 serial0 is
+		// the debug UART (ttyAMA10) and the header's UART0 is ttyAMA0.
+		want := "/dev/serial0"
+		if p == board.ProfileRPi5 {
+			want = "/dev/ttyAMA0"
+		}
+		if got := l.Camera.Path; got != want {
+			t.Errorf("%s: default camera path = %s; want %s", p, got, want)
+		}
 	}
 }
 
@@ -300,5 +309,73 @@ func TestOpenNoHardware(t *testing.T) {
 		if !errors.Is(err, board.ErrNoHardware) {
 			t.Errorf("Open(%s) = %v; want ErrNoHardware", c.Profile, err)
 		}
+	}
+}
+
+func TestBootLines(t *testing.T) {
+	cfg := board.Config{Profile: board.ProfileRPi4, Lanes: []board.LaneConfig{
+		{},
+		{OpenRelay: board.PinSpec{Pin: "GPIO12"}, StopRelay: board.PinSpec{Pin: board.None}, Level: true}, // active-high open relay
+	}}
+	got, err := cfg.BootLines()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"# lane1 open_relay", "gpio=5=op,dh", "# lane1 close_relay", "gpio=6=op,dh", "# lane1 stop_relay", "gpio=13=op,dh",
+		"# lane2 open_relay", "gpio=12=op,dl", "# lane2 close_relay", "gpio=26=op,dh",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("BootLines() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	rs := cfg.Relays()
+	if len(rs) != 5 || !rs[3].HeldOpen || rs[0].HeldOpen {
+		t.Errorf("Relays() = %+v; want 5, only lane2's open relay held open (level mode)", rs)
+	}
+	if lines, _ := (board.Config{Profile: board.ProfileGPIOChip, Chip: "gpiochip0"}).BootLines(); lines != nil {
+		t.Errorf("gpiochip BootLines() = %v; want none (not a Pi's firmware)", lines)
+	}
+}
+
+// TestSafetyLoopFailSafe: the Pi profiles wire the safety loop to the
+// detector's normally-closed output (active-high, pull-up): with nothing
+// connected — a cut wire — it reads occupied; a detector fault input
+// makes it occupied too.
+func TestSafetyLoopFailSafe(t *testing.T) {
+	for _, p := range []string{board.ProfileRPi4, board.ProfileRPi5} {
+		for _, l := range (board.Config{Profile: p}).WithDefaults().Lanes {
+			if ok, why := l.SafetyLoop.FailSafe(); !ok {
+				t.Errorf("%s %s: default safety loop %+v: %s; want fail-safe", p, l.Name, l.SafetyLoop, why)
+			}
+		}
+	}
+	if ok, _ := (board.PinSpec{Pin: "GPIO27", ActiveLow: true}).FailSafe(); ok {
+		t.Error("an active-low pull-up loop (normally-open contact) reported fail-safe")
+	}
+	if ok, _ := (board.PinSpec{Pin: "GPIO27", ActiveLow: true, Pull: "down"}).FailSafe(); !ok {
+		t.Error("an active-low pull-down loop reported not fail-safe")
+	}
+	pins := &fakePins{pins: map[string]*gpiotest.Pin{}}
+	b, err := board.Open(context.Background(), board.Config{
+		Profile: board.ProfileRPi4, Clock: clock.NewFake(t0), Pins: pins,
+		Lanes: []board.LaneConfig{{SafetyFault: board.PinSpec{Pin: "GPIO25", ActiveLow: true, Pull: "none"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Halt()
+	if !b.Lane("lane1").Safety.Occupied() {
+		t.Error("safety loop with nothing connected (pin pulled up): Occupied() = false; want true")
+	}
+	if b.Lane("lane1").Arming.Occupied() {
+		t.Error("arming loop (active-low) with nothing connected reads occupied")
+	}
+	fault, _ := pins.Pin("GPIO25")
+	if fault.(*gpiotest.Pin).P != gpio.Float {
+		t.Errorf("safety_fault pull = %v; want none", fault.(*gpiotest.Pin).P)
+	}
+	cfg := board.Config{Profile: board.ProfileRPi4, Lanes: []board.LaneConfig{{SafetyLoop: board.PinSpec{Pin: "GPIO27", Pull: "sideways"}}}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `safety_loop.pull: unknown pull "sideways"`) {
+		t.Errorf("Validate(pull sideways) = %v; want the key named", err)
 	}
 }

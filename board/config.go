@@ -6,10 +6,11 @@ import (
 	"log/slog"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
+	pgpio "periph.io/x/conn/v3/gpio"
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/gpio"
 )
 
 // Config chooses a board profile and describes its lanes. It is plain data
@@ -48,11 +49,14 @@ type LaneConfig struct {
 	Name       string  `toml:"name"`
 	ArmingLoop PinSpec `toml:"arming_loop"` // the loop in front of the barrier, where the camera reads
 	SafetyLoop PinSpec `toml:"safety_loop"` // the loop under the arm
-	OpenRelay  PinSpec `toml:"open_relay"`
-	CloseRelay PinSpec `toml:"close_relay"`
-	StopRelay  PinSpec `toml:"stop_relay"` // optional
-	UpLimit    PinSpec `toml:"up_limit"`   // optional limit switch
-	DownLimit  PinSpec `toml:"down_limit"` // optional limit switch
+	// SafetyFault is the safety loop detector's fault output (optional):
+	// while active, the safety loop reads occupied.
+	SafetyFault PinSpec `toml:"safety_fault"`
+	OpenRelay   PinSpec `toml:"open_relay"`
+	CloseRelay  PinSpec `toml:"close_relay"`
+	StopRelay   PinSpec `toml:"stop_relay"` // optional
+	UpLimit     PinSpec `toml:"up_limit"`   // optional limit switch
+	DownLimit   PinSpec `toml:"down_limit"` // optional limit switch
 	// Level drives the relays in level mode instead of pulses.
 	Level      bool       `toml:"level"`
 	Pulse      Duration   `toml:"pulse"`       // relay pulse; default 500ms
@@ -70,9 +74,48 @@ type LaneConfig struct {
 // ActiveLow: for an input, Low means active (a loop occupied, a limit
 // reached: a contact closing to ground against the pull-up); for a relay,
 // driving Low energises it (most opto-isolated relay boards).
+//
+// Pull is an input's bias: "up" (the default), "down" or "none" (an
+// external resistor, a driven output). A loop fails safe — a cut wire or
+// a detector without power reads occupied — when active-high with the
+// pull-up (a normally-closed contact to ground) or active-low with the
+// pull-down.
 type PinSpec struct {
 	Pin       string `toml:"pin"`
 	ActiveLow bool   `toml:"active_low"`
+	Pull      string `toml:"pull"`
+}
+
+// Pulls lists the values of PinSpec.Pull ("" is "up").
+var Pulls = []string{"up", "down", "none"}
+
+// pull is the hal/gpio bias of a valid PinSpec.Pull.
+func (p PinSpec) pull() gpio.Pull {
+	switch p.Pull {
+	case "down":
+		return gpio.PullDown
+	case "none":
+		return gpio.PullNone
+	}
+	return gpio.PullUp
+}
+
+// FailSafe reports whether a cut wire on this input reads active (for a
+// loop: occupied), and says why in words for a technician.
+func (p PinSpec) FailSafe() (bool, string) {
+	pull := p.pull()
+	level := "active-high"
+	if p.ActiveLow {
+		level = "active-low"
+	}
+	desc := level + ", " + pull.String()
+	if pull == gpio.PullNone {
+		return false, desc + ": a cut wire floats (fail-safe only if the detector's output drives the line both ways and idles active)"
+	}
+	if gpio.CutReadsActive(p.ActiveLow, pull) {
+		return true, desc + ": fail-safe, a cut wire or a dead detector reads occupied (normally-closed output)"
+	}
+	return false, desc + ": NOT fail-safe, a cut wire or a dead detector reads free (normally-open output)"
 }
 
 // None is the Pin value of an optional pin left unwired.
@@ -95,6 +138,11 @@ type CameraPort struct {
 	// set, else an auto-direction transceiver is assumed). Default auto.
 	RS485 string `toml:"rs485"`
 	DEPin string `toml:"de_pin"` // driver-enable pin for rs485 gpio/auto, e.g. GPIO4
+
+	// DE is DEPin resolved by Open through the profile's pin source (the
+	// same one as the relays'), handed to Config.OpenCamera; nil when no
+	// pin drives DE (rs485 kernel, or none wired).
+	DE pgpio.PinOut `toml:"-"`
 }
 
 // CameraOpener opens a lane's camera; cmd plugs hal/camera in here.
@@ -102,7 +150,7 @@ type CameraOpener func(ctx context.Context, name string, port CameraPort) (hal.C
 
 // PinSource finds a GPIO by the Pin of a PinSpec.
 type PinSource interface {
-	Pin(name string) (gpio.PinIO, error)
+	Pin(name string) (pgpio.PinIO, error)
 }
 
 // Duration is a time.Duration written as text in configuration ("500ms",

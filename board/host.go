@@ -2,8 +2,11 @@ package board
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	pgpio "periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
@@ -23,13 +26,27 @@ const rp1Label = "pinctrl-rp1"
 // the profile. It is chosen at run time by profile name and compiles on
 // every platform; off a Pi it fails with ErrNoHardware.
 func hostPins(profile, chip string) (PinSource, error) {
-	if _, err := host.Init(); err != nil {
+	state, err := host.Init()
+	if err != nil {
 		return nil, fmt.Errorf("board: %s: periph host init: %w: %w", profile, ErrNoHardware, err)
+	}
+	// Drivers that failed (e.g. /dev/gpiomem: permission denied) are
+	// reported as they are: they explain a pin or chip not found.
+	var failed []string
+	for _, f := range state.Failed {
+		failed = append(failed, f.String())
+	}
+	why := ""
+	if len(failed) > 0 {
+		why = "; drivers failed: " + strings.Join(failed, "; ")
 	}
 	switch profile {
 	case ProfileRPi3, ProfileRPi4:
 		if !rpi.Present() {
-			return nil, fmt.Errorf("board: %s: not a Raspberry Pi: %w", profile, ErrNoHardware)
+			return nil, fmt.Errorf("board: %s: not a Raspberry Pi%s: %w", profile, why, ErrNoHardware)
+		}
+		if len(failed) > 0 {
+			return nil, fmt.Errorf("board: %s: periph host init%s: %w", profile, why, ErrNoHardware)
 		}
 		return regPins{}, nil
 	case ProfileRPi5:
@@ -41,7 +58,7 @@ func hostPins(profile, chip string) (PinSource, error) {
 			if c == nil {
 				return nil, fmt.Errorf("board: rpi5: no GPIO chip labelled %s nor gpiochip4 (%s): %w", rp1Label, chipList(), ErrNoHardware)
 			}
-			return chipPins{c: c, bcm: true}, nil
+			return newChipPins(c, true), nil
 		}
 		fallthrough
 	default: // gpiochip
@@ -49,7 +66,7 @@ func hostPins(profile, chip string) (PinSource, error) {
 		if c == nil {
 			return nil, fmt.Errorf("board: %s: GPIO chip %q not found (%s): %w", profile, chip, chipList(), ErrNoHardware)
 		}
-		return chipPins{c: c, bcm: profile == ProfileRPi5}, nil
+		return newChipPins(c, profile == ProfileRPi5), nil
 	}
 }
 
@@ -62,9 +79,19 @@ func findChip(want string) *gpioioctl.GPIOChip {
 	return nil
 }
 
+// chipList describes the chips periph found, or why it found none: a
+// chip it could not open (permission denied, …) is skipped by its driver
+// with a log line only, so the files are tried here to say so.
 func chipList() string {
 	if len(gpioioctl.Chips) == 0 {
-		return "no /dev/gpiochip* found"
+		paths, _ := filepath.Glob("/dev/gpiochip*")
+		return noChips(paths, func(p string) error {
+			f, err := os.OpenFile(p, os.O_RDONLY, 0)
+			if err == nil {
+				f.Close()
+			}
+			return err
+		})
 	}
 	var s []string
 	for _, c := range gpioioctl.Chips {
@@ -89,13 +116,37 @@ func (regPins) Pin(name string) (gpioPin, error) {
 }
 
 // chipPins finds lines on one GPIO character device. With bcm set (the Pi
-// 5's RP1) a "GPIO17" is line 17.
+// 5's RP1) a "GPIO17" is line 17. Every line is handed out as an outLine
+// (one per line), so that an output is requested at its first level; see
+// cdev.go.
 type chipPins struct {
 	c   *gpioioctl.GPIOChip
 	bcm bool
+
+	mu    sync.Mutex
+	lines map[int]*outLine
 }
 
-func (cp chipPins) Pin(name string) (gpioPin, error) {
+func newChipPins(c *gpioioctl.GPIOChip, bcm bool) *chipPins {
+	return &chipPins{c: c, bcm: bcm, lines: map[int]*outLine{}}
+}
+
+func (cp *chipPins) Pin(name string) (gpioPin, error) {
+	l, err := cp.line(name)
+	if err != nil {
+		return nil, err
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if o, ok := cp.lines[l.Number()]; ok {
+		return o, nil
+	}
+	o := newOutLine(l, cp.c.Path(), l.Number(), cdevOps{})
+	cp.lines[l.Number()] = o
+	return o, nil
+}
+
+func (cp *chipPins) line(name string) (*gpioioctl.GPIOLine, error) {
 	if cp.bcm {
 		n, ok := bcm(name)
 		if !ok {
@@ -113,4 +164,22 @@ func (cp chipPins) Pin(name string) (gpioPin, error) {
 		return l, nil
 	}
 	return nil, fmt.Errorf("line %q not on %s: %w", name, cp.c.Name(), ErrNoHardware)
+}
+
+// noChips says why no chip was registered: none there, or the errors
+// opening them.
+func noChips(paths []string, open func(string) error) string {
+	if len(paths) == 0 {
+		return "no /dev/gpiochip* found"
+	}
+	var errs []string
+	for _, p := range paths {
+		if err := open(p); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return strings.Join(errs, "; ")
+	}
+	return "periph registered none of " + strings.Join(paths, ", ")
 }

@@ -112,12 +112,9 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 		}
 		return b, nil
 	}
-	pins := cfg.Pins
-	if pins == nil {
-		var err error
-		if pins, err = hostPins(r.Profile, r.Chip); err != nil {
-			return nil, err
-		}
+	pins, err := r.PinSource()
+	if err != nil {
+		return nil, err
 	}
 	for _, lc := range r.Lanes {
 		l, err := openLane(ctx, r, lc, pins)
@@ -128,6 +125,21 @@ func Open(ctx context.Context, cfg Config) (*Board, error) {
 		b.Lanes = append(b.Lanes, l)
 	}
 	return b, nil
+}
+
+// PinSource returns the pins of a real profile: Config.Pins when set, else
+// the host's (periph host.Init, then the profile's driver). It is how
+// Open finds every relay, input and driver-enable pin, and how the field
+// tools (laned io, laned camera listen) find them without opening the
+// whole board. The sim profile has no pins.
+func (c Config) PinSource() (PinSource, error) {
+	if c.Pins != nil {
+		return c.Pins, nil
+	}
+	if c.Profile == ProfileSim {
+		return nil, fmt.Errorf("board: the sim profile has no GPIO pins: %w", ErrNoHardware)
+	}
+	return hostPins(c.Profile, c.Chip)
 }
 
 // simLane is the sim profile's lane: hal/gpio's drivers on simulated lines
@@ -159,24 +171,32 @@ func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l
 		}
 		return p, nil
 	}
-	loop := func(key, suffix string, s PinSpec) (*gpio.Loop, error) {
+	loop := func(key, suffix string, s, fault PinSpec) (*gpio.Loop, error) {
 		p, err := pin(key, s)
 		if err != nil {
 			return nil, err
 		}
-		lp, err := gpio.NewLoop(p, gpio.LoopConfig{
-			Name: lc.Name + "/" + suffix, ActiveLow: s.ActiveLow,
+		lcfg := gpio.LoopConfig{
+			Name: lc.Name + "/" + suffix, ActiveLow: s.ActiveLow, Pull: s.pull(),
 			Debounce: lc.Debounce.D(), StuckAfter: lc.StuckAfter.D(), Clock: clk, Logger: cfg.Logger,
-		})
+		}
+		if fault.Wired() {
+			f, err := pin("safety_fault", fault)
+			if err != nil {
+				return nil, err
+			}
+			lcfg.Fault, lcfg.FaultActiveLow, lcfg.FaultPull = f, fault.ActiveLow, fault.pull()
+		}
+		lp, err := gpio.NewLoop(p, lcfg)
 		if err != nil {
 			return nil, fmt.Errorf("board: lane %s: %s: %w", lc.Name, key, err)
 		}
 		return lp, nil
 	}
-	if l.Arming, err = loop("arming_loop", "arming-loop", lc.ArmingLoop); err != nil {
+	if l.Arming, err = loop("arming_loop", "arming-loop", lc.ArmingLoop, PinSpec{}); err != nil {
 		return nil, err
 	}
-	if l.Safety, err = loop("safety_loop", "safety-loop", lc.SafetyLoop); err != nil {
+	if l.Safety, err = loop("safety_loop", "safety-loop", lc.SafetyLoop, lc.SafetyFault); err != nil {
 		return nil, err
 	}
 	bc := gpio.BarrierConfig{
@@ -211,14 +231,23 @@ func openLane(ctx context.Context, cfg Config, lc LaneConfig, pins PinSource) (l
 			return nil, err
 		}
 		if p != nil {
-			*s.dst = gpio.Switch{Pin: p, ActiveLow: s.spec.ActiveLow}
+			*s.dst = gpio.Switch{Pin: p, ActiveLow: s.spec.ActiveLow, Pull: s.spec.pull()}
 		}
 	}
 	if l.Barrier, err = gpio.NewBarrier(bc); err != nil {
 		return nil, fmt.Errorf("board: lane %s: barrier: %w", lc.Name, err)
 	}
 	if cfg.OpenCamera != nil {
-		if l.Camera, err = cfg.OpenCamera(ctx, lc.Name+"/camera", lc.Camera); err != nil {
+		port := lc.Camera
+		if port.RS485 != "kernel" && port.DEPin != "" && port.DEPin != None {
+			p, err := pin("camera.de_pin", PinSpec{Pin: port.DEPin})
+			if err != nil {
+				return nil, err
+			}
+			port.DE = p
+		}
+		l.Port = port
+		if l.Camera, err = cfg.OpenCamera(ctx, lc.Name+"/camera", port); err != nil {
 			return nil, fmt.Errorf("board: lane %s: camera %s: %w", lc.Name, lc.Camera.Path, err)
 		}
 	}

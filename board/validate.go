@@ -64,6 +64,7 @@ func (c Config) Validate() error {
 	if len(r.Lanes) == 0 {
 		add("", "lanes", "no lanes")
 	}
+	reserved := c.reservedPins(r)
 	names := map[string]bool{}
 	used := map[string]string{}   // pin key → its first use, "lane/key"
 	buses := map[string]string{}  // "path#addr" → lane
@@ -82,8 +83,12 @@ func (c Config) Validate() error {
 				{"arming_loop", l.ArmingLoop, false}, {"safety_loop", l.SafetyLoop, false},
 				{"open_relay", l.OpenRelay, false}, {"close_relay", l.CloseRelay, false},
 				{"stop_relay", l.StopRelay, true}, {"up_limit", l.UpLimit, true}, {"down_limit", l.DownLimit, true},
+				{"safety_fault", l.SafetyFault, true},
 			}
 			for _, p := range pins {
+				if p.spec.Pull != "" && !slices.Contains(Pulls, p.spec.Pull) {
+					add(l.Name, p.key+".pull", "unknown pull %q (up, down, none)", p.spec.Pull)
+				}
 				key := p.key + ".pin"
 				if !p.spec.Wired() {
 					if !p.optional {
@@ -94,6 +99,10 @@ func (c Config) Validate() error {
 				k, err := pinKey(c.Profile, p.spec.Pin)
 				if err != nil {
 					add(l.Name, key, "%v", err)
+					continue
+				}
+				if why, ok := reserved[k]; ok {
+					add(l.Name, key, "%s is %s: wire the %s elsewhere", k, why, strings.ReplaceAll(p.key, "_", " "))
 					continue
 				}
 				if first, dup := used[k]; dup {
@@ -162,6 +171,8 @@ func (c Config) Validate() error {
 			switch {
 			case err != nil:
 				add(l.Name, "camera.de_pin", "%v", err)
+			case reserved[k] != "":
+				add(l.Name, "camera.de_pin", "%s is %s: wire DE elsewhere", k, reserved[k])
 			case used[k] != "":
 				add(l.Name, "camera.de_pin", "pin %s already used by %s", cp.DEPin, used[k])
 			case dePins[k] != "" && dePins[k] != cp.Path:
@@ -175,6 +186,33 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return ps
+}
+
+// reservedPins maps the pin keys a Pi profile must not use to why: the
+// HAT ID EEPROM's bus, I²C1, the camera UART's TX/RX while a lane's
+// camera is on the header's UART, and its RTS (GPIO17) when that camera
+// runs the kernel's RS-485 mode (RTS drives the transceiver's DE).
+func (c Config) reservedPins(r Config) map[string]string {
+	if !isPi(c.Profile) {
+		return nil
+	}
+	res := map[string]string{
+		"GPIO0": "ID_SD, the HAT ID EEPROM's I²C (read by the firmware at boot)",
+		"GPIO1": "ID_SC, the HAT ID EEPROM's I²C (read by the firmware at boot)",
+		"GPIO2": "SDA1, I²C (fixed 1.8 kΩ pull-up on the board; RTC and other HATs)",
+		"GPIO3": "SCL1, I²C (fixed 1.8 kΩ pull-up on the board; RTC and other HATs)",
+	}
+	for _, l := range r.Lanes {
+		if !IsHeaderUART(c.Profile, l.Camera.Path) {
+			continue
+		}
+		res["GPIO14"] = "TXD of the camera's UART (" + l.Camera.Path + ")"
+		res["GPIO15"] = "RXD of the camera's UART (" + l.Camera.Path + ")"
+		if l.Camera.RS485 == "kernel" {
+			res["GPIO17"] = "RTS of the camera's UART (" + l.Camera.Path + "), which drives the transceiver's DE in rs485 kernel mode"
+		}
+	}
+	return res
 }
 
 // pinKey normalises a pin for the duplicate check and rejects names the

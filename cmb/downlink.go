@@ -59,7 +59,7 @@ func DecodeCalcRequest(v url.Values) (CalcRequest, error) {
 	r := CalcRequest{
 		ParkCode:  f.parkCode(),
 		OutCode:   f.optInt(fOutCode, laneMinDecode, CallbackLaneMax),
-		VplNumber: f.str(fVplNumber, false, maxPlateLen),
+		VplNumber: f.plate(fVplNumber, false, maxVirtualPlateRunes),
 	}
 	if f.err == nil && r.OutCode == nil && r.VplNumber == "" {
 		f.fail(fieldErr(fOutCode, "missing: calc needs out_code or vpl_number"))
@@ -177,7 +177,7 @@ func DecodeCalcAnswer(data []byte) (CalcAnswer, error) {
 		return CalcAnswer{}, fe
 	}
 	a := CalcAnswer{
-		VplNumber: o.str("vpl_number", false, maxPlateLen),
+		VplNumber: o.plate("vpl_number", false, maxVirtualPlateRunes),
 		RecordID:  o.str("record_id", false, maxIDLen),
 		BillID:    o.str("bill_id", false, maxIDLen),
 		InTime:    o.int64("in_time", false, 0, MaxUnixTime),
@@ -306,7 +306,7 @@ func DecodePayRequest(v url.Values) (PayRequest, error) {
 	f := newForm(v)
 	r := PayRequest{
 		ParkCode:  f.parkCode(),
-		VplNumber: f.str(fVplNumber, false, maxPlateLen),
+		VplNumber: f.plate(fVplNumber, false, maxVirtualPlateRunes),
 		RecordID:  f.str(fRecordID, true, maxIDLen),
 		BillID:    f.str(fBillID, false, maxIDLen),
 		PayTime:   f.time(fPayTime, true),
@@ -412,7 +412,7 @@ func DecodeAutoPayBindRequest(v url.Values) (AutoPayBindRequest, error) {
 	f := newForm(v)
 	r := AutoPayBindRequest{
 		ParkCode:    f.parkCode(),
-		VplNumber:   f.str(fVplNumber, true, maxPlateLen),
+		VplNumber:   f.plate(fVplNumber, true, maxPlateRunes),
 		AutoPayType: AutoPayType(f.int(fAutoPayType, false, math.MinInt32, math.MaxInt32)),
 		SerialNo:    f.str(fSerialNo, false, maxIDLen),
 		PostURL:     f.str(fPostURL, false, maxTextLen),
@@ -451,7 +451,7 @@ func (r AutoPayUnbindRequest) Values() (url.Values, error) {
 // DecodeAutoPayUnbindRequest parses a received autoPayUnbind.
 func DecodeAutoPayUnbindRequest(v url.Values) (AutoPayUnbindRequest, error) {
 	f := newForm(v)
-	r := AutoPayUnbindRequest{ParkCode: f.parkCode(), VplNumber: f.str(fVplNumber, true, maxPlateLen)}
+	r := AutoPayUnbindRequest{ParkCode: f.parkCode(), VplNumber: f.plate(fVplNumber, true, maxPlateRunes)}
 	r.Extra = f.extra()
 	return r, f.err0()
 }
@@ -482,7 +482,7 @@ func DecodeNoVplnRequest(v url.Values) (NoVplnRequest, error) {
 	f := newForm(v)
 	r := NoVplnRequest{
 		ParkCode:  f.parkCode(),
-		VplNumber: f.str(fVplNumber, true, maxPlateLen),
+		VplNumber: f.plate(fVplNumber, true, maxVirtualPlateRunes),
 		InCode:    f.int(fInCode, true, laneMinDecode, CallbackLaneMax),
 	}
 	r.Extra = f.extra()
@@ -522,6 +522,6 @@ func DecodeNoVplnAnswer(data []byte) (NoVplnAnswer, error) {
 	if fe != nil {
 		return NoVplnAnswer{}, fe
 	}
-	a := NoVplnAnswer{VplNumber: o.str("vpl_number", false, maxPlateLen)}
+	a := NoVplnAnswer{VplNumber: o.plate("vpl_number", false, maxVirtualPlateRunes)}
 	return a, o.err0()
 }

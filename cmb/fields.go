@@ -239,6 +239,46 @@ func checkText(name, s string, max int) *FieldError {
 	return nil
 }
 
+// The longest plates accepted from outside, in characters: a licensed
+// plate (a Chinese plate has 7 or 8), and a plate that may be an
+// unlicensed vehicle's virtual plate, which the spec (§4.5 NoVpln) lets a
+// car park make 16 to 30 characters long.
+const (
+	maxPlateRunes        = 16
+	maxVirtualPlateRunes = 30
+)
+
+// checkPlate is checkText for a plate: text, not terminal commands — no
+// control or format characters (C0, C1, DEL, bidi overrides, zero-width
+// characters), no line or paragraph separators, at most maxRunes.
+func checkPlate(name, s string, maxRunes int) *FieldError {
+	if e := checkText(name, s, maxPlateLen); e != nil {
+		return e
+	}
+	if n := utf8.RuneCountInString(s); n > maxRunes {
+		return fieldErr(name, "plate of %d characters, at most %d", n, maxRunes)
+	}
+	for i, r := range s {
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return fieldErr(name, "control or format character %U at byte %d", r, i)
+		}
+	}
+	return nil
+}
+
+// plate reads a plate field of at most maxRunes characters (see
+// checkPlate).
+func (f *form) plate(name string, required bool, maxRunes int) string {
+	s := f.str(name, required, maxPlateLen)
+	if s != "" {
+		if e := checkPlate(name, s, maxRunes); e != nil {
+			f.fail(e)
+			return ""
+		}
+	}
+	return s
+}
+
 // clip shortens a value quoted in an error message.
 func clip(s string) string { return clipN(s, 32) }
 

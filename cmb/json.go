@@ -82,6 +82,19 @@ func (o *jobj) int(name string, required bool, lo, hi int64) int {
 	return int(o.int64(name, required, lo, hi))
 }
 
+// plate reads a plate field of at most maxRunes characters (see
+// checkPlate).
+func (o *jobj) plate(name string, required bool, maxRunes int) string {
+	s := o.str(name, required, maxPlateLen)
+	if s != "" {
+		if e := checkPlate(o.path+name, s, maxRunes); e != nil {
+			o.fail(e)
+			return ""
+		}
+	}
+	return s
+}
+
 func (o *jobj) str(name string, required bool, max int) string {
 	field := o.path + name
 	var s string

@@ -126,6 +126,19 @@ func (l *lane) do(ctx context.Context, fn func()) error {
 	}
 }
 
+// haltOnPanic, deferred by run, halts the lane's barrier (its relays to
+// their safe state) when the lane's goroutine panics, then lets the panic
+// go on: the process dies as it would have, but not with a relay held.
+func (l *lane) haltOnPanic() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	err := l.cfg.Barrier.Halt()
+	l.c.log.Error("lane panicked: barrier halted", "lane", l.cfg.Name, "panic", fmt.Sprint(r), "halt_err", err)
+	panic(r)
+}
+
 // post runs fn on the lane's goroutine without waiting.
 func (l *lane) post(fn func()) {
 	l.posts.Add(1)
@@ -140,6 +153,7 @@ func (l *lane) post(fn func()) {
 
 func (l *lane) run(ctx context.Context) {
 	defer close(l.quit)
+	defer l.haltOnPanic()
 	l.armed, l.safety = l.cfg.Arming.Occupied(), l.cfg.Safety.Occupied()
 	l.snapshot()
 	arming, safety := l.cfg.Arming.Events(), l.cfg.Safety.Events()

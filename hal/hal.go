@@ -21,6 +21,7 @@ type LoopEvent struct {
 	Occupied bool      // true: a vehicle stands on the loop
 	At       time.Time // when the change was observed (after debounce)
 	Stuck    bool      // the loop has been occupied longer than its stuck limit (a warning; Occupied stays true)
+	Fault    bool      // the detector reports a fault: Occupied is true while it does
 }
 
 // Loop is an inductive loop detector read through a dry contact.

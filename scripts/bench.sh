@@ -15,3 +15,22 @@ grep -E '^\||^go[0-9]' "$out"
 echo
 echo "machine: $(nproc) CPUs; $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 echo "figures: dist/bench.json"
+
+# Decoders (hal/camera): every input kind of both codecs, 1 MiB each in
+# 64-byte reads; target ≥ 5 MB/s for any input. cpu-MB/s divides by the
+# process's CPU time, which a busy machine does not dilute.
+dec=$(mktemp)
+trap 'rm -f "$out" "$dec"' EXIT
+if ! CGO_ENABLED=0 ${GO:-go} test -count=1 -run '^$' -bench '^BenchmarkDecode(LaneFrame|Template)$' -benchtime 5x ./hal/camera >"$dec" 2>&1; then
+  cat "$dec"
+  exit 1
+fi
+echo
+echo "| decoder / input | MB/s | cpu-MB/s | target |"
+echo "|---|---|---|---|"
+awk '/^BenchmarkDecode/ {
+  name = $1; sub(/^BenchmarkDecode/, "", name); sub(/-[0-9]+$/, "", name)
+  mbs = ""; cpu = ""
+  for (i = 2; i <= NF; i++) { if ($i == "MB/s") mbs = $(i-1); if ($i == "cpu-MB/s") cpu = $(i-1) }
+  printf "| %s | %s | %s | ≥ 5 MB/s |\n", name, mbs, cpu
+}' "$dec"

@@ -63,6 +63,7 @@ var (
 	metaOverfull  = []byte("out_over")   // uint64 BE: enqueues beyond the bound with nothing left to evict
 	metaDeadTotal = []byte("dead_total") // uint64 BE: messages ever dead-lettered
 	metaLastError = []byte("last_error") // text of the last Retry error
+	metaConsole   = []byte("console")    // ConsoleLockout (JSON): the serial console's PIN lock-out
 	// metaKindN + kind: uint64 BE, messages of that kind in the outbox
 	// (absent when none). The meta bucket is small enough to stay inline,
 	// so these counters cost a commit no page of its own.

@@ -9,12 +9,30 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"laned/board"
 	"laned/hal"
 	"laned/hal/camera"
 )
+
+// laneCamera returns the camera port (defaults applied) and template file
+// of the named lane.
+func laneCamera(cfg *Config, name string) (board.CameraPort, string, error) {
+	hw := cfg.Board.WithDefaults().Lanes
+	for i, l := range cfg.Lanes {
+		if l.Name == name && i < len(hw) {
+			return hw[i].Camera, l.Camera.Template, nil
+		}
+	}
+	var names []string
+	for _, l := range cfg.Lanes {
+		names = append(names, l.Name)
+	}
+	return board.CameraPort{}, "", fmt.Errorf("no lane %q in %s (lanes: %s)", name, cfg.Path, strings.Join(names, ", "))
+}
 
 func init() {
 	register("camera", "field tools for the RS-485 camera: decode a capture, listen live", runCamera)
@@ -23,11 +41,15 @@ func init() {
 const cameraUsage = `usage:
   laned camera decode [--codec lane-frame|template] [--template FILE] < capture.bin
   laned camera listen --port /dev/ttyUSB0 [--baud 115200] [--codec …] [flags]
+  laned camera listen -config /etc/laned/laned.conf -lane NAME [flags]
 
 decode prints every frame of a byte capture and every rejected stretch of
 bytes with its reason, one JSON object a line. listen does the same live on
 a serial port, acknowledging frames as the controller would; stop it with
-Ctrl-C. Run 'laned camera decode -h' or 'laned camera listen -h' for flags.
+Ctrl-C. With -lane it takes the lane's camera wiring from the configuration
+(port, line settings, codec, RS-485 mode and DE pin); with a DE pin (the
+lane's or -de) it holds the transceiver in receive, raising DE only while
+it writes an ACK. Run 'laned camera decode -h' or 'laned camera listen -h' for flags.
 `
 
 // runCamera is `laned camera`.
@@ -40,7 +62,7 @@ func runCamera(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	case "decode":
 		return cameraDecode(args[1:], stdin, stdout, stderr)
 	case "listen":
-		return cameraListen(ctx, args[1:], stdout, stderr)
+		return cameraListen(ctx, args[1:], stdout, stderr, nil)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, cameraUsage)
 		return nil
@@ -241,7 +263,9 @@ func cameraDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// cameraListen is `laned camera listen`. pins, when set, replaces the
+// board's pin source for the DE pin (tests).
+func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer, pins board.PinSource) error {
 	fs := flag.NewFlagSet("laned camera listen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cf codecFlags
@@ -252,14 +276,57 @@ func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	parity := fs.String("parity", "none", "parity: none, odd or even")
 	stopBits := fs.Int("stopbits", 1, "stop bits: 1 or 2")
 	addr := fs.Int("addr", 0, "camera address to listen to and trigger (0: any, trigger broadcast)")
-	rs485 := fs.String("rs485", "auto", "RS-485 direction control: auto (transceiver) or kernel (TIOCSRS485)")
+	rs485 := fs.String("rs485", "auto", "RS-485 direction control: auto (transceiver), kernel (TIOCSRS485) or gpio (with a DE pin)")
+	config := fs.String("config", "", "configuration file: with -lane, the lane's camera wiring; with -de, the board profile")
+	laneName := fs.String("lane", "", "take port, line settings, codec, RS-485 mode and DE pin from this lane of -config")
+	de := fs.String("de", "", "RS-485 driver-enable pin (e.g. GPIO4), held low (receive) except while writing; \"none\" for none")
+	profile := fs.String("profile", "", "board profile naming -de without -config: rpi3, rpi4, rpi5 or gpiochip")
+	chip := fs.String("chip", "", "GPIO chip for -profile gpiochip (or rpi5)")
 	heartbeat := fs.Duration("heartbeat", 0, "camera heartbeat period (default 10s for lane-frame; offline after 3 missed)")
 	trigger := fs.Bool("trigger", false, "send one TRIGGER after opening the port")
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var bc board.Config
+	if *laneName != "" && *config == "" {
+		fmt.Fprintln(stderr, "laned camera listen: -lane needs -config")
+		return errUsage
+	}
+	if *config != "" {
+		cfg, err := loadConfigErr(*config)
+		if err != nil {
+			return err
+		}
+		lock, err := refuseWhileRunning(cfg, "camera listen")
+		if err != nil {
+			return err
+		}
+		defer lock.release()
+		bc = cfg.Board
+		if *laneName != "" {
+			port, tmpl, err := laneCamera(cfg, *laneName)
+			if err != nil {
+				return err
+			}
+			fromLane := map[string]func(){
+				"port": func() { *path = port.Path }, "baud": func() { *baud = port.Baud },
+				"parity": func() { *parity = port.Parity }, "addr": func() { *addr = port.Addr },
+				"codec": func() { cf.codec = port.Codec }, "template": func() { cf.template = tmpl },
+				"rs485": func() { *rs485 = port.RS485 }, "de": func() { *de = port.DEPin },
+			}
+			for name, take := range fromLane {
+				if !set[name] {
+					take()
+				}
+			}
+		}
+	} else {
+		bc = board.Config{Profile: *profile, Chip: *chip}
+	}
 	if *path == "" {
-		fmt.Fprintln(stderr, "laned camera listen: --port is required")
+		fmt.Fprintln(stderr, "laned camera listen: --port (or -config with -lane) is required")
 		fs.Usage()
 		return errUsage
 	}
@@ -275,13 +342,29 @@ func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if mode == camera.RS485GPIO {
-		return fmt.Errorf("camera listen: --rs485 gpio needs the board's pin; use the daemon's board profile: %w", camera.ErrUnsupported)
+	var dePin camera.DriverEnable
+	if mode != camera.RS485Kernel && *de != "" && *de != board.None {
+		if bc.Profile == "" {
+			return fmt.Errorf("camera listen: -de %s needs the board: -config FILE or -profile: %w", *de, camera.ErrConfig)
+		}
+		bc.Pins = pins
+		p, err := bc.PinSource()
+		if err != nil {
+			return fmt.Errorf("camera listen: -de %s: %w", *de, err)
+		}
+		pin, err := p.Pin(*de)
+		if err != nil {
+			return fmt.Errorf("camera listen: -de %s: %w", *de, err)
+		}
+		dePin, mode = dePinOut{pin}, camera.RS485GPIO
+	}
+	if mode == camera.RS485GPIO && dePin == nil {
+		return fmt.Errorf("camera listen: --rs485 gpio needs a DE pin (-de PIN or -lane): %w", camera.ErrConfig)
 	}
 	out := newLineWriter(stdout)
 	cfg := camera.Config{
 		Name: *path, Path: *path, Baud: *baud, DataBits: *dataBits, Parity: par, StopBits: *stopBits,
-		Codec: codec, Addr: *addr, RS485: mode, HeartbeatPeriod: *heartbeat, MustOpen: true,
+		Codec: codec, Addr: *addr, RS485: mode, DE: dePin, HeartbeatPeriod: *heartbeat, MustOpen: true,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 		OnReject: func(r camera.Result) {
 			out.put(rejectLine{At: r.At.Unix(), Rejected: hex.EncodeToString(r.Rejected), Reason: r.Reason})
@@ -291,7 +374,11 @@ func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "listening on %s at %d baud, codec %s; Ctrl-C to stop\n", *path, *baud, codec.Name())
+	dir := "RS-485 " + mode.String()
+	if dePin != nil {
+		dir += ", DE " + *de + " held low (receive) except while writing"
+	}
+	fmt.Fprintf(stderr, "listening on %s at %d baud, codec %s, %s; Ctrl-C to stop\n", *path, *baud, codec.Name(), dir)
 	if *trigger {
 		if err := p.Trigger(ctx); err != nil {
 			fmt.Fprintf(stderr, "trigger: %v\n", err)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"laned/board"
@@ -25,15 +24,21 @@ import (
 	"laned/internal/progress"
 )
 
-// busPins hands the board gpiotest pins by name.
+// busPins hands the board gpiotest pins by name, and de (when set) for
+// GPIO4: the driver-enable pin comes from the board's pin source, like
+// the relays', never from periph's global registry.
 type busPins struct {
 	mu   sync.Mutex
 	pins map[string]*gpiotest.Pin
+	de   *recordingPin
 }
 
 func (f *busPins) Pin(name string) (gpio.PinIO, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if name == "GPIO4" && f.de != nil {
+		return f.de, nil
+	}
 	if p, ok := f.pins[name]; ok {
 		return p, nil
 	}
@@ -42,8 +47,8 @@ func (f *busPins) Pin(name string) (gpio.PinIO, error) {
 	return p, nil
 }
 
-// recordingPin is the driver-enable pin of the rpi4 map (GPIO4), found by
-// the daemon through gpioreg; it records every level driven.
+// recordingPin is the driver-enable pin of the rpi4 map (GPIO4); it
+// records every level driven.
 type recordingPin struct {
 	*gpiotest.Pin
 	mu     sync.Mutex
@@ -65,27 +70,11 @@ func (p *recordingPin) take() []gpio.Level {
 	return l
 }
 
-var (
-	dePinOnce sync.Once
-	dePin4    = &recordingPin{Pin: &gpiotest.Pin{N: "GPIO4", Num: 4}}
-)
-
-func registerDEPin(t *testing.T) *recordingPin {
-	t.Helper()
-	dePinOnce.Do(func() {
-		if err := gpioreg.Register(dePin4); err != nil {
-			t.Fatalf("register GPIO4: %v", err)
-		}
-	})
-	dePin4.take()
-	return dePin4
-}
-
 // TestCameraOpenerSharedBus opens the rpi4 profile's default wiring (both
 // lanes' cameras on one serial port at addresses 1 and 2, one DE pin)
 // through board.Open and the daemon's camera opener, over a pty.
 func TestCameraOpenerSharedBus(t *testing.T) {
-	de := registerDEPin(t)
+	de := &recordingPin{Pin: &gpiotest.Pin{N: "GPIO4", Num: 4}}
 	master, slave := cameratest.OpenPTY(t)
 	link := filepath.Join(t.TempDir(), "serial0")
 	if err := os.Symlink(slave, link); err != nil {
@@ -96,7 +85,7 @@ func TestCameraOpenerSharedBus(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	opener := cameraOpener(&Config{}, clk, nil)
 	bc := board.Config{
-		Profile: board.ProfileRPi4, Clock: clk, Pins: &busPins{pins: map[string]*gpiotest.Pin{}},
+		Profile: board.ProfileRPi4, Clock: clk, Pins: &busPins{pins: map[string]*gpiotest.Pin{}, de: de},
 		Lanes:      []board.LaneConfig{{Camera: board.CameraPort{Path: link}}, {Camera: board.CameraPort{Path: link}}},
 		OpenCamera: opener,
 	}
@@ -159,7 +148,7 @@ func TestCameraOpenerSharedBus(t *testing.T) {
 	// The bus closed with its last camera: the same opener opens it
 	// afresh for a restarted board (fresh pins: the old board's input
 	// goroutines may still be leaving theirs).
-	bc.Pins = &busPins{pins: map[string]*gpiotest.Pin{}}
+	bc.Pins = &busPins{pins: map[string]*gpiotest.Pin{}, de: de}
 	b2, err := board.Open(ctx, bc)
 	if err != nil {
 		t.Fatalf("board.Open again after Halt = %v", err)

@@ -10,9 +10,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"laned/hal"
 	"laned/hal/camera"
@@ -64,7 +68,7 @@ func TestCameraDecode(t *testing.T) {
 		wantE error
 	}{
 		{"lane-frame", []string{"decode"}, bytes.Join([][]byte{[]byte("junk"), badCRC, worked}, nil),
-			[]string{"rejected:garbage", "rejected:crc mismatch", "rejected:length 16689 exceeds 1024", "plate:京A12345"}, nil}, // the TRIG byte 02 inside the bad frame is tried as an STX
+			[]string{"rejected:garbage", "rejected:crc mismatch", "rejected:length exceeds 1024", "plate:京A12345"}, nil}, // the TRIG byte 02 inside the bad frame is tried as an STX
 		{"torn at end", []string{"decode", "--codec", "lane-frame"}, append(bytes.Clone(worked), worked[:7]...),
 			[]string{"plate:京A12345", "rejected:incomplete frame"}, nil},
 		{"template", []string{"decode", "--codec", "template", "--template", tmplPath}, gbkLine,
@@ -175,4 +179,117 @@ func TestCameraListen(t *testing.T) {
 	if !strings.Contains(got, "online plate") || !strings.Contains(got, "rejected:garbage") {
 		t.Errorf("listen printed %q; want a garbage rejection, online, plate", got)
 	}
+}
+
+// laneConfig is minimalConfig on the rpi4 profile with both lanes'
+// cameras on path (addresses 1 and 2, DE on GPIO4, as the HATs wire it).
+func laneConfig(t *testing.T, dir, path string) string {
+	t.Helper()
+	p := minimalConfig(t, dir, "")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `profile = "sim"`, `profile = "rpi4"`, 1)
+	s = strings.Replace(s, "name = \"in1\"\nkind = \"entry\"\ncode = 1\n",
+		"name = \"in1\"\nkind = \"entry\"\ncode = 1\ncamera = { path = \""+path+"\", de_pin = \"GPIO4\" }\n", 1)
+	s = strings.Replace(s, "name = \"out1\"\nkind = \"exit\"\ncode = 1\n",
+		"name = \"out1\"\nkind = \"exit\"\ncode = 1\ncamera = { path = \""+path+"\", de_pin = \"GPIO4\" }\n", 1)
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCameraListenLaneDE: -config -lane takes the lane's port and DE pin
+// (through the board's pin source) and holds DE low (receive), raising it
+// only around the ACKs.
+func TestCameraListenLaneDE(t *testing.T) {
+	master, slave := cameratest.OpenPTY(t)
+	cfgPath := laneConfig(t, t.TempDir(), slave)
+	de := &recordingPin{Pin: &gpiotest.Pin{N: "GPIO4", Num: 4}}
+	pins := &busPins{pins: map[string]*gpiotest.Pin{}, de: de}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // hang guard
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		err := cameraListen(runCtx, []string{"-config", cfgPath, "-lane", "in1"}, pw, &errb, pins)
+		pw.Close()
+		done <- err
+	}()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	cam := cameratest.NewFakeCamera(master, 1, nil)
+	cam.Start(ctx)
+	ev := hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourBlue, Conf: 96, Trigger: hal.TriggerIO, CameraTime: time.Unix(1700000000, 0)}
+	for cam.SendPlate(ctx, ev) != nil {
+		if ctx.Err() != nil {
+			t.Fatal("no ACK from laned camera listen -lane in1")
+		}
+	}
+	for line := range lines {
+		if strings.Contains(line, `"plate":"京A12345"`) {
+			stop()
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("camera listen -lane in1 = %v; want nil after cancel (stderr %s)", err, errb.String())
+	}
+	levels := de.take()
+	if len(levels) < 3 || levels[0] != gpio.Low || levels[len(levels)-1] != gpio.Low || !slices.Contains(levels, gpio.High) {
+		t.Errorf("GPIO4 levels = %v; want low at open (receive), high around the ACK, low at close", levels)
+	}
+	if !strings.Contains(errb.String(), "DE GPIO4 held low") {
+		t.Errorf("stderr = %q; want it to say DE is held in receive", errb.String())
+	}
+}
+
+func TestCameraListenRefusals(t *testing.T) {
+	_, slave := cameratest.OpenPTY(t)
+	dir := t.TempDir()
+	cfgPath := laneConfig(t, dir, slave)
+	pins := &busPins{pins: map[string]*gpiotest.Pin{}}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"lane without config", []string{"-lane", "in1"}, "usage"},
+		{"unknown lane", []string{"-config", cfgPath, "-lane", "nope"}, `no lane "nope"`},
+		{"de without a board", []string{"-port", slave, "-de", "GPIO4"}, "needs the board"},
+		{"gpio without a pin", []string{"-port", slave, "-rs485", "gpio"}, "needs a DE pin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := cameraListen(context.Background(), tt.args, io.Discard, io.Discard, pins)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("camera listen %q = %v; want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+	t.Run("daemon running", func(t *testing.T) {
+		data := filepath.Join(dir, "data")
+		if err := os.MkdirAll(data, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		l, err := lockDaemon(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.release()
+		err = cameraListen(context.Background(), []string{"-config", cfgPath, "-lane", "in1"}, io.Discard, io.Discard, pins)
+		if !errors.Is(err, errRunning) || !strings.Contains(err.Error(), "stop it first") {
+			t.Errorf("camera listen while laned runs = %v; want a refusal wrapping errRunning", err)
+		}
+	})
 }

@@ -16,6 +16,11 @@ func init() {
 }
 
 func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	return checkMain(args, stdout, stderr, checkEnv{})
+}
+
+// checkMain is laned check with its view of the box (env) injectable.
+func checkMain(args []string, stdout, stderr io.Writer, env checkEnv) error {
 	fs, config := configFlags("check", stderr)
 	quiet := fs.Bool("q", false, "print nothing when the configuration is good")
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
@@ -31,8 +36,22 @@ func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		}
 		return fmt.Errorf("check: %s: %d problem%s", cfg.pathOr(*config), len(ps), plural(len(ps)))
 	}
+	h := hostCheck(cfg, env)
+	if len(h.problems) > 0 {
+		sortProblems(h.problems)
+		for _, p := range h.problems {
+			fmt.Fprintln(stdout, p)
+		}
+		for _, p := range h.warnings {
+			fmt.Fprintln(stdout, "warning:", p)
+		}
+		return fmt.Errorf("check: %s: %d problem%s on this box", cfg.Path, len(h.problems), plural(len(h.problems)))
+	}
 	if !*quiet {
 		writeSummary(stdout, cfg)
+		for _, p := range h.warnings {
+			fmt.Fprintln(stdout, "warning:", p)
+		}
 	}
 	return nil
 }
@@ -98,6 +117,16 @@ func writeSummary(w io.Writer, c *Config) {
 			cam += fmt.Sprintf(", loops %s/%s, relays %s/%s", hw[i].ArmingLoop.Pin, hw[i].SafetyLoop.Pin, hw[i].OpenRelay.Pin, hw[i].CloseRelay.Pin)
 		}
 		line("lane", "%s: %s, %s %d, %s", l.Name, l.Kind, code, l.Code, cam)
+		if c.Board.Profile != board.ProfileSim {
+			h := hw[i]
+			_, arming := h.ArmingLoop.FailSafe()
+			_, safety := h.SafetyLoop.FailSafe()
+			line("", "  arming loop %s %s", h.ArmingLoop.Pin, arming)
+			line("", "  safety loop %s %s", h.SafetyLoop.Pin, safety)
+			if h.SafetyFault.Wired() {
+				line("", "  safety loop fault input %s (%s): the loop reads occupied while it is active", h.SafetyFault.Pin, activeWord(h.SafetyFault.ActiveLow))
+			}
+		}
 	}
 	t := c.Tariff
 	var sets []string
@@ -135,6 +164,13 @@ func writeSummary(w io.Writer, c *Config) {
 		pull = fmt.Sprintf("pull %s channel %s every %s", u.URL, u.Channel, u.Interval.D())
 	}
 	line("update", "%s, %d trusted key%s, trial %s, %d starts", pull, len(u.TrustedKeys), plural(len(u.TrustedKeys)), u.TrialPeriod.D(), u.MaxStarts)
+}
+
+func activeWord(low bool) string {
+	if low {
+		return "active-low"
+	}
+	return "active-high"
 }
 
 func orEmpty(prefix, s string) string {

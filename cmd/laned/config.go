@@ -87,8 +87,16 @@ type PlatformConfig struct {
 	TLSCert     string   `toml:"tls_cert"`
 	TLSKey      string   `toml:"tls_key"`
 	Allow       []string `toml:"allow"` // source addresses or CIDRs; empty: any
-	Guaranteed  bool     `toml:"guaranteed"`
-	SendTimeout duration `toml:"send_timeout"`
+	// TrustLoopback lets loopback callers past the allow list (default
+	// true: the technician's tools on the box); false behind a local
+	// reverse proxy or tunnel, whose callers all arrive from loopback.
+	TrustLoopback *bool `toml:"trust_loopback"`
+	// TrustedProxy: the allow list checks the last X-Forwarded-For
+	// address of a request from loopback (what a local proxy appends); a
+	// request from anywhere else never has its header honoured.
+	TrustedProxy bool     `toml:"trusted_proxy"`
+	Guaranteed   bool     `toml:"guaranteed"`
+	SendTimeout  duration `toml:"send_timeout"`
 	// MaxRefusals: an uplink refused this many times in a row with the
 	// same answer is dead-lettered (audited). 0: the default, 5.
 	MaxRefusals int `toml:"max_refusals"`
@@ -646,6 +654,9 @@ func (d *configDecoder) validatePlatform(cfg *Config, withFiles bool) {
 	case (p.TLSCert == "") != (p.TLSKey == ""):
 		d.add("platform.tls_cert", "set both tls_cert and tls_key, or neither")
 	case p.TLSCert != "" && withFiles:
+		if err := checkPrivateFile(p.TLSKey, "the TLS private key"); err != nil {
+			d.add("platform.tls_key", "%v", err)
+		}
 		if _, err := tls.LoadX509KeyPair(p.TLSCert, p.TLSKey); err != nil {
 			d.add("platform.tls_cert", "%v", err)
 		}
@@ -692,6 +703,13 @@ func parseAllow(s string) (netip.Prefix, error) {
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("bad CIDR %q", s)
 		}
+		if a := p.Addr(); a.Is4In6() {
+			// ::ffff:10.1.0.0/112 is 10.1.0.0/16: callers are unmapped.
+			if p.Bits() < 96 {
+				return netip.Prefix{}, fmt.Errorf("bad CIDR %q: an IPv4-mapped prefix needs at least 96 bits", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
 		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
@@ -705,18 +723,8 @@ func parseAllow(s string) (netip.Prefix, error) {
 // by its owner only (mode & 077 == 0) and not empty. The error never
 // contains the secret.
 func readSecret(path string) (secret, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%s does not exist (write the appsecret there, chmod 600)", path)
-		}
-		return "", fmt.Errorf("%s: %v", path, errors.Unwrap(err))
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s is readable by others (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+	if err := checkPrivateFile(path, "the appsecret"); err != nil {
+		return "", err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -730,6 +738,25 @@ func readSecret(path string) (secret, error) {
 		return "", fmt.Errorf("%s holds more than one line", path)
 	}
 	return secret(s), nil
+}
+
+// checkPrivateFile checks that path (holding what) is a regular file that
+// neither its group nor others may read or write: mode & 077 == 0.
+func checkPrivateFile(path, what string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s does not exist (write %s there, chmod 600)", path, what)
+		}
+		return fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("%s is readable by others (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	return nil
 }
 
 func (d *configDecoder) validateLanes(cfg *Config, withFiles bool) {

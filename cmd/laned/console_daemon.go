@@ -18,6 +18,7 @@ import (
 	"laned/edge/update"
 	"laned/hal"
 	"laned/hal/sim"
+	"laned/store"
 )
 
 func init() { startConsoles = serveConsoles }
@@ -144,6 +145,19 @@ func (d *daemon) consoleUpdate(ctx context.Context, path string) (string, error)
 
 // serveConsoles runs the root-only socket console and, when configured,
 // the serial console with its PIN, until ctx ends.
+// pinStore keeps the serial console's PIN lock-out in the store, so that
+// a restart neither resets the count nor lifts a lock.
+type pinStore struct{ db *store.DB }
+
+func (p pinStore) LoadPIN() (console.PINState, error) {
+	c, err := p.db.ConsoleLockout()
+	return console.PINState(c), err
+}
+
+func (p pinStore) SavePIN(st console.PINState) error {
+	return p.db.PutConsoleLockout(store.ConsoleLockout(st))
+}
+
 func serveConsoles(ctx context.Context, d *daemon) error {
 	loc := d.cfg.Park.Location
 	var wg sync.WaitGroup
@@ -162,7 +176,8 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 		go func() { defer wg.Done(); keep(serveConsoleSocket(ctx, sock, c)) }()
 	}
 	if port := d.cfg.Console.SerialPort; port != "" && port != "none" {
-		pin, err := console.NewPINCheck(d.cfg.Console.PINHash, console.PINOptions{})
+		pin, err := console.NewPINCheck(d.cfg.Console.PINHash, console.PINOptions{
+			Store: pinStore{d.db}, Now: d.real.Now, Logger: d.log.With("part", "console")})
 		if err != nil {
 			keep(fmt.Errorf("serial console: %w", err))
 		} else {

@@ -19,9 +19,9 @@ func init() {
 	register("release", "make signing keys and sign a release (keygen | sign)", runRelease)
 }
 
-func runRelease(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runRelease(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: laned release keygen -out KEYFILE | sign -key KEYFILE -version V -arch A [-channel C] [-out DIR] BINARY")
+		fmt.Fprintln(stderr, "usage: laned release keygen -out KEYFILE | sign -key KEYFILE -version V -arch A [-channel C] [-out DIR] [-exec QEMU] BINARY")
 		return errUsage
 	}
 	switch args[0] {
@@ -75,6 +75,7 @@ func releaseSign(args []string, stdout, stderr io.Writer) error {
 	channel := fs.String("channel", update.DefaultChannel, "release channel")
 	outDir := fs.String("out", "", "release directory to write (default: BINARY's directory)")
 	created := fs.Int64("created", 0, "creation time, UNIX seconds (default now)")
+	execWith := fs.String("exec", "", "run BINARY's `version` under this program (a cross build: qemu-aarch64-static, qemu-arm-static)")
 	if err := fs.Parse(args); err != nil || *keyPath == "" || *ver == "" || *arch == "" || fs.NArg() != 1 {
 		fs.Usage()
 		return errUsage
@@ -99,6 +100,15 @@ func releaseSign(args []string, stdout, stderr io.Writer) error {
 	m, err := update.NewManifest(*ver, *arch, *channel, when, bytes.NewReader(bin))
 	if err != nil {
 		return err
+	}
+	// The binary must say it is what the manifest will say: an updater
+	// refuses a mismatch, so a release that has one is never made.
+	sv, sa, err := update.ReadStamp(context.Background(), binPath, *execWith)
+	if err != nil {
+		return fmt.Errorf("release sign: cannot read %s's stamp (a cross build needs -exec qemu-…-static): %v: %w", binPath, err, update.ErrStamp)
+	}
+	if sv != m.Version || sa != m.Arch {
+		return fmt.Errorf("release sign: %s is stamped %s %s, not %s %s: %w", binPath, sv, sa, m.Version, m.Arch, update.ErrStamp)
 	}
 	dir := *outDir
 	if dir == "" {

@@ -34,7 +34,9 @@ func TestReleaseKeygenAndSign(t *testing.T) {
 
 	bin := filepath.Join(dir, "build", "laned-linux-arm64")
 	os.MkdirAll(filepath.Dir(bin), 0o755)
-	os.WriteFile(bin, []byte("a laned binary"), 0o755)
+	// A stand-in binary: what `laned version` prints, from a script.
+	script := "#!/bin/sh\necho 'laned v1.2.3 (linux/arm64, go1.26, built unknown)'\n"
+	os.WriteFile(bin, []byte(script), 0o755)
 	rel := filepath.Join(dir, "rel")
 	out.Reset()
 	args := []string{"release", "sign", "--key", key, "--version", "v1.2.3", "--arch", "linux/arm64", "--out", rel, "--created", "1767225600", bin}
@@ -47,11 +49,11 @@ func TestReleaseKeygenAndSign(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify(signed release) = %v", err)
 	}
-	want := update.Manifest{Version: "v1.2.3", Arch: "linux/arm64", Size: 14, Created: 1767225600, Channel: "stable", SHA256: m.SHA256}
+	want := update.Manifest{Version: "v1.2.3", Arch: "linux/arm64", Size: int64(len(script)), Created: 1767225600, Channel: "stable", SHA256: m.SHA256}
 	if m != want {
 		t.Errorf("manifest = %+v; want %+v", m, want)
 	}
-	if b, _ := os.ReadFile(filepath.Join(rel, update.BinaryName)); string(b) != "a laned binary" {
+	if b, _ := os.ReadFile(filepath.Join(rel, update.BinaryName)); string(b) != script {
 		t.Errorf("release dir binary = %q", b)
 	}
 	bf, err := os.Open(filepath.Join(rel, "laned.bundle"))
@@ -61,8 +63,8 @@ func TestReleaseKeygenAndSign(t *testing.T) {
 	defer bf.Close()
 	fi, _ := bf.Stat()
 	h, err := update.ReadBundleHeader(bf, fi.Size())
-	if err != nil || !bytes.Equal(h.Manifest, mb) || !bytes.Equal(h.Sig, sig) || fi.Size()-h.BinOffset != 14 {
-		t.Errorf("bundle header = %+v, %v; want the release's manifest, sig and 14 bytes", h, err)
+	if err != nil || !bytes.Equal(h.Manifest, mb) || !bytes.Equal(h.Sig, sig) || fi.Size()-h.BinOffset != int64(len(script)) {
+		t.Errorf("bundle header = %+v, %v; want the release's manifest, sig and the binary", h, err)
 	}
 
 	bad := []struct {
@@ -73,6 +75,9 @@ func TestReleaseKeygenAndSign(t *testing.T) {
 		{"no key", []string{"release", "sign", "--version", "v1", "--arch", "linux/arm64", bin}, errUsage},
 		{"dev version", []string{"release", "sign", "--key", key, "--version", "dev", "--arch", "linux/arm64", bin}, update.ErrBadManifest},
 		{"bad arch", []string{"release", "sign", "--key", key, "--version", "v1", "--arch", "arm64", bin}, update.ErrBadManifest},
+		{"stamped another version", []string{"release", "sign", "--key", key, "--version", "v1.2.4", "--arch", "linux/arm64", "--out", t.TempDir(), bin}, update.ErrStamp},
+		{"stamped another arch", []string{"release", "sign", "--key", key, "--version", "v1.2.3", "--arch", "linux/arm/v7", "--out", t.TempDir(), bin}, update.ErrStamp},
+		{"not runnable", []string{"release", "sign", "--key", key, "--version", "v1.2.3", "--arch", "linux/arm64", "--out", t.TempDir(), key}, update.ErrStamp},
 		{"no subcommand", []string{"release"}, errUsage},
 		{"unknown subcommand", []string{"release", "publish"}, errUsage},
 	}

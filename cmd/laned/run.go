@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +21,6 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
 
 	"laned/board"
 	"laned/cmb"
@@ -141,6 +139,7 @@ type daemon struct {
 	http   *http.Server
 	audits chan store.AuditEvent // refused callbacks, written off the request path
 	sd     *notifier
+	lock   *daemonLock // data_dir's lock: the field tools see laned running
 
 	fixMu sync.Mutex   // guards ctl's assignment against the clock's fix-up
 	fixes []edge.Fixup // fix-ups that came before the controller
@@ -168,6 +167,9 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("run: data dir: %w", err)
 	}
+	if d.lock, err = lockDaemon(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
 	d.real = d.base
 	if cfg.SimClock {
 		d.startSimClock()
@@ -184,9 +186,10 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 			logger.Error("clock fix-up failed", "err", err)
 		}
 	})
-	if d.trial, err = update.OpenTrial(cfg.DataDir, Version(), d.clk, logger.With("part", "update")); err != nil {
+	if d.trial, err = update.OpenTrial(cfg.DataDir, self(), d.clk, logger.With("part", "update")); err != nil {
 		return nil, fmt.Errorf("run: update trial: %w", err)
 	}
+	crashLater()
 	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
@@ -271,7 +274,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 		return nil, fmt.Errorf("run: %w", err)
 	}
 	d.http = &http.Server{
-		Handler:           allowList(cfg.Platform.Allowed, withHealth(srv), logger),
+		Handler:           withHealth(allowList(sourcesOf(cfg.Platform), srv, logger)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -474,6 +477,7 @@ func (d *daemon) close() error {
 			errs = append(errs, fmt.Errorf("run: close store: %w", err))
 		}
 	}
+	d.lock.release() // after the board: the pins are released first
 	return errors.Join(errs...)
 }
 
@@ -587,38 +591,6 @@ func remoteAddr(r *http.Request) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return ap.Addr().Unmap(), true
-}
-
-// allowList refuses callers outside allowed (when not empty) with 403 and
-// the platform's JSON envelope. Loopback is always allowed, for the
-// daemon's own health probe and the technician's tools on the box.
-func allowList(allowed []netip.Prefix, next http.Handler, logger *slog.Logger) http.Handler {
-	if len(allowed) == 0 {
-		return next
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, ok := remoteAddr(r)
-		if ok && (a.IsLoopback() || containsAddr(allowed, a)) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		logger.Warn("callback from a source not allowed", "remote", r.RemoteAddr, "path", r.URL.Path)
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		json.NewEncoder(w).Encode(cmb.Envelope{Status: 1, Message: "source address not allowed"})
-	})
-}
-
-func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // reload re-reads the configuration on SIGHUP: when it is valid, the
@@ -854,20 +826,22 @@ func cameraBusConfig(port board.CameraPort, tmplPath string) (camera.BusConfig, 
 	}
 	var de camera.DriverEnable
 	if mode != camera.RS485Kernel && port.DEPin != "" && port.DEPin != board.None {
-		p := gpioreg.ByName(port.DEPin)
-		if p == nil {
-			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not found", port.DEPin)
+		// The board resolved the pin through its profile's pin source,
+		// as it does the relays': line offsets on gpiochip, the RP1 chip
+		// on rpi5.
+		if port.DE == nil {
+			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not resolved by the board: %w", port.DEPin, camera.ErrConfig)
 		}
-		de, mode = dePin{p}, camera.RS485GPIO
+		de, mode = dePinOut{port.DE}, camera.RS485GPIO
 	}
 	return camera.BusConfig{
 		Name: port.Path, Path: port.Path, Baud: port.Baud, Parity: par, Codec: codec, RS485: mode, DE: de,
 	}, nil
 }
 
-// dePin drives an RS-485 transceiver's driver-enable input.
-type dePin struct{ p gpio.PinOut }
+// dePinOut drives an RS-485 transceiver's driver-enable input.
+type dePinOut struct{ p gpio.PinOut }
 
-var _ camera.DriverEnable = dePin{}
+var _ camera.DriverEnable = dePinOut{}
 
-func (d dePin) Out(high bool) error { return d.p.Out(gpio.Level(high)) }
+func (d dePinOut) Out(high bool) error { return d.p.Out(gpio.Level(high)) }

@@ -183,26 +183,43 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 
 func TestAllowList(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
-	h := allowList([]netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, ok, nil)
+	allowed := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}
 	tests := []struct {
+		name   string
+		src    sources
 		remote string
+		xff    []string
 		want   int
 	}{
-		{"10.1.2.3:5000", http.StatusTeapot},
-		{"127.0.0.1:5000", http.StatusTeapot},
-		{"[::1]:5000", http.StatusTeapot},
-		{"[::ffff:10.1.9.9]:5000", http.StatusTeapot},
-		{"10.2.0.1:5000", http.StatusForbidden},
-		{"garbage", http.StatusForbidden},
+		{"allowed", sources{allowed: allowed, trustLoopback: true}, "10.1.2.3:5000", nil, http.StatusTeapot},
+		{"loopback v4", sources{allowed: allowed, trustLoopback: true}, "127.0.0.1:5000", nil, http.StatusTeapot},
+		{"loopback v6", sources{allowed: allowed, trustLoopback: true}, "[::1]:5000", nil, http.StatusTeapot},
+		{"mapped caller", sources{allowed: allowed, trustLoopback: true}, "[::ffff:10.1.9.9]:5000", nil, http.StatusTeapot},
+		{"outside", sources{allowed: allowed, trustLoopback: true}, "10.2.0.1:5000", nil, http.StatusForbidden},
+		{"garbage", sources{allowed: allowed, trustLoopback: true}, "garbage", nil, http.StatusForbidden},
+		{"forwarded header ignored without trusted_proxy", sources{allowed: allowed, trustLoopback: false}, "127.0.0.1:5000", []string{"10.1.2.3"}, http.StatusForbidden},
+		{"loopback not trusted", sources{allowed: allowed, trustLoopback: false}, "127.0.0.1:5000", nil, http.StatusForbidden},
+		{"proxy forwards an allowed caller", sources{allowed: allowed, trustedProxy: true}, "127.0.0.1:5000", []string{"10.1.2.3"}, http.StatusTeapot},
+		{"proxy forwards an outside caller", sources{allowed: allowed, trustedProxy: true}, "127.0.0.1:5000", []string{"10.2.0.1"}, http.StatusForbidden},
+		{"spoofed first entry, proxy's last counts", sources{allowed: allowed, trustedProxy: true}, "[::1]:5000", []string{"10.1.2.3, 10.2.0.1"}, http.StatusForbidden},
+		{"proxy's own header line counts", sources{allowed: allowed, trustedProxy: true}, "127.0.0.1:5000", []string{"10.2.0.1", "10.1.2.3"}, http.StatusTeapot},
+		{"proxy forwards garbage", sources{allowed: allowed, trustedProxy: true, trustLoopback: true}, "127.0.0.1:5000", []string{"evil"}, http.StatusForbidden},
+		{"header from outside never honoured", sources{allowed: allowed, trustedProxy: true}, "10.2.0.1:5000", []string{"10.1.2.3"}, http.StatusForbidden},
+		{"local caller without proxy, loopback trusted", sources{allowed: allowed, trustedProxy: true, trustLoopback: true}, "127.0.0.1:5000", nil, http.StatusTeapot},
+		{"local caller without proxy, loopback not trusted", sources{allowed: allowed, trustedProxy: true}, "127.0.0.1:5000", nil, http.StatusForbidden},
 	}
 	for _, tt := range tests {
-		t.Run(tt.remote, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
+			h := allowList(tt.src, ok, nil)
 			r, _ := http.NewRequest(http.MethodPost, "/cmbParking/calc", nil)
 			r.RemoteAddr = tt.remote
+			for _, x := range tt.xff {
+				r.Header.Add("X-Forwarded-For", x)
+			}
 			w := &recorder{h: http.Header{}}
 			h.ServeHTTP(w, r)
 			if w.code != tt.want {
-				t.Fatalf("allowList(%s) = %d; want %d", tt.remote, w.code, tt.want)
+				t.Fatalf("allowList(%s, XFF %q) = %d; want %d", tt.remote, tt.xff, w.code, tt.want)
 			}
 			if tt.want == http.StatusForbidden {
 				var env cmb.Envelope
@@ -211,6 +228,25 @@ func TestAllowList(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseAllowUnmaps(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"::ffff:10.1.2.3", "10.1.2.3/32"},
+		{"::ffff:10.1.0.0/112", "10.1.0.0/16"},
+		{"::ffff:10.1.2.3/128", "10.1.2.3/32"},
+		{"10.1.2.3/16", "10.1.0.0/16"},
+		{"2001:db8::/32", "2001:db8::/32"},
+	}
+	for _, tt := range tests {
+		p, err := parseAllow(tt.in)
+		if err != nil || p.String() != tt.want {
+			t.Errorf("parseAllow(%q) = %v, %v; want %s", tt.in, p, err, tt.want)
+		}
+	}
+	if _, err := parseAllow("::ffff:0.0.0.0/64"); err == nil {
+		t.Errorf("parseAllow(::ffff:0.0.0.0/64) = nil error; want a refusal")
 	}
 }
 
@@ -254,5 +290,72 @@ func TestSelftestConfigAndStore(t *testing.T) {
 	os.WriteFile(p, []byte(strings.Replace(string(b), "spaces_total = 50", "spaces_totl = 50", 1)), 0o644)
 	if err := selftest(context.Background(), p, &out); err == nil || !strings.Contains(err.Error(), "config parses") {
 		t.Errorf("selftest(typo) = %v; want the config check to fail", err)
+	}
+}
+
+// TestDaemonBehindProxy: with trust_loopback = false and trusted_proxy =
+// true, the running daemon judges a loopback request by its forwarded
+// address, refuses a bare loopback caller, and still answers its own
+// health probe.
+func TestDaemonBehindProxy(t *testing.T) {
+	dir := t.TempDir()
+	p := minimalConfig(t, dir, "")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("listen = "), []byte("allow = [\"::ffff:10.1.0.0/112\"]\ntrust_loopback = false\ntrusted_proxy = true\nlisten = "), 1)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfigErr(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { addrs <- a }})
+	}()
+	var addr net.Addr
+	select {
+	case addr = <-addrs:
+	case err := <-done:
+		t.Fatalf("daemon stopped before serving: %v", err)
+	}
+	post := func(xff string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr.String()+"/cmbParking/calc", strings.NewReader("a=b"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(""); code != http.StatusForbidden {
+		t.Errorf("bare loopback caller = %d; want 403", code)
+	}
+	if code := post("10.2.0.1"); code != http.StatusForbidden {
+		t.Errorf("forwarded outside caller = %d; want 403", code)
+	}
+	if code := post("203.0.113.9, 10.1.2.3"); code == http.StatusForbidden {
+		t.Errorf("forwarded allowed caller = %d; want it past the allow list", code)
+	}
+	resp, err := http.Get("http://" + addr.String() + healthPath)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("health probe = %v, %v; want 200", resp, err)
+	}
+	if resp != nil {
+		resp.Body.Close()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("daemon stop = %v", err)
 	}
 }

@@ -157,10 +157,11 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		fmt.Fprintf(stdout, "guard: %s\n", a)
 		return err
 	case "trial":
-		t, err := update.OpenTrial(cfg.DataDir, Version(), clock.Real{}, log)
+		t, err := update.OpenTrial(cfg.DataDir, self(), clock.Real{}, log)
 		if err != nil {
 			return err
 		}
+		crashLater()
 		if !t.Active() {
 			fmt.Fprintln(stdout, "trial: none")
 			return nil
@@ -229,6 +230,24 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		restartService(stdout)
 	}
 	return nil
+}
+
+// self is this build as the update trial knows it: stamped version and the
+// sha256 of the running binary.
+func self() update.Self { return update.Self{Version: Version(), SHA256: update.SelfSHA256} }
+
+// crashAfter makes the daemon and `update trial` panic this long after they
+// start (a Go duration). Test builds only: -ldflags "-X main.crashAfter=3s"
+// is a crash-looping release; release builds leave it empty.
+var crashAfter = ""
+
+// crashLater arms the panic of a crashAfter build.
+func crashLater() {
+	d, err := time.ParseDuration(crashAfter)
+	if crashAfter == "" || err != nil {
+		return
+	}
+	time.AfterFunc(d, func() { panic("laned: built with main.crashAfter=" + crashAfter) })
 }
 
 // livePath is the flag's path, else this executable's resolved path.

@@ -48,6 +48,7 @@ func buildE2E(t *testing.T) *e2eBuilds {
 		{"v1.1.0", "-X main.version=v1.1.0"},
 		{"v1.2.0-unhealthy", "-X main.version=v1.2.0 -X main.healthBroken=1"},
 		{"v1.3.0-broken-selftest", "-X main.version=v1.3.0 -X main.selftestBroken=1"},
+		{"v1.4.0-crash", "-X main.version=v1.4.0 -X main.crashAfter=3s"},
 	}
 	// The first build compiles; the others only relink. Run those two at a
 	// time (the machine has two cores).
@@ -76,7 +77,7 @@ func buildE2E(t *testing.T) *e2eBuilds {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("4 builds of laned in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("%d builds of laned in %v", len(builds), time.Since(start).Round(time.Millisecond))
 
 	// Keys and releases through the CLI itself.
 	tool := bin("v1.0.0")
@@ -95,13 +96,55 @@ func buildE2E(t *testing.T) *e2eBuilds {
 	sign("v1.1.0", "v1.1.0", "v1.1.0")
 	sign("v1.2.0-unhealthy", "v1.2.0-unhealthy", "v1.2.0")
 	sign("v1.3.0-broken-selftest", "v1.3.0-broken-selftest", "v1.3.0")
-	sign("v0.9.0", "v1.0.0", "v0.9.0") // an older version, correctly signed
+	sign("v1.4.0-crash", "v1.4.0-crash", "v1.4.0")
 	sign("v1.0.0", "v1.0.0", "v1.0.0") // to verify the old live binary
+	// What `release sign` refuses to make, signed with the key directly:
+	// an older version, and binaries signed as a version they are not.
+	b.signDirect(t, "v0.9.0", bin("v1.0.0"), "v0.9.0")
+	b.signDirect(t, "v1.1.0-as-v1.1.1", bin("v1.1.0"), "v1.1.1")
+	b.signDirect(t, "v1.4.0-crash-as-v1.4.1", bin("v1.4.0-crash"), "v1.4.1")
+	b.signDirect(t, "v1.4.0-crash-as-v9.0.0", bin("v1.4.0-crash"), "v9.0.0")
 	var err error
 	if b.v100, err = os.ReadFile(bin("v1.0.0")); err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// signDirect makes a release dir of bin signed as version with the
+// package's own functions, bypassing `release sign`'s stamp check.
+func (b *e2eBuilds) signDirect(t *testing.T, name, bin, version string) {
+	t.Helper()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := os.ReadFile(b.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := update.ParsePrivateKey(kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := update.NewManifest(version, b.arch, update.DefaultChannel, time.Unix(1767225600, 0), bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := m.Marshal()
+	sig := update.Sign(priv, mb)
+	var bundle bytes.Buffer
+	if err := update.WriteBundle(&bundle, mb, sig, bytes.NewReader(data), m.Size); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(b.dir, "rel", name)
+	os.MkdirAll(dir, 0o755)
+	for n, d := range map[string][]byte{update.BinaryName: data, update.ManifestName: mb, update.SigName: sig, update.BinaryName + ".bundle": bundle.Bytes()} {
+		if err := os.WriteFile(filepath.Join(dir, n), d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.release[name] = dir
 }
 
 func mustRun(t *testing.T, bin string, env []string, args ...string) string {
@@ -202,11 +245,18 @@ func (s *e2eSite) laned(env []string, args ...string) (string, error) {
 // runs its trial with the health hold made instant.
 func (s *e2eSite) restart(t *testing.T) (string, error) {
 	t.Helper()
+	return s.restartHolding(t, "0")
+}
+
+// restartHolding is restart with a trial that holds health for hold: a
+// binary that crashes meanwhile ends the process, as under systemd.
+func (s *e2eSite) restartHolding(t *testing.T, hold string) (string, error) {
+	t.Helper()
 	out, err := exec.Command("/bin/sh", s.guard, s.live, update.TrialMarkerPath(s.data)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("laned-guard: %v: %s", err, out)
 	}
-	return s.laned(nil, "update", "trial", "-config", s.config, "-hold", "0")
+	return s.laned(nil, "update", "trial", "-config", s.config, "-hold", hold, "-every", hold)
 }
 
 func (s *e2eSite) version(t *testing.T) string {
@@ -253,6 +303,8 @@ func (s *e2eSite) status(t *testing.T) string {
 	t.Helper()
 	return mustRun(t, s.live, nil, "update", "status", "-config", s.config)
 }
+
+func bin100(b *e2eBuilds) string { return filepath.Join(b.dir, "build", "v1.0.0", "laned") }
 
 func TestUpdateE2E(t *testing.T) {
 	if _, err := os.Stat("/bin/sh"); err != nil {
@@ -319,6 +371,8 @@ func TestUpdateE2E(t *testing.T) {
 		{"older version", "v0.9.0", nil, 0, "nothing installed"},
 		{"truncated download", "v1.1.0", nil, 100_000, "short"},
 		{"self-test of the new binary fails", "v1.3.0-broken-selftest", nil, 0, "self-test of new binary failed"},
+		{"binary stamped v1.1.0 signed as v1.1.1", "v1.1.0-as-v1.1.1", nil, 0,
+			"binary is stamped v1.1.0 " + b.arch + ", signed manifest says v1.1.1 " + b.arch + ": binary's stamped version differs from the signed manifest"},
 	}
 	for _, tt := range refusals {
 		t.Run("refused: "+tt.name, func(t *testing.T) {
@@ -374,6 +428,82 @@ func TestUpdateE2E(t *testing.T) {
 		out, err = s.laned(nil, append(check, "-config", s.config)...)
 		if err != nil || !strings.Contains(out, "rolled back before") {
 			t.Errorf("check after rollback = %v: %s; want the version skipped", err, out)
+		}
+	})
+
+	t.Run("release sign refuses a binary stamped another version", func(t *testing.T) {
+		out, err := runBin(bin100(b), nil, "release", "sign", "--key", b.key, "--version", "v1.1.1", "--arch", b.arch,
+			"--out", filepath.Join(t.TempDir(), "rel"), filepath.Join(b.dir, "build", "v1.1.0", "laned"))
+		if err == nil || !strings.Contains(out, "is stamped v1.1.0 "+b.arch+", not v1.1.1 "+b.arch) {
+			t.Fatalf("release sign v1.1.0 as v1.1.1 = %v: %s; want refused", err, out)
+		}
+	})
+
+	t.Run("push of a binary stamped another version is refused even forced", func(t *testing.T) {
+		s := newSite(t, b, "http://127.0.0.1:1")
+		bundle := filepath.Join(b.release["v1.1.0-as-v1.1.1"], "laned.bundle")
+		out, err := s.laned(nil, "update", "apply", "-force", "-config", s.config, "-restart=false", bundle)
+		if err == nil || !strings.Contains(out, "binary is stamped v1.1.0") {
+			t.Fatalf("apply -force = %v: %s; want refused", err, out)
+		}
+		if live, _ := os.ReadFile(s.live); !bytes.Equal(live, b.v100) {
+			t.Fatalf("live binary changed by a refused push")
+		}
+	})
+
+	t.Run("crash-looping update is rolled back and never re-installed", func(t *testing.T) {
+		srv := newE2EServer(t, b, "v1.4.0-crash")
+		s := newSite(t, b, srv.URL)
+		mustRun(t, s.live, nil, append(check, "-config", s.config)...)
+		s.liveVerifies(t, "v1.4.0-crash")
+		// Each start panics a few seconds in, before its trial could
+		// commit; the test waits for the process to end, not for a time.
+		for start := 1; start <= 2; start++ { // update_max_starts = 2
+			out, err := s.restartHolding(t, "1h")
+			if err == nil || !strings.Contains(out, "panic: laned: built with main.crashAfter") {
+				t.Fatalf("start %d: trial = %v: %s; want the stamped crash", start, err, out)
+			}
+			if _, err := os.Stat(update.TrialMarkerPath(s.data)); err != nil {
+				t.Fatalf("start %d: trial marker gone (%v): nothing would roll back", start, err)
+			}
+		}
+		out, err := s.restart(t) // the guard rolls back before this start
+		if err != nil || !strings.Contains(out, "trial: none") {
+			t.Fatalf("start after rollback: %v: %s", err, out)
+		}
+		if live, _ := os.ReadFile(s.live); !bytes.Equal(live, b.v100) {
+			t.Fatalf("live is not v1.0.0 after the rollback")
+		}
+		crash, _ := os.ReadFile(filepath.Join(b.release["v1.4.0-crash"], update.BinaryName))
+		sum := sha256.Sum256(crash)
+		st := s.status(t)
+		if !strings.Contains(st, "rollback v1.4.0 (from v1.0.0)") || !strings.Contains(st, "refused build: sha256 "+hex.EncodeToString(sum[:])) {
+			t.Errorf("update status = %s; want the rollback and the build's sha256", st)
+		}
+		// The same binary, offered again under its own or any other
+		// version, pulled or pushed (even forced: the stamp refuses it).
+		for _, rel := range []string{"v1.4.0-crash", "v1.4.0-crash-as-v1.4.1", "v1.4.0-crash-as-v9.0.0"} {
+			srv2 := newE2EServer(t, b, rel)
+			conf, _ := os.ReadFile(s.config)
+			os.WriteFile(s.config, bytes.Replace(conf, []byte(srv.URL), []byte(srv2.URL), 1), 0o644)
+			srv = srv2
+			out, err := s.laned(nil, append(check, "-config", s.config)...)
+			if err != nil || !strings.Contains(out, "nothing installed") || !strings.Contains(out, "rolled back before") {
+				t.Errorf("check of %s = %v: %s; want it skipped as rolled back", rel, err, out)
+			}
+			out, err = s.laned(nil, "update", "apply", "-config", s.config, "-restart=false", filepath.Join(b.release[rel], "laned.bundle"))
+			if err == nil || !strings.Contains(out, "rolled back before") {
+				t.Errorf("apply of %s = %v: %s; want refused as rolled back", rel, err, out)
+			}
+			if rel != "v1.4.0-crash" {
+				out, err = s.laned(nil, "update", "apply", "-force", "-config", s.config, "-restart=false", filepath.Join(b.release[rel], "laned.bundle"))
+				if err == nil || !strings.Contains(out, "binary is stamped v1.4.0") {
+					t.Errorf("apply -force of %s = %v: %s; want refused by its stamp", rel, err, out)
+				}
+			}
+			if live, _ := os.ReadFile(s.live); !bytes.Equal(live, b.v100) {
+				t.Fatalf("the rolled-back binary came back as %s", rel)
+			}
 		}
 	})
 

@@ -7,8 +7,9 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
+
+	"laned/edge/update"
 )
 
 // Stamped by the Makefile: -ldflags "-X main.version=… -X main.buildTime=…".
@@ -19,7 +20,8 @@ var (
 
 func init() {
 	register("version", "print the version stamp", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) error {
-		fmt.Fprintf(stdout, "laned %s (%s/%s%s, %s, built %s)\n", Version(), runtime.GOOS, runtime.GOARCH, goarm(), runtime.Version(), builtAt())
+		// update.ParseVersionLine reads this line: keep its shape.
+		fmt.Fprintf(stdout, "laned %s (%s, %s, built %s)\n", Version(), update.Arch(), runtime.Version(), builtAt())
 		return nil
 	})
 }
@@ -49,18 +51,6 @@ func builtAt() string {
 		return "unknown"
 	}
 	return time.Unix(sec, 0).UTC().Format(time.RFC3339)
-}
-
-// goarm names the ARM variant the binary was built for, e.g. "/v6".
-func goarm() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "GOARM" && s.Value != "" {
-				return "/v" + strings.TrimSuffix(s.Value, ",softfloat")
-			}
-		}
-	}
-	return ""
 }
 
 func orUnknown(s string) string {

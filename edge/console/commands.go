@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Limits of one screen.
@@ -274,10 +276,23 @@ func cmdLoops(_ context.Context, c *Console, w io.Writer, args []string) error {
 		if !l.Since.IsZero() {
 			since = c.ago(l.Since)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Lane, l.Name, yesNo(l.Occupied, "occupied", "free"), since, orDash(l.Fault))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Lane, l.Name, yesNo(l.Occupied, "occupied", "free"), since, orDash(text(l.Fault)))
 	}
 	tw.Flush()
 	return nil
+}
+
+// text renders outside text (a plate, a platform's or a camera's
+// message, an audit detail) for the terminal: as it is when every
+// character is printable, else quoted with Go escapes, so that what came
+// from outside can never move the cursor, recolour or reorder the screen.
+func text(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func orDash(s string) string {
@@ -318,7 +333,7 @@ func cmdCamera(_ context.Context, c *Console, w io.Writer, args []string) error 
 		if f.Plate != "" {
 			conf = strconv.Itoa(f.Conf)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.fmtTime(f.At), f.Kind, orDash(f.Plate), orDash(f.Colour), conf, orDash(f.Err))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.fmtTime(f.At), f.Kind, orDash(text(f.Plate)), orDash(f.Colour), conf, orDash(text(f.Err)))
 	}
 	tw.Flush()
 	return nil
@@ -338,7 +353,7 @@ func cmdRecords(_ context.Context, c *Console, w io.Writer, args []string) error
 	}
 	if len(recs) == 0 {
 		if plate != "" {
-			fmt.Fprintf(w, "no records for plate %s\n", plate)
+			fmt.Fprintf(w, "no records for plate %s\n", text(plate))
 		} else {
 			fmt.Fprintln(w, "no records yet")
 		}
@@ -347,7 +362,7 @@ func cmdRecords(_ context.Context, c *Console, w io.Writer, args []string) error
 	tw := newTab(w)
 	fmt.Fprintln(tw, "ID\tPLATE\tSTATE\tIN\tOUT\tFEE\tPAID")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s %s\t%s\t%s\n", r.ID, r.Plate, r.State,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s %s\t%s\t%s\n", r.ID, text(r.Plate), r.State,
 			orDash(r.EntryLane), c.fmtTime(r.EntryAt), orDash(r.ExitLane), c.fmtTime(r.ExitAt),
 			FormatFen(r.FeeFen), FormatFen(r.PaidFen))
 	}
@@ -368,7 +383,7 @@ func cmdRecord(_ context.Context, c *Console, w io.Writer, args []string) error 
 	}
 	tw := newTab(w)
 	fmt.Fprintf(tw, "id\t%s\n", r.ID)
-	fmt.Fprintf(tw, "plate\t%s %s\n", r.Plate, r.Colour)
+	fmt.Fprintf(tw, "plate\t%s %s\n", text(r.Plate), r.Colour)
 	fmt.Fprintf(tw, "state\t%s\n", r.State)
 	fmt.Fprintf(tw, "entry\t%s %s\n", orDash(r.EntryLane), c.fmtTime(r.EntryAt))
 	fmt.Fprintf(tw, "exit\t%s %s\n", orDash(r.ExitLane), c.fmtTime(r.ExitAt))
@@ -411,7 +426,7 @@ func cmdQueue(ctx context.Context, c *Console, w io.Writer, args []string) error
 	}
 	fmt.Fprintf(tw, "last sent\t%s\n", c.fmtTime(q.LastSent))
 	if q.LastError != "" {
-		fmt.Fprintf(tw, "last error\t%s (%s)\n", q.LastError, c.ago(q.LastErrorAt))
+		fmt.Fprintf(tw, "last error\t%s (%s)\n", text(q.LastError), c.ago(q.LastErrorAt))
 	} else {
 		fmt.Fprintf(tw, "last error\tnone\n")
 	}
@@ -463,7 +478,7 @@ func cmdQuote(_ context.Context, c *Console, w io.Writer, args []string) error {
 	}
 	tw := newTab(w)
 	if q.Plate != "" {
-		fmt.Fprintf(tw, "plate\t%s (record %s)\n", q.Plate, orDash(q.RecordID))
+		fmt.Fprintf(tw, "plate\t%s (record %s)\n", text(q.Plate), orDash(q.RecordID))
 		fmt.Fprintf(tw, "in since\t%s\n", c.fmtTime(q.EntryAt))
 	}
 	fmt.Fprintf(tw, "stay\t%d min\n", q.Minutes)
@@ -473,7 +488,7 @@ func cmdQuote(_ context.Context, c *Console, w io.Writer, args []string) error {
 	}
 	fmt.Fprintf(tw, "due\t%s\n", FormatFen(q.DueFen))
 	if q.Note != "" {
-		fmt.Fprintf(tw, "note\t%s\n", q.Note)
+		fmt.Fprintf(tw, "note\t%s\n", text(q.Note))
 	}
 	tw.Flush()
 	return nil
@@ -512,7 +527,7 @@ func cmdNet(ctx context.Context, c *Console, w io.Writer, args []string) error {
 		fmt.Fprintf(w, "platform %s: reachable in %s\n", n.Endpoint, n.Latency.Round(time.Millisecond))
 		return nil
 	}
-	fmt.Fprintf(w, "platform %s: UNREACHABLE: %s\n", n.Endpoint, orDash(n.Err))
+	fmt.Fprintf(w, "platform %s: UNREACHABLE: %s\n", n.Endpoint, orDash(text(n.Err)))
 	fmt.Fprintln(w, "lanes go on offline and uplinks queue; check the cable or modem, DNS and the platform address in config, then: net")
 	return nil
 }
@@ -550,7 +565,7 @@ func cmdLog(_ context.Context, c *Console, w io.Writer, args []string) error {
 	tw := newTab(w)
 	fmt.Fprintln(tw, "TIME\tWHO\tACTION\tDETAIL")
 	for _, l := range lines {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.fmtTime(l.At), l.Who, l.Action, l.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.fmtTime(l.At), text(l.Who), l.Action, text(l.Detail))
 	}
 	tw.Flush()
 	return nil

@@ -81,6 +81,14 @@ func TestExec(t *testing.T) {
 		{args: "records 京a12345", want: []string{"R1  京A12345"}},
 		{args: "records XX000", want: []string{"no records for plate XX000"}},
 		{args: "records", setup: func(b *consoletest.Backend) { b.Recs = nil }, want: []string{"no records yet"}},
+		// Outside text is printed quoted when it holds anything unprintable:
+		// a plate or message can never drive the terminal.
+		{args: "records", setup: func(b *consoletest.Backend) { b.Recs[0].Plate = "京A\x1b[2J\u202e1" },
+			want: []string{`R2  "京A\x1b[2J\u202e1"  open`}},
+		{args: "record R1", setup: func(b *consoletest.Backend) { b.Recs[1].Plate = "京A\u200b12345" }, want: []string{`plate  "京A\u200b12345" blue`}},
+		{args: "log 1", setup: func(b *consoletest.Backend) {
+			b.Audit[0].Detail = "refused calc: vpl_number \u009b31m"
+		}, want: []string{`"refused calc: vpl_number \u009b31m"`}},
 		{args: "record R1", want: []string{"id     R1", "plate  京A12345 blue", "exit   exit1 2025-03-01 13:03:22", "fee    12.34", "paid   12.34 contactless"}},
 		{args: "record R9", wantErr: "record R9: no such record; find its ID with: records [PLATE]"},
 		{args: "record", wantErr: "record: usage: record ID"},

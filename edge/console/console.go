@@ -129,7 +129,15 @@ type session struct {
 	authed bool
 	idle   clock.Timer
 	out    bytes.Buffer
+	// noiseAt is the monotonic reading of the last line noise; noisy
+	// says there was any.
+	noiseAt time.Duration
+	noisy   bool
 }
+
+// noiseQuiet is how long the line must have been free of noise for a
+// Ctrl-D to end the session: a burst of noise holds 0x04 bytes too.
+const noiseQuiet = 2 * time.Second
 
 // flush writes s.out with CRLF line ends.
 func (s *session) flush() error {
@@ -192,8 +200,8 @@ func (s *session) run(ctx context.Context, in <-chan readResult, idleC <-chan ti
 			if s.idle != nil {
 				s.idle.Reset(s.c.idle)
 			}
-			for _, b := range r.data {
-				end, err := s.feed(ctx, b)
+			for i, b := range r.data {
+				end, err := s.feed(ctx, b, i == len(r.data)-1)
 				if err != nil || end {
 					return err
 				}
@@ -211,22 +219,42 @@ func (s *session) run(ctx context.Context, in <-chan readResult, idleC <-chan ti
 	}
 }
 
-// feed handles one input byte; end reports that the session is over.
-func (s *session) feed(ctx context.Context, b byte) (end bool, err error) {
+// feed handles one input byte, last when it ended its read; end reports
+// that the session is over.
+func (s *session) feed(ctx context.Context, b byte, last bool) (end bool, err error) {
 	ev, line := s.ed.feed(b)
 	s.out.Write(s.ed.takeEcho())
+	if s.ed.junk {
+		s.noiseAt, s.noisy = s.c.clk.Mono(), true
+	}
 	switch ev {
 	case evNone:
 		return false, nil
 	case evEOF:
+		// A person's Ctrl-D arrives alone, on a quiet line; one amid
+		// other bytes or soon after noise is noise.
+		if !last || s.noisy && s.c.clk.Mono()-s.noiseAt < noiseQuiet {
+			s.noiseAt, s.noisy = s.c.clk.Mono(), true
+			return false, nil
+		}
 		s.out.WriteString("\nbye\n")
 		return true, s.flush()
 	case evCancel:
 	case evTooLong:
 		fmt.Fprintf(&s.out, "line too long (over %d bytes): nothing done; type a shorter line\n", MaxLine)
 	case evLine:
+		if s.ed.noisyLine {
+			// Noise is neither a PIN try nor a command.
+			s.noiseAt, s.noisy = s.c.clk.Mono(), true
+			if s.authed {
+				s.out.WriteString("line had control or undecodable bytes: ignored\n")
+			}
+			break
+		}
 		if !s.authed {
-			s.checkPIN(line)
+			if strings.TrimSpace(line) != "" { // an empty line is not a try
+				s.checkPIN(line)
+			}
 			break
 		}
 		if err := s.flush(); err != nil { // the echo first
@@ -256,7 +284,7 @@ func (s *session) checkPIN(pin string) {
 		left := s.c.pin.max - s.c.pin.Failures()
 		s.c.log.Warn("console wrong pin", "session", s.c.name, "tries_left", left)
 		fmt.Fprintf(&s.out, "wrong PIN: %d tries left before a %s lock; the PIN is 4 to 12 digits, then Enter\n",
-			left, s.c.pin.lockFor)
+			left, s.c.pin.NextLock())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -230,4 +231,80 @@ func TestServeConcurrentSessions(t *testing.T) {
 	if n := len(b.CallList()); n != 8 {
 		t.Errorf("4 sessions made %d backend calls; want 8", n)
 	}
+}
+
+// noise is n bytes of deterministic line noise: every byte value, 0x04
+// (Ctrl-D) and line ends included.
+func noise(n int, seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return string(b)
+}
+
+// TestServeNoiseNeverEndsSession: a long burst of noise in a logged-in
+// session runs nothing and does not end it (Ctrl-D bytes in it included);
+// after the burst the session answers, and a Ctrl-D typed on a quiet line
+// ends it.
+func TestServeNoiseNeverEndsSession(t *testing.T) {
+	clk := clock.NewFake(t0)
+	c, b := newConsole(t, console.Options{Echo: true, PIN: newPIN(t, "1234", 0), Clock: clk})
+	pr, pw := io.Pipe()
+	s := &script{in: pr}
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(context.Background(), s) }()
+	pw.Write([]byte("1234\r"))
+	waitFor(s, "PIN accepted")
+	defer pw.Close()
+	burst := noise(1<<20, 1)
+	if strings.Count(burst, "\x04") < 1000 || strings.Count(burst, "\r") < 1000 {
+		t.Fatalf("the burst lacks Ctrl-D or CR bytes")
+	}
+	for p := burst; len(p) > 0; {
+		n := min(len(p), 777)
+		pw.Write([]byte(p[:n]))
+		p = p[n:]
+	}
+	// Two Ctrl-C: the first may only end an escape sequence of the noise.
+	pw.Write([]byte("\x03\x03version\r"))
+	deadline := time.Now().Add(time.Minute) // a hang guard, not a timing
+	for !strings.Contains(s.String(), "version\r\nv1.2.3\r\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer to version after the burst: %q", s.String()[max(0, len(s.String())-300):])
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the session ended in the noise: %v", err)
+	default:
+	}
+	if calls := b.CallList(); len(calls) != 0 {
+		t.Errorf("noise ran backend calls %q", calls)
+	}
+	clk.Advance(3 * time.Second) // the line is quiet now
+	pw.Write([]byte("\x04"))
+	if err := <-done; err != nil {
+		t.Fatalf("Serve after Ctrl-D = %v", err)
+	}
+	if !strings.HasSuffix(s.String(), "bye\r\n") {
+		t.Errorf("Ctrl-D on a quiet line did not end the session: %q", s.String()[max(0, len(s.String())-200):])
+	}
+}
+
+// TestServePINNoiseIsNoTry: empty lines and lines of noise at the PIN
+// prompt are not tries; a typed wrong PIN is.
+func TestServePINNoiseIsNoTry(t *testing.T) {
+	clk := clock.NewFake(t0)
+	pin := newPIN(t, "1234", 0)
+	c, _ := newConsole(t, console.Options{Echo: true, PIN: pin, Clock: clk})
+	in := "\r\r \r\n\x01\x02\r\xff\xfe\r12\x0734\r\x1b[99999999999999999999x\r" + noise(4096, 2)
+	got := serve(t, c, in)
+	if strings.Contains(got, "wrong PIN") || strings.Contains(got, "locked") || pin.Failures() != 0 {
+		t.Fatalf("noise at the PIN prompt counted as tries (failures %d): %q", pin.Failures(), got)
+	}
+	got = serve(t, c, "0000\r")
+	wantInOrder(t, "Serve", got, "wrong PIN: 4 tries left")
 }

@@ -1,6 +1,9 @@
 package console
 
-import "unicode/utf8"
+import (
+	"unicode"
+	"unicode/utf8"
+)
 
 // MaxLine is the longest command line accepted, in bytes.
 const MaxLine = 256
@@ -57,6 +60,13 @@ type lineEditor struct {
 	escN  int    // bytes of the current escape sequence
 	out   []byte // echo to write
 	pwide []bool // per rune in buf (in order): two columns wide
+	// junk is set by feed when the byte was line noise: a control byte
+	// no key sends (other than tab, and NUL after CR as telnet sends), a
+	// byte that never occurs in UTF-8, or a malformed escape sequence.
+	junk bool
+	// noise: junk was seen on the line in progress; noisyLine: the line
+	// just ended had junk, or text that is not printable UTF-8.
+	noise, noisyLine bool
 }
 
 func newLineEditor(max int, echo bool) *lineEditor {
@@ -81,6 +91,8 @@ func (l *lineEditor) emit(s string) {
 
 // feed consumes one byte. For evLine it returns the line, without its end.
 func (l *lineEditor) feed(b byte) (lineEvent, string) {
+	l.junk = false
+	prevCR := l.afCR
 	if l.afCR {
 		l.afCR = false
 		if b == keyLF {
@@ -111,12 +123,14 @@ func (l *lineEditor) feed(b byte) (lineEvent, string) {
 			return evNone, ""
 		}
 		l.esc = escNone // malformed: handle b as itself
+		l.markJunk()
 	}
 	switch {
 	case b == keyCR || b == keyLF:
 		l.afCR = b == keyCR
 		l.emit("\r\n")
 		line, over := string(l.buf), l.over
+		l.noisyLine = l.noise || !printable(line)
 		l.reset()
 		if over {
 			return evTooLong, ""
@@ -132,6 +146,8 @@ func (l *lineEditor) feed(b byte) (lineEvent, string) {
 		l.emit("^C\r\n")
 		l.reset()
 		return evCancel, ""
+	case b == '\t' || b == 0 && prevCR:
+		// tab, telnet's NUL after CR: dropped
 	case b == keyCtrlD:
 		if len(l.buf) == 0 && !l.over {
 			return evEOF, ""
@@ -139,8 +155,11 @@ func (l *lineEditor) feed(b byte) (lineEvent, string) {
 	case b == keyEsc:
 		l.esc = escStart
 	case b < 0x20:
-		// other control bytes (NUL after a telnet CR, tab, bell …): dropped
+		l.markJunk() // other control bytes (bell, NUL …): dropped
 	default:
+		if b == 0xc0 || b == 0xc1 || b >= 0xf5 {
+			l.markJunk() // never in UTF-8; kept, the line is noisy
+		}
 		if l.over || len(l.buf) >= l.max {
 			if !l.over {
 				l.emit("\a")
@@ -170,7 +189,20 @@ func (l *lineEditor) feed(b byte) (lineEvent, string) {
 }
 
 func (l *lineEditor) reset() {
-	l.buf, l.over, l.pwide = l.buf[:0], false, l.pwide[:0]
+	l.buf, l.over, l.pwide, l.noise = l.buf[:0], false, l.pwide[:0], false
+}
+
+func (l *lineEditor) markJunk() { l.junk, l.noise = true, true }
+
+// printable reports whether s is UTF-8 of printable characters (spaces
+// included): what a person types.
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 // erase drops the last rune (or stray byte) of the line.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,9 +24,14 @@ const (
 	pinKeyLen     = 32
 	// DefaultMaxFailures is how many wrong PINs in a row lock the console.
 	DefaultMaxFailures = 5
-	// DefaultLockFor is how long the console stays locked.
+	// DefaultLockFor is how long the first lock lasts; the second lasts
+	// 3 times as long, the third and every later one 12 times (5 min,
+	// 15 min, 1 h, 1 h …) until a right PIN.
 	DefaultLockFor = 5 * time.Minute
 )
+
+// lockFactors are the lengths of the successive locks in LockFor units.
+var lockFactors = []time.Duration{1, 3, 12}
 
 var (
 	// ErrBadPIN: a PIN that is not 4 to 12 digits (HashPIN).
@@ -87,7 +93,28 @@ func hashPIN(pin string, rand io.Reader, iter int) (string, error) {
 // PINOptions tune the lock-out; zero values mean the defaults.
 type PINOptions struct {
 	MaxFailures int           // wrong PINs in a row that lock; default 5
-	LockFor     time.Duration // how long; default 5 minutes
+	LockFor     time.Duration // the first lock; default 5 minutes
+	// Store keeps the lock-out across restarts; nil: memory only.
+	Store PINStore
+	// Now is the wall clock the stored times are in; nil: time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger // a failed save is logged; nil: discard
+}
+
+// PINState is the lock-out as a PINStore keeps it, in wall-clock UNIX
+// seconds (monotonic readings do not survive a restart).
+type PINState struct {
+	Failures int   // wrong PINs in a row
+	Locks    int   // locks since the last right PIN
+	LockedAt int64 // when the current lock began; 0: not locked
+	Until    int64 // when it ends
+	Seconds  int64 // its length
+}
+
+// PINStore persists the lock-out. The daemon's is the store's meta bucket.
+type PINStore interface {
+	LoadPIN() (PINState, error)
+	SavePIN(PINState) error
 }
 
 // PINCheck verifies PINs against a stored hash and locks after too many
@@ -99,10 +126,18 @@ type PINCheck struct {
 	max       int
 	lockFor   time.Duration
 
+	store PINStore
+	now   func() time.Time
+	log   *slog.Logger
+
 	mu       sync.Mutex
 	failures int
+	locks    int           // locks since the last right PIN
 	lockedAt time.Duration // monotonic reading when the lock began
+	lockLen  time.Duration // its length
 	locked   bool
+	restore  *PINState // loaded, applied at the first Verify (it needs a monotonic reading)
+	wallAt   int64     // wall clock when the lock began, for saving
 }
 
 // NewPINCheck parses a hash made by HashPIN.
@@ -121,14 +156,73 @@ func NewPINCheck(hash string, opts PINOptions) (*PINCheck, error) {
 	if err1 != nil || err2 != nil || len(salt) < 8 || len(key) != pinKeyLen {
 		return nil, fmt.Errorf("console: pin check: %w", ErrBadPINHash)
 	}
-	p := &PINCheck{iter: iter, salt: salt, key: key, max: opts.MaxFailures, lockFor: opts.LockFor}
+	p := &PINCheck{iter: iter, salt: salt, key: key, max: opts.MaxFailures, lockFor: opts.LockFor,
+		store: opts.Store, now: opts.Now, log: opts.Logger}
 	if p.max <= 0 {
 		p.max = DefaultMaxFailures
 	}
 	if p.lockFor <= 0 {
 		p.lockFor = DefaultLockFor
 	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.store != nil {
+		st, err := p.store.LoadPIN()
+		if err != nil {
+			// Fail closed: an unreadable lock-out starts a full lock.
+			p.log.Error("console: pin lock-out unreadable; locking", "err", err)
+			st = PINState{Locks: 1, LockedAt: p.now().Unix(), Seconds: int64(p.lockFor / time.Second)}
+			st.Until = st.LockedAt + st.Seconds
+		}
+		p.restore = &st
+	}
 	return p, nil
+}
+
+// lockLength is the length of lock number n (1 for the first).
+func (p *PINCheck) lockLength(n int) time.Duration {
+	return p.lockFor * lockFactors[min(max(n, 1), len(lockFactors))-1]
+}
+
+// apply restores a stored state at the monotonic reading now: a lock
+// keeps what is left of it by the wall clock, never more than its length
+// (a clock set back does not stretch it; one that reads before the lock
+// began restarts it in full).
+func (p *PINCheck) apply(st PINState, now time.Duration) {
+	p.failures, p.locks = max(st.Failures, 0), max(st.Locks, 0)
+	wall := p.now().Unix()
+	if st.LockedAt <= 0 || st.Seconds <= 0 {
+		return
+	}
+	length := time.Duration(st.Seconds) * time.Second
+	left := time.Duration(st.Until-wall) * time.Second
+	if wall < st.LockedAt || left > length {
+		left = length
+	}
+	if left <= 0 {
+		return
+	}
+	p.locked, p.lockLen, p.wallAt = true, length, st.LockedAt
+	p.lockedAt = now - (length - left)
+}
+
+// save stores the state; a failure is logged, the check goes on in memory.
+func (p *PINCheck) save() {
+	if p.store == nil {
+		return
+	}
+	st := PINState{Failures: p.failures, Locks: p.locks}
+	if p.locked {
+		st.LockedAt, st.Seconds = p.wallAt, int64(p.lockLen/time.Second)
+		st.Until = st.LockedAt + st.Seconds
+	}
+	if err := p.store.SavePIN(st); err != nil {
+		p.log.Error("console: cannot save the pin lock-out", "err", err)
+	}
 }
 
 // Verify checks pin at the monotonic reading now (clock.Clock.Mono, so
@@ -138,8 +232,12 @@ func NewPINCheck(hash string, opts PINOptions) (*PINCheck, error) {
 func (p *PINCheck) Verify(pin string, now time.Duration) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.restore != nil {
+		p.apply(*p.restore, now)
+		p.restore = nil
+	}
 	if p.locked {
-		if left := p.lockedAt + p.lockFor - now; left > 0 {
+		if left := p.lockedAt + p.lockLen - now; left > 0 {
 			return &LockedError{Remaining: left}
 		}
 		p.locked, p.failures = false, 0
@@ -148,15 +246,27 @@ func (p *PINCheck) Verify(pin string, now time.Duration) error {
 	// a wrong one.
 	key, err := pbkdf2.Key(sha256.New, pin, p.salt, p.iter, pinKeyLen)
 	if err == nil && validPIN(pin) && subtle.ConstantTimeCompare(key, p.key) == 1 {
-		p.failures = 0
+		p.failures, p.locks = 0, 0
+		p.save()
 		return nil
 	}
 	p.failures++
 	if p.failures >= p.max {
-		p.locked, p.lockedAt = true, now
-		return &LockedError{Remaining: p.lockFor}
+		p.locks++
+		p.locked, p.lockedAt, p.lockLen, p.wallAt = true, now, p.lockLength(p.locks), p.now().Unix()
+		p.failures = 0
+		p.save()
+		return &LockedError{Remaining: p.lockLen}
 	}
+	p.save()
 	return ErrWrongPIN
+}
+
+// NextLock is how long the next lock would last.
+func (p *PINCheck) NextLock() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lockLength(p.locks + 1)
 }
 
 // Failures reports the wrong PINs in a row so far.

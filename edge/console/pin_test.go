@@ -133,3 +133,108 @@ func TestLockedErrorRoundsUp(t *testing.T) {
 		t.Errorf("LockedError{1.5s}.Error() = %q; want 2 more seconds", e.Error())
 	}
 }
+
+// memPINStore is a PINStore in memory, shared by the PINChecks of
+// successive "restarts".
+type memPINStore struct{ st PINState }
+
+func (m *memPINStore) LoadPIN() (PINState, error) { return m.st, nil }
+func (m *memPINStore) SavePIN(st PINState) error  { m.st = st; return nil }
+
+// TestPINLockoutGrowsAndSurvivesRestart: the locks last 5 min, 15 min,
+// 1 h, then 1 h; a restart (a new PINCheck over the same store, a new
+// monotonic clock) neither resets the count nor lifts a lock; a right PIN
+// resets both.
+func TestPINLockoutGrowsAndSurvivesRestart(t *testing.T) {
+	h, err := hashPIN("1234", zeros{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Unix(1_700_000_000, 0)
+	st := &memPINStore{}
+	open := func() *PINCheck {
+		p, err := NewPINCheck(h, PINOptions{Store: st, Now: func() time.Time { return wall }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mono := time.Duration(0)
+	advance := func(d time.Duration) { wall, mono = wall.Add(d), mono+d }
+	p := open()
+	for i, want := range []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour, time.Hour} {
+		for range 2 {
+			p.Verify("0000", mono)
+		}
+		p = open() // a restart in the middle of the tries
+		mono = 0
+		for range 2 {
+			p.Verify("0000", mono)
+		}
+		var le *LockedError
+		if err := p.Verify("9999", mono); !errors.As(err, &le) || le.Remaining != want {
+			t.Fatalf("lock %d: fifth wrong pin = %v; want locked for %v", i+1, err, want)
+		}
+		if st.st.Locks != i+1 || st.st.Until != wall.Unix()+int64(want/time.Second) {
+			t.Fatalf("lock %d: stored %+v; want lock %d until +%v", i+1, st.st, i+1, want)
+		}
+		advance(want - time.Minute)
+		p = open() // a restart does not lift the lock
+		mono = 0
+		if err := p.Verify("1234", mono); !errors.As(err, &le) || le.Remaining != time.Minute {
+			t.Fatalf("lock %d: right pin after a restart = %v; want locked, 1m left", i+1, err)
+		}
+		advance(time.Minute)
+	}
+	if err := p.Verify("1234", mono); err != nil {
+		t.Fatalf("right pin after the last lock = %v", err)
+	}
+	if st.st != (PINState{}) {
+		t.Errorf("stored after a right pin = %+v; want reset", st.st)
+	}
+	for range 5 {
+		p.Verify("0000", mono)
+	}
+	if st.st.Seconds != 300 {
+		t.Errorf("first lock after a right pin lasts %ds; want 300", st.st.Seconds)
+	}
+}
+
+// TestPINLockoutClockSetBack: a wall clock set back (an RTC-less board
+// before NTP) restarts a stored lock in full instead of stretching it.
+func TestPINLockoutClockSetBack(t *testing.T) {
+	h, _ := hashPIN("1234", zeros{}, 1000)
+	st := &memPINStore{PINState{Locks: 2, LockedAt: 1_700_000_000, Until: 1_700_000_900, Seconds: 900}}
+	p, err := NewPINCheck(h, PINOptions{Store: st, Now: func() time.Time { return time.Unix(86400, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var le *LockedError
+	if err := p.Verify("1234", 0); !errors.As(err, &le) || le.Remaining != 15*time.Minute {
+		t.Fatalf("Verify with the clock in 1970 = %v; want locked 15m", err)
+	}
+}
+
+// FuzzNewPINCheck: any stored hash either fails with ErrBadPINHash or
+// gives a check that verifies without panicking.
+func FuzzNewPINCheck(f *testing.F) {
+	good, _ := hashPIN("1234", zeros{}, 1000)
+	f.Add(good)
+	f.Add("pbkdf2-sha256$0$AAAA$AAAA")
+	f.Add("pbkdf2-sha256$1$$")
+	f.Fuzz(func(t *testing.T, h string) {
+		p, err := NewPINCheck(h, PINOptions{})
+		if err != nil {
+			if !errors.Is(err, ErrBadPINHash) {
+				t.Fatalf("NewPINCheck(%q) = %v; want ErrBadPINHash", h, err)
+			}
+			return
+		}
+		if p.iter > 2000 {
+			return // a real iteration count: too slow to verify here
+		}
+		if err := p.Verify("0000", 0); err != nil && !errors.Is(err, ErrWrongPIN) {
+			t.Fatalf("Verify on %q = %v", h, err)
+		}
+	})
+}

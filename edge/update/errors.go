@@ -23,11 +23,14 @@ var (
 	ErrNotNewer = errors.New("version not newer than running")
 	// ErrBelowFloor: the release is below the persisted floor version.
 	ErrBelowFloor = errors.New("version below floor")
-	// ErrRolledBack: the release was rolled back here before; refused
-	// unless forced.
-	ErrRolledBack = errors.New("version was rolled back before")
+	// ErrRolledBack: the release's binary (by sha256) was rolled back here
+	// before; refused unless forced.
+	ErrRolledBack = errors.New("build was rolled back before")
 	// ErrNoSpace: the update would eat into the reserved disk space.
 	ErrNoSpace = errors.New("not enough disk space beyond the reserve")
+	// ErrStamp: the new binary's own `version` names another version or
+	// arch than the signed manifest; nothing was swapped.
+	ErrStamp = errors.New("binary's stamped version differs from the signed manifest")
 	// ErrSelfTest: the new binary's self-test failed; nothing was swapped.
 	ErrSelfTest = errors.New("self-test of new binary failed")
 	// ErrBusy: another update is in progress.

@@ -53,7 +53,7 @@ func Guard(live, marker string, now time.Time) (GuardAction, error) {
 		}
 		return GuardCounted, nil
 	}
-	rec := RollbackRecord{Version: m.Version, From: m.From, Attempts: m.Attempts - 1, At: now.Unix(), Result: string(GuardRolledBack)}
+	rec := RollbackRecord{Version: m.Version, From: m.From, SHA256: m.SHA256, Attempts: m.Attempts - 1, At: now.Unix(), Result: string(GuardRolledBack)}
 	prev := live + ".prev"
 	if _, err := os.Stat(prev); errors.Is(err, fs.ErrNotExist) {
 		rec.Result = string(GuardNoPrev)
@@ -76,6 +76,20 @@ func Guard(live, marker string, now time.Time) (GuardAction, error) {
 		return GuardNone, fmt.Errorf("update: guard: %w", err)
 	}
 	return GuardAction(rec.Result), nil
+}
+
+// SelfSHA256 hashes the running process's own binary: /proc/self/exe,
+// which stays the running inode even after an install renamed another
+// binary over its path, else os.Executable.
+func SelfSHA256() (string, error) {
+	if sum, err := fileSHA256("/proc/self/exe"); err == nil {
+		return sum, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("update: self sha256: %w", err)
+	}
+	return fileSHA256(exe)
 }
 
 func fileSHA256(path string) (string, error) {

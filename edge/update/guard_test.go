@@ -93,12 +93,12 @@ func TestGuardRollsBackAfterLimit(t *testing.T) {
 			// The old binary starts: the guard does nothing, the trial
 			// reconciles and audits the rollback.
 			g.run(t, live, marker)
-			tr, err := OpenTrial(data, "v1.0.0", clock.NewFake(t0), nil)
+			tr, err := OpenTrial(data, selfOf("v1.0.0", "new binary"), clock.NewFake(t0), nil)
 			if err != nil || tr.Active() {
 				t.Fatalf("OpenTrial = %+v, %v; want inactive", tr, err)
 			}
 			s := mustState(t, data)
-			if s.Last == nil || s.Last.Kind != EventRollback || s.Last.Version != "v1.1.0" || !s.wasRolledBack("v1.1.0") {
+			if s.Last == nil || s.Last.Kind != EventRollback || s.Last.Version != "v1.1.0" || !s.wasRolledBack(sum([]byte("new binary"))) {
 				t.Errorf("state = %+v; want the rollback audited", s)
 			}
 			r, _ := Status(data)
@@ -174,7 +174,7 @@ func TestTrialHold(t *testing.T) {
 			live, marker, data := trialLayout(t, 3, true)
 			Guard(live, marker, t0)
 			fake := clock.NewFake(t0)
-			tr, err := OpenTrial(data, "v1.1.0", fake, nil)
+			tr, err := OpenTrial(data, selfOf("v1.1.0", "new binary"), fake, nil)
 			if err != nil || !tr.Active() || tr.Version() != "v1.1.0" {
 				t.Fatalf("OpenTrial = %v, %v; want active v1.1.0", tr, err)
 			}
@@ -227,9 +227,9 @@ func TestTrialHold(t *testing.T) {
 }
 
 func TestOpenTrialReconciles(t *testing.T) {
-	t.Run("marker of another version is stale", func(t *testing.T) {
+	t.Run("marker of another binary is stale", func(t *testing.T) {
 		_, marker, data := trialLayout(t, 3, true)
-		tr, err := OpenTrial(data, "v1.0.0", clock.NewFake(t0), nil)
+		tr, err := OpenTrial(data, selfOf("v1.0.0", "old binary"), clock.NewFake(t0), nil)
 		if err != nil || tr.Active() {
 			t.Fatalf("OpenTrial = %v; want inactive", err)
 		}
@@ -237,11 +237,36 @@ func TestOpenTrialReconciles(t *testing.T) {
 			t.Errorf("stale marker kept")
 		}
 	})
+	t.Run("the binary on trial is recognised by sha256, not version", func(t *testing.T) {
+		// A binary stamped v2.0.0 installed as v1.1.0 is still on trial:
+		// its marker is kept, so the guard counts its starts.
+		_, marker, data := trialLayout(t, 3, true)
+		tr, err := OpenTrial(data, selfOf("v2.0.0", "new binary"), clock.NewFake(t0), nil)
+		if err != nil || !tr.Active() {
+			t.Fatalf("OpenTrial = %v, active %v; want the trial active", err, tr != nil && tr.Active())
+		}
+		if _, err := os.Stat(marker); err != nil {
+			t.Errorf("marker of the running binary removed: %v", err)
+		}
+	})
+	t.Run("a rollback record from an older guard takes the trial's sha256", func(t *testing.T) {
+		_, _, data := trialLayout(t, 3, true)
+		l := newLayout(data)
+		saveState(l, State{Trial: &TrialInfo{Version: "v1.1.0", From: "v1.0.0", SHA256: sum([]byte("new binary"))}})
+		os.WriteFile(l.rolledback(), []byte("version=v1.1.0\nfrom=v1.0.0\nattempts=3\nat=1\nresult=rolledback\n"), 0o644)
+		os.Remove(l.marker())
+		if _, err := OpenTrial(data, selfOf("v1.0.0", "old binary"), clock.NewFake(t0), nil); err != nil {
+			t.Fatal(err)
+		}
+		if s := mustState(t, data); !s.wasRolledBack(sum([]byte("new binary"))) {
+			t.Errorf("state = %+v; want the build's sha256 refused", s)
+		}
+	})
 	t.Run("commit that did not reach the state", func(t *testing.T) {
 		_, marker, data := trialLayout(t, 3, true)
 		saveState(newLayout(data), State{Floor: "v1.0.0", Trial: &TrialInfo{Version: "v1.1.0", From: "v1.0.0"}})
 		os.Remove(marker)
-		if _, err := OpenTrial(data, "v1.1.0", clock.NewFake(t0), nil); err != nil {
+		if _, err := OpenTrial(data, selfOf("v1.1.0", "new binary"), clock.NewFake(t0), nil); err != nil {
 			t.Fatal(err)
 		}
 		if s := mustState(t, data); s.Floor != "v1.1.0" || s.Trial != nil {
@@ -254,12 +279,18 @@ func TestStateHistoryBounded(t *testing.T) {
 	var s State
 	for i := range 100 {
 		s.record(Event{At: int64(i), Kind: EventRefused})
-		s.markRolledBack(string(rune('a'+i%26)) + "x" + string(rune('a'+i/26)))
+		v := string(rune('a'+i%26)) + "x" + string(rune('a'+i/26))
+		s.markRolledBack(v, sum([]byte(v)))
 	}
 	if len(s.History) != maxHistory || s.History[maxHistory-1].At != 99 {
 		t.Errorf("history len %d last %+v; want %d ending at 99", len(s.History), s.History[len(s.History)-1], maxHistory)
 	}
-	if len(s.RolledBack) != maxRolledBack {
-		t.Errorf("rolled back len %d; want %d", len(s.RolledBack), maxRolledBack)
+	if len(s.RolledBack) != maxRolledBack || len(s.RolledBackSHA256) != maxRolledBack {
+		t.Errorf("rolled back len %d, %d; want %d", len(s.RolledBack), len(s.RolledBackSHA256), maxRolledBack)
 	}
+}
+
+// selfOf is a running build whose binary holds content.
+func selfOf(version, content string) Self {
+	return Self{Version: version, SHA256: func() (string, error) { return sum([]byte(content)), nil }}
 }

@@ -43,7 +43,13 @@ func makeRelease(t testing.TB, priv ed25519.PrivateKey, version string, size int
 	for i := range bin {
 		bin[i] = byte(r.Uint32())
 	}
-	copy(bin, "laned "+version)
+	copy(bin, "laned "+version+" ("+testArch+", go1.26, built unknown)\n")
+	return signRelease(t, priv, version, bin)
+}
+
+// signRelease signs bin as version, whatever bin is stamped with.
+func signRelease(t testing.TB, priv ed25519.PrivateKey, version string, bin []byte) rel {
+	t.Helper()
 	m, err := NewManifest(version, testArch, DefaultChannel, t0, bytes.NewReader(bin))
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +152,13 @@ func newEnv(t *testing.T, pub ed25519.PublicKey, running string) *env {
 		DataDir: e.data, LivePath: e.live, Running: running, Arch: testArch,
 		TrustedKeys: []ed25519.PublicKey{pub}, Reserved: 1 << 20, Clock: clock.NewFake(t0),
 		FreeSpace: func(string) (uint64, error) { return 1 << 40, nil },
+		Stamp: func(_ context.Context, bin string) (string, string, error) {
+			b, err := os.ReadFile(bin)
+			if err != nil {
+				return "", "", err
+			}
+			return ParseVersionLine(b)
+		},
 		SelfTest: func(_ context.Context, bin string) error {
 			e.selftests = append(e.selftests, bin)
 			return nil

@@ -33,15 +33,19 @@ type State struct {
 	// History holds the last installs, commits, rollbacks and failures,
 	// oldest first, at most 32.
 	History []Event `json:"history,omitempty"`
-	// RolledBack lists versions rolled back here; the pull skips them.
+	// RolledBack lists the versions rolled back here, for the technician.
 	RolledBack []string `json:"rolled_back,omitempty"`
+	// RolledBackSHA256 lists the sha256 of every binary rolled back here:
+	// the updater refuses these builds whatever version they are signed as.
+	RolledBackSHA256 []string `json:"rolled_back_sha256,omitempty"`
 }
 
 // TrialInfo describes an install on trial.
 type TrialInfo struct {
 	Version  string `json:"version"`
 	From     string `json:"from"`
-	Started  int64  `json:"started"` // UNIX seconds
+	SHA256   string `json:"sha256,omitempty"` // of the binary on trial
+	Started  int64  `json:"started"`          // UNIX seconds
 	Attempts int    `json:"attempts"`
 	Limit    int    `json:"limit"`
 }
@@ -72,21 +76,33 @@ func (s *State) record(e Event) {
 	}
 }
 
-func (s *State) markRolledBack(v string) {
-	for _, x := range s.RolledBack {
-		if x == v {
-			return
-		}
-	}
-	s.RolledBack = append(s.RolledBack, v)
-	if n := len(s.RolledBack) - maxRolledBack; n > 0 {
-		s.RolledBack = append([]string(nil), s.RolledBack[n:]...)
+// markRolledBack remembers a rolled-back build: its sha256 (what the
+// updater refuses) and its version (what the technician reads).
+func (s *State) markRolledBack(v, sha string) {
+	s.RolledBack = appendBounded(s.RolledBack, v)
+	if sha != "" {
+		s.RolledBackSHA256 = appendBounded(s.RolledBackSHA256, sha)
 	}
 }
 
-func (s *State) wasRolledBack(v string) bool {
-	for _, x := range s.RolledBack {
-		if x == v {
+func appendBounded(list []string, x string) []string {
+	for _, y := range list {
+		if y == x {
+			return list
+		}
+	}
+	list = append(list, x)
+	if n := len(list) - maxRolledBack; n > 0 {
+		list = append([]string(nil), list[n:]...)
+	}
+	return list
+}
+
+// wasRolledBack reports whether the binary of sha256 sha was rolled back
+// here; the version it is signed as does not matter.
+func (s *State) wasRolledBack(sha string) bool {
+	for _, x := range s.RolledBackSHA256 {
+		if x == sha {
 			return true
 		}
 	}
@@ -251,13 +267,14 @@ func readMarker(path string) (*Marker, error) {
 type RollbackRecord struct {
 	Version  string // the version rolled back
 	From     string // the version restored
+	SHA256   string // of the binary rolled back ("" from an older guard)
 	Attempts int
 	At       int64  // UNIX seconds
 	Result   string // "rolledback", or "no-prev" when there was nothing to restore
 }
 
 func (r RollbackRecord) encode() []byte {
-	return fmt.Appendf(nil, "version=%s\nfrom=%s\nattempts=%d\nat=%d\nresult=%s\n", r.Version, r.From, r.Attempts, r.At, r.Result)
+	return fmt.Appendf(nil, "version=%s\nfrom=%s\nsha256=%s\nattempts=%d\nat=%d\nresult=%s\n", r.Version, r.From, r.SHA256, r.Attempts, r.At, r.Result)
 }
 
 func readRollback(path string) (*RollbackRecord, error) {
@@ -273,6 +290,9 @@ func readRollback(path string) (*RollbackRecord, error) {
 		return nil, err
 	}
 	r := RollbackRecord{Version: kv["version"], From: kv["from"], Result: kv["result"]}
+	if validSHA(kv["sha256"]) {
+		r.SHA256 = kv["sha256"]
+	}
 	r.Attempts, _ = strconv.Atoi(kv["attempts"])
 	r.At, _ = strconv.ParseInt(kv["at"], 10, 64)
 	return &r, nil
@@ -323,6 +343,9 @@ func (r StatusReport) WriteTo(w io.Writer) (int64, error) {
 	}
 	if len(r.State.RolledBack) > 0 {
 		fmt.Fprintf(&b, "rolled back versions: %s\n", strings.Join(r.State.RolledBack, ", "))
+	}
+	for _, sha := range r.State.RolledBackSHA256 {
+		fmt.Fprintf(&b, "refused build: sha256 %s\n", sha)
 	}
 	if len(r.State.History) > 0 {
 		b.WriteString("history:\n")

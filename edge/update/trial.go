@@ -22,15 +22,24 @@ type Trial struct {
 	clk     clock.Clock
 	log     *slog.Logger
 	running string
+	self    func() (string, error)
 	marker  *Marker
+}
+
+// Self identifies the running build: its stamped version, and its binary's
+// sha256 (SHA256 is called only when a trial marker is present; nil
+// compares versions instead, which a mis-stamped binary defeats).
+type Self struct {
+	Version string
+	SHA256  func() (string, error)
 }
 
 // OpenTrial reconciles the update state with what happened before this
 // start (a rollback done by the guard is audited; a trial interrupted or
 // already committed is settled) and returns the trial of the running
-// version, active when its trial marker is present.
-func OpenTrial(dataDir, running string, clk clock.Clock, log *slog.Logger) (*Trial, error) {
-	t := &Trial{l: newLayout(dataDir), clk: clock.Or(clk), log: orDiscard(log), running: running}
+// build, active when the trial marker names this binary's sha256.
+func OpenTrial(dataDir string, self Self, clk clock.Clock, log *slog.Logger) (*Trial, error) {
+	t := &Trial{l: newLayout(dataDir), clk: clock.Or(clk), log: orDiscard(log), running: self.Version, self: self.SHA256}
 	if err := t.reconcile(); err != nil {
 		return nil, err
 	}
@@ -50,7 +59,11 @@ func (t *Trial) reconcile() error {
 	if rb != nil {
 		s.record(Event{At: rb.At, Kind: EventRollback, Version: rb.Version, From: rb.From,
 			Detail: fmt.Sprintf("%s after %d starts", rb.Result, rb.Attempts)})
-		s.markRolledBack(rb.Version)
+		sha := rb.SHA256
+		if sha == "" && s.Trial != nil && s.Trial.Version == rb.Version {
+			sha = s.Trial.SHA256 // a record from an older guard script
+		}
+		s.markRolledBack(rb.Version, sha)
 		s.Trial = nil
 		changed = true
 		t.log.Warn("update rolled back", "version", rb.Version, "restored", rb.From, "starts", rb.Attempts, "result", rb.Result)
@@ -59,7 +72,7 @@ func (t *Trial) reconcile() error {
 	if err != nil {
 		return err
 	}
-	if m != nil && m.Version != t.running {
+	if m != nil && !t.onTrial(m) {
 		// The install stopped before its rename, or the guard has not
 		// run: this binary is not the one on trial.
 		if err := removeDurable(t.l.marker()); err != nil {
@@ -95,6 +108,20 @@ func (t *Trial) reconcile() error {
 	}
 	t.marker = m
 	return nil
+}
+
+// onTrial reports whether the running binary is the one m puts on trial:
+// the same sha256, whatever version either claims.
+func (t *Trial) onTrial(m *Marker) bool {
+	if t.self == nil {
+		return m.Version == t.running
+	}
+	sum, err := t.self()
+	if err != nil {
+		t.log.Warn("update: cannot hash the running binary; comparing versions", "err", err)
+		return m.Version == t.running
+	}
+	return sum == m.SHA256
 }
 
 // Active reports whether the running version is on trial.

@@ -78,6 +78,10 @@ type Options struct {
 	// FreeSpace reports the bytes available to laned on path's
 	// filesystem; default statfs.
 	FreeSpace func(path string) (uint64, error)
+	// Stamp runs the staged binary's own `version` and returns the version
+	// and arch it was stamped with; default ReadStamp. Both must equal the
+	// signed manifest's before anything else runs it.
+	Stamp func(ctx context.Context, binary string) (version, arch string, err error)
 	// SelfTest runs the staged binary's own self-test; default
 	// `BINARY selftest -config ConfigPath`, which must exit 0.
 	SelfTest func(ctx context.Context, binary string) error
@@ -145,6 +149,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SelfTest == nil {
 		cfg := o.ConfigPath
 		o.SelfTest = func(ctx context.Context, bin string) error { return execSelfTest(ctx, bin, cfg) }
+	}
+	if o.Stamp == nil {
+		o.Stamp = func(ctx context.Context, bin string) (string, string, error) { return ReadStamp(ctx, bin, "") }
 	}
 	if o.Step == nil {
 		o.Step = func(string) {}
@@ -308,7 +315,8 @@ func Apply(ctx context.Context, path string, opts Options) (Result, error) {
 }
 
 // admit applies the version rules: arch; newer than running; not below the
-// floor; not rolled back before; no other trial running. force lifts the
+// floor; its binary (by sha256) not rolled back before; no other trial
+// running. force lifts the
 // version rules, never arch.
 func admit(o Options, s State, m Manifest, force bool) error {
 	if m.Arch != o.Arch {
@@ -323,8 +331,8 @@ func admit(o Options, s State, m Manifest, force bool) error {
 	if s.Floor != "" && CompareVersions(m.Version, s.Floor) < 0 {
 		return fmt.Errorf("update: %s, floor %s: %w", m.Version, s.Floor, ErrBelowFloor)
 	}
-	if s.wasRolledBack(m.Version) {
-		return fmt.Errorf("update: %s: %w", m.Version, ErrRolledBack)
+	if s.wasRolledBack(m.SHA256) {
+		return fmt.Errorf("update: %s (sha256 %s): %w", m.Version, m.SHA256[:16], ErrRolledBack)
 	}
 	mk, err := readMarker(newLayout(o.DataDir).marker())
 	if err != nil {
@@ -715,6 +723,17 @@ func install(ctx context.Context, o Options, l layout, m Manifest, verified stri
 		os.Remove(staged)
 		return fmt.Errorf("update: install: stage: %w", err)
 	}
+	v, arch, err := o.Stamp(ctx, staged)
+	if err == nil {
+		err = CheckStamp(m, v, arch)
+	}
+	if err != nil {
+		os.Remove(staged)
+		if !errors.Is(err, ErrStamp) {
+			err = fmt.Errorf("%v: %w", err, ErrStamp)
+		}
+		return fmt.Errorf("update: install: %w", err)
+	}
 	if err := o.SelfTest(ctx, staged); err != nil {
 		os.Remove(staged)
 		return fmt.Errorf("update: install: %s: %v: %w", m.Version, err, ErrSelfTest)
@@ -743,7 +762,7 @@ func install(ctx context.Context, o Options, l layout, m Manifest, verified stri
 	if err != nil {
 		return err
 	}
-	s.Trial = &TrialInfo{Version: m.Version, From: o.Running, Started: now, Limit: o.MaxStarts}
+	s.Trial = &TrialInfo{Version: m.Version, From: o.Running, SHA256: m.SHA256, Started: now, Limit: o.MaxStarts}
 	s.record(Event{At: now, Kind: EventInstall, Version: m.Version, From: o.Running, Detail: "on trial; sha256 " + m.SHA256[:16]})
 	o.Logger.Info("update installed, on trial", "version", m.Version, "from", o.Running)
 	return saveState(l, s)

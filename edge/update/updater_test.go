@@ -230,7 +230,7 @@ func TestCheckRefusesDuringTrialAndRolledBack(t *testing.T) {
 	r := makeRelease(t, priv, "v1.1.0", 5000)
 	e := newEnv(t, pub, "v1.0.0")
 	e.opts.BaseURL = newServer(t, r).URL
-	saveState(newLayout(e.data), State{RolledBack: []string{"v1.1.0"}})
+	saveState(newLayout(e.data), State{RolledBack: []string{"v1.1.0"}, RolledBackSHA256: []string{r.m.SHA256}})
 	u, _ := New(e.opts)
 	res, err := u.Check(context.Background())
 	if err != nil || res.Installed || !strings.Contains(res.Detail, "rolled back") {

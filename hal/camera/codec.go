@@ -104,30 +104,50 @@ type rejecter struct {
 	reason string
 	off    int64
 	out    []Result
+	// fullEnd and fullReason are where and why the last stretch ended
+	// because it was full: the garbage right after it continues that
+	// reason, so a long flood stays one reason in 256-byte pieces.
+	fullEnd    int64
+	fullReason string
 }
 
 // drop records p (at stream offset off) as rejected for reason. A
-// "garbage" drop continues the stretch in progress; any other reason
-// starts a new one.
+// "garbage" drop, or one for the reason of the stretch in progress,
+// continues that stretch (a flood of false starts is one stretch per 256
+// bytes, not one per byte); any other reason starts a new one.
 func (r *rejecter) drop(p []byte, off int64, reason string, at time.Time) {
+	if n := len(r.buf); n > 0 && n+len(p) < maxRejectSpan && r.off+int64(n) == off && (reason == reasonGarbage || reason == r.reason) {
+		r.buf = append(r.buf, p...) // the common case of a flood: extend the stretch
+		return
+	}
+	r.dropSlow(p, off, reason, at)
+}
+
+func (r *rejecter) dropSlow(p []byte, off int64, reason string, at time.Time) {
 	if len(p) == 0 {
 		return
 	}
 	contiguous := len(r.buf) > 0 && r.off+int64(len(r.buf)) == off
-	if len(r.buf) > 0 && (!contiguous || reason != reasonGarbage) {
+	if len(r.buf) > 0 && (!contiguous || (reason != reasonGarbage && reason != r.reason)) {
 		r.emit(at)
 	}
 	if len(r.buf) > 0 {
 		reason = r.reason // garbage continues the stretch in progress
+	} else if reason == reasonGarbage && off == r.fullEnd && r.fullReason != "" {
+		reason = r.fullReason
 	}
 	for len(p) > 0 {
 		if len(r.buf) == 0 {
 			r.off, r.reason = off, reason
 		}
 		n := min(len(p), maxRejectSpan-len(r.buf))
+		if r.buf == nil {
+			r.buf = make([]byte, 0, maxRejectSpan)
+		}
 		r.buf = append(r.buf, p[:n]...)
 		p, off = p[n:], off+int64(n)
 		if len(r.buf) == maxRejectSpan {
+			r.fullEnd, r.fullReason = off, r.reason
 			r.emit(at)
 		}
 	}
@@ -136,6 +156,9 @@ func (r *rejecter) drop(p []byte, off int64, reason string, at time.Time) {
 func (r *rejecter) emit(at time.Time) {
 	if len(r.buf) == 0 {
 		return
+	}
+	if r.off+int64(len(r.buf)) != r.fullEnd {
+		r.fullReason = ""
 	}
 	r.out = append(r.out, Result{Rejected: r.buf, Reason: r.reason, Offset: r.off, At: at})
 	r.buf = nil

@@ -109,8 +109,9 @@ func unixSeconds(t time.Time) uint32 {
 	return uint32(t.Unix())
 }
 
-// laneDecoder scans for STX, frames by LEN, checks CRC and ETX, and on any
-// failure resumes the search at the byte after the bad STX.
+// laneDecoder scans for STX, checks the header (address, command, length
+// bounds), frames by LEN, checks ETX and CRC, and on any failure resumes
+// the search at the byte after the bad STX.
 type laneDecoder struct {
 	buf  []byte // unconsumed bytes; buf[0] is at stream offset base
 	base int64
@@ -166,8 +167,9 @@ func (d *laneDecoder) scan(at time.Time, flush bool) {
 			continue
 		}
 		n := int(binary.BigEndian.Uint16(rest[4:6]))
-		if n > MaxPayload {
-			d.rej.drop(rest[:1], off, fmt.Sprintf("length %d exceeds %d", n, MaxPayload), at)
+		if reason := checkLaneHeader(rest[1], rest[3], n); reason != "" {
+			// A false start costs a few comparisons, never a CRC.
+			d.rej.drop(rest[:1], off, reason, at)
 			i++
 			continue
 		}
@@ -176,18 +178,18 @@ func (d *laneDecoder) scan(at time.Time, flush bool) {
 			if !flush {
 				return
 			}
-			d.rej.drop(rest[:1], off, "incomplete frame", at)
-			i++
-			continue
-		}
-		got := uint16(rest[6+n]) | uint16(rest[7+n])<<8
-		if want := CRC16(rest[1 : 6+n]); got != want {
-			d.rej.drop(rest[:1], off, fmt.Sprintf("crc mismatch: got %04X, want %04X", got, want), at)
+			d.rej.drop(rest[:1], off, reasonIncomplete, at)
 			i++
 			continue
 		}
 		if rest[8+n] != ETX {
-			d.rej.drop(rest[:1], off, fmt.Sprintf("missing ETX: got %02X", rest[8+n]), at)
+			d.rej.drop(rest[:1], off, reasonNoETX, at)
+			i++
+			continue
+		}
+		got := uint16(rest[6+n]) | uint16(rest[7+n])<<8
+		if got != CRC16(rest[1:6+n]) {
+			d.rej.drop(rest[:1], off, reasonCRC, at)
 			i++
 			continue
 		}
@@ -202,6 +204,72 @@ func (d *laneDecoder) scan(at time.Time, flush bool) {
 		d.rej.frame(f, off, at)
 		i += total
 	}
+}
+
+// Reasons of rejected lane-frame bytes. They are constants so that a
+// hostile stream costs no formatting: consecutive rejects for the same
+// reason extend one stretch.
+const (
+	reasonIncomplete   = "incomplete frame"
+	reasonNoETX        = "missing ETX"
+	reasonCRC          = "crc mismatch"
+	reasonLength       = "length exceeds 1024"
+	reasonAddr         = "address out of range 1–247"
+	reasonControlAddr  = "address out of range 0–247"
+	reasonUnknownCmd   = "unknown command"
+	reasonPlateLen     = "plate payload length out of range 8–263"
+	reasonHeartbeatLen = "heartbeat payload length out of range 5–64"
+	reasonAckLen       = "ack payload length out of range 1–64"
+	reasonTriggerLen   = "trigger payload length out of range 0–64"
+)
+
+// Payload bounds by command, checked before the CRC. A PLATE carries 8
+// bytes and at most 255 of text; the others a few bytes, with room for a
+// camera that appends fields.
+const (
+	maxPlatePayload = 8 + 255
+	maxSmallPayload = 64
+)
+
+// checkLaneHeader checks what a frame's first six bytes promise (ADDR,
+// CMD, LEN) and returns why they cannot start a frame, or "".
+func checkLaneHeader(addr, cmd byte, n int) string {
+	if n > MaxPayload {
+		return reasonLength
+	}
+	switch cmd {
+	case CmdPlate:
+		if addr < 1 || addr > 247 {
+			return reasonAddr
+		}
+		if n < 8 || n > maxPlatePayload {
+			return reasonPlateLen
+		}
+	case CmdHeartbeat:
+		if addr < 1 || addr > 247 {
+			return reasonAddr
+		}
+		if n < 5 || n > maxSmallPayload {
+			return reasonHeartbeatLen
+		}
+	case CmdAck:
+		if addr > 247 {
+			return reasonControlAddr
+		}
+		if n < 1 || n > maxSmallPayload {
+			return reasonAckLen
+		}
+	case CmdTrigger:
+		if addr > 247 {
+			return reasonControlAddr
+		}
+		if n > maxSmallPayload {
+			return reasonTriggerLen
+		}
+	default:
+		return reasonUnknownCmd
+	}
+	return ""
 }
 
 var errShortPayload = errors.New("payload too short")
@@ -239,7 +307,10 @@ func parseLaneFrame(raw []byte) (*Frame, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plate %w: % X", err, p[8:8+nlen])
 		}
-		plate, none := cleanPlate(text)
+		plate, none, err := cleanPlate(text)
+		if err != nil {
+			return nil, err
+		}
 		if none {
 			e.Kind = hal.KindNoPlate
 		} else {

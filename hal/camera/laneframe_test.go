@@ -143,7 +143,13 @@ func laneCases(t testing.TB) []struct {
 	noETX[len(noETX)-1] = 0x04
 	hb := camera.EncodeHeartbeat(2, 9, time.Unix(1700000000, 0), 3)
 	huge := []byte{0x02, 0x01, 0x01, 0x01, 0xFF, 0xFF}
-	stxInPayload := plateFrame(t, 1, 2, "\x02\x03A") // STX and ETX inside the payload
+	// STX and ETX inside the payload: in the camera's time field.
+	stxInPayload, err := camera.EncodePlate(1, 2, hal.PlateEvent{Kind: hal.KindPlate, Plate: "A", Colour: hal.ColourYellow,
+		Conf: 90, Trigger: hal.TriggerAuto, CameraTime: time.Unix(0x02030203, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctlPlate := plateFrame(t, 1, 2, "\x02\x03A")
 	badGBK := camera.EncodeFrame(1, 4, camera.CmdPlate, []byte{0, 0, 0, 0, 0, 90, 1, 2, 0xFF, 0xFF})
 	short := camera.EncodeFrame(1, 5, camera.CmdPlate, []byte{0, 0, 0, 0, 0})
 	unknown := camera.EncodeFrame(1, 6, 0x55, nil)
@@ -162,14 +168,17 @@ func laneCases(t testing.TB) []struct {
 		{"garbage after", cat(good, []byte{0xAA, 0x55}), "P1/7:京A12345 R2:garbage"},
 		{"bad crc then good", cat(badCRC, good), fmt.Sprintf("R%d:crc mismatch P1/7:京A12345", len(badCRC))},
 		{"missing etx then good", cat(noETX, good), fmt.Sprintf("R%d:missing ETX P1/7:京A12345", len(noETX))},
-		{"torn frame then good", cat(good[:10], good), "R10:crc mismatch P1/7:京A12345"},
+		{"torn frame then good", cat(good[:10], good), "R10:missing ETX P1/7:京A12345"},
 		{"torn frame at end", cat(good, good[:10]), "P1/7:京A12345 R10:incomplete frame"},
-		{"hostile length", cat(huge, good), "R6:length 65535 exceeds 1024 P1/7:京A12345"},
-		{"stx etx in payload", stxInPayload, "P1/2:\x02\x03A"},
+		{"hostile length", cat(huge, good), "R6:length exceeds 1024 P1/7:京A12345"},
+		{"stx etx in payload", stxInPayload, "P1/2:A"},
+		{"control characters in the plate", ctlPlate, fmt.Sprintf("R%d:plate has control or format characters", len(ctlPlate))},
+		{"bidi override in the plate", plateFrame(t, 1, 2, "京A\u202e54321"), "R29:plate has control or format characters"},
+		{"plate over 16 characters", plateFrame(t, 1, 2, "京ABCDEFGHIJKLMNOP"), "R35:plate longer than 16 characters"},
 		{"bad gbk", badGBK, fmt.Sprintf("R%d:plate text is not valid in its encoding", len(badGBK))},
-		{"short payload", short, fmt.Sprintf("R%d:plate payload too short", len(short))},
-		{"unknown command", unknown, "R9:unknown command 0x55"},
-		{"address 0", addr0, "R14:address 0 out of range 1–247"},
+		{"short payload", short, fmt.Sprintf("R%d:plate payload length out of range 8–263", len(short))},
+		{"unknown command", unknown, "R9:unknown command"},
+		{"address 0", addr0, "R3:address out of range 1–247 R11:unknown command"},
 		{"nlen over payload", nlenOver, "R18:plate NLEN 9 exceeds the payload's 1 bytes"},
 		{"ack and trigger", cat(camera.EncodeAck(1, 9, 7), mustTrigger(t)), "A1/9>7 T0/1"},
 		{"empty", nil, ""},

@@ -9,19 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// serialRS485 is struct serial_rs485 of <linux/serial.h> (32 bytes).
-type serialRS485 struct {
-	Flags              uint32
-	DelayRTSBeforeSend uint32 // ms
-	DelayRTSAfterSend  uint32 // ms
-	Padding            [5]uint32
-}
-
-const (
-	serRS485Enabled   = 1 << 0
-	serRS485RTSOnSend = 1 << 1
-)
-
 // enableKernelRS485 switches the UART at path into the kernel's RS-485
 // mode: the driver raises RTS (wired to the transceiver's DE) while it
 // sends and lowers it once the last stop bit is out. go.bug.st/serial does
@@ -37,10 +24,18 @@ func enableKernelRS485(path string) error {
 		return fmt.Errorf("rs485: open %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	conf := serialRS485{Flags: serRS485Enabled | serRS485RTSOnSend}
+	want := serialRS485{Flags: serRS485Enabled | serRS485RTSOnSend}
+	conf := want
 	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(unix.TIOCSRS485), uintptr(unsafe.Pointer(&conf)))
 	if errno != 0 {
 		return fmt.Errorf("rs485: TIOCSRS485 on %s (does the UART driver support RS-485 mode?): %w", path, errno)
 	}
-	return nil
+	// Read the mode back: a driver may accept the call and ignore (or
+	// trim) the flags it does not support.
+	var got serialRS485
+	_, _, errno = unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(unix.TIOCGRS485), uintptr(unsafe.Pointer(&got)))
+	if errno != 0 {
+		return fmt.Errorf("rs485: TIOCGRS485 on %s: %w", path, errno)
+	}
+	return checkRS485(path, want, got)
 }

@@ -2,7 +2,9 @@ package camera
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +56,13 @@ type Template struct {
 	Encoding string   // gbk (default) or utf-8
 	// Location is the zone of time14; nil means DefaultZone.
 	Location *time.Location
+	// Colours maps the camera's own values of the color field (numbers
+	// or text such as 蓝) to the platform's colour codes (hal.ColourBlue
+	// …, hal.ColourUnknown); nil means DefaultColours. A value the map
+	// lacks decodes as unknown: the plate is kept.
+	Colours map[string]int
+
+	encColour map[int]string // the inverse of Colours, for Encode
 }
 
 var _ Codec = (*Template)(nil)
@@ -144,6 +153,21 @@ func (t *Template) Validate() error {
 	if t.Location == nil {
 		t.Location = LoadZone(DefaultZone)
 	}
+	m := t.Colours
+	if m == nil {
+		m = DefaultColours
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	t.encColour = map[int]string{}
+	for _, k := range keys { // the first in order: a number before text
+		c := m[k]
+		if c != hal.ColourUnknown && (c < hal.ColourBlue || c > hal.ColourGreen) {
+			return bad("colours: %q maps to %d, not a platform colour code", k, c)
+		}
+		if _, ok := t.encColour[c]; !ok {
+			t.encColour[c] = k
+		}
+	}
 	if n := t.fixedLen(); n > MaxLine {
 		return bad("a fixed-width frame of %d bytes exceeds %d", n, MaxLine)
 	}
@@ -215,7 +239,7 @@ func (t *Template) Encode(ev hal.PlateEvent) ([]byte, error) {
 				s = ev.Plate
 			}
 		case FieldColor:
-			s = strconv.Itoa(ev.Colour)
+			s = t.encColour[ev.Colour] // "" when the camera has no value for it
 		case FieldConf:
 			s = strconv.Itoa(ev.Conf)
 		case FieldTrigger:
@@ -263,7 +287,28 @@ type templateDecoder struct {
 	buf  []byte
 	base int64
 	rej  rejecter
+	// endFree is a stream offset before which no End starts (beyond the
+	// header of the candidate that searched): the next candidate's search
+	// resumes there, so that a flood of headers costs each byte one
+	// search, not one per header in front of it.
+	endFree int64
 }
+
+// Reasons of rejected template bytes: constants, so that a hostile stream
+// costs no formatting per false start.
+const (
+	reasonNoEnd = "no end within 512 bytes"
+)
+
+// Errors of the framing checks that parse runs first, made once: a flood
+// of candidates that fail them formats nothing.
+var (
+	errShortFrame   = errors.New("frame too short for trailer and checksum")
+	errNoChecksum   = errors.New("checksum is not 2 hex digits")
+	errNoTrailer    = errors.New("missing trailer")
+	errSum8Mismatch = errors.New("sum8 checksum mismatch")
+	errXORMismatch  = errors.New("xor checksum mismatch")
+)
 
 func (d *templateDecoder) Pending() int { return len(d.buf) + len(d.rej.buf) }
 
@@ -322,12 +367,14 @@ func (d *templateDecoder) scan(at time.Time, flush bool) {
 		rest := d.buf[i:]
 		var n int
 		if len(end) > 0 {
-			window := rest[len(hdr):min(len(rest), MaxLine)]
-			k := bytes.Index(window, end)
+			window := rest[:min(len(rest), MaxLine)]
+			from := min(max(len(hdr), int(d.endFree-off)), len(window))
+			k := bytes.Index(window[from:], end)
 			if k < 0 {
+				d.endFree = max(d.endFree, off+int64(max(from, len(window)-len(end)+1)))
 				if len(rest) >= MaxLine {
 					c := skip(MaxLine)
-					d.rej.drop(rest[:c], off, fmt.Sprintf("no end within %d bytes", MaxLine), at)
+					d.rej.drop(rest[:c], off, reasonNoEnd, at)
 					i += c
 					continue
 				}
@@ -335,10 +382,11 @@ func (d *templateDecoder) scan(at time.Time, flush bool) {
 					return
 				}
 				c := skip(len(rest))
-				d.rej.drop(rest[:c], off, "incomplete frame", at)
+				d.rej.drop(rest[:c], off, reasonIncomplete, at)
 				i += c
 				continue
 			}
+			k += from - len(hdr)
 			n = len(hdr) + k + len(end)
 		} else {
 			n = t.fixedLen()
@@ -347,7 +395,7 @@ func (d *templateDecoder) scan(at time.Time, flush bool) {
 					return
 				}
 				c := skip(len(rest))
-				d.rej.drop(rest[:c], off, "incomplete frame", at)
+				d.rej.drop(rest[:c], off, reasonIncomplete, at)
 				i += c
 				continue
 			}
@@ -376,30 +424,50 @@ func partialSuffix(b, hdr []byte) int {
 	return 0
 }
 
+// hexByte decodes two hex digits (either case).
+func hexByte(hi, lo byte) (byte, bool) {
+	h, ok1 := hexDigit(hi)
+	l, ok2 := hexDigit(lo)
+	return h<<4 | l, ok1 && ok2
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
 // parse decodes one delimited frame.
 func (t *Template) parse(frame []byte) (*Frame, error) {
-	raw := bytes.Clone(frame)
-	body := raw[len(t.Header) : len(raw)-len(t.End)]
+	body := frame[len(t.Header) : len(frame)-len(t.End)]
 	if ck := t.ckLen(); ck > 0 {
 		if len(body) < len(t.Trailer)+ck {
-			return nil, fmt.Errorf("frame too short for trailer and checksum")
+			return nil, errShortFrame
 		}
-		hex := body[len(body)-ck:]
+		got, ok := hexByte(body[len(body)-2], body[len(body)-1])
+		if !ok {
+			return nil, errNoChecksum
+		}
 		body = body[:len(body)-ck]
-		got, err := strconv.ParseUint(string(hex), 16, 8)
-		if err != nil {
-			return nil, fmt.Errorf("checksum %q is not 2 hex digits", hex)
-		}
 		if !bytes.HasSuffix(body, []byte(t.Trailer)) {
-			return nil, fmt.Errorf("missing trailer %q", t.Trailer)
+			return nil, errNoTrailer
 		}
 		body = body[:len(body)-len(t.Trailer)]
-		if want := t.checksum(body); byte(got) != want {
-			return nil, fmt.Errorf("%s checksum mismatch: got %02X, want %02X", t.Checksum, got, want)
+		if t.checksum(body) != got {
+			if t.Checksum == ChecksumXOR {
+				return nil, errXORMismatch
+			}
+			return nil, errSum8Mismatch
 		}
 	} else {
 		if !bytes.HasSuffix(body, []byte(t.Trailer)) {
-			return nil, fmt.Errorf("missing trailer %q", t.Trailer)
+			return nil, errNoTrailer
 		}
 		body = body[:len(body)-len(t.Trailer)]
 	}
@@ -430,7 +498,7 @@ func (t *Template) parse(frame []byte) (*Frame, error) {
 			return nil, fmt.Errorf("%d fields, want %d", len(vals), len(t.Fields))
 		}
 	}
-	f := &Frame{Seq: -1, AckSeq: -1, Raw: raw}
+	f := &Frame{Seq: -1, AckSeq: -1, Raw: bytes.Clone(frame)}
 	e := &f.Event
 	e.Colour = hal.ColourUnknown
 	e.Kind = hal.KindNoPlate
@@ -448,15 +516,15 @@ func (t *Template) parse(frame []byte) (*Frame, error) {
 		}
 		switch name {
 		case FieldPlate:
-			if plate, none := cleanPlate(v); !none {
-				e.Kind, e.Plate = hal.KindPlate, plate
-			}
-		case FieldColor:
-			n, err := num(0, 255)
+			plate, none, err := cleanPlate(v)
 			if err != nil {
 				return nil, err
 			}
-			e.Colour = colourCode(n)
+			if !none {
+				e.Kind, e.Plate = hal.KindPlate, plate
+			}
+		case FieldColor:
+			e.Colour = t.colour(v)
 		case FieldConf:
 			n, err := num(0, 100)
 			if err != nil {

@@ -57,7 +57,9 @@ func TestTemplateSpecExample(t *testing.T) {
 	if len(res) != 1 || res[0].Frame == nil {
 		t.Fatalf("Feed(example) = %+v; want one frame", res)
 	}
-	want := hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourBlue, Conf: 96,
+	// The spec's example writes the platform's 0 (blue); a camera with
+	// the common map (the default) means "unknown" by 0.
+	want := hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourUnknown, Conf: 96,
 		CameraTime: time.Date(2023, 11, 14, 22, 33, 20, 0, time.UTC), At: at}
 	got := res[0].Frame.Event
 	if !got.CameraTime.Equal(want.CameraTime) {
@@ -106,9 +108,17 @@ func templateCases(t testing.TB) []struct {
 		{"torn at end", cat(good, good[:12]), "P0/-1:京A12345 R12:incomplete frame"},
 		{"header split", cat([]byte("$P"), good), "R2:garbage P0/-1:京A12345"},
 		{"too few fields", []byte("$PLT,A1,0*" + fmt.Sprintf("%02X", xorOf("A1,0")) + "\r\n"), "R14:2 fields, want 4"},
+		{"escape in the plate", tline("A\x1b[2J,0,9,20231115063320"), fmt.Sprintf("R%d:plate has control or format characters", len(tline("A\x1b[2J,0,9,20231115063320")))},
+		{"zero width in the plate", line("A\u200b1"), fmt.Sprintf("R%d:plate has control or format characters", len(line("A\u200b1")))},
+		{"plate over 16", tline("ABCDEFGHIJKLMNOPQ,0,9,20231115063320"), fmt.Sprintf("R%d:plate longer than 16 characters", len(tline("ABCDEFGHIJKLMNOPQ,0,9,20231115063320")))},
 		{"bad time", []byte("$PLT,A1,0,9,2023*" + fmt.Sprintf("%02X", xorOf("A1,0,9,2023")) + "\r\n"), "R21:field time14 \"2023\" is not YYYYMMDDhhmmss"},
 		{"empty", nil, ""},
 	}
+}
+
+// tline is a spec-template line of fields, with its checksum.
+func tline(fields string) []byte {
+	return []byte("$PLT," + fields + "*" + fmt.Sprintf("%02X", xorOf(fields)) + "\r\n")
 }
 
 func xorOf(s string) byte {
@@ -225,4 +235,57 @@ func FuzzTemplateDecoder(f *testing.F) {
 			t.Fatalf("Pending() after Flush = %d", d.Pending())
 		}
 	})
+}
+
+// TestTemplateColours: the camera's own colour values, numbers or text,
+// become the platform's codes through the template's map.
+func TestTemplateColours(t *testing.T) {
+	const base = "header = \"$P,\"\nfields = [\"plate\", \"color\"]\nsep = \",\"\nend = \"\\r\\n\"\nencoding = \"utf-8\"\n"
+	spec := base + "colours = [\"0:blue\", \"1:yellow\", \"2:white\", \"3:black\", \"4:green\"]\n"
+	tests := []struct {
+		tmpl, value string
+		want        int
+	}{
+		{base, "0", hal.ColourUnknown},
+		{base, "1", hal.ColourBlue},
+		{base, "2", hal.ColourYellow},
+		{base, "3", hal.ColourWhite},
+		{base, "4", hal.ColourBlack},
+		{base, "5", hal.ColourGreen},
+		{base, "9", hal.ColourUnknown}, // not in the map: unknown, the plate kept
+		{base, "蓝", hal.ColourBlue},
+		{base, "黄色", hal.ColourYellow},
+		{base, "绿", hal.ColourGreen},
+		{base, "白", hal.ColourWhite},
+		{base, "黑", hal.ColourBlack},
+		{spec, "0", hal.ColourBlue},
+		{spec, "4", hal.ColourGreen},
+		{spec, "5", hal.ColourUnknown},
+		{spec, "蓝", hal.ColourUnknown}, // a configured map replaces the default
+	}
+	for _, tt := range tests {
+		tm, err := camera.ParseTemplate(strings.NewReader(tt.tmpl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := tm.NewDecoder().Feed([]byte("$P,京A12345,"+tt.value+"\r\n"), time.Unix(1700000000, 0))
+		if len(res) != 1 || res[0].Frame == nil {
+			t.Fatalf("Feed(colour %q) = %+v; want a frame", tt.value, res)
+		}
+		ev := res[0].Frame.Event
+		if ev.Colour != tt.want || ev.Plate != "京A12345" {
+			t.Errorf("colour %q (spec map %v) = %d, plate %q; want %d", tt.value, tt.tmpl == spec, ev.Colour, ev.Plate, tt.want)
+		}
+	}
+	// Encode writes the camera's value: the common map's 1 for blue.
+	tm, _ := camera.ParseTemplate(strings.NewReader(base))
+	enc, err := tm.Encode(hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourBlue})
+	if err != nil || string(enc) != "$P,京A12345,1\r\n" {
+		t.Errorf("Encode(blue) = %q, %v; want the camera's 1", enc, err)
+	}
+	for _, bad := range []string{"colours = [\"1:purple\"]", "colours = [\"1\"]", "colours = [\"1:blue\", \"1:green\"]", "colours = \"1:blue\""} {
+		if _, err := camera.ParseTemplate(strings.NewReader(base + bad + "\n")); !errors.Is(err, camera.ErrConfig) {
+			t.Errorf("ParseTemplate(%s) = %v; want ErrConfig", bad, err)
+		}
+	}
 }

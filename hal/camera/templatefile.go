@@ -35,9 +35,13 @@ func LoadTemplate(path string) (*Template, error) {
 //	end      = "\r\n"
 //	encoding = "gbk"       # gbk | utf-8
 //	zone     = "Asia/Shanghai"
+//	colours  = ["1:blue", "2:yellow", "蓝:blue"]  # camera value:colour
 //
 // `#` starts a comment outside quotes; values may also be bare words
-// (checksum = xor). Errors name the line. The result is validated.
+// (checksum = xor). colours maps the camera's values of the color field
+// to the platform's colours (unknown, blue, yellow, white, black, green)
+// and replaces DefaultColours. Errors name the line. The result is
+// validated.
 func ParseTemplate(r io.Reader) (*Template, error) {
 	t := &Template{}
 	seen := map[string]int{}
@@ -113,8 +117,24 @@ func ParseTemplate(r io.Reader) (*Template, error) {
 				}
 				t.Widths = append(t.Widths, n)
 			}
+		case "colours", "colors":
+			if v.list == nil {
+				return nil, bad("%s wants a list such as [\"1:blue\", \"2:yellow\"]", key)
+			}
+			t.Colours = map[string]int{}
+			for _, e := range v.list {
+				cam, name, ok := strings.Cut(e, ":")
+				code, known := ColourNames[strings.ToLower(strings.TrimSpace(name))]
+				if !ok || !known || strings.TrimSpace(cam) == "" {
+					return nil, bad("%s: %q: want camera-value:colour, the colour one of unknown, blue, yellow, white, black, green", key, e)
+				}
+				if _, dup := t.Colours[strings.TrimSpace(cam)]; dup {
+					return nil, bad("%s: camera value %q given twice", key, cam)
+				}
+				t.Colours[strings.TrimSpace(cam)] = code
+			}
 		default:
-			return nil, bad("unknown key %q (want header, fields, sep, widths, trailer, checksum, end, encoding or zone)", key)
+			return nil, bad("unknown key %q (want header, fields, sep, widths, trailer, checksum, end, encoding, zone or colours)", key)
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -34,22 +34,21 @@ func (m Mode) String() string {
 	return "pulse"
 }
 
-// Relay is a relay output. ActiveLow: the relay is energised by driving
-// the pin Low, as on most opto-isolated relay boards.
-type Relay struct {
-	Pin       gpio.PinOut
-	ActiveLow bool
-}
-
-// Switch is a limit switch input (pull-up). ActiveLow: the pin reads Low
-// while the arm is at the limit (a contact closing to ground).
+// Switch is a limit switch input. ActiveLow: the pin reads Low while the
+// arm is at the limit (a contact closing to ground against the pull-up).
 type Switch struct {
 	Pin       gpio.PinIn
 	ActiveLow bool
+	Pull      Pull // zero: PullUp
 }
 
 // BarrierConfig configures a barrier. Open and Close are required; Stop,
 // Up and Down are optional (nil Pin).
+//
+// Level mode never closes the barrier by itself: Halt keeps a held open
+// relay energised (a restart or an update must not drop the arm on what
+// stands under it), and NewBarrier holds it again when the up limit
+// switch finds the arm up.
 type BarrierConfig struct {
 	Name              string // the barrier's String(), e.g. "exit1/barrier"
 	Open, Close, Stop Relay
@@ -99,6 +98,7 @@ type Barrier struct {
 	upActive   bool
 	downActive bool
 	pulsing    *relay
+	held       *relay // level mode: the relay held energised, nil for none
 	pulseTimer clock.Timer
 	pulseGen   int
 	halted     bool
@@ -106,33 +106,12 @@ type Barrier struct {
 
 var _ hal.Barrier = (*Barrier)(nil)
 
-type relay struct {
-	name string
-	pin  gpio.PinOut
-	on   gpio.Level
-}
-
-func (r *relay) set(energised bool) error {
-	l := r.on
-	if !energised {
-		l = !l
-	}
-	if err := r.pin.Out(l); err != nil {
-		return fmt.Errorf("%s relay %s: %w", r.name, r.pin, err)
-	}
-	return nil
-}
-
-func newRelay(name string, r Relay) relay {
-	on := gpio.High
-	if r.ActiveLow {
-		on = gpio.Low
-	}
-	return relay{name: name, pin: r.Pin, on: on}
-}
-
-// NewBarrier releases every relay, configures the limit switches and
-// starts watching them.
+// NewBarrier configures the limit switches, drives every relay to its
+// inactive level (each relay's first level: a pin that becomes an output
+// at its first Out never blips) — except, in level mode, the open relay
+// of an arm the up limit switch finds up, which is held energised from
+// its first instant so that a restart never closes the barrier — and
+// starts watching the switches.
 func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 	if cfg.Open.Pin == nil || cfg.Close.Pin == nil {
 		return nil, fmt.Errorf("gpio: barrier %s: open and close relays are required: %w", cfg.Name, ErrConfig)
@@ -160,13 +139,12 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 		s := newRelay("stop", cfg.Stop)
 		b.stop = &s
 	}
-	if err := b.releaseAll(nil); err != nil {
-		b.q.Close()
-		return nil, fmt.Errorf("gpio: barrier %s: %w", cfg.Name, err)
-	}
+	// The limit switches are read before any relay is driven: in level
+	// mode an arm found up stays up (its open relay is driven energised
+	// from its first instant), wherever a previous run left it.
 	var err error
 	if cfg.Up.Pin != nil {
-		b.up, err = newInput(cfg.Up.Pin, cfg.Up.ActiveLow, cfg.Debounce, b.clk, b.limit(true))
+		b.up, err = newInput(cfg.Up.Pin, cfg.Up.ActiveLow, cfg.Up.Pull, cfg.Debounce, b.clk, b.limit(true))
 		if err != nil {
 			b.q.Close()
 			return nil, fmt.Errorf("gpio: barrier %s: configure up limit %s: %w", cfg.Name, cfg.Up.Pin, err)
@@ -177,7 +155,7 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 		}
 	}
 	if cfg.Down.Pin != nil {
-		b.down, err = newInput(cfg.Down.Pin, cfg.Down.ActiveLow, cfg.Debounce, b.clk, b.limit(false))
+		b.down, err = newInput(cfg.Down.Pin, cfg.Down.ActiveLow, cfg.Down.Pull, cfg.Debounce, b.clk, b.limit(false))
 		if err != nil {
 			b.q.Close()
 			return nil, fmt.Errorf("gpio: barrier %s: configure down limit %s: %w", cfg.Name, cfg.Down.Pin, err)
@@ -186,6 +164,20 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 		if cfg.DebounceClock != nil {
 			b.down.timers = cfg.DebounceClock
 		}
+	}
+	var hold *relay
+	if b.mode == Level && b.upActive && !b.downActive {
+		hold = &b.open
+		b.held = hold
+		b.log.Info("arm found up at start: open relay held", "barrier", b.name)
+	}
+	err = b.releaseAll(hold)
+	if err == nil && hold != nil {
+		err = hold.set(true)
+	}
+	if err != nil {
+		b.q.Close()
+		return nil, fmt.Errorf("gpio: barrier %s: %w", cfg.Name, err)
 	}
 	b.state = b.fromSwitches()
 	if b.upActive && b.downActive {
@@ -287,7 +279,7 @@ func (b *Barrier) drive(r *relay) error {
 		b.pulseTimer.Stop()
 		b.pulseTimer = nil
 	}
-	b.pulsing = nil
+	b.pulsing, b.held = nil, nil
 	if err := b.releaseAll(r); err != nil {
 		return err
 	}
@@ -296,6 +288,9 @@ func (b *Barrier) drive(r *relay) error {
 	}
 	if err := r.set(true); err != nil {
 		return err
+	}
+	if b.mode == Level {
+		b.held = r
 	}
 	if b.mode == Pulse {
 		gen := b.pulseGen
@@ -446,9 +441,13 @@ func (b *Barrier) Idle() bool { return b.q.Idle() }
 // Events delivers state changes and faults in order; Halt closes it.
 func (b *Barrier) Events() <-chan hal.BarrierEvent { return b.q.Out() }
 
-// Halt releases every relay, stops watching the limit switches and closes
-// Events. It does not pulse stop: an arm already travelling completes its
-// travel under the barrier controller. It is idempotent.
+// Halt releases every relay — but, in level mode, a held open relay:
+// the arm stays up, as dropping it would close the barrier on whatever
+// stands under it —, stops watching the limit switches (their goroutines
+// have ended when it returns, or after a bound on a pin whose wait cannot
+// be interrupted) and closes Events. It does not pulse stop: an arm
+// already travelling completes its travel under the barrier controller.
+// It is idempotent.
 func (b *Barrier) Halt() error {
 	if b.up != nil {
 		b.up.halt()
@@ -468,9 +467,20 @@ func (b *Barrier) Halt() error {
 		b.pulseTimer.Stop()
 		b.pulseTimer = nil
 	}
-	err := b.releaseAll(nil)
+	var keep *relay
+	if b.mode == Level && b.held == &b.open {
+		keep = &b.open
+		b.log.Info("halted with the arm held up: open relay left energised", "barrier", b.name)
+	}
+	err := b.releaseAll(keep)
 	b.mu.Unlock()
 	b.q.Close()
+	if b.up != nil {
+		b.up.wait()
+	}
+	if b.down != nil {
+		b.down.wait()
+	}
 	if err != nil {
 		return fmt.Errorf("gpio: %s halt: %w", b.name, err)
 	}

@@ -129,7 +129,8 @@ func TestBarrierLevel(t *testing.T) {
 		op   string
 		want string
 	}{
-		{"open", "open"}, {"", "open"}, {"close", "close"}, {"", "close"}, {"stop", "stop"}, {"open", "open"}, {"halt", ""},
+		// Halt never closes a level-mode barrier: the held open relay stays.
+		{"open", "open"}, {"", "open"}, {"close", "close"}, {"", "close"}, {"stop", "stop"}, {"open", "open"}, {"halt", "open"},
 	}
 	r := newRig(t, Level, false, true)
 	for i, s := range steps {
@@ -154,8 +155,22 @@ func TestBarrierLevel(t *testing.T) {
 	if err := r.b.Open(ctx); !errors.Is(err, ErrHalted) {
 		t.Errorf("Open after Halt = %v; want ErrHalted", err)
 	}
-	if got := r.relays(); got != "" {
-		t.Errorf("relays after a refused Open = %q; want none", got)
+	if got := r.relays(); got != "open" {
+		t.Errorf("relays after a refused Open = %q; want open, as Halt left them", got)
+	}
+	// Halted while closing (or stopped): every relay released.
+	for _, op := range []string{"close", "stop"} {
+		r := newRig(t, Level, false, true)
+		r.b.Open(ctx)
+		if op == "close" {
+			r.b.Close(ctx)
+		} else {
+			r.b.Stop(ctx)
+		}
+		r.b.Halt()
+		if got := r.relays(); got != "" {
+			t.Errorf("level mode, Halt after %s: relays = %q; want none", op, got)
+		}
 	}
 }
 

@@ -31,4 +31,4 @@ const eventBuffer = 64
 // pin whose Halt cannot interrupt a wait, and so that a missed edge is
 // healed by re-reading the level. It is not a poll of the level: edges
 // wake the reader at once.
-const edgeWait = time.Second
+const edgeWait = 250 * time.Millisecond
