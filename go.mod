@@ -10,6 +10,7 @@ require (
 	golang.org/x/text v0.44.0
 	periph.io/x/conn/v3 v3.7.3
 	periph.io/x/host/v3 v3.8.5
+	rsc.io/qr v0.2.0
 )
 
 require github.com/jonboulle/clockwork v0.5.0 // indirect

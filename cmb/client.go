@@ -108,6 +108,11 @@ func NewHTTPClient() *http.Client {
 // sends through Send. On success the envelope has status 0; on ErrRejected
 // the envelope is returned too.
 func (c *Client) Send(ctx context.Context, name string, params url.Values) (Envelope, error) {
+	return c.x.exchange(ctx, name, c.base+name, c.signed(name, params))
+}
+
+// signed is params with appid, park_code (when absent) and sign set.
+func (c *Client) signed(name string, params url.Values) url.Values {
 	v := make(url.Values, len(params)+2)
 	for k, vs := range params {
 		v[k] = vs
@@ -118,7 +123,7 @@ func (c *Client) Send(ctx context.Context, name string, params url.Values) (Enve
 	v.Set(ParamAppID, c.appID)
 	v.Del(ParamSign)
 	v.Set(ParamSign, SignFor(name, v, c.secret))
-	return c.x.exchange(ctx, name, c.base+name, v)
+	return v
 }
 
 // call encodes, sends and returns the data of a typed uplink.

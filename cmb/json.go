@@ -53,11 +53,6 @@ func (o *jobj) fail(e *FieldError) {
 	}
 }
 
-func (o *jobj) has(name string) bool {
-	v, ok := o.m[name]
-	return ok && v != nil
-}
-
 func (o *jobj) int64(name string, required bool, lo, hi int64) int64 {
 	field := o.path + name
 	n, ok, e := jsonInt(o.m[name], field)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,7 +82,10 @@ func (b *Console) Lanes() []console.LaneInfo {
 				state += ": " + s.Reason
 			}
 		}
-		out = append(out, console.LaneInfo{ID: s.Name, Kind: s.Kind.String(), Barrier: barrierText(s.Barrier, s.LastFault), State: state, Camera: s.CameraOn})
+		if held := b.Ctl.heldFor(s.Name); len(held) > 0 {
+			state += fmt.Sprintf("; %d PENDING, the store refused: %s", len(held), strings.Join(held, "; "))
+		}
+		out = append(out, console.LaneInfo{ID: s.Name, Kind: s.Kind.String(), Barrier: barrierText(s.Barrier, s.LastFault), State: state, Camera: s.CameraOn, Display: b.Ctl.displayText(s.Name)})
 	}
 	return out
 }
@@ -178,7 +182,29 @@ func (b *Console) recordInfo(r store.Record) console.RecordInfo {
 			info.PaidFen = sum
 		}
 	}
+	info.Note = r.Note
+	switch {
+	case r.State == store.StateClosed && r.AwaitOrder != "":
+		info.OwedFen, info.Owing = r.Fees.Due, "owed, contactless outcome pending"
+	case r.Arrears > 0:
+		info.OwedFen, info.Owing = r.Arrears, "arrears (欠费)"
+		if as, err := b.Ctl.db.Arrears(r.Plate); err == nil && !slices.ContainsFunc(as, func(a store.Arrear) bool { return a.RecordID == r.ID }) {
+			info.Owing = "arrears (欠费), collected since"
+		}
+	}
 	return info
+}
+
+func (b *Console) Arrears(plate string) ([]console.ArrearInfo, error) {
+	as, err := b.Ctl.db.Arrears(plate)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.ArrearInfo, 0, len(as))
+	for _, a := range as {
+		out = append(out, console.ArrearInfo{Plate: a.Plate, RecordID: a.RecordID, AmountFen: a.Amount, Since: a.Since, Reason: a.Reason})
+	}
+	return out, nil
 }
 
 func payTypeName(t int) string {

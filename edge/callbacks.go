@@ -69,7 +69,7 @@ func (c *Controller) Calc(ctx context.Context, r cmb.CalcRequest) (cmb.CalcAnswe
 		if err == nil {
 			q, qerr := c.quote(rec, at.since)
 			if qerr == nil {
-				l.post(func() { l.bindUnlicensed(rec, q) })
+				l.post(func(lctx context.Context) { l.bindUnlicensed(lctx, rec, q) })
 			}
 		}
 		return a, err
@@ -169,6 +169,11 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 			c.log.Info("pay: notice of a recorded payment", "record", rec.ID, "order", it.Order)
 			continue
 		}
+		if handled, _, err := c.contactlessNotice(rec, r, it); err != nil {
+			return err
+		} else if handled {
+			continue // the AutoPay's money, recorded once; its answer moves the lane
+		}
 		p := store.Payment{Order: it.Order, RecordID: rec.ID, Plate: plate, BillID: r.BillID, PayType: int(it.PayType),
 			Amount: it.Amount, PayTime: payTime, Notice: r.PayList[0].Order}
 		if haveQuote {
@@ -199,26 +204,11 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 	}
 	for _, l := range c.lanes {
 		if l.cfg.Kind == Exit {
-			l.post(func() { l.paid(context.Background(), rec.ID) })
+			l.post(func(lctx context.Context) { l.paid(lctx, rec.ID) })
 		}
 	}
 	c.markSpaces()
 	return nil
-}
-
-// AutoPayBind keeps a contactless agreement locally, so that an exit needs
-// no status query.
-func (c *Controller) AutoPayBind(ctx context.Context, r cmb.AutoPayBindRequest) error {
-	return c.db.PutBinding(store.Binding{
-		Plate: r.VplNumber, Limit: r.Limit, SerialNo: r.SerialNo, PostURL: r.PostURL,
-		AutoPayType: int(r.AutoPayType), Source: store.SourceBind, Updated: c.now(),
-	})
-}
-
-// AutoPayUnbind forgets a contactless agreement.
-func (c *Controller) AutoPayUnbind(ctx context.Context, r cmb.AutoPayUnbindRequest) error {
-	_, err := c.db.DeleteBinding(r.VplNumber)
-	return err
 }
 
 // NoVpln admits an unlicensed vehicle at an entry (spec §3.4).
@@ -229,7 +219,9 @@ func (c *Controller) NoVpln(ctx context.Context, r cmb.NoVplnRequest) (cmb.NoVpl
 	}
 	var status int
 	var why string
-	if err := l.do(ctx, func() { status, why = l.noVpln(ctx, r.VplNumber) }); err != nil {
+	// The admission runs under the lane's context: the platform's request
+	// may time out after the record committed, the barrier still rises.
+	if err := l.act(ctx, func(lctx context.Context) { status, why = l.noVpln(lctx, r.VplNumber) }); err != nil {
 		return cmb.NoVplnAnswer{}, err
 	}
 	if status != 0 {
@@ -254,7 +246,7 @@ func (c *Controller) indata(rec store.Record) ([]store.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []store.Message{c.msg(store.KindIndata, rec.ID, v)}, nil
+	return append([]store.Message{c.msg(store.KindIndata, rec.ID, v)}, c.statusQuery(rec)...), nil
 }
 
 func (c *Controller) outdata(rec store.Record, items []store.ChargeItem) (store.Message, error) {

@@ -198,7 +198,10 @@ func TestConformanceAutoPayRetriesKeepRequestOrder(t *testing.T) {
 	}
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
-	h.leaveExit(before) // guaranteed: released on the durable queueing
+	// Released on the answer (guaranteed mode too), once the retries got
+	// through within the AutoPay wait.
+	h.advanceUntil("exit barrier up", time.Second, 14, func() bool { return opens(h.exit) > before })
+	h.leaveExit(before)
 	h.advanceUntilDrained(time.Minute, 30)
 
 	aps := h.received(cmb.EpAutoPay, rec.ID)

@@ -43,6 +43,7 @@ type LaneConfig struct {
 	Safety  hal.Loop // the loop under the barrier: never close on it
 	Barrier hal.Barrier
 	Camera  hal.Camera
+	Display *LaneDisplay // nil: no board
 }
 
 // Spaces is the car park's capacity.
@@ -55,10 +56,18 @@ type Spaces struct {
 type Config struct {
 	ParkCode int64
 	Spaces   Spaces
-	// Guaranteed: the platform's guaranteed (保付) mode: a contactless exit
-	// is released as soon as its AutoPay is durably queued. Otherwise the
-	// lane waits for the payment's answer.
+	// Guaranteed: the platform is in guaranteed (保付) mode: it answers an
+	// AutoPay at once and completes the charge itself. It changes how fast
+	// the answer comes, not what the lane does: in both modes a contactless
+	// vehicle is released on the answer status 0, never on the request.
 	Guaranteed bool
+	// OfflineRelease: when an AutoPay is not answered within AutoPayWait
+	// (the platform cannot be reached), a bound vehicle whose fee is
+	// within its limit is let out with the fee owed: the record stays
+	// outstanding, its Outdata waits for the AutoPay's outcome, and a later
+	// refusal leaves an arrears on the plate, collected at its next exit.
+	// False: the driver pays by scan.
+	OfflineRelease bool
 	// ReplaceStale: a plate that enters while it has an open record closes
 	// the stale record and opens a new one; when false the entry is
 	// refused and a guard must decide.
@@ -66,8 +75,9 @@ type Config struct {
 	// DedupeWindow: the same plate read on the same lane within it is one
 	// event. Default 10 s.
 	DedupeWindow time.Duration
-	// AutoPayWait bounds the wait for a non-guaranteed AutoPay that was not
-	// delivered yet before the lane falls back to scan-to-pay. Default 15 s.
+	// AutoPayWait bounds the wait for an AutoPay's answer before the lane
+	// falls back to scan-to-pay (or, with OfflineRelease, lets the vehicle
+	// out owing). Default 15 s.
 	AutoPayWait time.Duration
 	// PassTimeout: a barrier raised for a vehicle that never crossed the
 	// safety loop is lowered after this, once both loops are clear.
@@ -96,6 +106,8 @@ type Config struct {
 	// DropAfter: queued space counts, config and status uplinks older than
 	// this are dead-lettered (records and money never are). Default 72 h.
 	DropAfter time.Duration
+	// Display is what the lanes' boards show and say (display.go).
+	Display DisplayConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -120,6 +132,7 @@ func (c Config) withDefaults() Config {
 	if c.TollCollector == "" {
 		c.TollCollector = "laned"
 	}
+	c.Display = c.Display.withDefaults()
 	return c
 }
 
@@ -158,13 +171,21 @@ type Controller struct {
 	spaceDirty chan struct{}
 	holdUntil  time.Time // the dispatcher's: the platform was unreachable, wait till then
 
+	// outcomeMu orders an AutoPay's outcome (recorded, then acked) and a
+	// lane's release owing of the same record: one sees the other whole.
+	outcomeMu sync.Mutex
+
 	mu         sync.Mutex
 	pending    map[string]*autoPayWaiter // request_order → the lane waiting for it
 	inflight   map[string]bool           // AutoPay request_orders on the wire now
 	unresolved map[string]bool           // AutoPays sent with an unknown outcome
 	cancelled  map[string]bool           // AutoPays withdrawn before they were ever sent
+	answered   map[string]time.Time      // plate → when an Indata answer said uid (0 or 1): a queued status query is moot
 	netLast    netState
 	lastSent   time.Time
+
+	heldMu sync.Mutex
+	held   []*heldCommit // commits the store refused after the barrier moved
 
 	running atomic.Bool
 	quotes  quoteMemo // calc's last quote per record, for the pay notice that answers it
@@ -203,6 +224,7 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 		inflight:   make(map[string]bool),
 		unresolved: make(map[string]bool),
 		cancelled:  make(map[string]bool),
+		answered:   make(map[string]time.Time),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -265,7 +287,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.run(ctx) }()
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); c.retryHeld(ctx) }()
 	go func() { defer wg.Done(); c.dispatch(ctx) }()
 	go func() { defer wg.Done(); c.reportSpaces(ctx) }()
 	go func() { defer wg.Done(); c.maintain(ctx) }()
@@ -471,7 +494,9 @@ func (c *Controller) ManualOpen(ctx context.Context, laneName, who, reason strin
 		return fmt.Errorf("edge: manual open: %q: %w", laneName, ErrNoLane)
 	}
 	var err error
-	if derr := l.do(ctx, func() { err = l.manualOpen(ctx, who, reason) }); derr != nil {
+	// ctx bounds the caller's wait only: the barrier moves under the
+	// lane's own context even if the console session ends meanwhile.
+	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualOpen(lctx, who, reason) }); derr != nil {
 		return derr
 	}
 	return err
@@ -488,7 +513,7 @@ func (c *Controller) ManualClose(ctx context.Context, laneName, who, reason stri
 		return fmt.Errorf("edge: manual close: %q: %w", laneName, ErrNoLane)
 	}
 	var err error
-	if derr := l.do(ctx, func() { err = l.manualClose(ctx, who, reason) }); derr != nil {
+	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualClose(lctx, who, reason) }); derr != nil {
 		return derr
 	}
 	return err
@@ -547,6 +572,22 @@ func (c *Controller) FixClock(f Fixup) error {
 	})
 	if err != nil {
 		return fmt.Errorf("edge: fix clock: %w", err)
+	}
+	// What the lanes remember of the window moves too: a vehicle waiting
+	// at an exit is priced from its arrival, which must not precede its
+	// (moved) entry.
+	if c.running.Load() {
+		moved := func(t time.Time) time.Time {
+			if t.IsZero() || t.Before(f.From) || t.After(f.To) {
+				return t
+			}
+			return t.Add(f.Delta)
+		}
+		for _, l := range c.lanes {
+			if err := l.do(context.Background(), func() { l.shiftTimes(moved) }); err != nil && !errors.Is(err, errLaneStopped) {
+				c.log.Warn("clock fix-up: lane", "lane", l.cfg.Name, "err", err)
+			}
+		}
 	}
 	c.audit("clock", 0, "wall clock set: %d records and %d queued uplinks stamped %s–%s moved by %s",
 		recs, msgs, f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), f.Delta.Round(time.Second))

@@ -111,10 +111,16 @@ func (c *Controller) dispatch(ctx context.Context) {
 		}
 		if len(msgs) == 0 {
 			next, ok, err := c.db.NextDue()
-			if err != nil || !ok {
-				c.sleep(ctx, -1)
-			} else {
-				c.sleep(ctx, next.Sub(now))
+			switch {
+			case err != nil:
+				c.log.Error("outbox: next due", "err", err)
+				c.sleep(ctx, c.cfg.RetryBase)
+			case !ok:
+				c.sleep(ctx, forever) // empty: an enqueue kicks
+			default:
+				// Never negative: a time already past means "look again
+				// now", not "sleep until kicked".
+				c.sleep(ctx, max(next.Sub(now), 0))
 			}
 			continue
 		}
@@ -129,10 +135,13 @@ func (c *Controller) dispatch(ctx context.Context) {
 	}
 }
 
-// sleep waits for d (forever when d < 0), a wake-up or the end.
+// forever is sleep's "until kicked".
+const forever = time.Duration(-1)
+
+// sleep waits for d (forever: until a wake-up), a wake-up or the end.
 func (c *Controller) sleep(ctx context.Context, d time.Duration) {
 	var tc <-chan time.Time
-	if d >= 0 {
+	if d != forever {
 		t := c.clk.NewTimer(d)
 		defer t.Stop()
 		tc = t.C()
@@ -174,6 +183,10 @@ func flat(v url.Values) map[string]string {
 // deliver sends one message and records what came of it. It returns
 // false when the platform could not be reached.
 func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
+	if c.statusAnswered(m) {
+		_ = c.db.Ack(m.Seq) // its Indata answered the question meanwhile
+		return true
+	}
 	if m.Kind == store.KindAutoPay {
 		c.mu.Lock()
 		if c.cancelled[m.RequestOrder] {
@@ -198,22 +211,26 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 	// take real time, and a backoff measured from its end would drift.
 	started := c.now()
 	sctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
-	env, err := c.up.Send(sctx, m.Kind, params(m.Params))
+	env, err := c.send(sctx, m)
 	cancel()
 	now := c.now()
 	c.noteNet(now, err)
 	switch {
 	case err == nil:
+		unlock := c.lockOutcome(m)
 		c.delivered(m, env, now)
 		if err := c.db.Ack(m.Seq); err != nil {
 			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
 		}
+		unlock()
 		c.log.Info("uplink delivered", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq)
 		return true
 	case errors.Is(err, cmb.ErrRejected):
 		c.log.Warn("uplink rejected", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
 		if m.Kind == store.KindAutoPay {
+			unlock := c.lockOutcome(m)
 			c.autoPayFailed(m, err.Error())
+			unlock()
 			return true
 		}
 		if m.Attempts == 0 {
@@ -222,18 +239,23 @@ func (c *Controller) deliver(ctx context.Context, m store.Message) bool {
 		c.refused(m, started, err)
 		return true
 	case errors.Is(err, cmb.ErrOutcomeUnknown):
+		// A dropped connection, a timeout, a garbled answer: the platform
+		// (or the way to it) is unwell. The queue pauses as for a refused
+		// connection, instead of trying each message on its own delay.
 		c.log.Warn("uplink outcome unknown", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
+		wait := c.backoff(m.Attempts)
 		if m.Kind == store.KindAutoPay {
 			c.mu.Lock()
 			c.unresolved[m.RequestOrder] = true
 			c.mu.Unlock()
-			if err := c.db.MarkUnresolved(m.Seq, started.Add(c.backoff(m.Attempts)), err.Error()); err != nil {
+			if err := c.db.MarkUnresolved(m.Seq, started.Add(wait), err.Error()); err != nil {
 				c.log.Error("outbox: mark unresolved", "seq", m.Seq, "err", err)
 			}
-			return true
+		} else {
+			c.retryAt(m, started.Add(wait), err)
 		}
-		c.retry(m, started, err)
-		return true
+		c.hold(started.Add(wait))
+		return false
 	default:
 		c.log.Warn("uplink not delivered", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq, "err", err)
 		wait := c.backoff(m.Attempts)
@@ -248,10 +270,6 @@ func (c *Controller) hold(t time.Time) {
 	c.mu.Lock()
 	c.holdUntil = t
 	c.mu.Unlock()
-}
-
-func (c *Controller) retry(m store.Message, now time.Time, err error) {
-	c.retryAt(m, now.Add(c.backoff(m.Attempts)), err)
 }
 
 func (c *Controller) retryAt(m store.Message, at time.Time, cause error) {
@@ -280,28 +298,7 @@ func (c *Controller) noteNet(now time.Time, err error) {
 func (c *Controller) delivered(m store.Message, env cmb.Envelope, now time.Time) {
 	switch m.Kind {
 	case store.KindIndata, store.KindAutoPayStatus:
-		a, err := cmb.DecodeIndataAnswer(env.Data)
-		if err != nil {
-			c.log.Warn("indata answer", "record", m.RecordID, "err", err)
-			return
-		}
-		plate, err := plateOf(m)
-		if err != nil {
-			c.log.Error("indata answer: the queued uplink does not decode", "seq", m.Seq, "err", err)
-			return
-		}
-		if a.Contactless() {
-			if err := c.db.PutBinding(store.Binding{Plate: plate, Limit: a.Limit, Source: store.SourceIndata, Updated: now}); err != nil {
-				c.log.Error("binding from indata", "plate", plate, "err", err)
-			}
-			return
-		}
-		// Not contactless: forget a binding older than this question.
-		if b, err := c.db.Binding(plate); err == nil && b.Updated.Before(m.Created) {
-			if _, err := c.db.DeleteBinding(plate); err != nil {
-				c.log.Error("unbinding from indata", "plate", plate, "err", err)
-			}
-		}
+		c.learnContactless(m, env, now)
 	case store.KindAutoPay:
 		a, err := cmb.DecodeAutoPayAnswer(env.Data)
 		if err != nil {
@@ -341,9 +338,13 @@ func (c *Controller) autoPaySucceeded(m store.Message, plate string, amount int6
 	if order == "" {
 		order = m.RequestOrder
 	}
+	p := store.Payment{Order: order, RecordID: m.RecordID, Plate: plate, BillID: m.RequestOrder, PayType: int(cmb.PayCMB), Amount: amount, PayTime: at, RequestOrder: m.RequestOrder}
+	if c.settleOwed(m, true, p, "") {
+		c.finishAutoPay(m.RequestOrder, true, channelOrder, "")
+		return
+	}
 	if !c.knownPayment(m.RecordID, m.RequestOrder, channelOrder) {
-		p := store.Payment{Order: order, RecordID: m.RecordID, Plate: plate, BillID: m.RequestOrder, PayType: int(cmb.PayCMB), Amount: amount, PayTime: at}
-		if err := c.db.AddPayment(p); err != nil && !errors.Is(err, store.ErrAlreadyRecorded) {
+		if err := c.db.AddAutoPayment(p); err != nil && !errors.Is(err, store.ErrAlreadyRecorded) {
 			c.log.Error("autopay: record payment", "record", m.RecordID, "err", err)
 		}
 	}
@@ -361,7 +362,7 @@ func (c *Controller) knownPayment(recordID string, orders ...string) bool {
 	}
 	for _, p := range pays {
 		for _, o := range orders {
-			if o != "" && (p.Order == o || p.BillID == o) {
+			if o != "" && (p.Order == o || p.BillID == o || p.RequestOrder == o || p.BankNotice == o) {
 				return true
 			}
 		}
@@ -370,16 +371,13 @@ func (c *Controller) knownPayment(recordID string, orders ...string) bool {
 }
 
 func (c *Controller) autoPayFailed(m store.Message, detail string) {
-	c.mu.Lock()
-	_, waiting := c.pending[m.RequestOrder]
-	c.mu.Unlock()
-	if !waiting && c.cfg.Guaranteed {
-		c.audit("autopay_refused", 0, "record %s: contactless charge of %d fen refused after release: %s", m.RecordID, autoPayOf(m).Amount, detail)
-	}
-	c.finishAutoPay(m.RequestOrder, false, "", detail)
+	c.settleOwed(m, false, store.Payment{}, detail)
+	// Off the outbox before the lane hears of it: a scan payment that
+	// follows must not pass for this AutoPay's money.
 	if err := c.db.Ack(m.Seq); err != nil {
 		c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
 	}
+	c.finishAutoPay(m.RequestOrder, false, "", detail)
 }
 
 func (c *Controller) finishAutoPay(order string, ok bool, channelOrder, detail string) {
@@ -390,7 +388,7 @@ func (c *Controller) finishAutoPay(order string, ok bool, channelOrder, detail s
 	c.mu.Unlock()
 	if w != nil {
 		l := w.lane
-		l.post(func() { l.autoPayDone(context.Background(), order, ok, channelOrder, detail) })
+		l.post(func(lctx context.Context) { l.autoPayDone(lctx, order, ok, channelOrder, detail) })
 	}
 }
 
@@ -419,17 +417,19 @@ func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
 		if a.Amount > 0 {
 			ap.Amount = a.Amount // what the platform charged
 		}
+		unlock := c.lockOutcome(m)
 		c.autoPaySucceeded(m, ap.VplNumber, ap.Amount, a.ChannelOrder, 0, now)
 		if err := c.db.Ack(m.Seq); err != nil {
 			c.log.Error("outbox: ack", "seq", m.Seq, "err", err)
 		}
+		unlock()
 		return true
 	case errors.Is(err, cmb.ErrRejected):
 		// The platform has no such order: the AutoPay never happened; send
-		// it again, same request_order.
-		c.mu.Lock()
-		delete(c.unresolved, m.RequestOrder)
-		c.mu.Unlock()
+		// it again, same request_order. It stays in c.unresolved until
+		// its outcome: a lane must not withdraw a payment that once
+		// left with an unknown outcome (charging twice is worse than
+		// waiting).
 		if err := c.db.Resolve(m.Seq, now); err != nil {
 			c.log.Error("outbox: resolve", "seq", m.Seq, "err", err)
 		}
@@ -439,11 +439,8 @@ func (c *Controller) resolveAutoPay(ctx context.Context, m store.Message) bool {
 		if err := c.db.MarkUnresolved(m.Seq, started.Add(wait), err.Error()); err != nil {
 			c.log.Error("outbox: mark unresolved", "seq", m.Seq, "err", err)
 		}
-		if !errors.Is(err, cmb.ErrOutcomeUnknown) {
-			c.hold(started.Add(wait))
-			return false
-		}
-		return true
+		c.hold(started.Add(wait)) // unreachable or outcome unknown: pause the queue
+		return false
 	}
 }
 

@@ -42,7 +42,11 @@ func (c *Controller) quote(rec store.Record, at time.Time) (tariff.Quote, error)
 	if err != nil {
 		return tariff.Quote{}, err
 	}
-	return c.quoteFrom(rec, pays, at, c.vipAt(rec, at))
+	q, err := c.quoteFrom(rec, pays, at, c.vipAt(rec, at))
+	if err != nil {
+		return q, err
+	}
+	return c.withArrears(rec, q) // the plate's arrears (欠费) are collected at its exit
 }
 
 // quoteFrom prices rec at `at` with the payments given: pure, so that it
@@ -74,20 +78,55 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 	now := l.c.now()
 	at := l.priceAt()
 	vip := l.c.vipAt(rec, at)
+	arrears, err := l.c.arrearsFor(rec)
+	if err != nil {
+		l.fail("arrears", err)
+		return err
+	}
 	var used tariff.Quote
-	_, err := l.c.db.Settle(rec.ID, func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
+	_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, msgs, now, at, vip, arrears, true, &used))
+	if errors.Is(err, errRepriced) {
+		l.c.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
+		return err
+	}
+	if err != nil {
+		l.fail("close record", err)
+		return err
+	}
+	if v != nil {
+		v.quote = used
+		v.state, v.reason, v.recordID = vReleased, why, rec.ID
+	}
+	l.raise(ctx, "exit "+rec.Plate+": "+why)
+	l.c.kick()
+	l.c.markSpaces()
+	return nil
+}
+
+// settleExit prices and builds an exit inside the closing transaction,
+// collecting the plate's arrears with it.
+// strict: a due other than q's is errRepriced (a lane's decision); else
+// the exit is closed as decided whatever the due now (a manual opening
+// held while the store refused it). used, if set, receives the quote.
+func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, msgs []store.Message, now, at time.Time, vip bool, arrears []store.Arrear, strict bool, used *tariff.Quote) store.SettleFunc {
+	return func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
 		fq, err := l.c.quoteFrom(r, pays, at, vip)
 		if err != nil {
 			// The tariff cannot price the stay (a reload broke a class):
 			// the decision's own quote stands, e.g. a guard's opening.
 			fq = q
+		} else {
+			fq = addArrears(fq, arrears)
 		}
-		if fq.Due != q.Due {
+		if strict && fq.Due != q.Due {
 			return store.Exit{}, nil, fmt.Errorf("%w: %d fen due, decided on %d", errRepriced, fq.Due, q.Due)
 		}
-		used = fq
+		if used != nil {
+			*used = fq
+		}
 		items, audits := l.c.chargeItems(r, fq, pays, now)
 		items = append(items, extra...)
+		items, collected := l.c.arrearsItems(r, fq, items, now)
 		fees := store.Fees{Total: fq.Total, Paid: fq.Paid}
 		for _, it := range extra {
 			fees.Paid += it.ActualPay
@@ -106,24 +145,8 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		// leaf and branches). Exceptions (manual openings, corrections)
 		// come with msgs and audits and are kept.
 		all := append(append(append([]store.Message(nil), msgs...), audits...), out)
-		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items}, all, nil
-	})
-	if errors.Is(err, errRepriced) {
-		l.c.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
-		return err
+		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items, Collected: collected}, all, nil
 	}
-	if err != nil {
-		l.fail("close record", err)
-		return err
-	}
-	if v != nil {
-		v.quote = used
-		v.state, v.reason, v.recordID = vReleased, why, rec.ID
-	}
-	l.raise(ctx, "exit "+rec.Plate+": "+why)
-	l.c.kick()
-	l.c.markSpaces()
-	return nil
 }
 
 // chargeItems lists the stay's payments, and what was waived, as

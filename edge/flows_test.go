@@ -96,7 +96,7 @@ func TestContactlessGuaranteed(t *testing.T) {
 	h.advance(3 * time.Hour)
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
-	h.leaveExit(before) // released on the durable queueing, before any answer
+	h.leaveExit(before) // released on the answer, which guaranteed mode gives at once
 	h.drain()
 	orders := h.sim.Orders()
 	if len(orders) != 1 || orders[0].Amount != 1300 || !orders[0].Charged {
@@ -635,7 +635,9 @@ func TestCalcDuringAutoPay(t *testing.T) {
 		t.Fatalf("ScanPay = %+v, %v; want 500", res, err)
 	}
 	h.leaveExit(before)
-	h.drain()
+	// The dispatcher still holds off after the refused AutoPays (it
+	// cannot know the platform is back): simulated time runs past it.
+	h.advanceUntilDrained(time.Minute, 20)
 	for _, u := range h.received(cmb.EpAutoPay, rec.ID) {
 		if u.Outcome != cmbsim.OutcomeDown {
 			t.Errorf("the withdrawn AutoPay was processed by the platform: %+v", u)

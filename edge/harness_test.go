@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 	"laned/edge/tariff"
+	"laned/hal"
 	"laned/hal/clock"
 	"laned/hal/sim"
 	"laned/internal/progress"
@@ -41,10 +43,25 @@ type harness struct {
 	entry   *sim.Lane
 	exit    *sim.Lane
 	lanes   []*sim.Lane
+	boards  map[string]*sim.Display // each lane's simulated display board (display_test.go)
 	laneURL string
-	cancel  context.CancelFunc
-	done    chan error
-	ctx     context.Context
+	// simTLS serves the same simulator over https (a binding's post_url
+	// points at it); the client trusts it.
+	simTLS *httptest.Server
+	cancel context.CancelFunc
+	done   chan error
+	ctx    context.Context
+
+	// what a restart rebuilds the controller from
+	setup       harnessSetup
+	cfg         Config
+	eng         *tariff.Engine
+	client      *cmb.Client
+	laneHandler atomic.Value
+
+	faultMu sync.Mutex
+	fault   error           // the store's commits fail with it (nil: healthy)
+	faultOp map[string]bool // only these operations (nil: all)
 }
 
 type harnessOpt func(*Config)
@@ -54,8 +71,19 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
+	return newHarnessWith(t, harnessSetup{}, opts...)
+}
+
+// harnessSetup changes what the harness builds.
+type harnessSetup struct {
+	// barrier wraps a lane's barrier (nil: the sim barrier as is).
+	barrier func(lane string, b hal.Barrier) hal.Barrier
+}
+
+func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harness {
+	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(start)}
-	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now})
+	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now, FailCommit: h.commitFault})
 	eng, err := tariff.New(shenzhen())
 	if err != nil {
 		t.Fatal(err)
@@ -69,9 +97,8 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	}
 
 	// The lane's callback server, its handler set once the controller exists.
-	var laneHandler atomic.Value
 	laneSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		laneHandler.Load().(http.Handler).ServeHTTP(w, r)
+		h.laneHandler.Load().(http.Handler).ServeHTTP(w, r)
 	}))
 	t.Cleanup(laneSrv.Close)
 	h.laneURL = laneSrv.URL + "/"
@@ -82,32 +109,71 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	})
 	platform := httptest.NewServer(h.sim.Handler())
 	t.Cleanup(platform.Close)
-	client, err := cmb.NewClient(cmb.Config{BaseURL: platform.URL, AppID: testAppID, Secret: testSecret, ParkCode: testPark, Timeout: progress.Stall})
+	h.simTLS = httptest.NewTLSServer(h.sim.Handler())
+	t.Cleanup(h.simTLS.Close)
+	client, err := cmb.NewClient(cmb.Config{BaseURL: platform.URL, AppID: testAppID, Secret: testSecret, ParkCode: testPark, Timeout: progress.Stall, HTTP: h.simTLS.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.setup, h.cfg, h.eng, h.client = setup, cfg, eng, client
+	h.start(nil)
+	t.Cleanup(h.stop)
+	return h
+}
+
+// start builds fresh sim lanes (prepare, if set, puts vehicles on them
+// before the controller runs) and a controller on the harness's store,
+// and runs it.
+func (h *harness) start(prepare func(entry, exit *sim.Lane)) {
+	t := h.t
 	h.entry = sim.NewLane(h.clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
 	h.exit = sim.NewLane(h.clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
 	h.lanes = []*sim.Lane{h.entry, h.exit}
+	if prepare != nil {
+		prepare(h.entry, h.exit)
+	}
+	barrier := func(l *sim.Lane) hal.Barrier {
+		if h.setup.barrier == nil {
+			return l.Barrier
+		}
+		return h.setup.barrier(l.Name, l.Barrier)
+	}
 	lanes := []LaneConfig{
-		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: h.entry.Barrier, Camera: h.entry.Camera},
-		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: h.exit.Barrier, Camera: h.exit.Camera},
+		{Name: "entry1", Kind: Entry, Code: 1, Arming: h.entry.Arming, Safety: h.entry.Safety, Barrier: barrier(h.entry), Camera: h.entry.Camera},
+		{Name: "exit1", Kind: Exit, Code: 1, Arming: h.exit.Arming, Safety: h.exit.Safety, Barrier: barrier(h.exit), Camera: h.exit.Camera},
 	}
-	h.ctl, err = New(cfg, lanes, Deps{Store: h.db, Tariff: eng, Uplink: client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
+	h.attachBoards(&h.cfg, lanes)
+	var err error
+	h.ctl, err = New(h.cfg, lanes, Deps{Store: h.db, Tariff: h.eng, Uplink: h.client, Clock: h.clk, Rand: rand.New(rand.NewPCG(1, 2)), Logger: testLogger(t)})
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	srv, err := cmb.NewServer(cmb.ServerConfig{AppID: testAppID, Secret: testSecret, ParkCode: testPark, Prefix: "/", Logger: testLogger(t)}, h.ctl)
+	srv, err := cmb.NewServer(cmb.ServerConfig{AppID: testAppID, Secret: testSecret, ParkCode: testPark, Prefix: "/", Logger: testLogger(h.t)}, h.ctl)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	laneHandler.Store(http.Handler(srv))
-
+	h.laneHandler.Store(http.Handler(srv))
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.done = make(chan error, 1)
 	go func() { h.done <- h.ctl.Run(h.ctx) }()
-	t.Cleanup(h.stop)
-	return h
+}
+
+// restart stops the controller (its devices halt, as at a power cut) and
+// starts a new one on the same store with fresh devices; prepare puts the
+// vehicles that stood in the lanes back on them.
+func (h *harness) restart(prepare func(entry, exit *sim.Lane)) {
+	h.t.Helper()
+	h.stop()
+	h.start(prepare)
+}
+
+// restartSettled restarts the controller once every lane has taken its
+// events, and waits until the new one has taken its own.
+func (h *harness) restartSettled() {
+	h.t.Helper()
+	h.settle()
+	h.restart(nil)
+	h.settle()
 }
 
 func (h *harness) stop() {
@@ -126,6 +192,29 @@ func (h *harness) stop() {
 			}
 		}
 	}
+}
+
+// failCommits makes the store's commits of ops (all when none) fail with
+// err, as a full disk or a damaged file would; failCommits(nil) heals it.
+func (h *harness) failCommits(err error, ops ...string) {
+	h.faultMu.Lock()
+	defer h.faultMu.Unlock()
+	h.fault, h.faultOp = err, nil
+	if len(ops) > 0 {
+		h.faultOp = map[string]bool{}
+		for _, op := range ops {
+			h.faultOp[op] = true
+		}
+	}
+}
+
+func (h *harness) commitFault(op string) error {
+	h.faultMu.Lock()
+	defer h.faultMu.Unlock()
+	if h.fault != nil && (h.faultOp == nil || h.faultOp[op]) {
+		return h.fault
+	}
+	return nil
 }
 
 // eventually polls cond until it holds. It fails only when nothing moved
@@ -290,3 +379,38 @@ func isAnswer(err error, status int) bool {
 	var re *cmb.RejectedError
 	return errors.As(err, &re) && re.Status == status
 }
+
+// advanceUntil moves the clock by step until cond holds (at most max
+// steps): for what waits on the lane's own timers and the outbox's
+// backoff. The real-time pause only paces the steps.
+func (h *harness) advanceUntil(what string, step time.Duration, max int, cond func() bool) {
+	h.t.Helper()
+	for range max {
+		h.settle()
+		if cond() {
+			return
+		}
+		h.ctl.kick()
+		h.advance(step)
+		for deadline := time.Now().Add(100 * time.Millisecond); time.Now().Before(deadline) && !cond(); time.Sleep(time.Millisecond) {
+		}
+	}
+	if !cond() {
+		h.t.Fatalf("%s: not after %d steps of %s (exit lane %+v)", what, max, step, h.laneStatus(h.exit))
+	}
+}
+
+// contactlessPlate gives plate an agreement of limit fen on the platform
+// and waits until the lane knows it (from the entry's Indata answer).
+func (h *harness) contactlessEntry(plate string, limit int64) store.Record {
+	h.t.Helper()
+	if err := h.sim.AddAgreement(plate, limit); err != nil {
+		h.t.Fatal(err)
+	}
+	rec := h.enter(plate)
+	h.drain()
+	h.eventually("binding of "+plate, func() bool { b, err := h.db.Binding(plate); return err == nil && b.Limit == limit })
+	return rec
+}
+
+func asRejected(err error, re **cmb.RejectedError) bool { return errors.As(err, re) }

@@ -26,7 +26,7 @@ const (
 	vRefused                       // entry refused (blacklist, lot full, already inside): a guard decides
 	vUnknown                       // exit: no open record matches the plate
 	vWaitPay                       // exit: fee due, waiting for scan-to-pay
-	vAutoPay                       // exit: contactless payment under way (non-guaranteed mode)
+	vAutoPay                       // exit: contactless payment under way: released on its answer
 	vReleased                      // the barrier was raised for it
 )
 
@@ -46,6 +46,7 @@ type vehicle struct {
 	recordID   string
 	quote      tariff.Quote
 	order      string // request_order of a pending AutoPay
+	limit      int64  // the binding's limit, for a pending AutoPay
 	passing    bool   // seen on the safety loop since the barrier rose
 }
 
@@ -76,9 +77,9 @@ type lane struct {
 	c   *Controller
 	cfg LaneConfig
 
-	reqs  chan func()
-	quit  chan struct{} // closed when run returns
-	posts atomic.Int64  // posted functions not yet run
+	reqs  chan func(context.Context) // run with the lane's own context
+	quit  chan struct{}              // closed when run returns
+	posts atomic.Int64               // posted functions not yet run
 
 	armed, safety bool
 	veh           *vehicle
@@ -90,7 +91,11 @@ type lane struct {
 	passC         <-chan time.Time
 	autoPayTimer  clock.Timer
 	autoPayC      <-chan time.Time
-	resettles     int // nested re-decisions after a repricing (see resettle)
+	resettles     int                       // nested re-decisions after a repricing (see resettle)
+	disp          atomic.Pointer[announcer] // the lane's board; nil without one (display.go)
+	dispKey       string                    // the scene last posted to it
+	startedAt     time.Time                 // when run began: a restart may have cut a decision short
+	decided       bool                      // a plate has been decided since
 
 	snapMu sync.Mutex
 	snap   laneStatus
@@ -101,7 +106,7 @@ type lane struct {
 const keepFrames = 10
 
 func newLane(c *Controller, cfg LaneConfig) *lane {
-	l := &lane{c: c, cfg: cfg, reqs: make(chan func()), quit: make(chan struct{})}
+	l := &lane{c: c, cfg: cfg, reqs: make(chan func(context.Context)), quit: make(chan struct{})}
 	l.snap = laneStatus{Name: cfg.Name, Kind: cfg.Kind, Code: cfg.Code}
 	return l
 }
@@ -110,9 +115,18 @@ var errLaneStopped = errors.New("lane stopped")
 
 // do runs fn on the lane's goroutine and waits for it.
 func (l *lane) do(ctx context.Context, fn func()) error {
+	return l.act(ctx, func(context.Context) { fn() })
+}
+
+// act runs fn on the lane's goroutine, under the lane's own context, and
+// waits for it. ctx bounds only the caller's wait: once fn has been taken
+// it runs to its end even if ctx ends, so that a decision that committed
+// always moves the barrier (a console that closes, a platform request that
+// times out must not leave a closed record behind a lowered arm).
+func (l *lane) act(ctx context.Context, fn func(lctx context.Context)) error {
 	done := make(chan struct{})
 	select {
-	case l.reqs <- func() { fn(); close(done) }:
+	case l.reqs <- func(lctx context.Context) { fn(lctx); close(done) }:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-l.quit:
@@ -139,12 +153,13 @@ func (l *lane) haltOnPanic() {
 	panic(r)
 }
 
-// post runs fn on the lane's goroutine without waiting.
-func (l *lane) post(fn func()) {
+// post runs fn on the lane's goroutine, under the lane's own context,
+// without waiting.
+func (l *lane) post(fn func(lctx context.Context)) {
 	l.posts.Add(1)
 	go func() {
 		select {
-		case l.reqs <- func() { fn(); l.posts.Add(-1) }:
+		case l.reqs <- func(lctx context.Context) { fn(lctx); l.posts.Add(-1) }:
 		case <-l.quit:
 			l.posts.Add(-1)
 		}
@@ -153,8 +168,18 @@ func (l *lane) post(fn func()) {
 
 func (l *lane) run(ctx context.Context) {
 	defer close(l.quit)
+	defer l.startDisplay(ctx)()
 	defer l.haltOnPanic()
 	l.armed, l.safety = l.cfg.Arming.Occupied(), l.cfg.Safety.Occupied()
+	l.startedAt = l.c.now()
+	if l.armed && l.veh == nil {
+		// A vehicle stood here when the controller (re)started: identify
+		// it, its earlier read is lost with the old process.
+		l.veh = &vehicle{at: l.startedAt, state: vIdentifying}
+		if err := l.cfg.Camera.Trigger(ctx); err != nil {
+			l.c.log.Warn("camera trigger", "lane", l.cfg.Name, "err", err)
+		}
+	}
 	l.snapshot()
 	arming, safety := l.cfg.Arming.Events(), l.cfg.Safety.Events()
 	barrier, camera := l.cfg.Barrier.Events(), l.cfg.Camera.Events()
@@ -188,7 +213,7 @@ func (l *lane) run(ctx context.Context) {
 			}
 			l.onCamera(ctx, ev)
 		case fn := <-l.reqs:
-			fn()
+			fn(ctx)
 		case <-l.passC:
 			l.passC, l.passTimer = nil, nil
 			l.onPassTimeout(ctx)
@@ -197,6 +222,7 @@ func (l *lane) run(ctx context.Context) {
 			l.onAutoPayTimeout(ctx)
 		}
 		l.snapshot()
+		l.noteDisplay()
 	}
 }
 
@@ -471,6 +497,24 @@ func (l *lane) onCamera(ctx context.Context, ev hal.PlateEvent) {
 	} else {
 		l.decideExit(ctx)
 	}
+	l.decided = true
+}
+
+// justStarted: no plate decided since the lane started, a pass timeout
+// ago at most. A vehicle read now may be one whose decision was committed
+// by the previous process, which stopped before the barrier moved.
+func (l *lane) justStarted() bool {
+	return !l.decided && l.c.now().Sub(l.startedAt) < l.c.cfg.PassTimeout
+}
+
+// reRaise lets out a vehicle whose decision committed before a restart
+// (record recID) but whose barrier never moved.
+func (l *lane) reRaise(ctx context.Context, recID, what string) {
+	v := l.veh
+	v.recordID, v.state, v.reason = recID, vReleased, what+" before a restart"
+	l.c.log.Warn("decision committed before a restart: barrier raised again", "lane", l.cfg.Name, "plate", v.plate, "record", recID)
+	l.c.audit("barrier", l.cfg.Code, "%s: re-open for %s (record %s): %s before a restart", l.cfg.Name, v.plate, recID, what)
+	l.raise(ctx, v.reason)
 }
 
 // ---- entry ----
@@ -502,6 +546,10 @@ func (l *lane) decideEntry(ctx context.Context) {
 	hasStale := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		l.fail("open record by plate", err)
+		return
+	}
+	if hasStale && l.justStarted() && stale.InCode == l.cfg.Code && stale.State == store.StateInside && now.Sub(stale.InTime) < l.c.cfg.PassTimeout {
+		l.reRaise(ctx, stale.ID, "admitted")
 		return
 	}
 	if hasStale && !l.c.cfg.ReplaceStale {
@@ -548,9 +596,9 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		if exit.OutCode == 0 {
 			exit.OutCode = stale.InCode
 		}
-		pays, err := db.Payments(stale.ID)
-		if err != nil {
-			l.fail("stale payments", err)
+		pays, perr := db.Payments(stale.ID) // not err: the commit's error below must reach the check after the if
+		if perr != nil {
+			l.fail("stale payments", perr)
 			return
 		}
 		var audits []store.Message
@@ -558,8 +606,8 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		msgs = append(msgs, audits...)
 		closed := stale
 		closed.OutCode, closed.OutTime = exit.OutCode, now
-		out, err := l.c.outdata(closed, exit.Items)
-		if err != nil {
+		var out store.Message
+		if out, err = l.c.outdata(closed, exit.Items); err != nil {
 			l.fail("stale outdata", err)
 			return
 		}
@@ -602,7 +650,7 @@ func powerType(c tariff.Class) int {
 // waits for a guard, and the fault is logged and audited.
 func (l *lane) fail(op string, err error) {
 	if l.veh != nil {
-		l.veh.state, l.veh.reason = vRefused, "internal error: "+op
+		l.veh.state, l.veh.reason = vRefused, "internal error: "+op+": "+err.Error()
 	}
 	l.c.log.Error("lane decision failed", "lane", l.cfg.Name, "op", op, "err", err)
 	l.c.audit("fault", l.cfg.Code, "%s: %s: %v", l.cfg.Name, op, err)
@@ -697,6 +745,17 @@ func (l *lane) decideExit(ctx context.Context) {
 		l.c.log.Warn("exit: ambiguous look-alike plate", "lane", l.cfg.Name, "read", v.plate, "conf", v.conf, "candidates", found.ambiguous)
 		return
 	}
+	if !found.found && l.justStarted() {
+		// One scan of the records, once after a start: was this vehicle
+		// let out just before it?
+		if recs, err := l.c.db.Records(v.plate, 1); err == nil && len(recs) == 1 {
+			r := recs[0]
+			if r.State == store.StateClosed && r.OutCode == l.cfg.Code && l.c.now().Sub(r.OutTime) < l.c.cfg.PassTimeout {
+				l.reRaise(ctx, r.ID, "released")
+				return
+			}
+		}
+	}
 	if !found.found {
 		v.state, v.reason, v.recordID = vUnknown, "no open record for this plate", ""
 		l.c.log.Info("exit: no record", "lane", l.cfg.Name, "plate", v.plate)
@@ -764,67 +823,6 @@ func yuan(fen int64) string {
 	return fmt.Sprintf("%s%d.%02d yuan", sign, fen/100, fen%100)
 }
 
-// ---- contactless ----
-
-func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
-	v := l.veh
-	now := l.c.now()
-	order := l.c.newRequestOrder(rec.ID)
-	ap := cmb.AutoPay{ParkCode: l.c.cfg.ParkCode, VplNumber: rec.Plate, RecordID: rec.ID, Amount: q.Due, RequestOrder: order}
-	vals, err := ap.Values()
-	if err != nil {
-		l.fail("autopay", err)
-		return
-	}
-	m := l.c.msg(store.KindAutoPay, rec.ID, vals)
-	m.RequestOrder = order
-	if l.c.cfg.Guaranteed {
-		item := store.ChargeItem{PayType: int(cmb.PayCMB), TollCollector: l.c.cfg.TollCollector, ShouldPay: q.Due, ActualPay: q.Due, Time: now, SeqNum: order}
-		l.release(ctx, rec, q, []store.ChargeItem{item}, "contactless (guaranteed) "+yuan(q.Due), m)
-		return
-	}
-	w := l.c.awaitAutoPay(order, rec.ID, l)
-	if _, err := l.c.db.MarkLeaving(rec.ID, l.cfg.Code, now, m); err != nil {
-		l.c.forgetAutoPay(order)
-		l.fail("queue autopay", err)
-		return
-	}
-	_ = w
-	v.state, v.reason, v.order = vAutoPay, "contactless payment "+yuan(q.Due), order
-	l.autoPayTimer = l.c.clk.NewTimer(l.c.cfg.AutoPayWait)
-	l.autoPayC = l.autoPayTimer.C()
-	l.c.kick()
-	l.c.log.Info("exit: contactless payment queued", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due, "request_order", order)
-}
-
-// autoPayDone is called on the lane's goroutine with the outcome of a
-// non-guaranteed AutoPay.
-func (l *lane) autoPayDone(ctx context.Context, order string, ok bool, channelOrder string, detail string) {
-	v := l.veh
-	if v == nil || v.state != vAutoPay || v.order != order {
-		// The vehicle is gone (a guard let it out, it backed off): the
-		// payment still counts, recorded by the dispatcher.
-		return
-	}
-	if l.autoPayTimer != nil {
-		l.autoPayTimer.Stop()
-		l.autoPayTimer, l.autoPayC = nil, nil
-	}
-	rec, err := l.c.db.RecordByID(v.recordID)
-	if err != nil {
-		l.fail("record", err)
-		return
-	}
-	if ok {
-		// The payment was recorded by the dispatcher: settle again, it
-		// is now paid.
-		l.settleAfterPayment(ctx, rec, "contactless paid")
-		return
-	}
-	v.state, v.reason = vWaitPay, "contactless payment failed ("+detail+"): scan the exit QR code"
-	l.c.log.Info("exit: contactless failed, scan to pay", "lane", l.cfg.Name, "plate", rec.Plate, "detail", detail)
-}
-
 // settleAfterPayment re-quotes a waiting vehicle after money arrived.
 func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why string) {
 	v := l.veh
@@ -841,31 +839,6 @@ func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why str
 		return
 	}
 	v.state, v.reason = vWaitPay, fmt.Sprintf("%s still due: scan the exit QR code", yuan(q.Due))
-}
-
-// onAutoPayTimeout: a non-guaranteed AutoPay has not been answered within
-// AutoPayWait. If it has never reached the platform it is withdrawn and the
-// driver pays by scan; if its outcome is unknown the lane keeps waiting
-// (charging twice is worse than waiting; a guard can open by hand).
-func (l *lane) onAutoPayTimeout(ctx context.Context) {
-	v := l.veh
-	if v == nil || v.state != vAutoPay {
-		return
-	}
-	cancelled, busy := l.c.cancelAutoPay(ctx, v.order)
-	if cancelled {
-		l.c.forgetAutoPay(v.order)
-		v.state, v.reason, v.order = vWaitPay, "contactless payment unavailable: scan the exit QR code", ""
-		l.c.audit("autopay", l.cfg.Code, "%s: AutoPay for record %s withdrawn undelivered after %s; scan to pay", l.cfg.Name, v.recordID, l.c.cfg.AutoPayWait)
-		return
-	}
-	v.reason = "contactless payment being confirmed"
-	wait := l.c.cfg.AutoPayWait
-	if busy { // on the wire this instant: ask again shortly
-		wait = min(wait, 2*time.Second)
-	}
-	l.autoPayTimer = l.c.clk.NewTimer(wait)
-	l.autoPayC = l.autoPayTimer.C()
 }
 
 // ---- payments and manual control ----
@@ -899,36 +872,49 @@ func (l *lane) manualOpen(ctx context.Context, who, reason string) error {
 			if v.order != "" {
 				l.c.forgetAutoPay(v.order)
 			}
+			why := "manual open by " + who + ": " + reason
+			audit := l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason)
 			// A payment arriving while this is decided reprices the stay:
 			// decide again with it (a bounded number of times).
+			var q tariff.Quote
+			var extra []store.ChargeItem
 			for range 3 {
-				q, qerr := l.c.quote(rec, l.priceAt())
+				var qerr error
+				q, qerr = l.c.quote(rec, l.priceAt())
 				if qerr != nil {
 					q = tariff.Quote{Total: rec.Fees.Total, Paid: rec.Fees.Paid, Due: rec.Fees.Due}
 				}
-				var extra []store.ChargeItem
+				extra = nil
 				if q.Due > 0 {
 					extra = append(extra, store.ChargeItem{PayType: int(cmb.PayManualFree), TollCollector: who, ShouldPay: q.Due, Time: now, SeqNum: rec.ID + "M"})
 				}
-				if err := l.release(ctx, rec, q, extra, "manual open by "+who+": "+reason, l.c.auditMsg("manual_open", l.cfg.Code, "%s: %s opened for %s: %s", l.cfg.Name, who, rec.Plate, reason)); !errors.Is(err, errRepriced) {
+				if err = l.release(ctx, rec, q, extra, why, audit); !errors.Is(err, errRepriced) {
 					break
 				}
 			}
-			if l.veh != nil && l.veh.state == vReleased {
+			if err == nil {
 				return nil
 			}
-			return errors.New("the record could not be closed; see the log")
+			// The store refused the close (or the fee kept changing): the
+			// barrier rises all the same; the close and its audit wait in
+			// memory until the store takes them.
+			l.c.holdCommit(l.cfg.Name, "close of record "+rec.ID+" ("+rec.Plate+")", err, l.closeHeld(rec, q, extra, why, audit))
+			v.state, v.reason, v.recordID = vReleased, why+" (record close pending: the store refused it)", rec.ID
+			l.raise(ctx, "exit "+rec.Plate+": "+why)
+			l.c.kick()
+			l.c.markSpaces()
+			return nil
 		}
 	}
 	if l.cfg.Kind == Entry && v != nil && v.plate != "" && v.state == vRefused {
 		stale, err := l.c.db.OpenByPlate(v.plate)
-		l.c.audit("manual_open", l.cfg.Code, "%s: %s admitted %s: %s", l.cfg.Name, who, v.plate, reason)
+		l.c.auditOrHold(l.cfg.Name, "manual_open", l.cfg.Code, "%s: %s admitted %s: %s", l.cfg.Name, who, v.plate, reason)
 		l.admit(ctx, store.AuthTemporary, err == nil, stale)
 		if v.state == vReleased {
 			return nil
 		}
 	}
-	l.c.audit("manual_open", l.cfg.Code, "%s: %s opened the barrier: %s", l.cfg.Name, who, reason)
+	l.c.auditOrHold(l.cfg.Name, "manual_open", l.cfg.Code, "%s: %s opened the barrier: %s", l.cfg.Name, who, reason)
 	if v != nil {
 		v.state, v.reason = vReleased, "manual open"
 	} else if l.armed || l.safety {
@@ -951,6 +937,15 @@ func (l *lane) manualClose(ctx context.Context, who, reason string) error {
 	return nil
 }
 
+// shiftTimes applies a clock fix-up to what the lane remembers (on the
+// lane's goroutine).
+func (l *lane) shiftTimes(moved func(time.Time) time.Time) {
+	if v := l.veh; v != nil {
+		v.at = moved(v.at)
+	}
+	l.lastPlateAt = moved(l.lastPlateAt)
+}
+
 // exitState tells calc what stands at this exit (on the lane's goroutine).
 type exitState struct {
 	present    bool
@@ -970,7 +965,7 @@ func (l *lane) exitSnapshot() exitState {
 
 // bindUnlicensed attaches an unlicensed vehicle waiting at the exit to the
 // record of its virtual plate, so that the pay notice opens the barrier.
-func (l *lane) bindUnlicensed(rec store.Record, q tariff.Quote) {
+func (l *lane) bindUnlicensed(ctx context.Context, rec store.Record, q tariff.Quote) {
 	v := l.veh
 	if v == nil || !v.unlicensed || v.state == vReleased {
 		return
@@ -980,8 +975,8 @@ func (l *lane) bindUnlicensed(rec store.Record, q tariff.Quote) {
 		l.c.log.Warn("mark leaving", "record", rec.ID, "err", err)
 	}
 	if q.Due == 0 {
-		if err := l.release(context.Background(), rec, q, nil, "unlicensed, nothing due"); errors.Is(err, errRepriced) {
-			l.resettle(context.Background(), rec.ID)
+		if err := l.release(ctx, rec, q, nil, "unlicensed, nothing due"); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
 		}
 		return
 	}

@@ -20,7 +20,7 @@ func TestPlatformDownForADay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 vehicles: not in -short")
 	}
-	h := newHarness(t, func(c *Config) { c.Guaranteed = true; c.Spaces = Spaces{Total: 2000} })
+	h := newHarness(t, func(c *Config) { c.Guaranteed = true; c.OfflineRelease = true; c.Spaces = Spaces{Total: 2000} })
 	ctx := context.Background()
 	const contactless = 20
 	for i := range contactless {
@@ -37,8 +37,8 @@ func TestPlatformDownForADay(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Round 0: the contactless cars stay an hour and owe 5 yuan each,
-	// released on the queued AutoPay. Then 19 rounds of 52 temporary cars
+	// Round 0: the contactless cars stay under an hour and owe 5 yuan each,
+	// released owing once the AutoPay wait ran out (offline_release). Then 19 rounds of 52 temporary cars
 	// staying 10 minutes (free): 1,008 vehicles over 24 h.
 	const rounds, perRound = 20, 52
 	var ids []string
@@ -46,7 +46,7 @@ func TestPlatformDownForADay(t *testing.T) {
 		var plates []string
 		stay := 10 * time.Minute
 		if r == 0 {
-			stay = time.Hour
+			stay = 45 * time.Minute // each waits out the AutoPay wait: all leave within the first hour
 			for i := range contactless {
 				plates = append(plates, fmt.Sprintf("沪K%05d", i))
 			}
@@ -62,6 +62,9 @@ func TestPlatformDownForADay(t *testing.T) {
 		for _, p := range plates {
 			before := opens(h.exit)
 			h.exit.Arrive(p)
+			if r == 0 {
+				h.advanceUntil("released owing", 5*time.Second, 10, func() bool { return opens(h.exit) > before })
+			}
 			h.leaveExit(before)
 		}
 		h.advance(72*time.Minute - stay)
@@ -93,6 +96,11 @@ func TestPlatformDownForADay(t *testing.T) {
 	for _, o := range orders {
 		if n := h.sim.ChargedCount(o.RequestOrder); n != 1 || o.Amount != 500 {
 			t.Errorf("order %+v charged %d times; want 500 fen once", o, n)
+		}
+	}
+	for _, id := range ids[:contactless] {
+		if got := h.closed(id); got.Fees.Paid != 500 || got.Fees.Due != 0 || got.AwaitOrder != "" {
+			t.Errorf("record %s released owing: %+v, awaiting %q after the platform came back; want 500 paid, nothing owed", id, got.Fees, got.AwaitOrder)
 		}
 	}
 	h.checkPlatform()

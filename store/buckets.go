@@ -34,12 +34,19 @@ var (
 	bucketDead = []byte("outbox_dead")
 	// bucketAudit: seq (uint64 BE) → AuditEvent (JSON), a bounded ring.
 	bucketAudit = []byte("audit")
+	// bucketArrears: plate + 0x00 + record_id → Arrear (JSON): contactless
+	// fees refused after an offline release, until collected.
+	bucketArrears = []byte("arrears")
+	// bucketBindHistory: plate + 0x00 + seq (uint64 BE) → BindEvent (JSON):
+	// the plate's binds and unbinds, the newest bindHistoryMax kept.
+	bucketBindHistory = []byte("bind_history")
 )
 
 // allBuckets lists every bucket of the current schema.
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketOpenPlate, bucketPayments, bucketOrders, bucketBindings, bucketVehicles,
 	bucketOutbox, bucketOutRecord, bucketOutKind, bucketDead, bucketAudit,
+	bucketArrears, bucketBindHistory,
 }
 
 // Buckets of schema 1 that schema 2 dropped: an open-record index by lane

@@ -227,6 +227,11 @@ func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
 			db.rollback(tx)
 			return err
 		}
+		if db.opt.FailCommit != nil {
+			if err := db.opt.FailCommit(op); err != nil {
+				return err
+			}
+		}
 		newest = int64(getU64(tx.Bucket(bucketMeta), metaNewest))
 		err = tx.Commit()
 		done = true
@@ -340,6 +345,15 @@ var migrations = []func(tx *bolt.Tx) error{
 	// 2 → 3: the open-plate index keyed by look-alike form + plate, so
 	// that a misread plate is found without decoding every open record.
 	migrateV3,
+	// 3 → 4: contactless arrears and the bind history.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{[]byte("arrears"), []byte("bind_history")} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // schema1Buckets lists the buckets of schema 1, frozen.

@@ -293,19 +293,7 @@ func (db *DB) enqueueMsgs(tx *bolt.Tx, msgs []Message) ([]uint64, error) {
 func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 	var out []Message
 	err := db.view("due messages", func(tx *bolt.Tx) error {
-		heads := map[string]uint64{} // record → seq of its oldest ordered message (0 = none)
-		head := func(rec string) uint64 {
-			if s, ok := heads[rec]; ok {
-				return s
-			}
-			prefix := recKey(rec, 0)[:len(rec)+1]
-			var s uint64
-			if k, _ := tx.Bucket(bucketOutRecord).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
-				s = binary.BigEndian.Uint64(k[len(prefix):])
-			}
-			heads[rec] = s
-			return s
-		}
+		free := freeToGo(tx)
 		nowNs := unixNano(now)
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
@@ -316,38 +304,70 @@ func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 			if err != nil {
 				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
 			}
-			if m.RecordID != "" {
-				h := head(m.RecordID)
-				if ordered(&m) && h != m.Seq {
-					continue
-				}
-				if !ordered(&m) && h != 0 && h < m.Seq {
-					continue
-				}
+			if free(&m) {
+				out = append(out, m)
 			}
-			out = append(out, m)
 		}
 		return nil
 	})
 	return out, err
 }
 
-// NextDue returns the earliest due time among queued messages (ok=false
-// when the outbox is empty), so a dispatcher can sleep until then.
+// freeToGo reports, within tx, whether a queued message may be sent once
+// due: not held behind an older undroppable message of its record.
+func freeToGo(tx *bolt.Tx) func(m *Message) bool {
+	heads := map[string]uint64{} // record → seq of its oldest ordered message (0 = none)
+	head := func(rec string) uint64 {
+		if s, ok := heads[rec]; ok {
+			return s
+		}
+		prefix := recKey(rec, 0)[:len(rec)+1]
+		var s uint64
+		if k, _ := tx.Bucket(bucketOutRecord).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+			s = binary.BigEndian.Uint64(k[len(prefix):])
+		}
+		heads[rec] = s
+		return s
+	}
+	return func(m *Message) bool {
+		if m.RecordID == "" {
+			return true
+		}
+		h := head(m.RecordID)
+		if ordered(m) {
+			return h == m.Seq
+		}
+		return h == 0 || h > m.Seq
+	}
+}
+
+// NextDue returns the earliest due time among the queued messages that are
+// free to go (ok=false when the outbox is empty), so a dispatcher can sleep
+// until then. A message held behind its record's older one does not count:
+// its own due time may be long past while the one it waits for is not due
+// yet, and a sleep computed from it would be negative. It is free once the
+// older one is delivered, which the dispatcher sees.
 func (db *DB) NextDue() (t time.Time, ok bool, err error) {
 	err = db.view("next due", func(tx *bolt.Tx) error {
-		min := int64(0)
-		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+		free := freeToGo(tx)
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if len(v) < 8 {
-				return nil
+				continue
 			}
 			d := int64(binary.BigEndian.Uint64(v))
-			if !ok || d < min {
-				min, ok = d, true
-				t = time.Unix(0, d)
+			if ok && d >= t.UnixNano() {
+				continue
 			}
-			return nil
-		})
+			m, err := decodeMsg(v)
+			if err != nil {
+				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if free(&m) {
+				t, ok = time.Unix(0, d), true
+			}
+		}
+		return nil
 	})
 	return t, ok, err
 }

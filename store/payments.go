@@ -25,36 +25,40 @@ func payKey(recordID, order string) []byte {
 // unknown. A payment of a closed record has AfterExit set.
 func (db *DB) AddPayment(p Payment, msgs ...Message) error {
 	return db.update("add payment", func(tx *bolt.Tx) error {
-		if !validKey(p.Order, 128) {
-			return fmt.Errorf("%w: order %q", ErrInvalid, p.Order)
-		}
-		if p.Amount < 0 {
-			return fmt.Errorf("%w: amount %d", ErrInvalid, p.Amount)
-		}
-		orders := tx.Bucket(bucketOrders)
-		if rid := orders.Get([]byte(p.Order)); rid != nil {
-			return fmt.Errorf("order %s (record %s): %w", p.Order, rid, ErrAlreadyRecorded)
-		}
-		rec, err := getRecord(tx, p.RecordID)
-		if err != nil {
-			return err
-		}
-		p.V, p.AfterExit = paymentV, !rec.State.Open()
-		v, err := json.Marshal(p)
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketPayments).Put(payKey(p.RecordID, p.Order), v); err != nil {
-			return err
-		}
-		if err := orders.Put([]byte(p.Order), []byte(p.RecordID)); err != nil {
-			return err
-		}
-		if err := bumpNewest(tx, p.PayTime); err != nil {
+		if err := addPayment(tx, p); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
 	})
+}
+
+func addPayment(tx *bolt.Tx, p Payment) error {
+	if !validKey(p.Order, 128) {
+		return fmt.Errorf("%w: order %q", ErrInvalid, p.Order)
+	}
+	if p.Amount < 0 {
+		return fmt.Errorf("%w: amount %d", ErrInvalid, p.Amount)
+	}
+	orders := tx.Bucket(bucketOrders)
+	if rid := orders.Get([]byte(p.Order)); rid != nil {
+		return fmt.Errorf("order %s (record %s): %w", p.Order, rid, ErrAlreadyRecorded)
+	}
+	rec, err := getRecord(tx, p.RecordID)
+	if err != nil {
+		return err
+	}
+	p.V, p.AfterExit = paymentV, !rec.State.Open()
+	v, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketPayments).Put(payKey(p.RecordID, p.Order), v); err != nil {
+		return err
+	}
+	if err := orders.Put([]byte(p.Order), []byte(p.RecordID)); err != nil {
+		return err
+	}
+	return bumpNewest(tx, p.PayTime)
 }
 
 func eachPayment(tx *bolt.Tx, recordID string, fn func(k []byte, p Payment) error) error {

@@ -307,8 +307,15 @@ func closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
 	rec := *old
 	rec.State = StateClosed
 	rec.OutCode, rec.OutTime, rec.Fees, rec.Items = exit.OutCode, exit.OutTime, exit.Fees, exit.Items
+	rec.AwaitOrder = exit.AwaitOrder
 	if exit.Note != "" {
 		rec.Note = exit.Note
+	}
+	if len(exit.Collected) > 0 {
+		if err := collectArrears(tx, rec.ID, exit.Collected); err != nil {
+			return nil, err
+		}
+		rec.Collected = exit.Collected
 	}
 	return &rec, putRecord(tx, old, &rec)
 }

@@ -73,6 +73,17 @@ type Record struct {
 	Items      []ChargeItem `json:"items,omitempty"`
 	State      State        `json:"state"`
 	Note       string       `json:"note,omitempty"` // free text, e.g. why a stale record was closed
+	// AwaitOrder: a closed record whose vehicle was let out with its fee
+	// owed (offline release): the request_order of the AutoPay whose
+	// outcome it waits for. Its Outdata is queued once that is known
+	// (SettleOwed). Fees.Due is what is owed meanwhile.
+	AwaitOrder string `json:"await_order,omitempty"`
+	// Arrears is what this stay left unpaid when its AutoPay was refused
+	// after an offline release: an Arrear of its plate until collected.
+	Arrears int64 `json:"arrears,omitempty"`
+	// Collected lists the plate's earlier arrears this stay's exit
+	// collected (added to its fee, each with its own charge item).
+	Collected []Arrear `json:"collected,omitempty"`
 }
 
 // Exit is what closing a record sets.
@@ -82,6 +93,13 @@ type Exit struct {
 	Fees    Fees
 	Items   []ChargeItem
 	Note    string // optional; replaces Record.Note when not empty
+	// AwaitOrder: released with the fee owed, waiting for this AutoPay
+	// (see Record.AwaitOrder).
+	AwaitOrder string
+	// Collected: the plate's arrears this exit collects; they leave the
+	// plate's arrears in the same transaction (ErrNotFound if one is no
+	// longer owed: collected meanwhile).
+	Collected []Arrear
 }
 
 // Payment is one payment notice line (pay_list item), idempotent by Order.
@@ -94,6 +112,13 @@ type Payment struct {
 	PayType  int       `json:"pay_type"`
 	Amount   int64     `json:"amount"` // fen
 	PayTime  time.Time `json:"pay_time"`
+	// RequestOrder: the AutoPay this payment is (a contactless payment,
+	// recorded from the AutoPay's answer or from the bank's pay notice):
+	// one AutoPay, one payment.
+	RequestOrder string `json:"request_order,omitempty"`
+	// BankNotice: the order of the bank's pay notice for this contactless
+	// payment, when it carried one of its own (see AddAutoPayment).
+	BankNotice string `json:"bank_notice,omitempty"`
 	// Notice groups the items of one pay notice: the order of its first
 	// item. Empty for payments recorded from an AutoPay answer.
 	Notice string `json:"notice,omitempty"`
@@ -201,6 +226,9 @@ type Message struct {
 	// RequestOrder is AutoPay's request_order: chosen once by the caller,
 	// stable across retries, so a payment is charged at most once.
 	RequestOrder string `json:"request_order,omitempty"`
+	// URL, when set, is where the message goes instead of the platform's
+	// own address: an AutoPay to its binding's post_url.
+	URL string `json:"url,omitempty"`
 	// Unresolved marks an AutoPay whose last send has an unknown outcome
 	// (timeout, lost answer): the dispatcher must resolve it with
 	// PayOrderStatus(RequestOrder) before sending it again. See
@@ -264,6 +292,13 @@ type Options struct {
 	Now func() time.Time
 
 	compactHook func() // tests: runs in CompactFile between the copy and the swap
+
+	// FailCommit, when set, is asked before each write transaction is
+	// committed (op names it, e.g. "open record"); an error rolls the
+	// transaction back and is returned as the commit's error. It lets the
+	// tests of the lanes play a full disk or a damaged file; nil in
+	// production.
+	FailCommit func(op string) error
 }
 
 func (o Options) withDefaults() Options {

@@ -20,6 +20,7 @@ const maxAdminBody = 1 << 20
 type faultJSON struct {
 	Down      bool    `json:"down,omitempty"`
 	DelayMS   float64 `json:"delay_ms,omitempty"`
+	Hold      bool    `json:"hold,omitempty"`
 	Cut       bool    `json:"cut,omitempty"`
 	Malformed bool    `json:"malformed,omitempty"`
 	Status    int     `json:"status,omitempty"`
@@ -28,7 +29,7 @@ type faultJSON struct {
 }
 
 func toFaultJSON(f Fault) faultJSON {
-	return faultJSON{Down: f.Down, DelayMS: float64(f.Delay) / float64(time.Millisecond), Cut: f.Cut,
+	return faultJSON{Down: f.Down, DelayMS: float64(f.Delay) / float64(time.Millisecond), Hold: f.Hold, Cut: f.Cut,
 		Malformed: f.Malformed, Status: f.Status, Message: f.Message, Times: f.Times}
 }
 
@@ -36,7 +37,7 @@ func (j faultJSON) fault() (Fault, error) {
 	if j.DelayMS < 0 {
 		return Fault{}, errors.New("delay_ms must be ≥ 0")
 	}
-	return Fault{Down: j.Down, Delay: time.Duration(j.DelayMS * float64(time.Millisecond)), Cut: j.Cut,
+	return Fault{Down: j.Down, Delay: time.Duration(j.DelayMS * float64(time.Millisecond)), Hold: j.Hold, Cut: j.Cut,
 		Malformed: j.Malformed, Status: j.Status, Message: j.Message, Times: j.Times}, nil
 }
 
@@ -49,10 +50,12 @@ var adminRoutes = []string{
 	"GET    /_sim/park                                     last SpaceInfo / ConfigUpload",
 	"GET    /_sim/sent                                     callbacks sent to the lane",
 	"GET    /_sim/agreements                               contactless agreements",
-	"POST   /_sim/agreements {plate,limit,notify}          add (notify: also autoPayBind to the lane)",
+	"POST   /_sim/agreements {plate,limit,post_url,notify} add (notify: also autoPayBind to the lane)",
 	"DELETE /_sim/agreements/{plate}?notify=1              remove (notify: also autoPayUnbind)",
 	"GET    /_sim/faults                                   faults in force",
-	"PUT    /_sim/faults/{endpoint|*} {down,delay_ms,cut,malformed,status,message,times}",
+	"PUT    /_sim/faults/{endpoint|*} {down,delay_ms,hold,cut,malformed,status,message,times}",
+	"POST   /_sim/release-held                             let answers held by a hold fault go",
+	"GET    /_sim/bank; PUT /_sim/bank {charge_delay_ms,contactless,pay_notice}  the bank's ways",
 	"DELETE /_sim/faults/{endpoint|*}                      clear one; DELETE /_sim/faults clears all",
 	"GET    /_sim/mode; PUT /_sim/mode {guaranteed}       AutoPay mode",
 	"PUT    /_sim/fail-payments {plate,fail}               make the plate's payments fail",
@@ -152,6 +155,14 @@ func (s *Sim) adminMux() *http.ServeMux {
 	}
 	m.HandleFunc("PUT /_sim/fail-payments", failPay)
 	m.HandleFunc("POST /_sim/fail-payments", failPay)
+	m.HandleFunc("POST /_sim/release-held", func(w http.ResponseWriter, r *http.Request) {
+		s.ReleaseHeld()
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	m.HandleFunc("GET /_sim/bank", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.bankJSON())
+	})
+	m.HandleFunc("PUT /_sim/bank", s.adminSetBank)
 	m.HandleFunc("POST /_sim/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
@@ -169,6 +180,7 @@ func (s *Sim) adminAddAgreement(w http.ResponseWriter, r *http.Request) {
 		Limit    *int64 `json:"limit"`
 		Notify   bool   `json:"notify"`
 		SerialNo string `json:"serial_no"`
+		PostURL  string `json:"post_url"`
 	}
 	if !readJSON(w, r, &in) {
 		return
@@ -177,13 +189,13 @@ func (s *Sim) adminAddAgreement(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errors.New("limit: required (fen)"))
 		return
 	}
-	if err := s.AddAgreement(in.Plate, *in.Limit); err != nil {
+	if err := s.AddAgreementURL(in.Plate, *in.Limit, in.PostURL); err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
 	out := map[string]any{"plate": in.Plate, "limit": *in.Limit}
 	if in.Notify {
-		out["lane"] = s.laneAnswer(s.Bind(r.Context(), BindRequest{Plate: in.Plate, Limit: *in.Limit, SerialNo: in.SerialNo}))
+		out["lane"] = s.laneAnswer(s.Bind(r.Context(), BindRequest{Plate: in.Plate, Limit: *in.Limit, SerialNo: in.SerialNo, PostURL: in.PostURL}))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -1,6 +1,7 @@
 package cmbsim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ const malformedBody = `{"status":0,"message":"succ`
 func (s *Sim) Handler() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc(APIPrefix, s.serveAPI)
+	m.HandleFunc(PostPath, s.serveAPI)
 	m.Handle(AdminPrefix, s.adminMux())
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, cmb.Envelope{Status: cmb.StatusNotFound, Message: "unknown path " + r.URL.Path + " (uplinks are under /api/, the admin API under /_sim/)"})
@@ -36,6 +38,8 @@ type answer struct {
 	status  int
 	message string
 	data    any // marshalled as the envelope's data; nil = absent
+	wait    time.Duration
+	notice  *notice // a pay notice the bank sends the lane around this answer
 }
 
 func refuse(status int, format string, args ...any) answer {
@@ -56,6 +60,9 @@ func cleanText(s string) string {
 
 func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, APIPrefix)
+	if r.URL.Path == PostPath {
+		name = cmb.EpAutoPay
+	}
 	ep := ""
 	for _, e := range cmb.Uplinks {
 		if e == name {
@@ -89,6 +96,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		Seq:          s.seq,
 		Time:         s.now().Unix(),
 		Endpoint:     ep,
+		Path:         r.URL.Path,
 		Params:       flatten(params),
 		Plate:        params.Get("vpl_number"),
 		RecordID:     params.Get("record_id"),
@@ -118,6 +126,14 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		a = answer{status: fault.Status, message: cleanText(msg)}
 	default:
 		a = s.processLocked(ep, params, u.Seq)
+		if ep == cmb.EpAutoPay {
+			s.checkPostURLLocked(u)
+		}
+	}
+	fault.Delay += a.wait
+	var held chan struct{}
+	if fault.Hold {
+		held = s.heldLocked()
 	}
 	u.Status, u.Message = a.status, a.message
 	// Record the outcome a fault will give before the answer goes, so
@@ -137,7 +153,14 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		body, _ = encodeAnswer(refuse(cmb.StatusInternal, "encode answer: %v", err))
 	}
 
-	outcome := s.deliver(w, r, fault, body)
+	if a.notice != nil && a.notice.timing == NoticeBefore {
+		s.sendNotice(r.Context(), a.notice)
+	}
+	outcome := s.deliver(w, r, fault, held, body)
+	if a.notice != nil && a.notice.timing == NoticeAfter && outcome == OutcomeAnswered {
+		flush(w)
+		s.sendNotice(context.WithoutCancel(r.Context()), a.notice)
+	}
 	if outcome != u.Outcome {
 		s.mu.Lock()
 		for i := len(s.received) - 1; i >= 0; i-- {
@@ -153,7 +176,15 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // deliver writes the answer as the fault says and reports the outcome.
-func (s *Sim) deliver(w http.ResponseWriter, r *http.Request, f Fault, body []byte) string {
+func (s *Sim) deliver(w http.ResponseWriter, r *http.Request, f Fault, held <-chan struct{}, body []byte) string {
+	if held != nil {
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return OutcomeGone
+		case <-s.done:
+		}
+	}
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		select {

@@ -35,7 +35,7 @@ func (s *Sim) processLocked(ep string, params url.Values, seq int64) answer {
 			r.plate = m.VplNumber
 		}
 		r.inTime = m.InTime
-		return answer{data: s.contactlessLocked(m.VplNumber)}
+		return answer{data: s.contactlessAnswerLocked(ep, m.VplNumber)}
 
 	case cmb.EpOutdata:
 		m, err := cmb.DecodeOutdata(params)
@@ -75,7 +75,7 @@ func (s *Sim) processLocked(ep string, params url.Values, seq int64) answer {
 		if a, bad := s.badLocked(err, m.ParkCode); bad {
 			return a
 		}
-		return answer{data: s.contactlessLocked(m.VplNumber)}
+		return answer{data: s.contactlessAnswerLocked(ep, m.VplNumber)}
 
 	case cmb.EpSpaceInfo:
 		m, err := cmb.DecodeSpaceInfo(params)
@@ -169,7 +169,14 @@ func (s *Sim) autoPayLocked(m cmb.AutoPay, seq int64) answer {
 		}
 		r.chargedOrders = append(r.chargedOrders, m.RequestOrder)
 	}
-	return orderAnswer(o)
+	a := orderAnswer(o)
+	if !s.guaranteed {
+		// Non-guaranteed: the answer comes once the charge went through
+		// (or failed). Guaranteed: at once, the bank completes it later.
+		a.wait = s.bank.chargeDelay
+	}
+	a.notice = s.contactlessNoticeLocked(o)
+	return a
 }
 
 func orderAnswer(o *Order) answer {

@@ -50,6 +50,19 @@ type Config struct {
 	// Empty: no callbacks (they fail with ErrNoLane).
 	LaneURL    string
 	Guaranteed bool // start in guaranteed (保付) mode
+	// ChargeDelay is how long a non-guaranteed AutoPay takes: the bank
+	// answers only after the charge (real time, cut short by Close). A
+	// guaranteed AutoPay is answered at once.
+	ChargeDelay time.Duration
+	// Contactless is how Indata and AutoPayStatus answers carry the
+	// plate's agreement: ContactlessFull (the zero value), ContactlessNoData
+	// or ContactlessNoUID. See SetContactlessAnswers.
+	Contactless ContactlessAnswers
+	// PayNotice sends a pay notice (pay_type 99, with an order of its own,
+	// not the channel_order) to the lane for every contactless payment
+	// the bank collects: NoticeNone (the zero value), NoticeBefore (while
+	// the AutoPay answer is still to go) or NoticeAfter (once it went).
+	PayNotice NoticeTiming
 	// Now is the clock for records and payment times; nil = time.Now.
 	Now func() time.Time
 	// Logger gets one line per uplink and per callback; nil = discard.
@@ -76,6 +89,9 @@ type Agreement struct {
 	Plate string `json:"plate"`
 	Limit int64  `json:"limit"`
 	Since int64  `json:"since"` // UNIX seconds
+	// PostURL is where this plate's AutoPay is to be sent (autoPayBind's
+	// post_url); empty: the platform's own /api/AutoPay.
+	PostURL string `json:"post_url,omitempty"`
 }
 
 // Fault is what the simulator does wrong on an endpoint. The zero Fault is
@@ -89,6 +105,10 @@ type Fault struct {
 	// client goes away). The request is processed before the wait: a
 	// client that gives up has an outcome-unknown request that took effect.
 	Delay time.Duration `json:"-"`
+	// Hold processes the request, then holds the answer until
+	// ReleaseHeld (or Close): a test sees the request arrive and acts
+	// before the answer goes, without timing anything.
+	Hold bool `json:"hold,omitempty"`
 	// Cut processes the request, then closes the connection without an
 	// answer: the outcome-unknown case (an AutoPay IS charged).
 	Cut bool `json:"cut,omitempty"`
@@ -110,6 +130,9 @@ func (f Fault) String() string {
 	if f.Delay > 0 {
 		parts = append(parts, "delay="+f.Delay.String())
 	}
+	if f.Hold {
+		parts = append(parts, "hold")
+	}
 	if f.Cut {
 		parts = append(parts, "cut")
 	}
@@ -129,7 +152,7 @@ func (f Fault) String() string {
 }
 
 func (f Fault) isZero() bool {
-	return !f.Down && f.Delay <= 0 && !f.Cut && !f.Malformed && f.Status == 0
+	return !f.Down && f.Delay <= 0 && !f.Hold && !f.Cut && !f.Malformed && f.Status == 0
 }
 
 // How an uplink's answer went out.
@@ -146,7 +169,8 @@ type Uplink struct {
 	Seq          int64             `json:"seq"`
 	Time         int64             `json:"time"` // UNIX seconds
 	Endpoint     string            `json:"endpoint"`
-	Params       map[string]string `json:"params"` // as received; a long pic_con is abbreviated
+	Path         string            `json:"path,omitempty"` // the URL path it arrived on
+	Params       map[string]string `json:"params"`         // as received; a long pic_con is abbreviated
 	Plate        string            `json:"plate,omitempty"`
 	RecordID     string            `json:"record_id,omitempty"`
 	RequestOrder string            `json:"request_order,omitempty"`
@@ -253,6 +277,7 @@ type Sim struct {
 	rnd        io.Reader
 	seq        int64
 	guaranteed bool
+	bank       bankState
 	agreements map[string]Agreement
 	failPay    map[string]bool
 	faults     map[string]*faultState
@@ -309,6 +334,7 @@ func (s *Sim) Reset() {
 
 func (s *Sim) resetLocked() {
 	s.guaranteed = s.cfg.Guaranteed
+	s.bank = bankState{chargeDelay: s.cfg.ChargeDelay, contactless: s.cfg.Contactless, notice: s.cfg.PayNotice, held: s.bank.held}
 	s.agreements = map[string]Agreement{}
 	s.failPay = map[string]bool{}
 	s.faults = map[string]*faultState{}

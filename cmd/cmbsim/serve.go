@@ -27,6 +27,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "127.0.0.1:8900", "address to listen on")
 	lane := fs.String("lane", "", "the lane's API address (prefix before cmbParking/), for callbacks, e.g. http://127.0.0.1:8080/")
 	guaranteed := fs.Bool("guaranteed", false, "start in guaranteed (保付) AutoPay mode")
+	chargeDelay := fs.Duration("charge-delay", 0, "how long a non-guaranteed AutoPay takes before its answer (the bank answers after the charge)")
+	contactless := fs.String("contactless", "", `how Indata/AutoPayStatus answers carry the agreement: "" (uid and limit), "no-data", "no-uid" or "indata-no-data"`)
+	payNotice := fs.String("pay-notice", "", `send a pay notice of its own for each contactless payment: "" (none), "before" or "after" the AutoPay answer`)
 	logJSON := fs.Bool("log-json", false, "log as JSON lines instead of text")
 	callbackBody := cmb.BodyForm
 	fs.Func("callback-body", "how callbacks are encoded, as the bank may send them: form (default), form-charset, no-type or multipart", func(v string) error {
@@ -57,6 +60,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cred.resolve(); err != nil {
 		return usageErr(fs, err)
 	}
+	if !cmbsim.ContactlessAnswers(*contactless).Valid() {
+		return usageErr(fs, fmt.Errorf("--contactless %q: want \"\", no-data, no-uid or indata-no-data", *contactless))
+	}
+	if !cmbsim.NoticeTiming(*payNotice).Valid() {
+		return usageErr(fs, fmt.Errorf("--pay-notice %q: want \"\", before or after", *payNotice))
+	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logJSON {
 		h = slog.NewJSONHandler(stderr, nil)
@@ -65,7 +74,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	sim := cmbsim.New(cmbsim.Config{
 		AppID: cred.appid, Secret: cred.secret, ParkCode: cred.park,
-		LaneURL: *lane, Guaranteed: *guaranteed, Logger: log, CallbackBody: callbackBody,
+		LaneURL: *lane, Guaranteed: *guaranteed, Logger: log, CallbackBody: callbackBody, ChargeDelay: *chargeDelay,
+		Contactless: cmbsim.ContactlessAnswers(*contactless), PayNotice: cmbsim.NoticeTiming(*payNotice),
 	})
 	for _, a := range agreements {
 		if err := sim.AddAgreement(a.plate, a.limit); err != nil {

@@ -78,7 +78,7 @@ func TestImportDirection(t *testing.T) {
 		if p.ImportPath == module+"/hal" || (from == "edge") {
 			for _, imp := range p.Imports {
 				if strings.HasPrefix(imp, "periph.io/") || strings.HasPrefix(imp, "go.bug.st/") ||
-					imp == module+"/hal/gpio" || imp == module+"/hal/camera" {
+					imp == module+"/hal/gpio" || imp == module+"/hal/camera" || imp == module+"/hal/display" {
 					t.Errorf("%s imports %s: hal interfaces and edge carry no driver types", p.ImportPath, imp)
 				}
 			}

@@ -97,6 +97,9 @@ func writeSummary(w io.Writer, c *Config) {
 	if pl.Guaranteed {
 		mode = "guaranteed"
 	}
+	if pl.OfflineRelease {
+		mode += ", offline release of bound vehicles (owed)"
+	}
 	line("platform", "%s, appid %s, secret %s (from %s), %s", base, pl.AppID, pl.Secret, pl.SecretFile, mode)
 	line("callbacks", "%s://%s%scmbParking/…, allow %s", scheme, pl.Listen, pl.Prefix, allow)
 	line("board", "%s%s, %d lane%s", c.Board.Profile, orEmpty(", chip ", c.Board.Chip), len(c.Lanes), plural(len(c.Lanes)))

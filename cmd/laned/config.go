@@ -59,6 +59,7 @@ type Config struct {
 	Vehicles []VehicleConfig
 	Console  ConsoleConfig
 	Update   UpdateConfig
+	Display  DisplaySection // [display]: the lanes' boards' texts (displayconfig.go)
 }
 
 // ParkConfig is [park]: the car park.
@@ -94,9 +95,12 @@ type PlatformConfig struct {
 	// TrustedProxy: the allow list checks the last X-Forwarded-For
 	// address of a request from loopback (what a local proxy appends); a
 	// request from anywhere else never has its header honoured.
-	TrustedProxy bool     `toml:"trusted_proxy"`
-	Guaranteed   bool     `toml:"guaranteed"`
-	SendTimeout  duration `toml:"send_timeout"`
+	TrustedProxy bool `toml:"trusted_proxy"`
+	Guaranteed   bool `toml:"guaranteed"`
+	// OfflineRelease lets a bound vehicle out owing when the platform
+	// does not answer its AutoPay within the wait (see edge.Config).
+	OfflineRelease bool     `toml:"offline_release"`
+	SendTimeout    duration `toml:"send_timeout"`
 	// MaxRefusals: an uplink refused this many times in a row with the
 	// same answer is dead-lettered (audited). 0: the default, 5.
 	MaxRefusals int `toml:"max_refusals"`
@@ -116,6 +120,8 @@ type LaneConfig struct {
 	// Camera shadows board.LaneConfig.Camera (the shallower field wins in
 	// decoding) to add the template file; Hardware() copies it back.
 	Camera LaneCamera `toml:"camera"`
+	// Display is [lanes.display], the lane's board (displayconfig.go).
+	Display LaneDisplay `toml:"display"`
 }
 
 // LaneCamera is [lanes.camera]: the board's camera port and the template
@@ -309,6 +315,7 @@ type rawFile struct {
 	Vehicles  toml.Primitive `toml:"vehicles"`
 	Console   toml.Primitive `toml:"console"`
 	Update    toml.Primitive `toml:"update"`
+	Display   toml.Primitive `toml:"display"`
 
 	// The flat update keys of the first update configs, still read:
 	// update_url, update_channel, trusted_keys, update_reserved_bytes,
@@ -500,6 +507,7 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 	d.decode("vehicles", raw.Vehicles, &cfg.Vehicles)
 	d.decode("console", raw.Console, &cfg.Console)
 	d.decode("update", raw.Update, &cfg.Update)
+	d.decode("display", raw.Display, &cfg.Display)
 	legacy := []struct {
 		key, now string
 		p        toml.Primitive
@@ -567,6 +575,7 @@ func (d *configDecoder) validate(cfg *Config, withFiles bool) {
 	d.validateVehicles(cfg)
 	d.validateConsole(cfg)
 	d.validateUpdate(cfg)
+	d.validateDisplay(cfg)
 }
 
 func (d *configDecoder) validatePark(cfg *Config) {

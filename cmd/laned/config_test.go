@@ -389,3 +389,30 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// [platform] offline_release: off by default (the example says so too),
+// read when set, shown by check.
+func TestOfflineReleaseKey(t *testing.T) {
+	cfg, _, err := loadConfig(exampleConfig(t))
+	if err != nil || cfg.Platform.OfflineRelease {
+		t.Fatalf("example: offline_release = %v (%v); want false", cfg.Platform.OfflineRelease, err)
+	}
+	dir := t.TempDir()
+	p := minimalConfig(t, dir, "")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("[platform]\n"), []byte("[platform]\noffline_release = true\n"), 1)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ps, err := loadConfig(p)
+	if err != nil || len(ps) > 0 || !cfg.Platform.OfflineRelease {
+		t.Fatalf("loadConfig with offline_release = true: %v, %v, %v; want it set", cfg.Platform.OfflineRelease, ps, err)
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"check", "-config", p}, nil, &out, &errb); err != nil || !strings.Contains(out.String(), "offline release") {
+		t.Errorf("laned check = %v:\n%s%s; want offline release shown", err, out.String(), errb.String())
+	}
+}

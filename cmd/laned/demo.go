@@ -127,10 +127,10 @@ func (d *demo) run(ctx context.Context, dataDir string, forever bool, socket str
 	d.entry = sim.NewLane(d.clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
 	d.exit = sim.NewLane(d.clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
 	d.lanes = []*sim.Lane{d.entry, d.exit}
-	d.ctl, err = edge.New(edge.Config{ParkCode: demoPark, Spaces: edge.Spaces{Total: 200, VIP: 10}, ReplaceStale: true},
+	d.ctl, err = edge.New(edge.Config{ParkCode: demoPark, Spaces: edge.Spaces{Total: 200, VIP: 10}, ReplaceStale: true, Display: demoDisplayConfig()},
 		[]edge.LaneConfig{
-			{Name: "entry1", Kind: edge.Entry, Code: 1, Arming: d.entry.Arming, Safety: d.entry.Safety, Barrier: d.entry.Barrier, Camera: d.entry.Camera},
-			{Name: "exit1", Kind: edge.Exit, Code: 1, Arming: d.exit.Arming, Safety: d.exit.Safety, Barrier: d.exit.Barrier, Camera: d.exit.Camera},
+			{Name: "entry1", Kind: edge.Entry, Code: 1, Arming: d.entry.Arming, Safety: d.entry.Safety, Barrier: d.entry.Barrier, Camera: d.entry.Camera, Display: d.board("entry1")},
+			{Name: "exit1", Kind: edge.Exit, Code: 1, Arming: d.exit.Arming, Safety: d.exit.Safety, Barrier: d.exit.Barrier, Camera: d.exit.Camera, Display: d.board("exit1")},
 		},
 		edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Rand: rand.New(rand.NewPCG(7, 7)), Logger: logger})
 	if err != nil {
@@ -180,6 +180,9 @@ func (d *demo) settle(ctx context.Context) error {
 			}
 		}
 		if err := d.ctl.Sync(ctx); err != nil {
+			return err
+		}
+		if err := waitUntil(ctx, d.ctl.DisplaysSettled); err != nil {
 			return err
 		}
 	}
@@ -566,6 +569,13 @@ func (h *demoHandler) Handle(_ context.Context, r slog.Record) error {
 		}
 	}
 	if get("who") == "platform" && !h.verbose && r.Level < slog.LevelWarn {
+		return nil
+	}
+	if r.Message == "display" {
+		if !h.verbose && get("moment") == "idle" {
+			return nil // the board's idle text after each passage: -v shows it
+		}
+		h.d.say("    %s", displayLine(get("lane"), get("shown")))
 		return nil
 	}
 	var b strings.Builder

@@ -21,6 +21,12 @@ func TestDemo(t *testing.T) {
 		"platform: 0 order violations, 0 double charges",
 		"reconciliation: due 81.00 = collected 64.00 + waived 17.00 + owed 0.00 yuan (adds up)",
 		"OUTAGE", "RECOVERY", "NoVpln answered 0", "free: within grace", "contactless paid", "paid by scan",
+		// The boards, on every event.
+		"[display entry1] 京A12345 | 欢迎光临 | 剩余车位 ",
+		"[display exit1] 京B77777 | 停车 4时30分 | 请缴费 19.00元 | 请扫码支付 ♪ 京B77777请缴费19元",
+		"[display exit1] 京B77777 | 停车 4时30分 | 已缴费 | 一路平安 ♪ 一路顺风",
+		"[display exit1] 沪C88888 | 停车 3时00分 | 无感支付 13.00元 | 一路平安 ♪ 一路顺风",
+		"[display exit1] 无牌车 | 请扫码缴费 ♪ 请扫码缴费",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())

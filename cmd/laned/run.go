@@ -244,12 +244,16 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 			return nil, fmt.Errorf("run: board has no lane %s", l.Name)
 		}
 		lanes[i] = edge.LaneConfig{Name: l.Name, Kind: l.EdgeKind(), Code: l.Code, Arming: bl.Arming, Safety: bl.Safety, Barrier: bl.Barrier, Camera: bl.Camera}
+		if lanes[i].Display, err = openDisplay(cfg, l, bl, d.clk, logger.With("part", "display")); err != nil {
+			return nil, fmt.Errorf("run: %w", err)
+		}
 	}
 	ctl, err := edge.New(edge.Config{
 		ParkCode: cfg.Park.ParkCode, Spaces: edge.Spaces{Total: cfg.Park.SpacesTotal, VIP: cfg.Park.SpacesVIP},
-		Guaranteed: cfg.Platform.Guaranteed, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
+		Guaranteed: cfg.Platform.Guaranteed, OfflineRelease: cfg.Platform.OfflineRelease, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
 		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(), MaxRefusals: cfg.Platform.MaxRefusals,
 		Retention: time.Duration(cfg.Park.RetentionDays) * 24 * time.Hour,
+		Display:   edgeDisplayConfig(cfg),
 	}, lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Logger: logger.With("part", "edge")})
 	if err != nil {
 		return nil, fmt.Errorf("run: controller: %w", err)

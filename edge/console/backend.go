@@ -39,6 +39,9 @@ type Backend interface {
 	Records(plate string, limit int) ([]RecordInfo, error)
 	// Record returns one record by ID; ErrNotFound if there is none.
 	Record(id string) (RecordInfo, error)
+	// Arrears lists the arrears (欠费) of plate, or of every plate when
+	// plate is "".
+	Arrears(plate string) ([]ArrearInfo, error)
 	Queue() QueueInfo
 	// QueueRetry wakes the outbox to retry now; it returns how many
 	// uplinks are due.
@@ -86,6 +89,7 @@ type LaneInfo struct {
 	Barrier string // "closed", "open", "opening", "closing", "fault: …"
 	State   string // the lane's state machine: "idle", "waiting for payment" …
 	Camera  bool   // camera online
+	Display string // the board: "" none, "ok", "NOT REACHED: …"
 }
 
 // LoopInfo is one inductive loop.
@@ -130,6 +134,21 @@ type RecordInfo struct {
 	FeeFen    int64
 	PaidFen   int64
 	Payment   string // "contactless", "scan", "prepaid", "free" …
+	// OwedFen is what a closed record still owes: released owing while
+	// the platform was unreachable, or left as an arrears (欠费).
+	OwedFen int64
+	Owing   string // why: "owed, contactless outcome pending", "arrears (欠费)"
+	Note    string // the record's own note, e.g. arrears collected
+}
+
+// ArrearInfo is one arrears (欠费) of a plate: a contactless fee refused
+// after the vehicle was let out owing, collected at its next exit.
+type ArrearInfo struct {
+	Plate     string
+	RecordID  string // the stay that left it
+	AmountFen int64
+	Since     time.Time
+	Reason    string
 }
 
 // QueueInfo is the uplink outbox.

@@ -46,6 +46,7 @@ func init() {
 		{"camera", "camera N", "a lane's camera: online, last frames", "N is the lane's name or number (see lanes). Shows the port, whether frames arrive, rejected frames, and the last frames, newest first.", cmdCamera},
 		{"records", "records [PLATE]", "the newest parking records, or those of a plate", fmt.Sprintf("Shows up to %d records, newest first. With PLATE, the records of that plate (look-alikes too).", recordsShown), cmdRecords},
 		{"record", "record ID", "one parking record in full", "ID is the first column of records.", cmdRecord},
+		{"arrears", "arrears [PLATE]", "fees owed (欠费): contactless charges refused after an offline release", "Each is collected at the plate's next exit, added to its fee with a charge item of its own. records and record show what a record owes.", cmdArrears},
 		{"queue", "queue [retry]", "the uplink queue: counts, oldest, last error; retry sends now", "queue shows what waits for the platform. queue retry wakes the sender to try now instead of at its next backoff.", cmdQueue},
 		{"quote", "quote PLATE|MINUTES", "the fee due for a car inside, or for a stay of MINUTES", "quote 京A12345 prices that car's open record as if it left now; quote 90 prices a 90-minute stay with the tariff.", cmdQuote},
 		{"report", "report [YYYY-MM-DD]", "the day's reconciliation: entries, exits, money by channel, waived, owed", "report alone is today in the car park's zone; report 2026-03-01 another day. Fees due = collected + waived + owed for the day's exits, then payments by channel, after the exit, with another plate or another amount than quoted, and dead-lettered uplinks. laned report day -csv gives the same as CSV.", cmdReport},
@@ -189,9 +190,13 @@ func (c *Console) laneTable(w io.Writer, lanes []LaneInfo) {
 		return
 	}
 	tw := newTab(w)
-	fmt.Fprintln(tw, "#\tLANE\tKIND\tBARRIER\tSTATE\tCAMERA")
+	fmt.Fprintln(tw, "#\tLANE\tKIND\tBARRIER\tSTATE\tCAMERA\tDISPLAY")
 	for i, l := range lanes {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, l.ID, l.Kind, l.Barrier, l.State, yesNo(l.Camera, "online", "OFFLINE"))
+		disp := l.Display
+		if disp == "" {
+			disp = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, l.ID, l.Kind, l.Barrier, l.State, yesNo(l.Camera, "online", "OFFLINE"), disp)
 	}
 	tw.Flush()
 }
@@ -360,11 +365,15 @@ func cmdRecords(_ context.Context, c *Console, w io.Writer, args []string) error
 		return nil
 	}
 	tw := newTab(w)
-	fmt.Fprintln(tw, "ID\tPLATE\tSTATE\tIN\tOUT\tFEE\tPAID")
+	fmt.Fprintln(tw, "ID\tPLATE\tSTATE\tIN\tOUT\tFEE\tPAID\tOWED")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s %s\t%s\t%s\n", r.ID, text(r.Plate), r.State,
+		owed := "-"
+		if r.OwedFen > 0 {
+			owed = FormatFen(r.OwedFen) + " " + r.Owing
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s %s\t%s\t%s\t%s\n", r.ID, text(r.Plate), r.State,
 			orDash(r.EntryLane), c.fmtTime(r.EntryAt), orDash(r.ExitLane), c.fmtTime(r.ExitAt),
-			FormatFen(r.FeeFen), FormatFen(r.PaidFen))
+			FormatFen(r.FeeFen), FormatFen(r.PaidFen), owed)
 	}
 	tw.Flush()
 	return nil
@@ -389,6 +398,44 @@ func cmdRecord(_ context.Context, c *Console, w io.Writer, args []string) error 
 	fmt.Fprintf(tw, "exit\t%s %s\n", orDash(r.ExitLane), c.fmtTime(r.ExitAt))
 	fmt.Fprintf(tw, "fee\t%s\n", FormatFen(r.FeeFen))
 	fmt.Fprintf(tw, "paid\t%s %s\n", FormatFen(r.PaidFen), r.Payment)
+	if r.OwedFen > 0 {
+		fmt.Fprintf(tw, "owed\t%s %s\n", FormatFen(r.OwedFen), r.Owing)
+	}
+	if r.Note != "" {
+		fmt.Fprintf(tw, "note\t%s\n", text(r.Note))
+	}
+	tw.Flush()
+	return nil
+}
+
+func cmdArrears(_ context.Context, c *Console, w io.Writer, args []string) error {
+	if len(args) > 1 {
+		return usageErr("arrears")
+	}
+	plate := ""
+	if len(args) == 1 {
+		plate = strings.ToUpper(args[0])
+	}
+	as, err := c.b.Arrears(plate)
+	if err != nil {
+		return fmt.Errorf("arrears: %w", err)
+	}
+	if len(as) == 0 {
+		if plate != "" {
+			fmt.Fprintf(w, "no arrears for plate %s\n", plate)
+		} else {
+			fmt.Fprintln(w, "no arrears")
+		}
+		return nil
+	}
+	tw := newTab(w)
+	fmt.Fprintln(tw, "PLATE\tRECORD\tOWED\tSINCE\tWHY")
+	var sum int64
+	for _, a := range as {
+		sum += a.AmountFen
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", text(a.Plate), text(a.RecordID), FormatFen(a.AmountFen), c.fmtTime(a.Since), orDash(text(a.Reason)))
+	}
+	fmt.Fprintf(tw, "total\t\t%s\t\t%d arrears, collected at each plate's next exit\n", FormatFen(sum), len(as))
 	tw.Flush()
 	return nil
 }

@@ -51,9 +51,9 @@ func TestExec(t *testing.T) {
 			"platform  UNREACHABLE (checked 10s ago): dial tcp: i/o timeout",
 			"queue     3 pending, oldest 5m0s ago, last error: post outdata: connection refused",
 			"spaces    12 free of 200",
-			"#  LANE    KIND   BARRIER  STATE                CAMERA",
-			"1  entry1  entry  closed   idle                 online",
-			"2  exit1   exit   closed   waiting for payment  OFFLINE",
+			"#  LANE    KIND   BARRIER  STATE                CAMERA   DISPLAY",
+			"1  entry1  entry  closed   idle                 online   ok",
+			"2  exit1   exit   closed   waiting for payment  OFFLINE  NOT REACHED: write /dev/ttyUSB1: input/output error",
 		}},
 		{args: "status", setup: func(b *consoletest.Backend) {
 			b.ClockSet = false
@@ -62,6 +62,15 @@ func TestExec(t *testing.T) {
 		}, want: []string{"NOT SET: estimated", "platform  reachable (checked 1s ago)", "queue     empty"}},
 		{args: "status now", wantErr: "status: takes no arguments; type just: status"},
 		{args: "lanes", want: []string{"1  entry1  entry", "2  exit1   exit"}},
+		{args: "display 1", want: []string{"board     entry1/display", "link      reached (last command 3s ago)", "showing   idle", "  line 1  欢迎光临", "  line 3  剩余车位 12"}},
+		{args: "display exit1", want: []string{"link       NOT REACHED (4 failed commands): write /dev/ttyUSB1: input/output error", "showing    exit_due", "last said  京A12345请缴费12元"}},
+		{args: "display 1 test", want: []string{"entry1: test pattern sent", "board     entry1/display"}, wantCalls: []string{"display test entry1"}},
+		{args: "display 1 tset", wantErr: "display: usage: display N [test]"},
+		{args: "display 9", wantErr: "display 9: no such lane"},
+		{args: "say exit1 请缴费 15 元", want: []string{`exit1: saying "请缴费 15 元"`}, wantCalls: []string{"say exit1 请缴费 15 元"}},
+		{args: "say exit1", wantErr: "say: usage: say N TEXT"},
+		{args: "qr 2", want: []string{"https://cmain-uat.park.cmbchina.biz/ytc/login?type=1&park_code=5201020001&vpl_number=%E4%BA%ACA12345&berth_number=1", "\n██"}},
+		{args: "qr", wantErr: "qr: usage: qr N"},
 		{args: "lane exit1 open fire drill", want: []string{"lane exit1: barrier up commanded (audited: fire drill)"}, wantCalls: []string{"open exit1 fire drill"}},
 		{args: "lane 1 close stuck", want: []string{"lane entry1: barrier down commanded"}, wantCalls: []string{"close entry1 stuck"}},
 		{args: "lane EXIT1 OPEN x", want: []string{"lane exit1: barrier up"}, wantCalls: []string{"open exit1 x"}},
@@ -91,6 +100,17 @@ func TestExec(t *testing.T) {
 		}, want: []string{`"refused calc: vpl_number \u009b31m"`}},
 		{args: "record R1", want: []string{"id     R1", "plate  京A12345 blue", "exit   exit1 2025-03-01 13:03:22", "fee    12.34", "paid   12.34 contactless"}},
 		{args: "record R9", wantErr: "record R9: no such record; find its ID with: records [PLATE]"},
+		{args: "records", setup: func(b *consoletest.Backend) {
+			b.Recs[1].OwedFen, b.Recs[1].Owing = 500, "arrears (欠费)"
+		}, want: []string{"PAID   OWED", "12.34  5.00 arrears (欠费)"}},
+		{args: "record R1", setup: func(b *consoletest.Backend) {
+			b.Recs[1].OwedFen, b.Recs[1].Owing, b.Recs[1].Note = 500, "owed, contactless outcome pending", "released owing"
+		}, want: []string{"owed   5.00 owed, contactless outcome pending", "note   released owing"}},
+		{args: "arrears", want: []string{"no arrears"}},
+		{args: "arrears 沪c88888", setup: func(b *consoletest.Backend) {
+			b.Arrs = []console.ArrearInfo{{Plate: "沪C88888", RecordID: "R7", AmountFen: 500, Since: b.Now.Add(-time.Hour), Reason: "no agreement"}, {Plate: "京A1", RecordID: "R8", AmountFen: 100}}
+		}, want: []string{"PLATE    RECORD  OWED  SINCE                WHY", "沪C88888  R7      5.00  2025-03-01 13:03:22  no agreement", "total            5.00"}},
+		{args: "arrears a b", wantErr: "arrears: usage: arrears [PLATE]"},
 		{args: "record", wantErr: "record: usage: record ID"},
 		{args: "queue", want: []string{"pending     3 (autopay 1, outdata 2)", "oldest      2025-03-01 13:58:22 (5m0s ago)", "last error  post outdata: connection refused (30s ago)"}},
 		{args: "queue", setup: func(b *consoletest.Backend) { b.QueueInfo = console.QueueInfo{} }, want: []string{"pending     0", "last sent   -", "last error  none"}},

@@ -180,6 +180,11 @@ const calcConns = 32
 // driven by the same load (32 connections) in the same run. b.N scales
 // the duration (100 ms each). Metrics: rps, bare-rps, ratio, p99-µs.
 func BenchmarkCalc(b *testing.B) {
+	benchCalc(b, b.N)
+}
+
+// benchCalc runs n iterations (TestBenchTable sets a floor).
+func benchCalc(b *testing.B, n int) {
 	const openRecords = 10000
 	db := openStore(b, b.TempDir(), openRecords, nil)
 	defer db.Close()
@@ -204,7 +209,7 @@ func BenchmarkCalc(b *testing.B) {
 	bareSrv := httptest.NewServer(http.HandlerFunc(bareCalc))
 	defer bareSrv.Close()
 	bodies := calcBodies(b, openRecords)
-	d := time.Duration(b.N) * 100 * time.Millisecond
+	d := time.Duration(n) * 100 * time.Millisecond
 	b.ResetTimer()
 	bareRPS, bareP99 := load(b, bareSrv.URL+"/cmbParking/calc", bodies, calcConns, d)
 	rps, p99 := load(b, lanedSrv.URL+"/cmbParking/calc", bodies, calcConns, d)
@@ -238,20 +243,25 @@ func indataMsgs(tb testing.TB, n int, at time.Time) []store.Message {
 // BenchmarkOutboxEnqueue: one uplink queued per durable transaction, as a
 // lane does. Metric: msgs/s.
 func BenchmarkOutboxEnqueue(b *testing.B) {
+	benchOutboxEnqueue(b, b.N)
+}
+
+// benchOutboxEnqueue runs n iterations (TestBenchTable sets a floor).
+func benchOutboxEnqueue(b *testing.B, n int) {
 	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	msgs := indataMsgs(b, b.N, time.Now())
+	msgs := indataMsgs(b, n, time.Now())
 	b.ResetTimer()
 	t0 := time.Now()
-	for i := range b.N {
+	for i := range n {
 		if _, err := db.Enqueue(msgs[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "msgs/s")
+	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "msgs/s")
 }
 
 // enqueueCallers is how many goroutines BenchmarkOutboxEnqueueConcurrent
@@ -263,12 +273,17 @@ const enqueueCallers = 16
 // durable, and concurrent calls share a commit (the store's group
 // commit). Metric: msgs/s.
 func BenchmarkOutboxEnqueueConcurrent(b *testing.B) {
+	benchOutboxEnqueueConcurrent(b, b.N)
+}
+
+// benchOutboxEnqueueConcurrent runs n enqueues (TestBenchTable sets a floor).
+func benchOutboxEnqueueConcurrent(b *testing.B, n int) {
 	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	msgs := indataMsgs(b, b.N, time.Now())
+	msgs := indataMsgs(b, n, time.Now())
 	b.ResetTimer()
 	t0 := time.Now()
 	var next atomic.Int64
@@ -277,7 +292,7 @@ func BenchmarkOutboxEnqueueConcurrent(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
 				if _, err := db.Enqueue(msgs[i]); err != nil {
 					b.Error(err)
 					return
@@ -286,19 +301,24 @@ func BenchmarkOutboxEnqueueConcurrent(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "msgs/s")
+	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "msgs/s")
 }
 
 // BenchmarkOutboxDrain: b.N queued Indata drained by the controller's
 // dispatcher to an in-process platform simulator over loopback HTTP.
 // Metric: msgs/s.
 func BenchmarkOutboxDrain(b *testing.B) {
+	benchOutboxDrain(b, b.N)
+}
+
+// benchOutboxDrain runs n iterations (TestBenchTable sets a floor).
+func benchOutboxDrain(b *testing.B, n int) {
 	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	msgs := indataMsgs(b, b.N, time.Now())
+	msgs := indataMsgs(b, n, time.Now())
 	for chunk := range slices.Chunk(msgs, 5000) {
 		if _, err := db.Enqueue(chunk...); err != nil {
 			b.Fatal(err)
@@ -339,7 +359,7 @@ func BenchmarkOutboxDrain(b *testing.B) {
 	b.StopTimer()
 	cancel()
 	<-done
-	b.ReportMetric(float64(b.N)/took.Seconds(), "msgs/s")
+	b.ReportMetric(float64(n)/took.Seconds(), "msgs/s")
 }
 
 // ---- make bench: the table ----
@@ -407,12 +427,7 @@ func TestBenchTable(t *testing.T) {
 	}
 
 	// calc: 3 s of load on each server.
-	cr := testing.Benchmark(func(b *testing.B) {
-		if b.N < 30 {
-			b.N = 30
-		}
-		BenchmarkCalc(b)
-	})
+	cr := testing.Benchmark(func(b *testing.B) { benchCalc(b, max(b.N, 30)) })
 	rps, bare, p99, bp99 := metric(cr, "rps"), metric(cr, "bare-rps"), metric(cr, "p99-µs"), metric(cr, "bare-p99-µs")
 	name := fmt.Sprintf("calc callbacks, signed, 10k open, loopback, %d conns", calcConns)
 	rows = append(rows, row{name,
@@ -422,24 +437,9 @@ func TestBenchTable(t *testing.T) {
 			"ratio": rps / bare, "target": "≥ 0.6× baseline req/s", "met": rps >= 0.6*bare}})
 
 	// Outbox.
-	enq := testing.Benchmark(func(b *testing.B) {
-		if b.N < 3000 {
-			b.N = 3000
-		}
-		BenchmarkOutboxEnqueue(b)
-	})
-	enqc := testing.Benchmark(func(b *testing.B) {
-		if b.N < 10000 {
-			b.N = 10000
-		}
-		BenchmarkOutboxEnqueueConcurrent(b)
-	})
-	dr := testing.Benchmark(func(b *testing.B) {
-		if b.N < 10000 {
-			b.N = 10000
-		}
-		BenchmarkOutboxDrain(b)
-	})
+	enq := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 3000)) })
+	enqc := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueueConcurrent(b, max(b.N, 10000)) })
+	dr := testing.Benchmark(func(b *testing.B) { benchOutboxDrain(b, max(b.N, 10000)) })
 	er, erc, drr := metric(enq, "msgs/s"), metric(enqc, "msgs/s"), metric(dr, "msgs/s")
 	cname := fmt.Sprintf("outbox enqueue, %d concurrent callers (group commit)", enqueueCallers)
 	rows = append(rows,

@@ -69,7 +69,8 @@ func (d inProcess) Do(req *http.Request) (*http.Response, error) {
 
 // TestPlatformDownForADay: the platform is unreachable for a simulated
 // day while vehicles come and go (10,000 in the full form; a twentieth of
-// them contactless, released on a queued AutoPay in guaranteed mode). The
+// them contactless, released owing once the AutoPay wait ran out, with
+// offline_release). The
 // outbox is bounded below the day's uplinks so that the store's promise is
 // exercised: droppable messages are evicted, records never. When the
 // platform is back every uplink of every record is delivered, in order,
@@ -109,7 +110,7 @@ func TestPlatformDownForADay(t *testing.T) {
 	in := sim.NewLane(clk, sim.LaneConfig{Name: "entry1", CameraAddr: 1})
 	out := sim.NewLane(clk, sim.LaneConfig{Name: "exit1", CameraAddr: 2})
 	inBar, outBar := &countingBarrier{Barrier: in.Barrier}, &countingBarrier{Barrier: out.Barrier}
-	ctl, err := edge.New(edge.Config{ParkCode: parkCode, Spaces: edge.Spaces{Total: 2 * cars}, Guaranteed: true, ReplaceStale: true, SendTimeout: progress.Stall},
+	ctl, err := edge.New(edge.Config{ParkCode: parkCode, Spaces: edge.Spaces{Total: 2 * cars}, Guaranteed: true, OfflineRelease: true, ReplaceStale: true, SendTimeout: progress.Stall},
 		[]edge.LaneConfig{
 			{Name: "entry1", Kind: edge.Entry, Code: 1, Arming: in.Arming, Safety: in.Safety, Barrier: inBar, Camera: in.Camera},
 			{Name: "exit1", Kind: edge.Exit, Code: 1, Arming: out.Arming, Safety: out.Safety, Barrier: outBar, Camera: out.Camera},
@@ -192,12 +193,16 @@ func TestPlatformDownForADay(t *testing.T) {
 		}
 		stay := 10 * time.Minute // free
 		if r == 0 {
-			stay = time.Hour // the contactless cars owe 5 yuan
+			stay = 45 * time.Minute // the contactless cars owe 5 yuan, each waiting out the AutoPay wait within the hour
 		}
 		advance(stay)
 		for _, p := range batch {
 			n := outBar.opens.Load()
 			out.Arrive(p)
+			for i := 0; r == 0 && i < 20 && outBar.opens.Load() <= n; i++ {
+				advance(5 * time.Second) // the AutoPay wait runs out: released owing
+				time.Sleep(20 * time.Millisecond)
+			}
 			until(t, "exit barrier up for "+p, func() bool {
 				if outBar.opens.Load() > n {
 					return true

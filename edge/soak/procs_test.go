@@ -310,8 +310,7 @@ func (p *daemonProc) stop() error {
 // line protocol `laned console` relays: a line in, the answer and a
 // prompt out.
 type consoleConn struct {
-	c   net.Conn
-	buf []byte
+	c net.Conn
 }
 
 const prompt = "laned> "

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -198,5 +197,3 @@ func mustState(t *testing.T, dataDir string) State {
 	}
 	return s
 }
-
-func fmtErr(err error) string { return fmt.Sprintf("%v", err) }

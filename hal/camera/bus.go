@@ -138,9 +138,10 @@ type Bus struct {
 	closeOnce sync.Once
 	done      chan struct{}
 
-	wmu sync.Mutex
-	sp  serial.Port // nil while not connected
-	seq byte        // controller's sequence number, under wmu
+	wmu  sync.Mutex
+	sp   serial.Port // nil while not connected
+	seq  byte        // controller's sequence number, under wmu
+	line lineState   // for Turns: when a byte was last heard, a frame half received
 
 	frames, rejected, duplicates, foreign, unclaimed, dropped, reopens atomic.Uint64
 }
@@ -397,6 +398,7 @@ func (b *Bus) read(sp serial.Port, s *session) {
 		n, err := sp.Read(buf)
 		if n > 0 {
 			c := chunk{data: bytes.Clone(buf[:n]), at: b.clk.Now()}
+			b.line.heard(c.at)
 			select {
 			case s.chunks <- c:
 			case <-s.done:
@@ -514,6 +516,7 @@ func (b *Bus) run(s *session, openErr error) {
 				b.endSession(s)
 				s = nil
 				l.handle(l.dec.Flush(b.clk.Now()))
+				b.line.midFrame.Store(false)
 				l.gap.Stop()
 				b.log.Warn("camera port failed; reopening", "path", b.cfg.Path, "err", c.err)
 				l.down = "port error: " + c.err.Error()
@@ -524,6 +527,7 @@ func (b *Bus) run(s *session, openErr error) {
 				continue
 			}
 			l.handle(l.dec.Feed(c.data, c.at))
+			b.line.midFrame.Store(l.dec.Pending() > 0)
 			if l.dec.Pending() > 0 {
 				l.gap.Reset(b.cfg.InterFrameGap)
 			} else {
@@ -531,6 +535,7 @@ func (b *Bus) run(s *session, openErr error) {
 			}
 		case <-l.gap.C():
 			l.handle(l.dec.Flush(b.clk.Now()))
+			b.line.midFrame.Store(false)
 		case now := <-l.watch.C():
 			for _, p := range l.cams {
 				if !p.deadline.IsZero() && !p.deadline.After(now) {

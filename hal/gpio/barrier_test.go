@@ -240,7 +240,6 @@ func TestBarrierInferred(t *testing.T) {
 
 func TestBarrierLimitSwitches(t *testing.T) {
 	ctx := context.Background()
-	const travel = 4 * time.Second
 	type step struct {
 		do   string // open, close, stop, up+, up-, down+, down-, wait:<duration>
 		want hal.BarrierState

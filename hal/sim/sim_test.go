@@ -11,6 +11,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/display"
 	halgpio "laned/hal/gpio"
 	"laned/hal/sim"
 
@@ -534,5 +535,43 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if counts[0] == 0 || counts[1] == 0 || counts[2] == 0 || counts[3] == 0 {
 		t.Errorf("event counts = %v; want every device to have reported", counts)
+	}
+}
+
+func TestSimDisplayDecodesWhatTheBoardWrites(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC))
+	var seen []string
+	sd := sim.NewDisplay("exit1", display.AA55{}, 100, 4, nil, clk, func(name, s string) { seen = append(seen, name+": "+s) })
+	b, err := display.NewBoard(display.Config{Name: "exit1/display", Link: sd, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for i, text := range []string{"京A12345", "停车 2时05分", "请缴费 11.00元", "请扫码支付"} {
+		if err := b.Show(ctx, i+1, text, 0, hal.DisplayRed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Say(ctx, display.DefaultVoices().Phrases("京A12345请缴费11元")...); err != nil {
+		t.Fatal(err)
+	}
+	want := "exit1: 京A12345 | 停车 2时05分 | 请缴费 11.00元 | 请扫码支付 ♪ 京A12345请缴费11元"
+	if len(seen) != 5 || seen[4] != want {
+		t.Fatalf("changes = %q; want 5, the last %q", seen, want)
+	}
+	// A frame for another board, and one with a bad CRC, change nothing.
+	other, _ := display.AA55{}.Encode(0, 101, display.Command{Op: display.OpCancel})
+	bad, _ := display.AA55{}.Encode(0, 100, display.Command{Op: display.OpCancel})
+	bad[len(bad)-2] ^= 0xFF
+	sd.Write(ctx, append(other, bad...))
+	if got := sd.Ignored(); got != 2 {
+		t.Errorf("Ignored = %d; want 2", got)
+	}
+	if got := sd.Shown(); got != "京A12345 | 停车 2时05分 | 请缴费 11.00元 | 请扫码支付" {
+		t.Errorf("Shown = %q", got)
+	}
+	sd.Unplug(true)
+	if err := b.Cancel(ctx); err == nil {
+		t.Error("Cancel on an unplugged board = nil; want an error")
 	}
 }

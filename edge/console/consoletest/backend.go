@@ -28,6 +28,7 @@ type Backend struct {
 	LoopList  []console.LoopInfo
 	Cameras   map[string]console.CameraInfo
 	Recs      []console.RecordInfo // newest first
+	Arrs      []console.ArrearInfo
 	QueueInfo console.QueueInfo
 	RetryDue  int
 	RetryErr  error
@@ -65,8 +66,8 @@ func New(now time.Time) *Backend {
 	return &Backend{
 		Now: now, Zone: "Asia/Shanghai", ClockSet: true,
 		LaneList: []console.LaneInfo{
-			{ID: "entry1", Kind: "entry", Barrier: "closed", State: "idle", Camera: true},
-			{ID: "exit1", Kind: "exit", Barrier: "closed", State: "waiting for payment", Camera: false},
+			{ID: "entry1", Kind: "entry", Barrier: "closed", State: "idle", Camera: true, Display: "ok"},
+			{ID: "exit1", Kind: "exit", Barrier: "closed", State: "waiting for payment", Camera: false, Display: "NOT REACHED: write /dev/ttyUSB1: input/output error"},
 		},
 		LoopList: []console.LoopInfo{
 			{Lane: "entry1", Name: "arming", Occupied: false, Since: now.Add(-90 * time.Second)},
@@ -187,6 +188,18 @@ func (b *Backend) Record(id string) (console.RecordInfo, error) {
 		}
 	}
 	return console.RecordInfo{}, console.ErrNotFound
+}
+
+func (b *Backend) Arrears(plate string) ([]console.ArrearInfo, error) {
+	b.Lock()
+	defer b.Unlock()
+	var out []console.ArrearInfo
+	for _, a := range b.Arrs {
+		if plate == "" || a.Plate == plate {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func (b *Backend) Queue() console.QueueInfo {
