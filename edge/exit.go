@@ -88,7 +88,7 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 	if v != nil && v.read.Pictures != nil && v.plate == rec.Plate {
 		pics = l.c.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagOut, now, v.read.Pictures) // behind the Outdata
 	}
-	_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, why, msgs, now, at, vip, arrears, pics, true, &used))
+	_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, msgs, now, at, vip, arrears, pics, true, &used))
 	if errors.Is(err, errRepriced) {
 		l.c.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
 		return err
@@ -113,7 +113,7 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 // the exit is closed as decided whatever the due now (a manual opening
 // held while the store refused it). used, if set, receives the quote.
 // pics are the exit's PicUploads, queued behind its Outdata.
-func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, why string, msgs []store.Message, now, at time.Time, vip bool, arrears []store.Arrear, pics []store.Message, strict bool, used *tariff.Quote) store.SettleFunc {
+func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, msgs []store.Message, now, at time.Time, vip bool, arrears []store.Arrear, pics []store.Message, strict bool, used *tariff.Quote) store.SettleFunc {
 	return func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
 		fq, err := l.c.quoteFrom(r, pays, at, vip)
 		if err != nil {
@@ -144,8 +144,12 @@ func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, why string, 
 		if err != nil {
 			return store.Exit{}, nil, err
 		}
-		all := append(append(append([]store.Message(nil), msgs...), audits...), out,
-			l.c.auditMsg("barrier", l.cfg.Code, "%s: open for exit of %s (record %s): %s", l.cfg.Name, r.Plate, r.ID, why))
+		// No routine "barrier" audit event: the closed record is the
+		// durable account of the exit and raise logs why; an event would
+		// cost the commit the barrier waits on its own pages (the ring's
+		// leaf and branches). Exceptions (manual openings, corrections)
+		// come with msgs and audits and are kept.
+		all := append(append(append([]store.Message(nil), msgs...), audits...), out)
 		all = append(all, pics...)
 		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items, Collected: collected}, all, nil
 	}

@@ -116,7 +116,7 @@ func (l *lane) closeHeld(rec store.Record, q tariff.Quote, extra []store.ChargeI
 		if err != nil {
 			return err
 		}
-		_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, why, []store.Message{audit}, now, at, vip, arrears, nil, false, nil))
+		_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, []store.Message{audit}, now, at, vip, arrears, nil, false, nil))
 		if errors.Is(err, store.ErrRecordClosed) {
 			l.c.log.Warn("held close: the record was closed meanwhile; its Outdata is not sent again", "record", rec.ID)
 			return nil

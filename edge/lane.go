@@ -595,7 +595,8 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		return
 	}
 	msgs = append(msgs, l.c.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagIn, now, v.read.Pictures)...) // behind the Indata
-	msgs = append(msgs, l.c.auditMsg("barrier", l.cfg.Code, "%s: open for entry of %s (record %s)", l.cfg.Name, rec.Plate, rec.ID))
+	// No routine "barrier" audit event here (see release): the open
+	// record is the account of the entry.
 	if hasStale {
 		// The stale stay ends now, at no exit we saw: its Outdata carries
 		// what it paid, so that the platform closes it too.

@@ -12,6 +12,7 @@ func (db *DB) audit(tx *bolt.Tx, ev AuditEvent) error {
 		return fmt.Errorf("%w: audit event without kind", ErrInvalid)
 	}
 	b := tx.Bucket(bucketAudit)
+	b.FillPercent = appendFill // appends only (see enqueueOne)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err

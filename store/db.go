@@ -26,8 +26,9 @@ type DB struct {
 	idSeq  atomic.Uint64 // highest record sequence handed out (NewRecordID)
 	newest atomic.Int64  // NewestTime, unix seconds
 	closed atomic.Bool
-	broken atomic.Bool // a rollback panicked (bbolt's writer lock is lost): writes fail with ErrCorrupt
-	marked atomic.Bool // the salvage marker was written
+	broken atomic.Bool  // a rollback panicked (bbolt's writer lock is lost): writes fail with ErrCorrupt
+	marked atomic.Bool  // the salvage marker was written
+	enq    enqueueQueue // Enqueue's group commit (group.go)
 }
 
 // Open opens (or creates) the store file at path.

@@ -27,6 +27,10 @@ import (
 
 const messageV = 1
 
+// appendFill is the FillPercent of the buckets keyed by a growing
+// sequence (outbox, audit ring).
+const appendFill = 0.95
+
 // Audited returns a pseudo-message that, given to any mutating operation
 // with the other msgs, writes ev to the audit log in that operation's
 // transaction instead of queuing an uplink.
@@ -117,6 +121,10 @@ func (db *DB) enqueueOne(tx *bolt.Tx, m Message) (uint64, error) {
 		return 0, fmt.Errorf("%w: message record_id %q", ErrInvalid, m.RecordID)
 	}
 	ob := tx.Bucket(bucketOutbox)
+	// Sequence keys only ever append to the right-most leaf: fill it
+	// before splitting (bbolt's default leaves every leaf half empty),
+	// so that fewer appends split a leaf and dirty its parent.
+	ob.FillPercent = appendFill
 	seq, err := ob.NextSequence()
 	if err != nil {
 		return 0, err
@@ -249,27 +257,32 @@ func (db *DB) bound(tx *bolt.Tx) error {
 
 // Enqueue queues msgs on their own (record-less kinds such as SpaceInfo,
 // ConfigUpload, AutoPayStatus, or a PicUpload after its record's entry),
-// in one transaction, and returns their sequence numbers.
+// in one transaction, and returns their sequence numbers once they are
+// on disk. Concurrent callers share a transaction and its fsync (group.go):
+// each caller's msgs are still all or none, and an invalid one fails
+// its own caller only.
 func (db *DB) Enqueue(msgs ...Message) ([]uint64, error) {
+	return db.groupEnqueue(msgs)
+}
+
+// enqueueMsgs writes one Enqueue call's msgs in tx and returns their
+// sequence numbers.
+func (db *DB) enqueueMsgs(tx *bolt.Tx, msgs []Message) ([]uint64, error) {
 	var seqs []uint64
-	err := db.update("enqueue", func(tx *bolt.Tx) error {
-		seqs = seqs[:0]
-		for _, m := range msgs {
-			if m.audit != nil {
-				if err := db.audit(tx, *m.audit); err != nil {
-					return err
-				}
-				continue
+	for _, m := range msgs {
+		if m.audit != nil {
+			if err := db.audit(tx, *m.audit); err != nil {
+				return nil, err
 			}
-			s, err := db.enqueueOne(tx, m)
-			if err != nil {
-				return err
-			}
-			seqs = append(seqs, s)
+			continue
 		}
-		return nil
-	})
-	return seqs, err
+		s, err := db.enqueueOne(tx, m)
+		if err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, s)
+	}
+	return seqs, nil
 }
 
 // Due returns up to limit messages, in sequence order, whose due time has
