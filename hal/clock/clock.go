@@ -140,14 +140,14 @@ func (f *Fake) Advance(d time.Duration) {
 	target := f.now.Add(d)
 	f.mono += d
 	f.mu.Unlock()
-	f.advanceTo(target, true)
+	f.advanceTo(target, true, false)
 }
 
 // Set moves the wall clock to t, as NTP or an operator would: the
 // monotonic reading does not move. Moving backwards is allowed and fires
 // nothing; moving forwards fires the timers due (timers here run on the
 // wall reading, a simplification tests can live with).
-func (f *Fake) Set(t time.Time) { f.advanceTo(t, true) }
+func (f *Fake) Set(t time.Time) { f.advanceTo(t, true, true) }
 
 // Pending reports how many timers are armed; tests use it to wait until a
 // goroutine under test has armed its timer.
@@ -165,12 +165,17 @@ func (f *Fake) WaitPending(n int) {
 }
 
 // advanceTo fires the timers due by target; inline timers run in the
-// caller only when it is moving the clock (inline).
-func (f *Fake) advanceTo(target time.Time, inline bool) {
+// caller only when it is moving the clock (inline). Only Set (set) may move
+// the clock backwards: another goroutine may have moved it past target
+// meanwhile (fire reads the time, then delivers), and going back to a
+// stale reading would run the clock backwards under everyone.
+func (f *Fake) advanceTo(target time.Time, inline, set bool) {
 	for {
 		f.mu.Lock()
 		if len(f.timers) == 0 || f.timers[0].when.After(target) {
-			f.now = target
+			if set || target.After(f.now) {
+				f.now = target
+			}
 			f.mu.Unlock()
 			return
 		}
@@ -191,7 +196,7 @@ func (f *Fake) fire() {
 	f.mu.Lock()
 	now := f.now
 	f.mu.Unlock()
-	f.advanceTo(now, false)
+	f.advanceTo(now, false, false)
 }
 
 // arm must be called with f.mu held.

@@ -85,3 +85,40 @@ func TestOr(t *testing.T) {
 		t.Error("Or(f) != f")
 	}
 }
+
+// A timer armed by another goroutine while the clock moves must never
+// take the clock back to the reading it saw when it armed (the demo once
+// printed a step at 11:31 that Advance had taken to 11:40).
+func TestFakeNeverRunsBackwards(t *testing.T) {
+	start := time.Date(2026, 3, 2, 11, 30, 0, 0, time.UTC)
+	f := NewFake(start)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f.AfterFunc(0, func() {})
+			f.NewTimer(time.Hour).Stop()
+		}
+	}()
+	for i := 1; i <= 2000; i++ {
+		f.Advance(time.Minute)
+		if got, want := f.Now(), start.Add(time.Duration(i)*time.Minute); !got.Equal(want) {
+			close(stop)
+			<-done
+			t.Fatalf("after %d Advance(1m) Now() = %s; want %s", i, got.Format(time.TimeOnly), want.Format(time.TimeOnly))
+		}
+	}
+	close(stop)
+	<-done
+	// Set alone may go back.
+	f.Set(start)
+	if got := f.Now(); !got.Equal(start) {
+		t.Errorf("Set(%s) then Now() = %s", start, got)
+	}
+}
