@@ -294,7 +294,7 @@ func (b *Console) quoteInfo(rec store.Record, q tariff.Quote) console.QuoteInfo 
 }
 
 func (b *Console) Quote(plate string) (console.QuoteInfo, error) {
-	found, err := b.Ctl.findRecord(plate, 0)
+	found, err := b.Ctl.findRecord(plate, 0, 0)
 	if err != nil {
 		return console.QuoteInfo{}, err
 	}

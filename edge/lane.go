@@ -717,13 +717,18 @@ type lookup struct {
 // findRecord finds the open record of a plate read with confidence conf
 // (0: unknown): exact, else the one look-alike (see matchPlate), through
 // the store's look-alike index; it never decodes every open record.
-func (c *Controller) findRecord(plate string, conf int) (lookup, error) {
-	rec, err := c.db.OpenByPlate(plate)
-	if err == nil {
-		return lookup{rec: rec, found: true}, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return lookup{}, err
+//
+// minConf is the lane's min_confidence (0: none): a read below it is a
+// misread candidate, weighed with its look-alikes even when exact.
+func (c *Controller) findRecord(plate string, conf, minConf int) (lookup, error) {
+	if !misread(conf, minConf) {
+		rec, err := c.db.OpenByPlate(plate)
+		if err == nil {
+			return lookup{rec: rec, found: true}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return lookup{}, err
+		}
 	}
 	near, err := c.db.OpenLookalikes(plate)
 	if err != nil {
@@ -733,7 +738,7 @@ func (c *Controller) findRecord(plate string, conf int) (lookup, error) {
 	for i, r := range near {
 		plates[i] = r.Plate
 	}
-	m, amb := matchPlate(plate, conf, plates)
+	m, amb := matchPlate(plate, conf, minConf, plates)
 	if m == "" {
 		return lookup{ambiguous: amb}, nil
 	}
@@ -742,7 +747,7 @@ func (c *Controller) findRecord(plate string, conf int) (lookup, error) {
 
 func (l *lane) decideExit(ctx context.Context) {
 	v := l.veh
-	found, err := l.c.findRecord(v.plate, v.conf)
+	found, err := l.c.findRecord(v.plate, v.conf, l.cfg.MinConfidence)
 	if err != nil {
 		l.fail("find record", err)
 		return

@@ -15,12 +15,27 @@ import (
 const unsureConf = 80
 
 // maxLookalikeCost is how many edits a read of confidence conf may be
-// from the plate of the record it is matched to.
-func maxLookalikeCost(conf int) int {
-	if conf > 0 && conf < unsureConf {
+// from the plate of the record it is matched to; unsure is the confidence
+// below which a read is unsure of itself (unsureConf, or the lane's
+// min_confidence when it has one).
+func maxLookalikeCost(conf, unsure int) int {
+	if conf > 0 && conf < unsure {
 		return 2
 	}
 	return 1
+}
+
+// misread reports whether a read is below the lane's configured
+// min_confidence (0: none): a misread candidate, whose exact match is not
+// taken on trust but weighed with its look-alikes.
+func misread(conf, minConf int) bool { return minConf > 0 && conf > 0 && conf < minConf }
+
+// unsureBelow is the confidence below which a lane's reads are unsure.
+func unsureBelow(minConf int) int {
+	if minConf > 0 {
+		return minConf
+	}
+	return unsureConf
 }
 
 // lookalikeCost counts the edits that make stored out of read, when a
@@ -82,12 +97,20 @@ func substCost(a, b []rune) int {
 // it is a candidate; else the single candidate within
 // maxLookalikeCost(conf) edits. Two or more such candidates are ambiguous
 // and returned instead: a wrong guess would charge the wrong driver.
-func matchPlate(read string, conf int, candidates []string) (match string, ambiguous []string) {
-	if slices.Contains(candidates, read) {
+//
+// minConf is the lane's min_confidence (0: none): below it the read is a
+// misread candidate, and even a candidate equal to it is only taken when
+// no look-alike is within reach.
+func matchPlate(read string, conf, minConf int, candidates []string) (match string, ambiguous []string) {
+	exact := slices.Contains(candidates, read)
+	if exact && !misread(conf, minConf) {
 		return read, nil
 	}
-	limit := maxLookalikeCost(conf)
+	limit := maxLookalikeCost(conf, unsureBelow(minConf))
 	var near []string
+	if exact {
+		near = append(near, read)
+	}
 	for _, c := range candidates {
 		if n := lookalikeCost(read, c); n > 0 && n <= limit && !slices.Contains(near, c) {
 			near = append(near, c)

@@ -73,9 +73,38 @@ func TestMatchPlate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, amb := matchPlate(tt.read, tt.conf, tt.candidates)
+			got, amb := matchPlate(tt.read, tt.conf, 0, tt.candidates)
 			if got != tt.want || !slices.Equal(amb, tt.ambiguous) {
-				t.Errorf("matchPlate(%q, %d, %q) = %q, %q; want %q, %q", tt.read, tt.conf, tt.candidates, got, amb, tt.want, tt.ambiguous)
+				t.Errorf("matchPlate(%q, %d, 0, %q) = %q, %q; want %q, %q", tt.read, tt.conf, tt.candidates, got, amb, tt.want, tt.ambiguous)
+			}
+		})
+	}
+}
+
+// A lane's min_confidence (issue 17): a read below it is a misread
+// candidate, handled like a look-alike plate even when it is exact.
+func TestMatchPlateMinConfidence(t *testing.T) {
+	tests := []struct {
+		name       string
+		read       string
+		conf, min  int
+		candidates []string
+		want       string
+		ambiguous  []string
+	}{
+		{"above min_confidence: exact wins", "京A12345", 90, 85, []string{"京A1234S", "京A12345"}, "京A12345", nil},
+		{"below: exact with a look-alike is ambiguous", "京A12345", 70, 85, []string{"京A1234S", "京A12345"}, "", []string{"京A12345", "京A1234S"}},
+		{"below: exact alone is taken", "京A12345", 70, 85, []string{"沪C99999", "京A12345"}, "京A12345", nil},
+		{"below: two edits reach a single record", "京A1Z34S", 84, 85, []string{"京A12345"}, "京A12345", nil},
+		{"no confidence given: exact wins", "京A12345", 0, 85, []string{"京A1234S", "京A12345"}, "京A12345", nil},
+		{"min_confidence sets the unsure bound", "京A1Z34S", 84, 90, []string{"京A12345"}, "京A12345", nil},
+		{"above it two edits do not match", "京A1Z34S", 92, 90, []string{"京A12345"}, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, amb := matchPlate(tt.read, tt.conf, tt.min, tt.candidates)
+			if got != tt.want || !slices.Equal(amb, tt.ambiguous) {
+				t.Errorf("matchPlate(%q, %d, %d, %q) = %q, %q; want %q, %q", tt.read, tt.conf, tt.min, tt.candidates, got, amb, tt.want, tt.ambiguous)
 			}
 		})
 	}
