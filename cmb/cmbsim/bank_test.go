@@ -10,6 +10,7 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/internal/progress"
 )
 
 // Indata and AutoPayStatus answers in each of the bank's ways.
@@ -64,7 +65,15 @@ func TestAutoPayTimingAndHold(t *testing.T) {
 	}
 	// Non-guaranteed with an hour's charge: the client gives up first,
 	// but the charge happened (outcome unknown).
-	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	// (It gives up once the platform charged, not after a wall-clock
+	// timeout a busy machine could hit before the request was written.)
+	sctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel() // on a stall too: the checks below then fail
+		for w := progress.NewWatch(nil); e.sim.ChargedCount("o1") != 1 && !w.Stalled(); {
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	_, err := e.cli.AutoPay(sctx, cmb.AutoPay{VplNumber: "沪C1", RecordID: "r1", Amount: 500, RequestOrder: "o1"})
 	cancel()
 	if err == nil {
