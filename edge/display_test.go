@@ -88,9 +88,19 @@ func TestDisplayEveryMoment(t *testing.T) {
 	h := newHarness(t)
 	h.shows("entry1", "欢迎光临 | 测试停车场 | 剩余车位 480 | 2026-03-02 09:00")
 	h.shows("exit1", "一路平安 | 测试停车场 | 扫码缴费 | 2026-03-02 09:00")
-	rec := h.enter("京A12345")
+	// The car passes only once the board has welcomed it, as a real car
+	// takes seconds to pass: the announcer shows the lane's newest scene,
+	// and a pass at once could replace the welcome before it is written.
+	h.entry.Arrive("京A12345")
 	if at := h.shows("entry1", "京A12345 | 欢迎光临 | 剩余车位 479 | 请入场停车 ♪ 京A12345欢迎光临"); at < 1 {
 		t.Errorf("entry board showed the admission before the barrier command (opens %d)", at)
+	}
+	h.entry.PassThrough()
+	h.eventually("entry barrier down after 京A12345", func() bool { return lastOp(h.entry) == "close" })
+	h.settle()
+	rec, err := h.db.OpenByPlate("京A12345")
+	if err != nil {
+		t.Fatalf("OpenByPlate after entry = %v", err)
 	}
 	h.advance(2*time.Hour + 5*time.Minute)
 	before := opens(h.exit)
