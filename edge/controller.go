@@ -638,6 +638,9 @@ func (c *Controller) maintain(ctx context.Context) {
 			c.log.Info("store maintenance", "records_deleted", pruned, "uplinks_dead_lettered", expired)
 			c.audit("retention", 0, "deleted %d closed records older than %s; dead-lettered %d droppable uplinks", pruned, c.cfg.Retention, expired)
 		}
-		t.Reset(time.Hour)
+		// An hour after this run's reading, not after the work: a wall
+		// clock that jumped while the store was pruned (NTP, an operator,
+		// a test's clock) has the next run due at once.
+		t.Reset(now.Add(time.Hour).Sub(c.now()))
 	}
 }
