@@ -25,35 +25,29 @@ import (
 // answer.
 func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
 	v := l.veh
-	now := l.c.now()
-	b, err := l.c.db.Binding(rec.Plate)
+	now := l.clk.Now()
+	b, err := l.db.Binding(rec.Plate)
 	if err != nil {
 		l.fail("binding", err)
 		return
 	}
-	order := l.c.newRequestOrder(rec.ID)
-	ap := cmb.AutoPay{ParkCode: l.c.cfg.ParkCode, VplNumber: rec.Plate, RecordID: rec.ID, Amount: q.Due, RequestOrder: order}
-	vals, err := ap.Values()
+	order := l.up.newRequestOrder(rec.ID)
+	m, err := l.up.autoPayMsg(rec, q.Due, order, b.PostURL)
 	if err != nil {
 		l.fail("autopay", err)
 		return
 	}
-	m := l.c.msg(store.KindAutoPay, rec.ID, vals)
-	m.RequestOrder = order
-	if cmb.CheckPostURL(b.PostURL) == nil {
-		m.URL = b.PostURL // checked at bind time; an older binding's bad one is not used
-	}
-	l.c.awaitAutoPay(order, rec.ID, l)
-	if _, err := l.c.db.MarkLeaving(rec.ID, l.cfg.Code, now, m); err != nil {
-		l.c.forgetAutoPay(order)
+	l.pays.awaitAutoPay(order, rec.ID, l)
+	if _, err := l.db.MarkLeaving(rec.ID, l.cfg.Code, now, m); err != nil {
+		l.pays.forgetAutoPay(order)
 		l.fail("queue autopay", err)
 		return
 	}
 	v.state, v.reason, v.order, v.limit = vAutoPay, "contactless payment "+yuan(q.Due), order, b.Limit
-	l.autoPayTimer = l.c.clk.NewTimer(l.c.cfg.AutoPayWait)
+	l.autoPayTimer = l.clk.NewTimer(l.rules.autoPayWait)
 	l.autoPayC = l.autoPayTimer.C()
-	l.c.kick()
-	l.c.log.Info("exit: contactless payment queued", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due, "request_order", order, "post_url", m.URL)
+	l.hub.kick()
+	l.log.Info("exit: contactless payment queued", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due, "request_order", order, "post_url", m.URL)
 }
 
 // autoPayDone is called on the lane's goroutine with an AutoPay's outcome.
@@ -65,7 +59,7 @@ func (l *lane) autoPayDone(ctx context.Context, order string, ok bool, channelOr
 		return
 	}
 	l.stopAutoPayTimer()
-	rec, err := l.c.db.RecordByID(v.recordID)
+	rec, err := l.db.RecordByID(v.recordID)
 	if err != nil {
 		l.fail("record", err)
 		return
@@ -78,7 +72,7 @@ func (l *lane) autoPayDone(ctx context.Context, order string, ok bool, channelOr
 	}
 	v.order = ""
 	v.state, v.reason = vWaitPay, "contactless payment failed ("+detail+"): scan the exit QR code"
-	l.c.log.Info("exit: contactless failed, scan to pay", "lane", l.cfg.Name, "plate", rec.Plate, "detail", detail)
+	l.log.Info("exit: contactless failed, scan to pay", "lane", l.cfg.Name, "plate", rec.Plate, "detail", detail)
 }
 
 func (l *lane) stopAutoPayTimer() {
@@ -99,29 +93,29 @@ func (l *lane) onAutoPayTimeout(ctx context.Context) {
 	if v == nil || v.state != vAutoPay {
 		return
 	}
-	if l.c.cfg.OfflineRelease && v.quote.Due <= v.limit {
+	if l.rules.offlineRelease && v.quote.Due <= v.limit {
 		// Even while on the wire: an answer that comes after the close
 		// settles the record (settleOwed), one that came before keeps it
 		// here (releaseOwed sees it).
 		l.releaseOwed(ctx)
 		return
 	}
-	cancelled, busy := false, l.c.autoPayOnWire(v.order)
+	cancelled, busy := false, l.pays.autoPayOnWire(v.order)
 	if !busy {
-		cancelled, busy = l.c.cancelAutoPay(ctx, v.order)
+		cancelled, busy = l.pays.cancelAutoPay(ctx, v.order)
 	}
 	if cancelled {
-		l.c.forgetAutoPay(v.order)
+		l.pays.forgetAutoPay(v.order)
 		v.state, v.reason, v.order = vWaitPay, "contactless payment unavailable: scan the exit QR code", ""
-		l.c.audit("autopay", l.cfg.Code, "%s: AutoPay for record %s withdrawn undelivered after %s; scan to pay", l.cfg.Name, v.recordID, l.c.cfg.AutoPayWait)
+		l.aud.audit("autopay", l.cfg.Code, "%s: AutoPay for record %s withdrawn undelivered after %s; scan to pay", l.cfg.Name, v.recordID, l.rules.autoPayWait)
 		return
 	}
 	v.reason = "contactless payment being confirmed"
-	wait := l.c.cfg.AutoPayWait
+	wait := l.rules.autoPayWait
 	if busy { // on the wire this instant: ask again shortly
 		wait = min(wait, 2*time.Second)
 	}
-	l.autoPayTimer = l.c.clk.NewTimer(wait)
+	l.autoPayTimer = l.clk.NewTimer(wait)
 	l.autoPayC = l.autoPayTimer.C()
 }
 
@@ -137,12 +131,11 @@ func (c *Controller) autoPayOnWire(order string) bool {
 // no Outdata yet (settleOwed queues it with the outcome).
 func (l *lane) releaseOwed(ctx context.Context) {
 	v := l.veh
-	now := l.c.now()
-	l.c.outcomeMu.Lock()
-	defer l.c.outcomeMu.Unlock()
+	now := l.clk.Now()
+	defer l.pays.lockOutcomes()()
 	// The outcome may have come in the meantime: then it is on its way
 	// to this lane (autoPayDone), and the AutoPay is off the outbox.
-	queued, err := l.c.db.QueuedAutoPays(v.recordID)
+	queued, err := l.db.QueuedAutoPays(v.recordID)
 	if err != nil {
 		l.fail("queued autopays", err)
 		return
@@ -150,32 +143,32 @@ func (l *lane) releaseOwed(ctx context.Context) {
 	if !slices.ContainsFunc(queued, func(m store.Message) bool { return m.RequestOrder == v.order }) {
 		return
 	}
-	rec, err := l.c.db.RecordByID(v.recordID)
+	rec, err := l.db.RecordByID(v.recordID)
 	if err != nil {
 		l.fail("record", err)
 		return
 	}
 	q := v.quote
-	pays, err := l.c.db.Payments(rec.ID)
+	pays, err := l.db.Payments(rec.ID)
 	if err != nil {
 		l.fail("payments", err)
 		return
 	}
-	items, audits := l.c.chargeItems(rec, q, pays, now)
+	items, audits := l.price.chargeItems(rec, q, pays, now)
 	why := fmt.Sprintf("platform unreachable: released owing %s, contactless outcome pending", yuan(q.Due))
 	exit := store.Exit{
 		OutCode: l.cfg.Code, OutTime: now, Items: items,
 		Fees:       store.Fees{Total: q.Total, Paid: q.Paid, Due: q.Due},
 		AwaitOrder: v.order, Collected: arrearsOf(rec, q), Note: why,
 	}
-	if _, err := l.c.db.CloseRecord(rec.ID, exit, append(audits, l.c.auditMsg("offline_release", l.cfg.Code, "%s: %s (record %s) %s; request_order %s", l.cfg.Name, rec.Plate, rec.ID, why, v.order))...); err != nil {
+	if _, err := l.db.CloseRecord(rec.ID, exit, append(audits, l.aud.auditMsg("offline_release", l.cfg.Code, "%s: %s (record %s) %s; request_order %s", l.cfg.Name, rec.Plate, rec.ID, why, v.order))...); err != nil {
 		l.fail("close record owing", err)
 		return
 	}
-	l.c.log.Warn("exit: released owing", "lane", l.cfg.Name, "plate", rec.Plate, "owed_fen", q.Due, "request_order", v.order)
+	l.log.Warn("exit: released owing", "lane", l.cfg.Name, "plate", rec.Plate, "owed_fen", q.Due, "request_order", v.order)
 	v.state, v.reason = vReleased, why
 	l.raise(ctx, "exit "+rec.Plate+": "+why)
-	l.c.markSpaces()
+	l.hub.markSpaces()
 }
 
 // settleOwed acts on the outcome of an AutoPay a closed record released
@@ -218,101 +211,6 @@ func (c *Controller) settleOwed(m store.Message, paid bool, p store.Payment, det
 	}
 	c.kick()
 	return true
-}
-
-// ---- arrears ----
-
-// lineArrears is the Kind of a quote line that carries an arrears of the
-// plate: Segment is the record that left it, Fen the amount.
-const lineArrears = "arrears"
-
-// arrearsFor lists the arrears of rec's plate other than rec's own (none
-// for an unlicensed vehicle).
-func (c *Controller) arrearsFor(rec store.Record) ([]store.Arrear, error) {
-	if rec.Unlicensed {
-		return nil, nil
-	}
-	as, err := c.db.Arrears(rec.Plate)
-	if err != nil {
-		return nil, err
-	}
-	out := as[:0]
-	for _, a := range as {
-		if a.RecordID != rec.ID && a.Amount > 0 {
-			out = append(out, a)
-		}
-	}
-	return out, nil
-}
-
-// withArrears adds the plate's arrears to a quote of rec (see addArrears).
-func (c *Controller) withArrears(rec store.Record, q tariff.Quote) (tariff.Quote, error) {
-	as, err := c.arrearsFor(rec)
-	if err != nil {
-		return q, err
-	}
-	return addArrears(q, as), nil
-}
-
-// addArrears adds arrears to a quote: to its total and, beyond what was
-// paid over the stay's own fee, to what is due; a line per arrears says
-// which (pure: it runs inside the closing transaction).
-func addArrears(q tariff.Quote, as []store.Arrear) tariff.Quote {
-	var sum int64
-	for _, a := range as {
-		sum += a.Amount
-		q.Breakdown = append(q.Breakdown, tariff.Line{From: a.Since, To: a.Since, Kind: lineArrears, Segment: a.RecordID, Fen: a.Amount, Price: a.Amount, Periods: 1})
-	}
-	if sum == 0 {
-		return q
-	}
-	over := max(0, q.Paid-q.Total) // paid beyond the stay's own fee
-	q.Total += sum
-	q.Due += max(0, sum-over)
-	return q
-}
-
-// arrearsOf lists the arrears a quote of rec includes.
-func arrearsOf(rec store.Record, q tariff.Quote) []store.Arrear {
-	var out []store.Arrear
-	for _, ln := range q.Breakdown {
-		if ln.Kind == lineArrears {
-			out = append(out, store.Arrear{Plate: rec.Plate, RecordID: ln.Segment, Amount: ln.Fen, Since: ln.From})
-		}
-	}
-	return out
-}
-
-// arrearsItems gives each arrears the quote collected a charge item of its
-// own, taking its amount out of the payments' items (newest first), and
-// lists the arrears collected.
-func (c *Controller) arrearsItems(rec store.Record, q tariff.Quote, items []store.ChargeItem, now time.Time) ([]store.ChargeItem, []store.Arrear) {
-	collected := arrearsOf(rec, q)
-	for _, a := range collected {
-		left, pt, at := a.Amount, int(cmb.PayCMB), now
-		for i := len(items) - 1; i >= 0 && left > 0; i-- {
-			it := &items[i]
-			if it.ActualPay <= 0 {
-				continue
-			}
-			take := min(left, it.ActualPay)
-			it.ActualPay -= take
-			it.ShouldPay = max(0, it.ShouldPay-take)
-			left -= take
-			pt, at = it.PayType, it.Time
-		}
-		items = append(items, store.ChargeItem{PayType: pt, TollCollector: c.cfg.TollCollector, ShouldPay: a.Amount, ActualPay: a.Amount - left, Time: at, SeqNum: a.RecordID + "A"})
-	}
-	if len(collected) > 0 {
-		kept := items[:0]
-		for _, it := range items {
-			if it.ShouldPay != 0 || it.ActualPay != 0 {
-				kept = append(kept, it)
-			}
-		}
-		items = kept
-	}
-	return items, collected
 }
 
 // lockOutcome takes outcomeMu for an AutoPay's outcome; the returned

@@ -264,7 +264,7 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 		if lc.Arming == nil || lc.Safety == nil || lc.Barrier == nil || lc.Camera == nil {
 			return nil, fmt.Errorf("edge: new: lane %q: arming loop, safety loop, barrier and camera are required", lc.Name)
 		}
-		l := newLane(c, lc)
+		l := newLane(c.laneEnv(), lc)
 		c.lanes = append(c.lanes, l)
 		c.byName[lc.Name] = l
 	}
@@ -487,45 +487,6 @@ func (c *Controller) audit(kind string, laneCode int, format string, args ...any
 // transaction.
 func (c *Controller) auditMsg(kind string, laneCode int, format string, args ...any) store.Message {
 	return store.Audited(store.AuditEvent{Time: c.now(), Kind: kind, Lane: laneCode, Detail: fmt.Sprintf(format, args...)})
-}
-
-// ErrNoLane: no lane of that name.
-var ErrNoLane = errors.New("no such lane")
-
-// ManualOpen raises a lane's barrier by a person's decision (who, with a
-// reason), audited; a vehicle that owes at an exit leaves as pay_type 8.
-func (c *Controller) ManualOpen(ctx context.Context, laneName, who, reason string) error {
-	if reason == "" {
-		return errors.New("edge: manual open: a reason is required")
-	}
-	l, ok := c.byName[laneName]
-	if !ok {
-		return fmt.Errorf("edge: manual open: %q: %w", laneName, ErrNoLane)
-	}
-	var err error
-	// ctx bounds the caller's wait only: the barrier moves under the
-	// lane's own context even if the console session ends meanwhile.
-	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualOpen(lctx, who, reason) }); derr != nil {
-		return derr
-	}
-	return err
-}
-
-// ManualClose lowers a lane's barrier by a person's decision, unless a
-// vehicle stands under it.
-func (c *Controller) ManualClose(ctx context.Context, laneName, who, reason string) error {
-	if reason == "" {
-		return errors.New("edge: manual close: a reason is required")
-	}
-	l, ok := c.byName[laneName]
-	if !ok {
-		return fmt.Errorf("edge: manual close: %q: %w", laneName, ErrNoLane)
-	}
-	var err error
-	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualClose(lctx, who, reason) }); derr != nil {
-		return derr
-	}
-	return err
 }
 
 // Kick wakes the outbox dispatcher (after the clock moved, or to retry

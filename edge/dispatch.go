@@ -21,12 +21,10 @@ type autoPayWaiter struct {
 }
 
 // awaitAutoPay registers the lane waiting for a non-guaranteed AutoPay.
-func (c *Controller) awaitAutoPay(order, recordID string, l *lane) *autoPayWaiter {
-	w := &autoPayWaiter{lane: l, recordID: recordID}
+func (c *Controller) awaitAutoPay(order, recordID string, l *lane) {
 	c.mu.Lock()
-	c.pending[order] = w
+	c.pending[order] = &autoPayWaiter{lane: l, recordID: recordID}
 	c.mu.Unlock()
-	return w
 }
 
 // autoPaying reports whether a contactless payment for the record is under

@@ -30,7 +30,7 @@ func (l *lane) sceneOf() *scene {
 		}
 	case vRefused:
 		s.moment = MomentEntryRefused
-		r := l.c.cfg.Display.Reasons
+		r := l.rules.reasons
 		switch {
 		case v.reason == "blacklisted":
 			vals["reason"] = r[ReasonBlacklisted]
@@ -80,11 +80,7 @@ func (l *lane) noteDisplay() {
 	}
 	a.post(s)
 	if s.moment == MomentEntryAdmitted || s.moment == MomentExitPaid || s.moment == MomentExitFree || s.moment == MomentExitContactless {
-		for _, o := range l.c.lanes { // the free spaces changed
-			if oa := o.disp.Load(); o != l && oa != nil {
-				oa.refreshIdle()
-			}
-		}
+		l.hub.refreshBoards(l) // the free spaces changed
 	}
 }
 
@@ -94,7 +90,7 @@ func (l *lane) startDisplay(ctx context.Context) func() {
 	if l.cfg.Display == nil || l.cfg.Display.Device == nil {
 		return func() {}
 	}
-	a := newAnnouncer(l.c, l.cfg.Name, l.cfg.Kind, *l.cfg.Display, l.c.cfg.Display)
+	a := l.hub.newAnnouncer(l.cfg.Name, l.cfg.Kind, *l.cfg.Display)
 	l.disp.Store(a)
 	actx, cancel := context.WithCancel(ctx)
 	go a.run(actx)
@@ -102,7 +98,7 @@ func (l *lane) startDisplay(ctx context.Context) func() {
 		cancel() // also when the lane ends by a panic
 		<-a.done
 		if err := l.cfg.Display.Device.Halt(); err != nil {
-			l.c.log.Warn("display halt", "lane", l.cfg.Name, "err", err)
+			l.log.Warn("display halt", "lane", l.cfg.Name, "err", err)
 		}
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"laned/cmb"
@@ -24,49 +22,6 @@ import (
 // closed; decide again.
 var errRepriced = errors.New("the fee changed while the exit was decided")
 
-// vipAt reports whether rec's vehicle is exempt as VIP or monthly at `at`.
-func (c *Controller) vipAt(rec store.Record, at time.Time) bool {
-	if rec.AuthType == store.AuthVIP {
-		return true
-	}
-	if rec.Unlicensed {
-		return false
-	}
-	lv, err := c.db.LookupVehicle(rec.Plate, at)
-	return err == nil && (lv.List == store.ListVIP || lv.List == store.ListMonthly)
-}
-
-// quote prices rec for an exit or a query at `at` from the store.
-func (c *Controller) quote(rec store.Record, at time.Time) (tariff.Quote, error) {
-	pays, err := c.db.Payments(rec.ID)
-	if err != nil {
-		return tariff.Quote{}, err
-	}
-	q, err := c.quoteFrom(rec, pays, at, c.vipAt(rec, at))
-	if err != nil {
-		return q, err
-	}
-	return c.withArrears(rec, q) // the plate's arrears (欠费) are collected at its exit
-}
-
-// quoteFrom prices rec at `at` with the payments given: pure, so that it
-// runs inside the closing transaction.
-func (c *Controller) quoteFrom(rec store.Record, pays []store.Payment, at time.Time, vip bool) (tariff.Quote, error) {
-	var paid int64
-	var last, quotedAt time.Time
-	for _, p := range pays {
-		paid += p.Amount
-		if !p.PayTime.Before(last) {
-			last, quotedAt = p.PayTime, p.QuotedAt
-		}
-	}
-	e := c.tariff.Load()
-	return e.Quote(tariff.Query{
-		Class: tariff.Classify(rec.Plate, rec.PlateColor), Entry: rec.InTime, Exit: at,
-		VIP: vip, Military: e.IsMilitaryPolice(rec.Plate), Paid: paid, LastPayTime: last, LastQuotedAt: quotedAt,
-	})
-}
-
 // release closes the record, with its Outdata, extra charge items (a
 // contactless charge, a manual opening) and msgs, in one transaction, then
 // raises the barrier. q is the quote the decision was made on: the stay is
@@ -75,10 +30,10 @@ func (c *Controller) quoteFrom(rec store.Record, pays []store.Payment, at time.T
 // again). Any other failure is noted on the lane and returned.
 func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, msgs ...store.Message) error {
 	v := l.veh
-	now := l.c.now()
+	now := l.clk.Now()
 	at := l.priceAt()
-	vip := l.c.vipAt(rec, at)
-	arrears, err := l.c.arrearsFor(rec)
+	vip := l.price.vipAt(rec, at)
+	arrears, err := l.price.arrearsFor(rec)
 	if err != nil {
 		l.fail("arrears", err)
 		return err
@@ -86,11 +41,11 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 	var used tariff.Quote
 	var pics []store.Message
 	if v != nil && v.read.Pictures != nil && v.plate == rec.Plate {
-		pics = l.c.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagOut, now, v.read.Pictures) // behind the Outdata
+		pics = l.up.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagOut, now, v.read.Pictures) // behind the Outdata
 	}
-	_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, msgs, now, at, vip, arrears, pics, true, &used))
+	_, err = l.db.Settle(rec.ID, l.settleExit(q, extra, msgs, now, at, vip, arrears, pics, true, &used))
 	if errors.Is(err, errRepriced) {
-		l.c.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
+		l.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
 		return err
 	}
 	if err != nil {
@@ -102,8 +57,8 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 		v.state, v.reason, v.recordID = vReleased, why, rec.ID
 	}
 	l.raise(ctx, "exit "+rec.Plate+": "+why)
-	l.c.kick()
-	l.c.markSpaces()
+	l.hub.kick()
+	l.hub.markSpaces()
 	return nil
 }
 
@@ -115,7 +70,7 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 // pics are the exit's PicUploads, queued behind its Outdata.
 func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, msgs []store.Message, now, at time.Time, vip bool, arrears []store.Arrear, pics []store.Message, strict bool, used *tariff.Quote) store.SettleFunc {
 	return func(r store.Record, pays []store.Payment) (store.Exit, []store.Message, error) {
-		fq, err := l.c.quoteFrom(r, pays, at, vip)
+		fq, err := l.price.quoteFrom(r, pays, at, vip)
 		if err != nil {
 			// The tariff cannot price the stay (a reload broke a class):
 			// the decision's own quote stands, e.g. a guard's opening.
@@ -129,9 +84,9 @@ func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, msgs []store
 		if used != nil {
 			*used = fq
 		}
-		items, audits := l.c.chargeItems(r, fq, pays, now)
+		items, audits := l.price.chargeItems(r, fq, pays, now)
 		items = append(items, extra...)
-		items, collected := l.c.arrearsItems(r, fq, items, now)
+		items, collected := l.price.arrearsItems(r, fq, items, now)
 		fees := store.Fees{Total: fq.Total, Paid: fq.Paid}
 		for _, it := range extra {
 			fees.Paid += it.ActualPay
@@ -140,7 +95,7 @@ func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, msgs []store
 			fees.Discount = waived
 		}
 		r.OutCode, r.OutTime = l.cfg.Code, now
-		out, err := l.c.outdata(r, items)
+		out, err := l.up.outdata(r, items)
 		if err != nil {
 			return store.Exit{}, nil, err
 		}
@@ -155,46 +110,6 @@ func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, msgs []store
 	}
 }
 
-// chargeItems lists the stay's payments, and what was waived, as
-// Outdata's charge items, with the audit events of what it had to
-// correct (pure: it runs inside the closing transaction).
-func (c *Controller) chargeItems(rec store.Record, q tariff.Quote, pays []store.Payment, now time.Time) ([]store.ChargeItem, []store.Message) {
-	var items []store.ChargeItem
-	var audits []store.Message
-	for _, p := range pays {
-		pt := p.PayType
-		if !cmb.PayType(pt).Valid() {
-			// A notice's pay_type is 99 (§4.2); an undocumented code must
-			// not stop the record from closing. The payment keeps it.
-			audits = append(audits, c.auditMsg("pay_type", rec.OutCode, "record %s: payment %s has undocumented pay_type %d; reported as %d", rec.ID, p.Order, pt, cmb.PayCMB))
-			pt = int(cmb.PayCMB)
-		}
-		items = append(items, store.ChargeItem{PayType: pt, TollCollector: c.cfg.TollCollector, ShouldPay: p.Amount, ActualPay: p.Amount, Time: p.PayTime, SeqNum: p.Order})
-	}
-	switch {
-	case q.Total == 0 && len(items) == 0 && q.Reason == tariff.ReasonFreePeriod:
-		items = append(items, store.ChargeItem{PayType: int(cmb.PayShortStayFree), TollCollector: c.cfg.TollCollector, Time: now, SeqNum: rec.ID + "F"})
-	case q.Reason == tariff.ReasonVIP || q.Reason == tariff.ReasonMilitary:
-		// Exempt: report what the stay would have cost, waived.
-		full, err := c.tariff.Load().Quote(tariff.Query{Class: q.Class, Entry: rec.InTime, Exit: now, Paid: q.Paid})
-		if err == nil && full.Due > 0 {
-			items = append(items, store.ChargeItem{PayType: int(exemptPayType(q.Reason)), TollCollector: c.cfg.TollCollector, ShouldPay: full.Due, Time: now, SeqNum: rec.ID + "W"})
-		}
-	case q.Reason == tariff.ReasonGrace && q.Total > q.Paid:
-		items = append(items, store.ChargeItem{PayType: int(cmb.PayPrepaidGrace), TollCollector: c.cfg.TollCollector, ShouldPay: q.Total - q.Paid, Time: now, SeqNum: rec.ID + "G"})
-	}
-	return items, audits
-}
-
-// exemptPayType is the pay_type of a waived stay: 7 (授权车免费) for a VIP
-// or monthly vehicle, 52 (free by tariff) for a military or police one.
-func exemptPayType(r tariff.Reason) cmb.PayType {
-	if r == tariff.ReasonVIP {
-		return cmb.PayAuthorisedFree
-	}
-	return cmb.PayTariffFree
-}
-
 // resettle decides again for the vehicle at the exit after a repricing,
 // at most a few times in a row (each one means a payment committed just
 // then; more is a bug, and the vehicle waits for a guard).
@@ -203,7 +118,7 @@ func (l *lane) resettle(ctx context.Context, id string) {
 		l.fail("settle", fmt.Errorf("record %s: repriced %d times in a row", id, l.resettles))
 		return
 	}
-	rec, err := l.c.db.RecordByID(id)
+	rec, err := l.db.RecordByID(id)
 	if err != nil {
 		l.fail("record", err)
 		return
@@ -216,104 +131,166 @@ func (l *lane) resettle(ctx context.Context, id string) {
 	l.settle(ctx, rec)
 }
 
-// ---- the quote a payment answers ----
-
-// billID names the quote calc gave for rec at `at` (calc's bill_id, which
-// the pay notice carries back, §4.2): the record, the time and the due.
-func billID(recordID string, at time.Time, due int64) string {
-	return recordID + "Q" + strconv.FormatInt(at.Unix(), 10) + "D" + strconv.FormatInt(due, 10)
+func (l *lane) decideExit(ctx context.Context) {
+	v := l.veh
+	found, err := l.price.findRecord(v.plate, v.conf, l.cfg.MinConfidence)
+	if err != nil {
+		l.fail("find record", err)
+		return
+	}
+	if len(found.ambiguous) > 0 {
+		// Never a guess: a wrong match would charge another driver.
+		v.state, v.recordID = vUnknown, ""
+		v.reason = fmt.Sprintf("plate %s may be any of %s inside: scan the exit QR code or call a guard", v.plate, strings.Join(found.ambiguous, ", "))
+		l.log.Warn("exit: ambiguous look-alike plate", "lane", l.cfg.Name, "read", v.plate, "conf", v.conf, "candidates", found.ambiguous)
+		return
+	}
+	if !found.found && l.justStarted() {
+		// One scan of the records, once after a start: was this vehicle
+		// let out just before it?
+		if recs, err := l.db.Records(v.plate, 1); err == nil && len(recs) == 1 {
+			r := recs[0]
+			if r.State == store.StateClosed && r.OutCode == l.cfg.Code && l.clk.Now().Sub(r.OutTime) < l.rules.passTimeout {
+				l.reRaise(ctx, r.ID, "released")
+				return
+			}
+		}
+	}
+	if !found.found {
+		v.state, v.reason, v.recordID = vUnknown, "no open record for this plate", ""
+		l.log.Info("exit: no record", "lane", l.cfg.Name, "plate", v.plate)
+		return
+	}
+	rec := found.rec
+	if rec.Plate != v.plate {
+		l.log.Info("exit: look-alike plate matched", "lane", l.cfg.Name, "read", v.plate, "conf", v.conf, "record", rec.Plate)
+		v.plate = rec.Plate
+	}
+	v.recordID = rec.ID
+	l.settle(ctx, rec)
 }
 
-// parseBillID reads a bill_id made by billID for recordID; ok false for
-// anything else (an empty or foreign bill_id).
-func parseBillID(recordID, s string) (at time.Time, due int64, ok bool) {
-	rest, found := strings.CutPrefix(s, recordID+"Q")
-	if !found {
-		return time.Time{}, 0, false
+// settle decides an exit whose record is known: free, paid, contactless or
+// scan-to-pay.
+func (l *lane) settle(ctx context.Context, rec store.Record) {
+	v := l.veh
+	now := l.clk.Now()
+	q, err := l.price.quote(rec, l.priceAt())
+	if err != nil {
+		v.state, v.reason = vWaitPay, "tariff cannot price this stay"
+		l.fail("quote", err)
+		return
 	}
-	ts, ds, found := strings.Cut(rest, "D")
-	if !found {
-		return time.Time{}, 0, false
+	v.quote = q
+	if q.Due == 0 {
+		if err := l.release(ctx, rec, q, nil, "free: "+string(q.Reason)); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
+		}
+		return
 	}
-	sec, err1 := strconv.ParseInt(ts, 10, 64)
-	due, err2 := strconv.ParseInt(ds, 10, 64)
-	if err1 != nil || err2 != nil || sec < cmb.MinUnixTime || sec > cmb.MaxUnixTime || due < 0 || due > store.MaxAmount {
-		return time.Time{}, 0, false
+	if b, err := l.db.Binding(rec.Plate); err == nil && !rec.Unlicensed && q.Due <= b.Limit {
+		l.autoPay(ctx, rec, q)
+		return
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		l.log.Warn("binding lookup", "plate", rec.Plate, "err", err)
 	}
-	return time.Unix(sec, 0), due, true
+	if rec.State != store.StateLeaving || rec.OutCode != l.cfg.Code {
+		if _, err := l.db.MarkLeaving(rec.ID, l.cfg.Code, now); err != nil {
+			l.fail("mark leaving", err)
+			return
+		}
+	}
+	v.state, v.reason = vWaitPay, fmt.Sprintf("%s due: scan the exit QR code", yuan(q.Due))
+	l.log.Info("exit: waiting for payment", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due)
 }
 
-// quoteUsed is the quote a pay notice answers: calc's, named by the
-// bill_id it carries back; else the quote of the exit lane where the
-// vehicle waits; else the stay priced at the payment (before it). ok is
-// false when none can be had.
-func (c *Controller) quoteUsed(ctx context.Context, rec store.Record, bill string, payTime time.Time) (at time.Time, due int64, ok bool) {
-	if at, due, ok := parseBillID(rec.ID, bill); ok {
-		return at, due, true
+// priceAt is the time an exit is priced at: when the vehicle arrived at
+// the exit. Waiting at the barrier (for a contactless answer, for the
+// driver to find the phone) is not parking.
+func (l *lane) priceAt() time.Time {
+	now := l.clk.Now()
+	if v := l.veh; v != nil && !v.at.IsZero() && v.at.Before(now) {
+		return v.at
 	}
-	if m, ok := c.quotes.get(rec.ID); ok && !m.at.After(payTime) && payTime.Sub(m.at) <= c.tariff.Load().ReservedOutTime() {
-		return m.at, m.due, true // calc's quote, when the platform did not carry the bill_id back
+	return now
+}
+
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s%d.%02d yuan", sign, fen/100, fen%100)
+}
+
+// settleAfterPayment re-quotes a waiting vehicle after money arrived.
+func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why string) {
+	v := l.veh
+	q, err := l.price.quote(rec, l.priceAt())
+	if err != nil {
+		l.fail("quote", err)
+		return
+	}
+	v.quote = q
+	if q.Due == 0 {
+		if err := l.release(ctx, rec, q, nil, why); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
+		}
+		return
+	}
+	v.state, v.reason = vWaitPay, fmt.Sprintf("%s still due: scan the exit QR code", yuan(q.Due))
+}
+
+// paid is called on the lane's goroutine after a pay notice for recordID.
+func (l *lane) paid(ctx context.Context, recordID string) {
+	v := l.veh
+	if v == nil || v.recordID != recordID || (v.state != vWaitPay && v.state != vUnknown) {
+		return
+	}
+	rec, err := l.db.RecordByID(recordID)
+	if err != nil {
+		l.fail("record", err)
+		return
 	}
 	if !rec.State.Open() {
-		return time.Time{}, 0, false
+		return
 	}
-	for _, l := range c.lanes {
-		if l.cfg.Kind != Exit {
-			continue
+	l.settleAfterPayment(ctx, rec, "paid by scan")
+}
+
+// exitState tells calc what stands at this exit (on the lane's goroutine).
+type exitState struct {
+	present    bool
+	unlicensed bool
+	plate      string
+	recordID   string
+	since      time.Time // when it arrived at the exit: the time it is priced at
+}
+
+func (l *lane) exitSnapshot() exitState {
+	v := l.veh
+	if v == nil || v.state == vReleased || v.state == vIdentifying {
+		return exitState{}
+	}
+	return exitState{present: true, unlicensed: v.unlicensed, plate: v.plate, recordID: v.recordID, since: l.priceAt()}
+}
+
+// bindUnlicensed attaches an unlicensed vehicle waiting at the exit to the
+// record of its virtual plate, so that the pay notice opens the barrier.
+func (l *lane) bindUnlicensed(ctx context.Context, rec store.Record, q tariff.Quote) {
+	v := l.veh
+	if v == nil || !v.unlicensed || v.state == vReleased {
+		return
+	}
+	v.plate, v.recordID, v.quote = rec.Plate, rec.ID, q
+	if _, err := l.db.MarkLeaving(rec.ID, l.cfg.Code, l.clk.Now()); err != nil {
+		l.log.Warn("mark leaving", "record", rec.ID, "err", err)
+	}
+	if q.Due == 0 {
+		if err := l.release(ctx, rec, q, nil, "unlicensed, nothing due"); errors.Is(err, errRepriced) {
+			l.resettle(ctx, rec.ID)
 		}
-		var st exitState
-		var q tariff.Quote
-		err := l.do(ctx, func() {
-			st = l.exitSnapshot()
-			if l.veh != nil {
-				q = l.veh.quote
-			}
-		})
-		if err == nil && st.present && st.recordID == rec.ID {
-			return st.since, q.Due, true
-		}
+		return
 	}
-	at = payTime
-	if now := c.now(); at.After(now) {
-		at = now
-	}
-	if at.Before(rec.InTime) {
-		at = rec.InTime
-	}
-	q, err := c.quote(rec, at)
-	if err != nil {
-		return time.Time{}, 0, false
-	}
-	return at, q.Due, true
-}
-
-// quoteMemo keeps calc's last quote per record in memory (bounded), for a
-// pay notice that comes back without calc's bill_id. Lost on restart: the
-// notice is then checked against the price at its own time.
-type quoteMemo struct {
-	mu sync.Mutex
-	m  map[string]memo
-}
-
-type memo struct {
-	at  time.Time
-	due int64
-}
-
-const maxQuoteMemo = 4096
-
-func (q *quoteMemo) put(recordID string, at time.Time, due int64) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.m == nil || len(q.m) >= maxQuoteMemo {
-		q.m = make(map[string]memo) // bounded: forget them all rather than grow
-	}
-	q.m[recordID] = memo{at, due}
-}
-
-func (q *quoteMemo) get(recordID string) (memo, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	m, ok := q.m[recordID]
-	return m, ok
+	v.state, v.reason = vWaitPay, fmt.Sprintf("%s due: pay on the phone", yuan(q.Due))
 }

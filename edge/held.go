@@ -2,11 +2,9 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"laned/edge/tariff"
 	"laned/store"
 )
 
@@ -103,24 +101,4 @@ func (c *Controller) heldFor(lane string) []string {
 		}
 	}
 	return out
-}
-
-// closeHeld is the commit of a record's close held by a manual open (on
-// the lane's goroutine: the exit's times are the decision's): done when it
-// commits, or when the record was closed meanwhile.
-func (l *lane) closeHeld(rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, audit store.Message) func() error {
-	now, at := l.c.now(), l.priceAt()
-	return func() error {
-		vip := l.c.vipAt(rec, at)
-		arrears, err := l.c.arrearsFor(rec)
-		if err != nil {
-			return err
-		}
-		_, err = l.c.db.Settle(rec.ID, l.settleExit(q, extra, []store.Message{audit}, now, at, vip, arrears, nil, false, nil))
-		if errors.Is(err, store.ErrRecordClosed) {
-			l.c.log.Warn("held close: the record was closed meanwhile; its Outdata is not sent again", "record", rec.ID)
-			return nil
-		}
-		return err
-	}
 }

@@ -23,7 +23,7 @@ func (b *haltBarrier) Events() <-chan hal.BarrierEvent { return nil }
 // lane's barrier (relays to their safe state) and goes on panicking.
 func TestLanePanicHaltsBarrier(t *testing.T) {
 	b := &haltBarrier{}
-	l := &lane{c: &Controller{log: slog.New(slog.DiscardHandler)}, cfg: LaneConfig{Name: "lane1", Barrier: b}}
+	l := &lane{laneEnv: laneEnv{log: slog.New(slog.DiscardHandler)}, cfg: LaneConfig{Name: "lane1", Barrier: b}}
 	var got any
 	func() {
 		defer func() { got = recover() }()
