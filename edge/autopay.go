@@ -119,13 +119,6 @@ func (l *lane) onAutoPayTimeout(ctx context.Context) {
 	l.autoPayC = l.autoPayTimer.C()
 }
 
-// autoPayOnWire reports whether the AutoPay is being sent right now.
-func (c *Controller) autoPayOnWire(order string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.inflight[order]
-}
-
 // releaseOwed lets the vehicle out with its fee owed: the record is closed
 // outstanding (Fees.Due) and waiting for the AutoPay, which stays queued;
 // no Outdata yet (settleOwed queues it with the outcome).
@@ -211,14 +204,4 @@ func (c *Controller) settleOwed(m store.Message, paid bool, p store.Payment, det
 	}
 	c.kick()
 	return true
-}
-
-// lockOutcome takes outcomeMu for an AutoPay's outcome; the returned
-// function releases it (a no-op for other kinds).
-func (c *Controller) lockOutcome(m store.Message) func() {
-	if m.Kind != store.KindAutoPay {
-		return func() {}
-	}
-	c.outcomeMu.Lock()
-	return c.outcomeMu.Unlock
 }

@@ -275,12 +275,11 @@ func (b *Console) Queue() console.QueueInfo {
 	if st.Count > 0 {
 		q.Oldest = now.Add(-st.OldestAge)
 	}
-	b.Ctl.mu.Lock()
-	q.LastSent = b.Ctl.lastSent
-	if !b.Ctl.netLast.OK && !b.Ctl.netLast.At.IsZero() {
-		q.LastErrorAt = b.Ctl.netLast.At
+	n, lastSent := b.Ctl.out.net()
+	q.LastSent = lastSent
+	if !n.OK && !n.At.IsZero() {
+		q.LastErrorAt = n.At
 	}
-	b.Ctl.mu.Unlock()
 	return q
 }
 
@@ -340,9 +339,7 @@ func (b *Console) Config() string {
 }
 
 func (b *Console) lastNet() console.NetInfo {
-	b.Ctl.mu.Lock()
-	defer b.Ctl.mu.Unlock()
-	n := b.Ctl.netLast
+	n, _ := b.Ctl.out.net()
 	return console.NetInfo{Endpoint: b.NetEndpoint, Reachable: n.OK, CheckedAt: n.At, Err: n.Detail}
 }
 

@@ -108,7 +108,7 @@ func (c *Controller) calcRecord(id string, now time.Time) (cmb.CalcAnswer, error
 }
 
 func (c *Controller) calcAnswer(rec store.Record, now time.Time) (cmb.CalcAnswer, error) {
-	if c.autoPaying(rec.ID) {
+	if c.out.autoPaying(rec.ID) {
 		// A contactless charge for this stay is on its way: a scan now
 		// would charge the driver twice.
 		return cmb.CalcAnswer{VplNumber: rec.Plate}, &cmb.AnswerError{Status: cmb.CalcUnavailable, Message: "contactless payment under way: no need to scan"}

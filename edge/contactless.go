@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"errors"
-	"net/url"
 	"time"
 
 	"laned/cmb"
@@ -100,23 +99,6 @@ func (c *Controller) learnContactless(m store.Message, env cmb.Envelope, now tim
 	}
 }
 
-// urlSender is a Sender that can send to an address of its own (a
-// binding's post_url); *cmb.Client is one.
-type urlSender interface {
-	SendTo(ctx context.Context, rawURL, name string, params url.Values) (cmb.Envelope, error)
-}
-
-// send sends a queued message as form, to its own URL when it has one.
-func (c *Controller) send(ctx context.Context, m store.Message, form url.Values) (cmb.Envelope, error) {
-	if m.URL != "" {
-		if us, ok := c.up.(urlSender); ok {
-			return us.SendTo(ctx, m.URL, m.Kind, form)
-		}
-		c.log.Warn("uplink: the sender cannot use a post_url; sent to the platform", "kind", m.Kind, "url", m.URL)
-	}
-	return c.up.Send(ctx, m.Kind, form)
-}
-
 // contactlessNotice records a pay_type 99 notice that is the money of the
 // record's AutoPay, once: the AutoPay succeeded (its payment has no
 // notice yet) or is still queued or on the wire, with the same amount,
@@ -169,8 +151,8 @@ func (c *Controller) contactlessNotice(rec store.Record, r cmb.PayRequest, it cm
 const maxAnswered = 4096
 
 func (c *Controller) noteAnswered(plate string, at time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.answeredMu.Lock()
+	defer c.answeredMu.Unlock()
 	if len(c.answered) >= maxAnswered {
 		clear(c.answered) // only saves uplinks: forgetting is harmless
 	}
@@ -187,8 +169,8 @@ func (c *Controller) statusAnswered(m store.Message) bool {
 	if err != nil {
 		return false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.answeredMu.Lock()
+	defer c.answeredMu.Unlock()
 	at, ok := c.answered[plate]
 	if ok {
 		delete(c.answered, plate)

@@ -175,22 +175,11 @@ type Controller struct {
 	lanes  []*lane
 	byName map[string]*lane
 
-	wake       chan struct{} // the dispatcher has work
+	out        *dispatcher // the outbox's sender (dispatch.go)
 	spaceDirty chan struct{}
-	holdUntil  time.Time // the dispatcher's: the platform was unreachable, wait till then
 
-	// outcomeMu orders an AutoPay's outcome (recorded, then acked) and a
-	// lane's release owing of the same record: one sees the other whole.
-	outcomeMu sync.Mutex
-
-	mu         sync.Mutex
-	pending    map[string]*autoPayWaiter // request_order → the lane waiting for it
-	inflight   map[string]bool           // AutoPay request_orders on the wire now
-	unresolved map[string]bool           // AutoPays sent with an unknown outcome
-	cancelled  map[string]bool           // AutoPays withdrawn before they were ever sent
-	answered   map[string]time.Time      // plate → when an Indata answer said uid (0 or 1): a queued status query is moot
-	netLast    netState
-	lastSent   time.Time
+	answeredMu sync.Mutex
+	answered   map[string]time.Time // plate → when an Indata answer said uid (0 or 1): a queued status query is moot
 
 	heldMu sync.Mutex
 	held   []*heldCommit // commits the store refused after the barrier moved
@@ -200,12 +189,6 @@ type Controller struct {
 }
 
 var _ cmb.Handler = (*Controller)(nil)
-
-type netState struct {
-	At     time.Time
-	OK     bool
-	Detail string
-}
 
 // New builds a controller; Run starts it.
 func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
@@ -227,12 +210,7 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 		log:        d.Logger,
 		rnd:        d.Rand,
 		byName:     make(map[string]*lane),
-		wake:       make(chan struct{}, 1),
 		spaceDirty: make(chan struct{}, 1),
-		pending:    make(map[string]*autoPayWaiter),
-		inflight:   make(map[string]bool),
-		unresolved: make(map[string]bool),
-		cancelled:  make(map[string]bool),
 		answered:   make(map[string]time.Time),
 	}
 	if c.log == nil {
@@ -243,6 +221,10 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 		c.rnd = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	}
 	c.tariff.Store(d.Tariff)
+	c.out = newDispatcher(c.db, c.up, c.clk, c.log, dispatchRules{
+		parkCode: c.cfg.ParkCode, retryBase: c.cfg.RetryBase, retryCap: c.cfg.RetryCap,
+		sendTimeout: c.cfg.SendTimeout, maxRefusals: c.cfg.MaxRefusals,
+	}, c.randDuration, c)
 	codes := map[[2]int]string{}
 	for _, lc := range lanes {
 		if lc.Name == "" {
@@ -298,7 +280,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	wg.Add(4)
 	go func() { defer wg.Done(); c.retryHeld(ctx) }()
-	go func() { defer wg.Done(); c.dispatch(ctx) }()
+	go func() { defer wg.Done(); c.out.run(ctx) }()
 	go func() { defer wg.Done(); c.reportSpaces(ctx) }()
 	go func() { defer wg.Done(); c.maintain(ctx) }()
 	<-ctx.Done()
@@ -327,12 +309,7 @@ func (c *Controller) laneByCode(kind LaneKind, code int) *lane {
 
 func (c *Controller) now() time.Time { return c.clk.Now() }
 
-func (c *Controller) kick() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
+func (c *Controller) kick() { c.out.kick() }
 
 func (c *Controller) markSpaces() {
 	select {
@@ -492,6 +469,9 @@ func (c *Controller) auditMsg(kind string, laneCode int, format string, args ...
 // Kick wakes the outbox dispatcher (after the clock moved, or to retry
 // now).
 func (c *Controller) Kick() { c.kick() }
+
+// RetryNow makes every queued uplink due now (the console's queue retry).
+func (c *Controller) RetryNow() (int, error) { return c.out.retryNow() }
 
 // Sync waits until every lane has handled what was handed to it so far
 // (requests and posted results). Tests and the demo use it to let the

@@ -349,9 +349,9 @@ func (h *harness) drain() {
 // dispatcherIdle reports whether nothing in the outbox can go now: all
 // delivered, waiting for a retry, or held while the platform is away.
 func (h *harness) dispatcherIdle() bool {
-	h.ctl.mu.Lock()
-	hold := h.ctl.holdUntil
-	h.ctl.mu.Unlock()
+	h.ctl.out.mu.Lock()
+	hold := h.ctl.out.holdUntil
+	h.ctl.out.mu.Unlock()
 	now := h.clk.Now()
 	if now.Before(hold) {
 		return true

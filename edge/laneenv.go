@@ -90,7 +90,7 @@ func (c *Controller) laneEnv() laneEnv {
 			passTimeout: c.cfg.PassTimeout, dedupeWindow: c.cfg.DedupeWindow, autoPayWait: c.cfg.AutoPayWait,
 			replaceStale: c.cfg.ReplaceStale, offlineRelease: c.cfg.OfflineRelease, reasons: c.cfg.Display.Reasons,
 		},
-		price: c, up: c, aud: c, hub: c, pays: c,
+		price: c, up: c, aud: c, hub: c, pays: c.out,
 	}
 }
 
@@ -110,13 +110,6 @@ func (c *Controller) autoPayMsg(rec store.Record, due int64, order, postURL stri
 		m.URL = postURL // checked at bind time; an older binding's bad one is not used
 	}
 	return m, nil
-}
-
-// lockOutcomes takes outcomeMu: an AutoPay's outcome and a lane's
-// release owing of the same record see each other whole.
-func (c *Controller) lockOutcomes() func() {
-	c.outcomeMu.Lock()
-	return c.outcomeMu.Unlock
 }
 
 // refreshBoards redraws the idle boards of the lanes but one.
