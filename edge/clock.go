@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ type SaneClock struct {
 	fixFrom  time.Time     // the first estimate handed out while unset
 	fixup    time.Duration
 	onSet    func(Fixup)
+	pending  []Fixup       // fix-ups Run has yet to hand to onSet
+	ready    chan struct{} // pending has some
 }
 
 // Fixup says how to correct the times a SaneClock estimated while the wall
@@ -39,11 +42,11 @@ type Fixup struct {
 var _ clock.Clock = (*SaneClock)(nil)
 
 // NewSaneClock wraps base with floor as the earliest time it will tell.
-// onSet, if not nil, is called (in its own goroutine) each time the wall
-// clock becomes sane after having been unset, with the window of estimated
-// times and the amount by which they were behind.
+// onSet, if not nil, is called by Run each time the wall clock becomes
+// sane after having been unset, with the window of estimated times and the
+// amount by which they were behind.
 func NewSaneClock(base clock.Clock, floor time.Time, onSet func(Fixup)) *SaneClock {
-	c := &SaneClock{base: clock.Or(base), floor: floor, onSet: onSet}
+	c := &SaneClock{base: clock.Or(base), floor: floor, onSet: onSet, ready: make(chan struct{}, 1)}
 	c.Now()
 	return c
 }
@@ -61,7 +64,13 @@ func (c *SaneClock) Now() time.Time {
 			c.unset = false
 			c.fixup = now.Sub(est)
 			if c.onSet != nil {
-				go c.onSet(Fixup{From: c.fixFrom, To: est, Delta: c.fixup})
+				// For Run: onSet writes to the store and waits on the
+				// lanes, and Now is called from both.
+				c.pending = append(c.pending, Fixup{From: c.fixFrom, To: est, Delta: c.fixup})
+				select {
+				case c.ready <- struct{}{}:
+				default:
+				}
 			}
 		}
 		return now
@@ -77,6 +86,30 @@ func (c *SaneClock) Now() time.Time {
 		est = c.floor
 	}
 	return est
+}
+
+// Run hands the fix-ups to onSet, in order and one at a time, until ctx
+// ends; those not handed over by then are dropped. Now never calls onSet
+// nor starts a goroutine: whoever runs Run owns the fix-ups' work (their
+// store writes) and stops it.
+func (c *SaneClock) Run(ctx context.Context) {
+	for {
+		c.mu.Lock()
+		fs := c.pending
+		c.pending = nil
+		c.mu.Unlock()
+		for _, f := range fs {
+			if ctx.Err() != nil {
+				return
+			}
+			c.onSet(f)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.ready:
+		}
+	}
 }
 
 // Unset reports whether the wall clock reads earlier than the floor.

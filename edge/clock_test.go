@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -12,6 +13,10 @@ func TestSaneClock(t *testing.T) {
 	base := clock.NewFake(time.Unix(30, 0)) // a Pi just booted: 1970
 	fixes := make(chan Fixup, 1)
 	c := NewSaneClock(base, build, func(f Fixup) { fixes <- f })
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); c.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
 
 	if !c.Unset() {
 		t.Fatal("Unset() = false at 1970; want true")
@@ -65,5 +70,57 @@ func TestSaneClockNeverBelowFloor(t *testing.T) {
 	}
 	if !c.Unset() {
 		t.Error("Unset() = false after a jump below the floor")
+	}
+}
+
+// TestSaneClockFixupsOwnedByRun: Now starts no goroutine for a fix-up (its
+// store write): the fix-up waits for Run, which hands it over and stops
+// when its context ends; one that comes after is kept, not run.
+func TestSaneClockFixupsOwnedByRun(t *testing.T) {
+	build := time.Unix(1790000000, 0)
+	base := clock.NewFake(time.Unix(30, 0))
+	fixes := make(chan Fixup, 4)
+	c := NewSaneClock(base, build, func(f Fixup) { fixes <- f })
+	pending := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.pending)
+	}
+	set := func(at time.Time) {
+		base.Set(at)
+		if got := c.Now(); !got.Equal(at) {
+			t.Fatalf("Now() after the clock was set = %v; want %v", got, at)
+		}
+	}
+
+	set(build.Add(time.Hour))
+	if n := pending(); n != 1 {
+		t.Fatalf("%d fix-ups pending after the clock was set; want 1, waiting for Run", n)
+	}
+	select {
+	case f := <-fixes:
+		t.Fatalf("fix-up %+v handed over without Run", f)
+	default:
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); c.Run(ctx) }()
+	if f := <-fixes; f.Delta <= 0 {
+		t.Errorf("fix-up delta = %v; want > 0", f.Delta)
+	}
+	cancel()
+	<-ran // Run returns once its context ends
+
+	base.Set(time.Unix(60, 0)) // unset again, then set: a second fix-up
+	c.Now()
+	set(build.Add(2 * time.Hour))
+	if n := pending(); n != 1 {
+		t.Errorf("%d fix-ups pending with Run stopped; want 1, kept", n)
+	}
+	select {
+	case f := <-fixes:
+		t.Errorf("fix-up %+v handed over after Run stopped", f)
+	default:
 	}
 }
