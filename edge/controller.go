@@ -14,148 +14,9 @@ import (
 
 	"laned/cmb"
 	"laned/edge/tariff"
-	"laned/hal"
 	"laned/hal/clock"
 	"laned/store"
 )
-
-// LaneKind tells entries from exits.
-type LaneKind int
-
-const (
-	Entry LaneKind = iota + 1
-	Exit
-)
-
-func (k LaneKind) String() string {
-	if k == Entry {
-		return "entry"
-	}
-	return "exit"
-}
-
-// LaneConfig is one physical lane and its devices.
-type LaneConfig struct {
-	Name    string
-	Kind    LaneKind
-	Code    int      // in_code for an entry, out_code for an exit (1–255)
-	Arming  hal.Loop // the loop before the barrier: a vehicle waiting
-	Safety  hal.Loop // the loop under the barrier: never close on it
-	Barrier hal.Barrier
-	Camera  hal.Camera
-	// MinConfidence: a read below it (hal.PlateEvent.Conf) is a misread
-	// candidate, matched like a look-alike plate. 0: every read counts.
-	MinConfidence int
-	Display       *LaneDisplay // nil: no board
-}
-
-// Spaces is the car park's capacity.
-type Spaces struct {
-	Total int // all spaces
-	VIP   int // of which reserved for VIP / monthly vehicles
-}
-
-// Config is the appliance's behaviour. Zero values take the defaults.
-type Config struct {
-	ParkCode int64
-	Spaces   Spaces
-	// Guaranteed: the platform is in guaranteed (保付) mode: it answers an
-	// AutoPay at once and completes the charge itself. It changes how fast
-	// the answer comes, not what the lane does: in both modes a contactless
-	// vehicle is released on the answer status 0, never on the request.
-	Guaranteed bool
-	// OfflineRelease: when an AutoPay is not answered within AutoPayWait
-	// (the platform cannot be reached), a bound vehicle whose fee is
-	// within its limit is let out with the fee owed: the record stays
-	// outstanding, its Outdata waits for the AutoPay's outcome, and a later
-	// refusal leaves an arrears on the plate, collected at its next exit.
-	// False: the driver pays by scan.
-	OfflineRelease bool
-	// ReplaceStale: a plate that enters while it has an open record closes
-	// the stale record and opens a new one; when false the entry is
-	// refused and a guard must decide.
-	ReplaceStale bool
-	// DedupeWindow: the same plate read on the same lane within it is one
-	// event. Default 10 s.
-	DedupeWindow time.Duration
-	// AutoPayWait bounds the wait for an AutoPay's answer before the lane
-	// falls back to scan-to-pay (or, with OfflineRelease, lets the vehicle
-	// out owing). Default 15 s.
-	AutoPayWait time.Duration
-	// PassTimeout: a barrier raised for a vehicle that never crossed the
-	// safety loop is lowered after this, once both loops are clear.
-	// Default 60 s.
-	PassTimeout time.Duration
-	// SpaceInfoMinGap and SpaceInfoPeriod pace SpaceInfo uplinks: on a
-	// change at most one per gap, and one per period anyway. Defaults
-	// 10 s and 5 min.
-	SpaceInfoMinGap time.Duration
-	SpaceInfoPeriod time.Duration
-	// RetryBase and RetryCap shape the outbox's exponential backoff with
-	// full jitter. Defaults 1 s and 5 min.
-	RetryBase time.Duration
-	RetryCap  time.Duration
-	// MaxRefusals: an uplink the platform refuses (status ≠ 0) this many
-	// times in a row with the same answer is dead-lettered, audited, so
-	// that its record's later uplinks go on. Default 5.
-	MaxRefusals int
-	// TollCollector names this controller in charge items. Default "laned".
-	TollCollector string
-	// SendTimeout bounds one uplink exchange. Default 10 s.
-	SendTimeout time.Duration
-	// Retention: closed records whose exit is older are deleted (with
-	// their payments), in small batches, once an hour. Default 90 days.
-	Retention time.Duration
-	// DropAfter: queued space counts, config and status uplinks older than
-	// this are dead-lettered (records and money never are). Default 72 h.
-	DropAfter time.Duration
-	// Display is what the lanes' boards show and say (display.go).
-	Display DisplayConfig
-}
-
-func (c Config) withDefaults() Config {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&c.DedupeWindow, 10*time.Second)
-	def(&c.AutoPayWait, 15*time.Second)
-	def(&c.PassTimeout, 60*time.Second)
-	def(&c.SpaceInfoMinGap, 10*time.Second)
-	def(&c.SpaceInfoPeriod, 5*time.Minute)
-	def(&c.RetryBase, time.Second)
-	def(&c.RetryCap, 5*time.Minute)
-	def(&c.SendTimeout, 10*time.Second)
-	def(&c.Retention, 90*24*time.Hour)
-	def(&c.DropAfter, 72*time.Hour)
-	if c.MaxRefusals <= 0 {
-		c.MaxRefusals = 5
-	}
-	if c.TollCollector == "" {
-		c.TollCollector = "laned"
-	}
-	c.Display = c.Display.withDefaults()
-	return c
-}
-
-// Sender sends one signed uplink; *cmb.Client is one.
-type Sender interface {
-	Send(ctx context.Context, name string, params url.Values) (cmb.Envelope, error)
-}
-
-// Deps are what the controller works with.
-type Deps struct {
-	Store  *store.DB
-	Tariff *tariff.Engine
-	Uplink Sender
-	Clock  clock.Clock // nil: the wall clock
-	Rand   *rand.Rand  // jitter and request orders; nil: seeded from the clock
-	Logger *slog.Logger
-	// Pictures keeps the network cameras' pictures; nil: none are kept
-	// and no PicUpload is sent.
-	Pictures *store.Pictures
-}
 
 // Controller is the appliance: it owns the lanes, answers the platform's
 // callbacks (it is a cmb.Handler) and drains the outbox.
@@ -177,6 +38,7 @@ type Controller struct {
 
 	out        *dispatcher // the outbox's sender (dispatch.go)
 	spaceDirty chan struct{}
+	picsOver   chan struct{} // the pictures are over their budget: prune now
 
 	answeredMu sync.Mutex
 	answered   map[string]time.Time // plate → when an Indata answer said uid (0 or 1): a queued status query is moot
@@ -211,6 +73,7 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 		rnd:        d.Rand,
 		byName:     make(map[string]*lane),
 		spaceDirty: make(chan struct{}, 1),
+		picsOver:   make(chan struct{}, 1),
 		answered:   make(map[string]time.Time),
 	}
 	if c.log == nil {
@@ -345,114 +208,6 @@ func (c *Controller) msg(kind, recordID string, v url.Values) store.Message {
 	return store.Message{Kind: kind, RecordID: recordID, Params: flat(v), Created: now, Due: now}
 }
 
-// Space counts the car park's free spaces from the open records.
-type SpaceCount struct {
-	Total, VIP             int // capacity
-	TotalEmpty, VIPEmpty   int
-	TmpEmpty               int
-	OpenVIP, OpenTemporary int
-}
-
-func (c *Controller) spaces() (SpaceCount, error) {
-	open, openVIP, err := c.db.Occupancy()
-	if err != nil {
-		return SpaceCount{}, err
-	}
-	return countSpaces(c.cfg.Spaces, open, openVIP), nil
-}
-
-// countSpaces splits the free spaces between VIP and temporary vehicles so
-// that they add up (total = vip + tmp): a VIP car beyond the VIP spaces
-// takes a temporary one, and the other way round.
-func countSpaces(cap Spaces, open, openVIP int) SpaceCount {
-	sc := SpaceCount{Total: cap.Total, VIP: cap.VIP, OpenVIP: openVIP, OpenTemporary: open - openVIP}
-	tmpCap := cap.Total - cap.VIP
-	vipOver := max(0, openVIP-cap.VIP)
-	tmpOver := max(0, sc.OpenTemporary-tmpCap)
-	sc.VIPEmpty = max(0, cap.VIP-openVIP-tmpOver)
-	sc.TmpEmpty = max(0, tmpCap-sc.OpenTemporary-vipOver)
-	sc.TotalEmpty = sc.VIPEmpty + sc.TmpEmpty
-	return sc
-}
-
-// Spaces reports the free spaces.
-func (c *Controller) Spaces() (SpaceCount, error) { return c.spaces() }
-
-func (c *Controller) enqueueConfig() {
-	e := c.tariff.Load()
-	r := cmb.ConfigUpload{ParkCode: c.cfg.ParkCode, ConfigItems: cmb.ConfigItems{ReservedOutTime: int64(e.ReservedOutTime() / time.Second)}}
-	v, err := r.Values()
-	if err != nil {
-		c.log.Error("config upload", "err", err)
-		return
-	}
-	if _, err := c.db.Enqueue(c.msg(store.KindConfigUpload, "", v)); err != nil {
-		c.log.Error("config upload: enqueue", "err", err)
-		return
-	}
-	c.kick()
-}
-
-// reportSpaces queues SpaceInfo on change (at most one per gap) and
-// periodically.
-func (c *Controller) reportSpaces(ctx context.Context) {
-	var last time.Time
-	var lastSent SpaceCount
-	sent := false
-	period := c.clk.NewTimer(c.cfg.SpaceInfoPeriod)
-	defer period.Stop()
-	var gap clock.Timer
-	var gapC <-chan time.Time
-	send := func(force bool) {
-		sc, err := c.spaces()
-		if err != nil {
-			c.log.Error("space info", "err", err)
-			return
-		}
-		if sent && !force && sc == lastSent {
-			return
-		}
-		r := cmb.SpaceInfo{ParkCode: c.cfg.ParkCode, TotalEmpty: sc.TotalEmpty, VipEmpty: sc.VIPEmpty, TmpEmpty: sc.TmpEmpty}
-		v, err := r.Values()
-		if err != nil {
-			c.log.Error("space info", "err", err)
-			return
-		}
-		if _, err := c.db.Enqueue(c.msg(store.KindSpaceInfo, "", v)); err != nil {
-			c.log.Error("space info: enqueue", "err", err)
-			return
-		}
-		last, lastSent, sent = c.now(), sc, true
-		c.kick()
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			if gap != nil {
-				gap.Stop()
-			}
-			return
-		case <-period.C():
-			send(true)
-			period.Reset(c.cfg.SpaceInfoPeriod)
-		case <-c.spaceDirty:
-			if gapC != nil {
-				continue // a send is already scheduled
-			}
-			wait := c.cfg.SpaceInfoMinGap - c.now().Sub(last)
-			if !sent || wait <= 0 {
-				send(false)
-				continue
-			}
-			gap = c.clk.NewTimer(wait)
-			gapC = gap.C()
-		case <-gapC:
-			gapC, gap = nil, nil
-			send(false)
-		}
-	}
-}
-
 func (c *Controller) audit(kind string, laneCode int, format string, args ...any) {
 	ev := store.AuditEvent{Time: c.now(), Kind: kind, Lane: laneCode, Detail: fmt.Sprintf(format, args...)}
 	if err := c.db.Audit(ev); err != nil {
@@ -501,87 +256,24 @@ func (c *Controller) LaneState(name string) (plate, state string, ok bool) {
 	return s.Vehicle, s.State, true
 }
 
-// FixClock corrects what was stamped while the wall clock was unset: the
-// records' and queued uplinks' times in the fix-up window move by its
-// delta, and the correction is audited.
-func (c *Controller) FixClock(f Fixup) error {
-	lo, hi, d := f.From.Unix(), f.To.Unix(), int64(f.Delta/time.Second)
-	shift := func(t int64) (int64, bool) {
-		if t < lo || t > hi || t == 0 {
-			return t, false
-		}
-		return t + d, true
-	}
-	recs, msgs, err := c.db.ShiftTimes(f.From, f.To, f.Delta, func(m *store.Message) bool {
-		v := params(m.Params)
-		if !cmb.ShiftTimes(m.Kind, v, shift) {
-			return false
-		}
-		m.Params = flat(v)
-		return true
-	})
-	if err != nil {
-		return fmt.Errorf("edge: fix clock: %w", err)
-	}
-	// What the lanes remember of the window moves too: a vehicle waiting
-	// at an exit is priced from its arrival, which must not precede its
-	// (moved) entry.
-	if c.running.Load() {
-		moved := func(t time.Time) time.Time {
-			if t.IsZero() || t.Before(f.From) || t.After(f.To) {
-				return t
-			}
-			return t.Add(f.Delta)
-		}
-		for _, l := range c.lanes {
-			if err := l.do(context.Background(), func() { l.shiftTimes(moved) }); err != nil && !errors.Is(err, errLaneStopped) {
-				c.log.Warn("clock fix-up: lane", "lane", l.cfg.Name, "err", err)
-			}
-		}
-	}
-	c.audit("clock", 0, "wall clock set: %d records and %d queued uplinks stamped %s–%s moved by %s",
-		recs, msgs, f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), f.Delta.Round(time.Second))
-	c.log.Info("clock fixed up", "records", recs, "uplinks", msgs, "delta", f.Delta.Round(time.Second).String())
-	return nil
+func (c *Controller) enqueueConfig() {
+	e := c.tariff.Load()
+	r := cmb.ConfigUpload{ParkCode: c.cfg.ParkCode, ConfigItems: cmb.ConfigItems{ReservedOutTime: int64(e.ReservedOutTime() / time.Second)}}
+	c.enqueue(store.KindConfigUpload, "config upload", r)
 }
 
-// maintain keeps the store bounded: once an hour (and at start) it deletes
-// closed records past the retention and dead-letters droppable uplinks
-// past their age, in small batches so that no lane waits long on the file.
-func (c *Controller) maintain(ctx context.Context) {
-	const batch = 200
-	t := c.clk.NewTimer(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-		}
-		now := c.now()
-		pruned, err := c.db.Prune(ctx, now.Add(-c.cfg.Retention), batch)
-		if err != nil && ctx.Err() == nil {
-			c.log.Error("retention", "err", err)
-		}
-		expired := 0
-		for {
-			n, err := c.db.Expire(now.Add(-c.cfg.DropAfter), batch)
-			expired += n
-			if err != nil || n < batch || ctx.Err() != nil {
-				if err != nil {
-					c.log.Error("expire uplinks", "err", err)
-				}
-				break
-			}
-		}
-		c.prunePictures(now)
-		if pruned > 0 || expired > 0 {
-			c.log.Info("store maintenance", "records_deleted", pruned, "uplinks_dead_lettered", expired)
-			c.audit("retention", 0, "deleted %d closed records older than %s; dead-lettered %d droppable uplinks", pruned, c.cfg.Retention, expired)
-		}
-		// An hour after this run's reading, not after the work: a wall
-		// clock that jumped while the store was pruned (NTP, an operator,
-		// a test's clock) has the next run due at once.
-		t.Reset(now.Add(time.Hour).Sub(c.now()))
+// enqueue queues a park-wide uplink (of no record) and wakes the
+// dispatcher; what names it in the log. It reports whether it did.
+func (c *Controller) enqueue(kind, what string, r interface{ Values() (url.Values, error) }) bool {
+	v, err := r.Values()
+	if err != nil {
+		c.log.Error(what, "err", err)
+		return false
 	}
+	if _, err := c.db.Enqueue(c.msg(kind, "", v)); err != nil {
+		c.log.Error(what+": enqueue", "err", err)
+		return false
+	}
+	c.kick()
+	return true
 }

@@ -118,12 +118,8 @@ func (l *lane) resettle(ctx context.Context, id string) {
 		l.fail("settle", fmt.Errorf("record %s: repriced %d times in a row", id, l.resettles))
 		return
 	}
-	rec, err := l.db.RecordByID(id)
-	if err != nil {
-		l.fail("record", err)
-		return
-	}
-	if !rec.State.Open() {
+	rec, ok := l.openRecord(id)
+	if !ok {
 		return
 	}
 	l.resettles++
@@ -215,13 +211,7 @@ func (l *lane) priceAt() time.Time {
 	return now
 }
 
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d yuan", sign, fen/100, fen%100)
-}
+func yuan(fen int64) string { return fenText(fen) + " yuan" }
 
 // settleAfterPayment re-quotes a waiting vehicle after money arrived.
 func (l *lane) settleAfterPayment(ctx context.Context, rec store.Record, why string) {
@@ -247,15 +237,22 @@ func (l *lane) paid(ctx context.Context, recordID string) {
 	if v == nil || v.recordID != recordID || (v.state != vWaitPay && v.state != vUnknown) {
 		return
 	}
-	rec, err := l.db.RecordByID(recordID)
-	if err != nil {
-		l.fail("record", err)
-		return
-	}
-	if !rec.State.Open() {
+	rec, ok := l.openRecord(recordID)
+	if !ok {
 		return
 	}
 	l.settleAfterPayment(ctx, rec, "paid by scan")
+}
+
+// openRecord reads a record the lane decides on; false when it is closed
+// (nothing to decide) or cannot be read (the lane failed).
+func (l *lane) openRecord(id string) (store.Record, bool) {
+	rec, err := l.db.RecordByID(id)
+	if err != nil {
+		l.fail("record", err)
+		return rec, false
+	}
+	return rec, rec.State.Open()
 }
 
 // exitState tells calc what stands at this exit (on the lane's goroutine).

@@ -173,10 +173,7 @@ func (l *lane) run(ctx context.Context) {
 	if l.armed && l.veh == nil {
 		// A vehicle stood here when the controller (re)started: identify
 		// it, its earlier read is lost with the old process.
-		l.veh = &vehicle{at: l.startedAt, state: vIdentifying}
-		if err := l.cfg.Camera.Trigger(ctx); err != nil {
-			l.log.Warn("camera trigger", "lane", l.cfg.Name, "err", err)
-		}
+		l.identify(ctx, l.startedAt)
 	}
 	l.snapshot()
 	arming, safety := l.cfg.Arming.Events(), l.cfg.Safety.Events()
@@ -276,19 +273,34 @@ func (l *lane) note(f func(s *laneStatus)) {
 
 // ---- loops, barrier and safety ----
 
-func (l *lane) onArming(ctx context.Context, ev hal.LoopEvent) {
+// identify starts on a vehicle that arrived at the lane: the camera is
+// asked for a read.
+func (l *lane) identify(ctx context.Context, at time.Time) {
+	l.veh = &vehicle{at: at, state: vIdentifying}
+	if err := l.cfg.Camera.Trigger(ctx); err != nil {
+		l.log.Warn("camera trigger", "lane", l.cfg.Name, "err", err)
+	}
+}
+
+// takeLoop notes a loop's event (which: 0 arming, 1 safety) in state and
+// in the snapshot; false: the loop is stuck (audited), nothing changed.
+func (l *lane) takeLoop(ev hal.LoopEvent, which int, state *bool) bool {
 	if ev.Stuck {
-		l.aud.audit("fault", l.cfg.Code, "%s: arming loop occupied for too long", l.cfg.Name)
+		l.aud.audit("fault", l.cfg.Code, "%s: %s loop occupied for too long", l.cfg.Name, [2]string{"arming", "safety"}[which])
+		return false
+	}
+	*state = ev.Occupied
+	l.note(func(*laneStatus) { l.since[which] = ev.At })
+	return true
+}
+
+func (l *lane) onArming(ctx context.Context, ev hal.LoopEvent) {
+	if !l.takeLoop(ev, 0, &l.armed) {
 		return
 	}
-	l.armed = ev.Occupied
-	l.note(func(*laneStatus) { l.since[0] = ev.At })
 	if ev.Occupied {
 		if l.veh == nil {
-			l.veh = &vehicle{at: l.clk.Now(), state: vIdentifying}
-			if err := l.cfg.Camera.Trigger(ctx); err != nil {
-				l.log.Warn("camera trigger", "lane", l.cfg.Name, "err", err)
-			}
+			l.identify(ctx, l.clk.Now())
 		}
 		return
 	}
@@ -302,12 +314,9 @@ func (l *lane) onArming(ctx context.Context, ev hal.LoopEvent) {
 }
 
 func (l *lane) onSafety(ctx context.Context, ev hal.LoopEvent) {
-	if ev.Stuck {
-		l.aud.audit("fault", l.cfg.Code, "%s: safety loop occupied for too long", l.cfg.Name)
+	if !l.takeLoop(ev, 1, &l.safety) {
 		return
 	}
-	l.safety = ev.Occupied
-	l.note(func(*laneStatus) { l.since[1] = ev.At })
 	if ev.Occupied {
 		if l.veh != nil && l.veh.state == vReleased {
 			l.veh.passing = true
@@ -334,10 +343,7 @@ func (l *lane) onSafety(ctx context.Context, ev hal.LoopEvent) {
 				l.onCamera(ctx, *q)
 				return
 			}
-			l.veh = &vehicle{at: l.clk.Now(), state: vIdentifying}
-			if err := l.cfg.Camera.Trigger(ctx); err != nil {
-				l.log.Warn("camera trigger", "lane", l.cfg.Name, "err", err)
-			}
+			l.identify(ctx, l.clk.Now())
 		}
 		l.queued = nil
 	}

@@ -97,34 +97,28 @@ var ErrNoLane = errors.New("no such lane")
 // ManualOpen raises a lane's barrier by a person's decision (who, with a
 // reason), audited; a vehicle that owes at an exit leaves as pay_type 8.
 func (c *Controller) ManualOpen(ctx context.Context, laneName, who, reason string) error {
-	if reason == "" {
-		return errors.New("edge: manual open: a reason is required")
-	}
-	l, ok := c.byName[laneName]
-	if !ok {
-		return fmt.Errorf("edge: manual open: %q: %w", laneName, ErrNoLane)
-	}
-	var err error
-	// ctx bounds the caller's wait only: the barrier moves under the
-	// lane's own context even if the console session ends meanwhile.
-	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualOpen(lctx, who, reason) }); derr != nil {
-		return derr
-	}
-	return err
+	return c.manual(ctx, "open", laneName, reason, func(lctx context.Context, l *lane) error { return l.manualOpen(lctx, who, reason) })
 }
 
 // ManualClose lowers a lane's barrier by a person's decision, unless a
 // vehicle stands under it.
 func (c *Controller) ManualClose(ctx context.Context, laneName, who, reason string) error {
+	return c.manual(ctx, "close", laneName, reason, func(lctx context.Context, l *lane) error { return l.manualClose(lctx, who, reason) })
+}
+
+// manual runs a person's decision (op) on the named lane's goroutine.
+func (c *Controller) manual(ctx context.Context, op, laneName, reason string, decide func(lctx context.Context, l *lane) error) error {
 	if reason == "" {
-		return errors.New("edge: manual close: a reason is required")
+		return fmt.Errorf("edge: manual %s: a reason is required", op)
 	}
 	l, ok := c.byName[laneName]
 	if !ok {
-		return fmt.Errorf("edge: manual close: %q: %w", laneName, ErrNoLane)
+		return fmt.Errorf("edge: manual %s: %q: %w", op, laneName, ErrNoLane)
 	}
 	var err error
-	if derr := l.act(ctx, func(lctx context.Context) { err = l.manualClose(lctx, who, reason) }); derr != nil {
+	// ctx bounds the caller's wait only: the barrier moves under the
+	// lane's own context even if the console session ends meanwhile.
+	if derr := l.act(ctx, func(lctx context.Context) { err = decide(lctx, l) }); derr != nil {
 		return derr
 	}
 	return err

@@ -172,13 +172,16 @@ func (c *Controller) prunePictures(now time.Time) {
 	}
 }
 
-// afterPictures prunes at once when saving took the pictures over their
-// budget (instead of waiting for the hourly maintenance).
+// afterPictures has the maintenance prune at once when saving took the
+// pictures over their budget (instead of at its hourly run).
 func (c *Controller) afterPictures() {
 	if c.pics == nil || !c.pics.Over() {
 		return
 	}
-	go c.prunePictures(c.now())
+	select {
+	case c.picsOver <- struct{}{}:
+	default:
+	}
 }
 
 // readCarType is carType with what a network camera's plate type adds:

@@ -144,3 +144,40 @@ func TestPictureGoneIsDropped(t *testing.T) {
 		t.Errorf("Indata not delivered: %+v", ups)
 	}
 }
+
+// TestPicturesOverBudgetPruned: a save that takes the pictures over their
+// budget has the controller's maintenance (a goroutine Run owns and stops)
+// prune at once, not at its hourly run: the plate crop goes, the frame its
+// queued PicUpload names stays.
+func TestPicturesOverBudgetPruned(t *testing.T) {
+	var pics *store.Pictures
+	dir := filepath.Join(t.TempDir(), "pictures")
+	h := newHarnessDeps(t, func(d *Deps) {
+		var err error
+		if pics, err = store.OpenPictures(dir, store.PictureOptions{MaxBytes: 8}); err != nil {
+			t.Fatal(err)
+		}
+		d.Pictures = pics
+	})
+	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
+		t.Fatal(err) // the PicUpload stays queued
+	}
+	n := opens(h.entry)
+	h.entry.Arming.Set(true)
+	h.entry.Camera.ShowEvent(hal.PlateEvent{Kind: hal.KindPlate, Plate: "粤B54321", Colour: hal.ColourBlue, Conf: 95,
+		Pictures: &hal.Pictures{Full: []byte("\xff\xd8entry frame\xff\xd9"), Plate: []byte("\xff\xd8entry plate\xff\xd9")}})
+	h.eventually("entry barrier up", func() bool { return opens(h.entry) > n })
+	h.entry.PassThrough()
+	rec, err := h.db.OpenByPlate("粤B54321")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := rec.InTime.In(h.ctl.tariff.Load().Location())
+	h.eventually("the crop pruned", func() bool {
+		_, err := pics.Read(store.PictureName(local, rec.ID, "in", "plate"))
+		return err != nil
+	})
+	if _, err := pics.Read(store.PictureName(local, rec.ID, "in", "full")); err != nil {
+		t.Errorf("the frame of the queued PicUpload: %v; want kept", err)
+	}
+}
