@@ -224,7 +224,7 @@ func (c *Controller) NoVpln(ctx context.Context, r cmb.NoVplnRequest) (cmb.NoVpl
 	if err := l.act(ctx, func(lctx context.Context) { status, why = l.noVpln(lctx, r.VplNumber) }); err != nil {
 		return cmb.NoVplnAnswer{}, err
 	}
-	if status != 0 {
+	if status != cmb.StatusOK {
 		return cmb.NoVplnAnswer{}, &cmb.AnswerError{Status: status, Message: why}
 	}
 	return cmb.NoVplnAnswer{VplNumber: r.VplNumber}, nil

@@ -149,24 +149,24 @@ func powerType(c tariff.Class) int {
 func (l *lane) noVpln(ctx context.Context, virtual string) (int, string) {
 	v := l.veh
 	if v != nil && v.state == vReleased && v.unlicensed && v.plate == virtual {
-		return 0, "" // the platform asked again: same answer, the barrier is up
+		return cmb.StatusOK, "" // the platform asked again: same answer, the barrier is up
 	}
 	if v == nil || v.state == vReleased {
 		// Asked again after the vehicle went in: still admitted.
 		if rec, err := l.db.OpenByPlate(virtual); err == nil && rec.Unlicensed && rec.InCode == l.cfg.Code && l.clk.Now().Sub(rec.InTime) < 10*time.Minute {
-			return 0, ""
+			return cmb.StatusOK, ""
 		}
 	}
 	switch {
 	case v == nil && !l.armed:
-		return 2, "no vehicle at the entry"
+		return cmb.NoVplnNoVehicle, "no vehicle at the entry"
 	case v == nil:
 		l.veh = &vehicle{at: l.clk.Now()}
 		v = l.veh
 	case v.state == vReleased:
-		return 2, "no vehicle waiting at the entry"
+		return cmb.NoVplnNoVehicle, "no vehicle waiting at the entry"
 	case v.plate != "" && !v.unlicensed:
-		return 1, "the entry sees a licensed vehicle: " + v.plate
+		return cmb.NoVplnLicensed, "the entry sees a licensed vehicle: " + v.plate
 	}
 	v.plate, v.unlicensed, v.colour = virtual, true, hal.ColourUnknown
 	stale, err := l.db.OpenByPlate(virtual)
@@ -181,5 +181,5 @@ func (l *lane) noVpln(ctx context.Context, virtual string) (int, string) {
 	if v.state != vReleased {
 		return cmb.NoVplnCannotAdmit, "cannot admit: " + v.reason
 	}
-	return 0, ""
+	return cmb.StatusOK, ""
 }
