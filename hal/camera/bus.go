@@ -23,7 +23,7 @@ import (
 type BusConfig struct {
 	Name     string // for logs, e.g. "/dev/serial0"; default "bus:" + Path
 	Path     string // serial device, e.g. /dev/ttyUSB0
-	Baud     int    // default 115200; 300–115200 (others the driver may reject)
+	Baud     int    // default 115200; 300–4000000 accepted, the UART driver may reject a rate it lacks
 	DataBits int    // 7 or 8, default 8
 	Parity   Parity
 	StopBits int   // 1 (default) or 2

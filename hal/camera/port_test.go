@@ -270,7 +270,7 @@ func (d *fakeDE) Out(high bool) error {
 
 func TestPortDriverEnable(t *testing.T) {
 	de := &fakeDE{}
-	r := newRig(t, camera.Config{Addr: 1, RS485: camera.RS485GPIO, DE: de})
+	r := newRig(t, camera.Config{BusConfig: camera.BusConfig{RS485: camera.RS485GPIO, DE: de}, Addr: 1})
 	if err := r.port.Trigger(r.ctx); err != nil {
 		t.Fatalf("Trigger() = %v", err)
 	}
@@ -288,7 +288,7 @@ func TestPortDriverEnable(t *testing.T) {
 
 func TestPortReopensAfterUnplug(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "ttyUSB0")
-	r := newRig(t, camera.Config{Path: link, ReopenMin: 500 * time.Millisecond})
+	r := newRig(t, camera.Config{BusConfig: camera.BusConfig{Path: link, ReopenMin: 500 * time.Millisecond}})
 	if err := r.cam.SendHeartbeat(r.ctx, t0, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -382,11 +382,11 @@ func TestOpenErrors(t *testing.T) {
 		text string
 	}{
 		{"no path", camera.Config{}, camera.ErrConfig, "no serial path"},
-		{"bad bits", camera.Config{Path: slave, DataBits: 5}, camera.ErrConfig, "data bits 5"},
-		{"gpio without pin", camera.Config{Path: slave, RS485: camera.RS485GPIO}, camera.ErrConfig, "driver-enable"},
-		{"missing device", camera.Config{Path: "/dev/nonexistent-tty", MustOpen: true}, nil, "/dev/nonexistent-tty"},
-		{"kernel rs485 on a pty", camera.Config{Path: slave, RS485: camera.RS485Kernel, MustOpen: true}, nil, "TIOCSRS485"},
-		{"template trigger", camera.Config{Path: slave, Codec: tmpl, MustOpen: true}, camera.ErrUnsupported, ""},
+		{"bad bits", camera.Config{BusConfig: camera.BusConfig{Path: slave, DataBits: 5}}, camera.ErrConfig, "data bits 5"},
+		{"gpio without pin", camera.Config{BusConfig: camera.BusConfig{Path: slave, RS485: camera.RS485GPIO}}, camera.ErrConfig, "driver-enable"},
+		{"missing device", camera.Config{BusConfig: camera.BusConfig{Path: "/dev/nonexistent-tty", MustOpen: true}}, nil, "/dev/nonexistent-tty"},
+		{"kernel rs485 on a pty", camera.Config{BusConfig: camera.BusConfig{Path: slave, RS485: camera.RS485Kernel, MustOpen: true}}, nil, "TIOCSRS485"},
+		{"template trigger", camera.Config{BusConfig: camera.BusConfig{Path: slave, Codec: tmpl, MustOpen: true}}, camera.ErrUnsupported, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
