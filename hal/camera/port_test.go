@@ -3,7 +3,6 @@ package camera_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,11 +15,7 @@ import (
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
 	"laned/hal/clock"
-
-	"laned/internal/progress"
 )
-
-var t0 = time.Unix(1700000000, 0)
 
 type rig struct {
 	port    *camera.Port
@@ -31,32 +26,18 @@ type rig struct {
 	ctx     context.Context
 }
 
-type testLogWriter struct{ t testing.TB }
-
-func (w testLogWriter) Write(p []byte) (int, error) {
-	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // newRig opens a Port on the slave of a pty (or on path, a symlink the
 // test points at the slave) and a FakeCamera on its master.
 func newRig(t *testing.T, cfg camera.Config) *rig {
 	t.Helper()
-	master, slave := cameratest.OpenPTY(t)
+	var master *os.File
 	if cfg.Path == "" {
-		cfg.Path = slave
-	} else if err := os.Symlink(slave, cfg.Path); err != nil {
-		t.Fatal(err)
+		master, cfg.Path = cameratest.OpenPTY(t)
+	} else {
+		master, _ = ptyAt(t, cfg.Path)
 	}
-	r := &rig{clk: clock.NewFake(t0), master: master, rejects: make(chan camera.Result, 1000)}
-	// A guard against a hung test, not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall)
-	t.Cleanup(cancel)
-	r.ctx = ctx
+	ctx := hangGuard(t)
+	r := &rig{clk: clock.NewFake(t0), master: master, rejects: make(chan camera.Result, 1000), ctx: ctx}
 	cfg.Clock, cfg.Logger, cfg.MustOpen = r.clk, testLogger(t), true
 	if cfg.Name == "" {
 		cfg.Name = "exit1/camera"
@@ -77,16 +58,7 @@ func newRig(t *testing.T, cfg camera.Config) *rig {
 // hang guard.
 func (r *rig) next(t *testing.T) hal.PlateEvent {
 	t.Helper()
-	select {
-	case ev, ok := <-r.port.Events():
-		if !ok {
-			t.Fatal("Events() closed early")
-		}
-		return ev
-	case <-r.ctx.Done():
-		t.Fatal("no event")
-	}
-	return hal.PlateEvent{}
+	return nextEvent(t, r.ctx, "exit1/camera", r.port.Events())
 }
 
 func (r *rig) expect(t *testing.T, want ...hal.CameraEventKind) []hal.PlateEvent {
@@ -112,9 +84,6 @@ func (r *rig) nextReject(t *testing.T) camera.Result {
 	}
 	return camera.Result{}
 }
-
-var jingA = hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourBlue, Conf: 96,
-	Trigger: hal.TriggerIO, CameraTime: t0}
 
 func TestPortPlateAckDuplicate(t *testing.T) {
 	r := newRig(t, camera.Config{Addr: 1})

@@ -20,39 +20,6 @@ import (
 
 var t0 = time.Unix(1700000000, 0)
 
-// recv waits for the next value; the long deadline only turns a deadlock
-// into a failure, it asserts no timing.
-func recv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v, ok := <-ch:
-		if !ok {
-			t.Fatalf("channel closed; want a value")
-		}
-		return v
-	case <-time.After(progress.Stall):
-		t.Fatalf("no value after %s", progress.Stall)
-	}
-	var zero T
-	return zero
-}
-
-func drainClosed[T any](t *testing.T, ch <-chan T) []T {
-	t.Helper()
-	var got []T
-	for {
-		select {
-		case v, ok := <-ch:
-			if !ok {
-				return got
-			}
-			got = append(got, v)
-		case <-time.After(progress.Stall):
-			t.Fatalf("channel not closed after %s", progress.Stall)
-		}
-	}
-}
-
 const deb = halgpio.DefaultDebounce
 
 func TestLoopSet(t *testing.T) {
@@ -83,7 +50,7 @@ func TestLoopSet(t *testing.T) {
 	}
 	l.Halt()
 	l.Set(false) // ignored after Halt
-	got := drainClosed(t, l.Events())
+	got := progress.DrainClosed(t, "the events of l", l.Events())
 	want := []hal.LoopEvent{ // stamped by the driver: a debounce after the change
 		{Loop: "entry1/arming-loop", Occupied: true, At: t0.Add(deb)},
 		{Loop: "entry1/arming-loop", Occupied: false, At: t0.Add(3*time.Second + deb)},
@@ -106,7 +73,7 @@ func TestLoopChatter(t *testing.T) {
 	l.Set(true)
 	l.Chatter(3)
 	l.Halt()
-	got := drainClosed(t, l.Events())
+	got := progress.DrainClosed(t, "the events of l", l.Events())
 	if len(got) != 1 || !got[0].Occupied {
 		t.Errorf("events = %+v; want one occupied", got)
 	}
@@ -122,14 +89,14 @@ func TestLoopStuck(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Set(true)
-	if ev := recv(t, l.Events()); !ev.Occupied || ev.Stuck {
+	if ev := progress.Recv(t, "an event of l", l.Events()); !ev.Occupied || ev.Stuck {
 		t.Fatalf("first event = %+v; want occupied, not stuck", ev)
 	}
 	clk.Advance(59 * time.Second)
 	l.Set(false) // cleared before the limit: no warning
 	l.Set(true)
 	clk.Advance(time.Minute + deb)
-	evs := []hal.LoopEvent{recv(t, l.Events()), recv(t, l.Events()), recv(t, l.Events())}
+	evs := []hal.LoopEvent{progress.Recv(t, "an event of l", l.Events()), progress.Recv(t, "an event of l", l.Events()), progress.Recv(t, "an event of l", l.Events())}
 	if evs[0].Occupied || !evs[1].Occupied || evs[1].Stuck {
 		t.Fatalf("events = %+v; want clear then occupied", evs[:2])
 	}
@@ -138,7 +105,7 @@ func TestLoopStuck(t *testing.T) {
 		t.Errorf("stuck event = %+v; want %+v", evs[2], want)
 	}
 	l.Halt()
-	if rest := drainClosed(t, l.Events()); len(rest) != 0 {
+	if rest := progress.DrainClosed(t, "the events of l", l.Events()); len(rest) != 0 {
 		t.Errorf("events after the stuck warning = %+v; want none", rest)
 	}
 	if _, err := sim.OpenLoop("bad", clk, sim.LoopConfig{Debounce: -1}); err == nil {
@@ -153,7 +120,7 @@ func TestLoopManyEventsInOrder(t *testing.T) {
 		l.Set(i%2 == 0)
 	}
 	for i := range n {
-		if ev := recv(t, l.Events()); ev.Occupied != (i%2 == 0) {
+		if ev := progress.Recv(t, "an event of l", l.Events()); ev.Occupied != (i%2 == 0) {
 			t.Fatalf("event %d Occupied = %v; want %v", i, ev.Occupied, i%2 == 0)
 		}
 	}
@@ -243,7 +210,7 @@ func TestBarrierTravel(t *testing.T) {
 				t.Errorf("Faults() = %+v; want none", f)
 			}
 			b.Halt()
-			for _, ev := range drainClosed(t, b.Events()) {
+			for _, ev := range progress.DrainClosed(t, "the events of b", b.Events()) {
 				if ev.Fault != "" {
 					t.Errorf("driver fault %+v; want none", ev)
 				}
@@ -267,7 +234,7 @@ func TestBarrierEventsAndLog(t *testing.T) {
 	if err := b.Open(ctx); !errors.Is(err, halgpio.ErrHalted) {
 		t.Errorf("Open after Halt = %v; want the driver's ErrHalted", err)
 	}
-	got := drainClosed(t, b.Events())
+	got := progress.DrainClosed(t, "the events of b", b.Events())
 	want := []hal.BarrierEvent{ // the switch closes at the end; the driver reports it a debounce later
 		{Barrier: "exit1/barrier", State: hal.BarrierOpening, At: t0},
 		{Barrier: "exit1/barrier", State: hal.BarrierUp, At: t0.Add(3*time.Second + deb)},
@@ -408,7 +375,7 @@ func TestCamera(t *testing.T) {
 	if err := c.Trigger(ctx); !errors.Is(err, sim.ErrHalted) {
 		t.Errorf("Trigger after Halt = %v; want ErrHalted", err)
 	}
-	got := drainClosed(t, c.Events())
+	got := progress.DrainClosed(t, "the events of c", c.Events())
 	t1 := t0.Add(time.Second)
 	want := []hal.PlateEvent{
 		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindPlate, Plate: "京A12345", Colour: 0, Conf: 96, Trigger: hal.TriggerAuto, CameraTime: t0, At: t0},
@@ -435,16 +402,16 @@ func TestLane(t *testing.T) {
 	l := sim.NewLane(clk, sim.LaneConfig{Name: "entry1", Travel: time.Second})
 	arming, safety, barrier, camera := l.Devices()
 	l.Arrive("京A12345")
-	if ev := recv(t, arming.Events()); !ev.Occupied || ev.Loop != "entry1/arming-loop" {
+	if ev := progress.Recv(t, "an event of arming", arming.Events()); !ev.Occupied || ev.Loop != "entry1/arming-loop" {
 		t.Errorf("arming event = %+v; want entry1/arming-loop occupied", ev)
 	}
-	if ev := recv(t, camera.Events()); ev.Plate != "京A12345" || ev.Trigger != hal.TriggerIO || ev.Camera != "entry1/camera" {
+	if ev := progress.Recv(t, "an event of camera", camera.Events()); ev.Plate != "京A12345" || ev.Trigger != hal.TriggerIO || ev.Camera != "entry1/camera" {
 		t.Errorf("camera event = %+v; want 京A12345 by io trigger", ev)
 	}
 	barrier.Open(ctx)
 	clk.Advance(time.Second)
 	l.PassThrough()
-	if got := []bool{recv(t, safety.Events()).Occupied, recv(t, arming.Events()).Occupied, recv(t, safety.Events()).Occupied}; fmt.Sprint(got) != "[true false false]" {
+	if got := []bool{progress.Recv(t, "an event of safety", safety.Events()).Occupied, progress.Recv(t, "an event of arming", arming.Events()).Occupied, progress.Recv(t, "an event of safety", safety.Events()).Occupied}; fmt.Sprint(got) != "[true false false]" {
 		t.Errorf("loop events after PassThrough = %v; want safety on, arming off, safety off", got)
 	}
 	camera.Trigger(ctx) // the vehicle has gone: no answer
@@ -467,7 +434,7 @@ func TestLane(t *testing.T) {
 	if err := l.Halt(); err != nil {
 		t.Fatalf("Halt: %v", err)
 	}
-	evs := drainClosed(t, camera.Events())
+	evs := progress.DrainClosed(t, "the events of camera", camera.Events())
 	if len(evs) != 1 || evs[0].Kind != hal.KindNoPlate {
 		t.Errorf("camera events after the first = %+v; want one no-plate", evs)
 	}
