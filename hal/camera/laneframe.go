@@ -285,7 +285,7 @@ func cameraTime(s uint32) time.Time {
 }
 
 func colourCode(c int) int {
-	if c >= hal.ColourBlue && c <= hal.ColourGreen {
+	if hal.ValidColour(c) {
 		return c
 	}
 	return hal.ColourUnknown

@@ -161,7 +161,7 @@ func (t *Template) Validate() error {
 	t.encColour = map[int]string{}
 	for _, k := range keys { // the first in order: a number before text
 		c := m[k]
-		if c != hal.ColourUnknown && (c < hal.ColourBlue || c > hal.ColourGreen) {
+		if c != hal.ColourUnknown && !hal.ValidColour(c) {
 			return bad("colours: %q maps to %d, not a platform colour code", k, c)
 		}
 		if _, ok := t.encColour[c]; !ok {
