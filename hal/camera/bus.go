@@ -12,6 +12,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/internal/halog"
 )
 
 // BusConfig configures a Bus: what every camera on one serial line
@@ -173,10 +174,7 @@ func OpenBus(ctx context.Context, cfg BusConfig) (*Bus, error) {
 		closing:   make(chan struct{}),
 		done:      make(chan struct{}),
 	}
-	if b.log == nil {
-		b.log = slog.New(slog.DiscardHandler)
-	}
-	b.log = b.log.With("bus", cfg.Name)
+	b.log = halog.Or(b.log).With("bus", cfg.Name)
 	if cfg.DE != nil {
 		if err := cfg.DE.Out(false); err != nil {
 			return nil, fmt.Errorf("camera: open %s: driver enable low: %w", cfg.Path, err)

@@ -13,6 +13,7 @@ import (
 	"laned/hal"
 	"laned/hal/clock"
 	"laned/hal/internal/evq"
+	"laned/hal/internal/halog"
 )
 
 // Mode is how a barrier's relays drive the barrier controller's inputs.
@@ -129,7 +130,7 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 		cfg.Debounce = DefaultDebounce
 	}
 	b := &Barrier{
-		name: cfg.Name, clk: clock.Or(cfg.Clock), log: orDiscard(cfg.Logger),
+		name: cfg.Name, clk: clock.Or(cfg.Clock), log: halog.Or(cfg.Logger),
 		mode: cfg.Mode, pulse: cfg.Pulse, travel: cfg.Travel,
 		open:  newRelay("open", cfg.Open),
 		close: newRelay("close", cfg.Close),
