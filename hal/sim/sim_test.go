@@ -282,51 +282,39 @@ func TestBarrierNoLimitsLevel(t *testing.T) {
 
 func TestBarrierSafetyFaults(t *testing.T) {
 	ctx := context.Background()
+	// Each script is a list of steps: open, close, a safety loop change
+	// (on, off) or seconds the clock moves on (2s).
 	tests := []struct {
 		name   string
-		script func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop)
+		script string
 		faults int
 	}{
-		{"close with the safety loop clear", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
-			b.Open(ctx)
-			clk.Advance(2 * time.Second)
-			safety.Set(true)
-			safety.Set(false)
-			b.Close(ctx)
-			clk.Advance(2 * time.Second)
-		}, 0},
-		{"close onto a vehicle", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
-			b.Open(ctx)
-			clk.Advance(2 * time.Second)
-			safety.Set(true)
-			b.Close(ctx)
-			safety.Set(false)
-			clk.Advance(2 * time.Second)
-		}, 1},
-		{"vehicle under a closing arm, not re-opened", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
-			b.Open(ctx)
-			clk.Advance(2 * time.Second)
-			b.Close(ctx)
-			clk.Advance(time.Second)
-			safety.Set(true)
-			clk.Advance(time.Second)
-		}, 1},
-		{"vehicle under a closing arm, re-opened", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
-			b.Open(ctx)
-			clk.Advance(2 * time.Second)
-			b.Close(ctx)
-			clk.Advance(time.Second)
-			safety.Set(true)
-			b.Open(ctx)
-			clk.Advance(time.Second)
-		}, 0},
+		{"close with the safety loop clear", "open 2s on off close 2s", 0},
+		{"close onto a vehicle", "open 2s on close off 2s", 1},
+		{"vehicle under a closing arm, not re-opened", "open 2s close 1s on 1s", 1},
+		{"vehicle under a closing arm, re-opened", "open 2s close 1s on open 1s", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clock.NewFake(t0)
 			safety := sim.NewLoop("safety", clk)
 			b := sim.NewBarrier("b", clk, 2*time.Second, safety)
-			tt.script(clk, b, safety)
+			for _, step := range strings.Fields(tt.script) {
+				switch step {
+				case "open":
+					b.Open(ctx)
+				case "close":
+					b.Close(ctx)
+				case "on", "off":
+					safety.Set(step == "on")
+				default:
+					d, err := time.ParseDuration(step)
+					if err != nil {
+						t.Fatalf("script step %q: %v", step, err)
+					}
+					clk.Advance(d)
+				}
+			}
 			faults := b.Faults()
 			if len(faults) != tt.faults {
 				t.Fatalf("Faults() = %+v; want %d", faults, tt.faults)
