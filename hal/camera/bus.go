@@ -205,7 +205,9 @@ func (b *Bus) Stats() Stats {
 }
 
 // Close halts every camera on the bus (their Events channels close),
-// closes the serial port and lowers DE. It is idempotent.
+// closes the serial port, lowers DE and waits for the bus's goroutines to
+// end. It always returns nil (a DE that fails to drop is logged) and may
+// be called again.
 func (b *Bus) Close() error {
 	b.closeOnce.Do(func() { close(b.closing) })
 	<-b.done
