@@ -305,8 +305,11 @@ func (l *lane) onArming(ctx context.Context, ev hal.LoopEvent) {
 		return
 	}
 	// The vehicle left the arming loop. One that was let through is now
-	// on the safety loop; any other drove away (or backed off).
-	if l.veh != nil && l.veh.state != vReleased && !l.safety {
+	// on the safety loop; any other drove away (or backed off) — unless
+	// the loop is occupied again (the device's word): then this release
+	// is the car before's, handled after the next car's arrival and read,
+	// and the vehicle at the lane is that next car.
+	if l.veh != nil && l.veh.state != vReleased && !l.safety && !l.cfg.Arming.Occupied() {
 		l.log.Info("vehicle left the lane", "lane", l.cfg.Name, "plate", l.veh.plate, "state", l.veh.state.String())
 		l.veh = nil
 	}

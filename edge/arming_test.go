@@ -1,0 +1,44 @@
+package edge
+
+import (
+	"context"
+	"testing"
+
+	"laned/hal"
+)
+
+// TestStaleArmingRelease: the car before's arming-loop release, handled
+// after the next car arrived and was read (events come on separate
+// channels), does not forget the car now at the lane: the loop device
+// says it is occupied. A release while the loop is clear forgets it (it
+// drove away). (TestPlatformDownForADay lost a car this way: forgotten,
+// read again within the dedupe window, left identifying.)
+func TestStaleArmingRelease(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		backOff   bool // the car really drives away before the release
+		wantPlate string
+	}{
+		{"stale release, loop occupied", false, "沪A99999"},
+		{"real release, loop clear", true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			if st := h.arriveExit("沪A99999"); st.Vehicle != "沪A99999" || st.State != vUnknown.String() {
+				t.Fatalf("exit = %q %q; want 沪A99999 unknown", st.Vehicle, st.State)
+			}
+			ln, _ := h.ctl.lane(h.exit.Name)
+			if tc.backOff {
+				h.exit.Back() // the loop clears, its release follows
+			} else if err := ln.act(context.Background(), func(lctx context.Context) {
+				// The car before's release, late: the loop is occupied.
+				ln.onArming(lctx, hal.LoopEvent{Occupied: false, At: h.clk.Now()})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if st := h.laneStatus(h.exit); st.Vehicle != tc.wantPlate {
+				t.Errorf("vehicle after the release = %q (%s); want %q", st.Vehicle, st.State, tc.wantPlate)
+			}
+		})
+	}
+}
