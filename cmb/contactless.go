@@ -36,13 +36,17 @@ func DecodeContactlessState(data []byte) (ContactlessState, error) {
 	if e != nil {
 		return ContactlessState{}, e
 	}
-	s := ContactlessState{
-		Known: known,
-		UID:   o.int("uid", false, math.MinInt32, math.MaxInt32),
-		Limit: o.int64("limit", false, 0, math.MaxInt64),
+	s := ContactlessState{Known: known}
+	if fe := contactlessTable.decodeObj(o, &s); fe != nil {
+		return s, fe
 	}
-	return s, o.err0()
+	return s, nil
 }
+
+var contactlessTable = &table[ContactlessState]{fields: []field[ContactlessState]{
+	num(intRule("uid", false, math.MinInt32, math.MaxInt32), func(s *ContactlessState) *int { return &s.UID }),
+	num(intRule("limit", false, 0, math.MaxInt64), func(s *ContactlessState) *int64 { return &s.Limit }),
+}}
 
 // CheckPostURL checks a binding's post_url (§4.3): an absolute https URL
 // (the document asks for HTTPS between the parties, §2), no user info. An

@@ -138,11 +138,3 @@ const (
 
 // Valid reports a documented value.
 func (u DiscountUnit) Valid() bool { return u == DiscountAmount || u == DiscountTime }
-
-// enum checks a decoded or encoded enumerated value.
-func enum[T ~int](name string, v T, valid bool) *FieldError {
-	if !valid {
-		return fieldErr(name, "unknown value %d", int(v))
-	}
-	return nil
-}

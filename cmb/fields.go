@@ -13,9 +13,13 @@ import (
 const (
 	MinUnixTime = 1_000_000_000 // 10-digit UNIX seconds (2001-09-09)
 	MaxUnixTime = 9_999_999_999
-	maxPlateLen = 64  // bytes; the longest virtual plate is 30 characters
-	maxIDLen    = 128 // bytes: record_id, bill_id, orders, serial_no
-	maxTextLen  = 512 // bytes: logo, owner, names, post_url
+	maxPlateLen = 64                // bytes; the longest virtual plate is 30 characters
+	maxIDLen    = 128               // bytes: record_id, bill_id, orders, serial_no
+	maxTextLen  = 512               // bytes: logo, owner, names, post_url
+	maxPicLen   = 16 << 20          // bytes: pic_con
+	maxFen      = math.MaxInt64 / 4 // generous, but no overflow when summed
+	maxCount    = math.MaxInt32     // spaces
+	maxSeconds  = math.MaxInt32     // reserved_out_time
 )
 
 // Common parameter names.
@@ -108,20 +112,6 @@ func (f *form) int64(name string, required bool, lo, hi int64) (int64, bool) {
 	return n, true
 }
 
-func (f *form) int(name string, required bool, lo, hi int64) int {
-	n, _ := f.int64(name, required, lo, hi)
-	return int(n)
-}
-
-func (f *form) optInt(name string, lo, hi int64) *int {
-	n, ok := f.int64(name, false, lo, hi)
-	if !ok {
-		return nil
-	}
-	i := int(n)
-	return &i
-}
-
 func (f *form) str(name string, required bool, max int) string {
 	s, ok := f.raw(name)
 	if !ok {
@@ -155,10 +145,12 @@ func (f *form) extra() url.Values {
 	return x
 }
 
-// params builds a parameter set to send.
+// params builds a parameter set to send, or only checks one (v nil). The
+// first problem is kept in err.
 type params struct {
-	v   url.Values
-	err *FieldError
+	v    url.Values
+	path string // prefix of names in errors, e.g. "pay_list[0]."
+	err  *FieldError
 }
 
 func newParams() *params { return &params{v: url.Values{}} }
@@ -169,32 +161,48 @@ func (p *params) fail(e *FieldError) {
 	}
 }
 
-func (p *params) int64(name string, n, lo, hi int64) {
-	if e := checkRange(name, n, lo, hi); e != nil {
+// bad records a problem with field name, named with p's path.
+func (p *params) bad(name string, e *FieldError) {
+	if e != nil {
+		e.Field = p.path + name
 		p.fail(e)
-		return
 	}
-	p.v.Set(name, strconv.FormatInt(n, 10))
 }
 
-func (p *params) optInt(name string, n *int, lo, hi int64) {
-	if n != nil {
-		p.int64(name, int64(*n), lo, hi)
+func (p *params) int64(name string, n, lo, hi int64) {
+	if e := checkRange(name, n, lo, hi); e != nil {
+		p.bad(name, e)
+		return
+	}
+	if p.v != nil {
+		p.v.Set(name, strconv.FormatInt(n, 10))
+	}
+}
+
+func (p *params) enum(name string, n int64, valid bool) {
+	if !valid {
+		p.bad(name, fieldErr(name, "unknown value %d", n))
+		return
+	}
+	if p.v != nil {
+		p.v.Set(name, strconv.FormatInt(n, 10))
 	}
 }
 
 func (p *params) str(name, s string, required bool, max int) {
 	if s == "" {
 		if required {
-			p.fail(fieldErr(name, "missing"))
+			p.bad(name, fieldErr(name, "missing"))
 		}
 		return
 	}
 	if e := checkText(name, s, max); e != nil {
-		p.fail(e)
+		p.bad(name, e)
 		return
 	}
-	p.v.Set(name, s)
+	if p.v != nil {
+		p.v.Set(name, s)
+	}
 }
 
 // extra copies the unknown fields that do not collide with a known one.
@@ -295,21 +303,8 @@ func clipN(s string, n int) string {
 	return ""
 }
 
-func (f *form) parkCode() int64 {
-	n, _ := f.int64(fParkCode, true, 1, math.MaxInt64)
-	return n
-}
-
-func (f *form) time(name string, required bool) int64 {
-	n, _ := f.int64(name, required, MinUnixTime, MaxUnixTime)
-	return n
-}
-
-func (f *form) enum(name string, n int, valid bool) {
-	if !valid {
-		f.fail(fieldErr(name, "unknown value %d", n))
-	}
-}
+// where names a form's field in errors: as is.
+func (f *form) where(name string) string { return name }
 
 // err0 returns the first problem as an error (nil when none: a nil
 // *FieldError must not become a non-nil error).
@@ -318,18 +313,4 @@ func (f *form) err0() error {
 		return nil
 	}
 	return f.err
-}
-
-func (o *jobj) err0() error {
-	if o.err == nil {
-		return nil
-	}
-	return o.err
-}
-
-func (p *params) enum(name string, n int, valid bool) {
-	if !valid {
-		p.fail(fieldErr(name, "unknown value %d", n))
-	}
-	p.v.Set(name, strconv.Itoa(n))
 }

@@ -53,29 +53,30 @@ func (o *jobj) fail(e *FieldError) {
 	}
 }
 
-func (o *jobj) int64(name string, required bool, lo, hi int64) int64 {
+// int64 reads an integer member in lo..hi; ok is false when it is absent
+// or refused.
+func (o *jobj) int64(name string, required bool, lo, hi int64) (n int64, ok bool) {
 	field := o.path + name
 	n, ok, e := jsonInt(o.m[name], field)
 	if e != nil {
 		o.fail(e)
-		return 0
+		return 0, false
 	}
 	if !ok {
 		if required {
 			o.fail(fieldErr(field, "missing"))
 		}
-		return 0
+		return 0, false
 	}
 	if e := checkRange(field, n, lo, hi); e != nil {
 		o.fail(e)
-		return 0
+		return 0, false
 	}
-	return n
+	return n, true
 }
 
-func (o *jobj) int(name string, required bool, lo, hi int64) int {
-	return int(o.int64(name, required, lo, hi))
-}
+// where names a member in errors: with the object's path.
+func (o *jobj) where(name string) string { return o.path + name }
 
 // plate reads a plate field of at most maxRunes characters (see
 // checkPlate).

@@ -1,0 +1,270 @@
+package cmb
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// rawValues is the form of m as its table writes it, without any check:
+// the wire image of a message a sender may get wrong.
+func rawValues[M any](t *table[M], m *M) url.Values {
+	v := url.Values{}
+	for _, f := range t.fields {
+		switch f.kind {
+		case kindInt, kindEnum:
+			if n, ok := f.getInt(m); ok {
+				v.Set(f.name, strconv.FormatInt(n, 10))
+			}
+		case kindText, kindPlate:
+			if s := *f.text(m); s != "" {
+				v.Set(f.name, s)
+			}
+		case kindJSON:
+			b, err := marshalCompact(f.value(m))
+			if err != nil {
+				panic(err)
+			}
+			v.Set(f.name, string(b))
+		}
+	}
+	return v
+}
+
+// sides is how a message is checked before sending, put on the wire
+// unchecked, and read when received.
+type sides[M, W any] struct {
+	send func(M) error
+	wire func(M) W
+	recv func(W) (M, error)
+}
+
+func formSides[M any](t *table[M], send func(M) (url.Values, error), recv func(url.Values) (M, error)) sides[M, url.Values] {
+	return sides[M, url.Values]{
+		send: func(m M) error { _, err := send(m); return err },
+		wire: func(m M) url.Values { return rawValues(t, &m) },
+		recv: recv,
+	}
+}
+
+// probe is one value of one field and what the field's rule says of it.
+type probe[X any] struct {
+	desc           string
+	set            func(*X)
+	sendOK, recvOK bool
+}
+
+// probes returns, for field f, values at its bounds and just past them,
+// with the rule's verdict for each direction.
+// A value carried in JSON (jsonWire) cannot be invalid UTF-8 on the wire.
+func probes[X any](f field[X], jsonWire bool) []probe[X] {
+	var ps []probe[X]
+	switch f.kind {
+	case kindInt, kindEnum:
+		var ns []int64
+		if f.kind == kindEnum {
+			for n := int64(-2); n <= 100; n++ {
+				ns = append(ns, n)
+			}
+			ns = append(ns, 65533, 65534, 65535)
+		}
+		ns = append(ns, f.lo, f.hi, f.least())
+		if f.lo > math.MinInt64 {
+			ns = append(ns, f.lo-1)
+		}
+		if f.least() > math.MinInt64 {
+			ns = append(ns, f.least()-1)
+		}
+		if f.hi < math.MaxInt64 {
+			ns = append(ns, f.hi+1)
+		}
+		for _, n := range ns {
+			in := n >= f.lo && n <= f.hi
+			sendOK := n >= f.least() && n <= f.hi
+			if f.kind == kindEnum {
+				sendOK = f.valid(n)
+				in = in && f.valid(n)
+			}
+			ps = append(ps, probe[X]{fmt.Sprintf("%s=%d", f.name, n), func(x *X) { f.setInt(x, n) }, sendOK, in})
+		}
+	case kindText, kindPlate:
+		texts := []string{"", "a", strings.Repeat("x", f.max), strings.Repeat("x", f.max+1), "a\nb"}
+		if !jsonWire {
+			texts = append(texts, "\xff")
+		}
+		for _, s := range texts {
+			ok := (s != "" || !f.required) && len(s) <= f.max && utf8.ValidString(s) && !strings.Contains(s, "\n")
+			recvOK := ok && (f.kind != kindPlate || utf8.RuneCountInString(s) <= f.runes)
+			ps = append(ps, probe[X]{fmt.Sprintf("%s of %d bytes", f.name, len(s)), func(x *X) { *f.text(x) = s }, ok, recvOK})
+		}
+		if f.kind == kindPlate {
+			// A plate is sent as text; its characters are counted when received.
+			for _, n := range []int{f.runes, f.runes + 1} {
+				s := strings.Repeat("临", n)
+				ok := len(s) <= f.max
+				ps = append(ps, probe[X]{fmt.Sprintf("%s of %d characters", f.name, n), func(x *X) { *f.text(x) = s }, ok, ok && n <= f.runes})
+			}
+		}
+	}
+	return ps
+}
+
+// checkFields runs the probes of every field of tbl on the X that at finds
+// in a copy of valid; prefix is how errors name those fields ("" for a
+// form's own fields, else a JSON member's path).
+func checkFields[M, X, W any](t *testing.T, s sides[M, W], valid M, tbl *table[X], at func(*M) *X, prefix string) {
+	t.Helper()
+	for _, f := range tbl.fields {
+		for _, p := range probes(f, prefix != "") {
+			m := valid
+			p.set(at(&m))
+			sendErr := s.send(m)
+			got, recvErr := s.recv(s.wire(m))
+			for _, side := range []struct {
+				dir string
+				ok  bool
+				err error
+			}{{"send", p.sendOK, sendErr}, {"receive", p.recvOK, recvErr}} {
+				var fe *FieldError
+				switch {
+				case side.ok && side.err != nil:
+					t.Errorf("%s: %s refused: %v", p.desc, side.dir, side.err)
+				case !side.ok && (!errors.As(side.err, &fe) || fe.Field != prefix+f.name):
+					t.Errorf("%s: %s = %v; want a *FieldError for %s", p.desc, side.dir, side.err, prefix+f.name)
+				}
+			}
+			if p.sendOK && p.recvOK && recvErr == nil && !reflect.DeepEqual(got, m) {
+				t.Errorf("%s: received %+v; want %+v", p.desc, got, m)
+			}
+			if p.sendOK && !p.recvOK {
+				if f.kind != kindPlate {
+					t.Errorf("%s: sent but refused when received: only a plate's characters may differ", p.desc)
+				}
+			}
+		}
+	}
+}
+
+// TestTablesAgree: for every message, each field's rule holds when the
+// message is sent and when it is received: a value at a bound goes both
+// ways and comes back equal, a value just past it is refused both ways
+// naming the field. The exceptions are the rule's own: a lane code 0 is
+// received but not sent, a plate's characters are counted when received.
+func TestTablesAgree(t *testing.T) {
+	self := func(m *Indata) *Indata { return m }
+	t.Run(EpIndata, func(t *testing.T) {
+		checkFields(t, formSides(indataTable, Indata.Values, DecodeIndata), validMessages[EpIndata].(Indata), indataTable, self, "")
+	})
+	t.Run(EpOutdata, func(t *testing.T) {
+		s := formSides(outdataTable, Outdata.Values, DecodeOutdata)
+		checkFields(t, s, outdataExample, outdataTable, func(m *Outdata) *Outdata { return m }, "")
+		checkFields(t, s, outdataExample, chargeItemTable, func(m *Outdata) *ChargeItem {
+			m.ChargeItems = slices.Clone(m.ChargeItems)
+			return &m.ChargeItems[0]
+		}, "charge_items[0].")
+	})
+	t.Run(EpAutoPay, func(t *testing.T) {
+		checkFields(t, formSides(autoPayTable, AutoPay.Values, DecodeAutoPay), validMessages[EpAutoPay].(AutoPay),
+			autoPayTable, func(m *AutoPay) *AutoPay { return m }, "")
+	})
+	t.Run(EpPayOrderStatus, func(t *testing.T) {
+		checkFields(t, formSides(payOrderStatusTable, PayOrderStatus.Values, DecodePayOrderStatus), validMessages[EpPayOrderStatus].(PayOrderStatus),
+			payOrderStatusTable, func(m *PayOrderStatus) *PayOrderStatus { return m }, "")
+	})
+	t.Run(EpAutoPayStatus, func(t *testing.T) {
+		checkFields(t, formSides(autoPayStatusTable, AutoPayStatus.Values, DecodeAutoPayStatus), validMessages[EpAutoPayStatus].(AutoPayStatus),
+			autoPayStatusTable, func(m *AutoPayStatus) *AutoPayStatus { return m }, "")
+	})
+	t.Run(EpSpaceInfo, func(t *testing.T) {
+		checkFields(t, formSides(spaceInfoTable, SpaceInfo.Values, DecodeSpaceInfo), validMessages[EpSpaceInfo].(SpaceInfo),
+			spaceInfoTable, func(m *SpaceInfo) *SpaceInfo { return m }, "")
+	})
+	t.Run(EpPicUpload, func(t *testing.T) {
+		checkFields(t, formSides(picUploadTable, PicUpload.Values, DecodePicUpload), validMessages[EpPicUpload].(PicUpload),
+			picUploadTable, func(m *PicUpload) *PicUpload { return m }, "")
+	})
+	t.Run(EpConfigUpload, func(t *testing.T) {
+		s := formSides(configUploadTable, ConfigUpload.Values, DecodeConfigUpload)
+		valid := validMessages[EpConfigUpload].(ConfigUpload)
+		checkFields(t, s, valid, configUploadTable, func(m *ConfigUpload) *ConfigUpload { return m }, "")
+		checkFields(t, s, valid, configItemsTable, func(m *ConfigUpload) *ConfigItems { return &m.ConfigItems }, "config_items.")
+	})
+	t.Run(EpCalc, func(t *testing.T) {
+		s := formSides(calcRequestTable, CalcRequest.Values, DecodeCalcRequest)
+		checkFields(t, s, validMessages[EpCalc].(CalcRequest), calcRequestTable, func(m *CalcRequest) *CalcRequest { return m }, "")
+	})
+	t.Run(EpPay, func(t *testing.T) {
+		s := formSides(payRequestTable, PayRequest.Values, DecodePayRequest)
+		valid := validMessages[EpPay].(PayRequest)
+		checkFields(t, s, valid, payRequestTable, func(m *PayRequest) *PayRequest { return m }, "")
+		checkFields(t, s, valid, payItemTable, func(m *PayRequest) *PayItem {
+			m.PayList = slices.Clone(m.PayList)
+			return &m.PayList[0]
+		}, "pay_list[0].")
+	})
+	t.Run(EpAutoPayBind, func(t *testing.T) {
+		checkFields(t, formSides(autoPayBindTable, AutoPayBindRequest.Values, DecodeAutoPayBindRequest), validMessages[EpAutoPayBind].(AutoPayBindRequest),
+			autoPayBindTable, func(m *AutoPayBindRequest) *AutoPayBindRequest { return m }, "")
+	})
+	t.Run(EpAutoPayUnbind, func(t *testing.T) {
+		checkFields(t, formSides(autoPayUnbindTable, AutoPayUnbindRequest.Values, DecodeAutoPayUnbindRequest), validMessages[EpAutoPayUnbind].(AutoPayUnbindRequest),
+			autoPayUnbindTable, func(m *AutoPayUnbindRequest) *AutoPayUnbindRequest { return m }, "")
+	})
+	t.Run(EpNoVpln, func(t *testing.T) {
+		checkFields(t, formSides(noVplnTable, NoVplnRequest.Values, DecodeNoVplnRequest), validMessages[EpNoVpln].(NoVplnRequest),
+			noVplnTable, func(m *NoVplnRequest) *NoVplnRequest { return m }, "")
+	})
+	t.Run("calc answer", func(t *testing.T) {
+		s := sides[CalcAnswer, []byte]{
+			send: CalcAnswer.Validate,
+			wire: func(a CalcAnswer) []byte { return a.appendJSON(nil) },
+			recv: DecodeCalcAnswer,
+		}
+		valid := CalcAnswer{VplNumber: "京A12345", RecordID: "r", InTime: 1537243165, OutTime: 1537250365, Duration: 7200,
+			Charge: Charge{TotalPrice: 1000, ShouldPay: 600, Paid: 400}, Discount: []Discount{{Unit: DiscountTime, Name: "券", Value: 60}}}
+		checkFields(t, s, valid, calcAnswerTable, func(a *CalcAnswer) *CalcAnswer { return a }, "data.")
+		checkFields(t, s, valid, chargeTable, func(a *CalcAnswer) *Charge { return &a.Charge }, "data.charge.")
+		checkFields(t, s, valid, discountTable, func(a *CalcAnswer) *Discount {
+			a.Discount = slices.Clone(a.Discount)
+			return &a.Discount[0]
+		}, "data.discount[0].")
+	})
+}
+
+// TestTablesComplete: every field of a message struct is in its table
+// (Extra aside), so no field is coded by hand beside it.
+func TestTablesComplete(t *testing.T) {
+	tests := []struct {
+		m      any
+		fields int
+	}{
+		{Indata{}, len(indataTable.fields)}, {Outdata{}, len(outdataTable.fields)}, {ChargeItem{}, len(chargeItemTable.fields)},
+		{AutoPay{}, len(autoPayTable.fields)}, {PayOrderStatus{}, len(payOrderStatusTable.fields)},
+		{AutoPayStatus{}, len(autoPayStatusTable.fields)}, {SpaceInfo{}, len(spaceInfoTable.fields)},
+		{PicUpload{}, len(picUploadTable.fields)}, {ConfigUpload{}, len(configUploadTable.fields)},
+		{ConfigItems{}, len(configItemsTable.fields)}, {CalcRequest{}, len(calcRequestTable.fields)},
+		{PayRequest{}, len(payRequestTable.fields)}, {PayItem{}, len(payItemTable.fields)},
+		{AutoPayBindRequest{}, len(autoPayBindTable.fields)}, {AutoPayUnbindRequest{}, len(autoPayUnbindTable.fields)},
+		{NoVplnRequest{}, len(noVplnTable.fields)}, {Charge{}, len(chargeTable.fields)}, {Discount{}, len(discountTable.fields)},
+		{IndataAnswer{}, len(indataAnswerTable.fields)}, {AutoPayAnswer{}, len(autoPayAnswerTable.fields)},
+		{PayOrderStatusAnswer{}, len(payOrderStatusAnswerTable.fields)}, {NoVplnAnswer{}, len(noVplnAnswerTable.fields)},
+		{CalcAnswer{}, len(calcAnswerTable.fields) + 2}, // charge and discount: tables of their own
+	}
+	for _, tt := range tests {
+		typ := reflect.TypeOf(tt.m)
+		n := typ.NumField()
+		if _, ok := typ.FieldByName("Extra"); ok {
+			n--
+		}
+		if n != tt.fields {
+			t.Errorf("%s has %d fields; its table codes %d", typ.Name(), n, tt.fields)
+		}
+	}
+}
