@@ -142,6 +142,7 @@ func (a CalcAnswer) MarshalJSON() ([]byte, error) {
 	return a.appendJSON(make([]byte, 0, 256)), nil
 }
 
+// appendJSON appends the answer as JSON, members in the document's order.
 func (a CalcAnswer) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendStr(b, "vpl_number", a.VplNumber, true)

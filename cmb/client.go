@@ -129,11 +129,12 @@ func (c *Client) signed(name string, params url.Values) url.Values {
 // call encodes, sends and returns the data of a typed uplink.
 func (c *Client) call(ctx context.Context, name string, v url.Values, err error) (Envelope, error) {
 	if err != nil {
-		return Envelope{}, fmt.Errorf("cmb: %s: %w", name, err)
+		return Envelope{}, errorf("cmb: %s: %w", name, err)
 	}
 	return c.Send(ctx, name, v)
 }
 
+// park is p, or the Config's park_code when p is 0.
 func (c *Client) park(p int64) int64 {
 	if p == 0 {
 		return c.parkCode
@@ -143,7 +144,7 @@ func (c *Client) park(p int64) int64 {
 
 // unknownData classes an answer with status 0 whose data does not decode.
 func unknownData(name string, err error) error {
-	return fmt.Errorf("cmb: %s: %w: answer data: %v", name, ErrOutcomeUnknown, err)
+	return errorf("cmb: %s: %w: answer data: %v", name, ErrOutcomeUnknown, err)
 }
 
 // Indata reports an entry.
@@ -277,6 +278,8 @@ type exchanger struct {
 	log       *slog.Logger
 }
 
+// newExchanger fills in the defaults of a nil doer, timeout, size cap and
+// logger.
 func newExchanger(doer HTTPDoer, timeout time.Duration, maxAnswer int64, log *slog.Logger) exchanger {
 	if doer == nil {
 		doer = defaultHTTP
@@ -375,7 +378,9 @@ func (x exchanger) exchange(ctx context.Context, name, u string, form url.Values
 	}
 }
 
+// fail logs a failed exchange at Debug and returns it as an error of
+// class, with its cause.
 func (x exchanger) fail(name string, code int, class, cause error) (Envelope, error) {
 	x.log.Debug("cmb: exchange failed", "endpoint", name, "http", code, "class", class.Error(), "err", cause.Error())
-	return Envelope{}, fmt.Errorf("cmb: %s: %w: %w", name, class, cause)
+	return Envelope{}, errorf("cmb: %s: %w: %w", name, class, cause)
 }

@@ -2,7 +2,6 @@ package cmb
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net/url"
 )
@@ -14,16 +13,16 @@ import (
 // present.
 type ContactlessState struct {
 	Known bool  // uid present in the answer
-	UID   int   // 1 contactless, 0 not (meaningful only when Known)
+	UID   int   // UIDContactless or UIDNotContactless (meaningful only when Known)
 	Limit int64 // fen
 }
 
-// Contactless reports uid present and 1.
-func (s ContactlessState) Contactless() bool { return s.Known && s.UID == 1 }
+// Contactless reports uid present and UIDContactless.
+func (s ContactlessState) Contactless() bool { return s.Known && s.UID == UIDContactless }
 
-// NotContactless reports uid present and 0: the only answer that ends a
-// binding.
-func (s ContactlessState) NotContactless() bool { return s.Known && s.UID == 0 }
+// NotContactless reports uid present and UIDNotContactless: the only
+// answer that ends a binding.
+func (s ContactlessState) NotContactless() bool { return s.Known && s.UID == UIDNotContactless }
 
 // DecodeContactlessState reads an Indata or AutoPayStatus answer's data
 // (possibly absent) leniently.
@@ -74,7 +73,7 @@ func (c *Client) SendTo(ctx context.Context, rawURL, name string, params url.Val
 		return c.Send(ctx, name, params)
 	}
 	if err := CheckPostURL(rawURL); err != nil {
-		return Envelope{}, fmt.Errorf("cmb: %s: %w: %w", name, ErrNotDelivered, err)
+		return Envelope{}, errorf("cmb: %s: %w: %w", name, ErrNotDelivered, err)
 	}
 	return c.x.exchange(ctx, name, rawURL, c.signed(name, params))
 }

@@ -252,6 +252,7 @@ func (a NoVplnAnswer) MarshalJSON() ([]byte, error) {
 	return a.appendJSON(nil), nil
 }
 
+// appendJSON appends the answer as JSON.
 func (a NoVplnAnswer) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendStr(b, "vpl_number", a.VplNumber, true)

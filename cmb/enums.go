@@ -1,6 +1,9 @@
 package cmb
 
-import "math"
+import (
+	"math"
+	"strconv"
+)
 
 // Lane codes (in_code, out_code): 1–255 by §6.8 ("规范数字 1 - 255"), which is
 // what we send. The field tables of §4.1, §5.3 and §5.4 say "0~255", so a
@@ -53,6 +56,15 @@ const (
 
 // Valid reports a documented value.
 func (c Colour) Valid() bool { return c >= ColourBlue && c <= ColourGreen }
+
+// String names a colour in English ("unknown" for an undocumented code,
+// such as a camera's -1 for none).
+func (c Colour) String() string {
+	if !c.Valid() {
+		return "unknown"
+	}
+	return [...]string{"blue", "yellow", "white", "black", "green"}[c]
+}
 
 // AuthType is auth_type (§5.3).
 type AuthType int
@@ -126,6 +138,26 @@ const (
 // Valid reports a documented value.
 func (p PayType) Valid() bool {
 	return p >= 0 && p <= 24 || p >= 47 && p <= 59 || p >= 61 && p <= 67 || p == PayCMB
+}
+
+// String names the pay types the car park itself sends in English (the
+// console shows them), and the others "pay_type N".
+func (p PayType) String() string {
+	switch p {
+	case PayCMB:
+		return "CMB"
+	case PayAuthorisedFree:
+		return "VIP/monthly free"
+	case PayManualFree:
+		return "manual free"
+	case PayShortStayFree:
+		return "short stay free"
+	case PayTariffFree:
+		return "free by tariff"
+	case PayPrepaidGrace:
+		return "prepaid grace"
+	}
+	return "pay_type " + strconv.Itoa(int(p))
 }
 
 // DiscountUnit is calc's discount.unit (§4.1).

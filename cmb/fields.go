@@ -218,6 +218,7 @@ func (p *params) extra(x url.Values) {
 	}
 }
 
+// done returns the parameters, or the first problem.
 func (p *params) done() (url.Values, error) {
 	if p.err != nil {
 		return nil, p.err
@@ -225,6 +226,7 @@ func (p *params) done() (url.Values, error) {
 	return p.v, nil
 }
 
+// checkRange requires lo ≤ n ≤ hi.
 func checkRange(name string, n, lo, hi int64) *FieldError {
 	if n < lo || n > hi {
 		return fieldErr(name, "must be %d..%d, got %d", lo, hi, n)

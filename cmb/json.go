@@ -36,6 +36,8 @@ type jobj struct {
 	err  *FieldError
 }
 
+// asObj reads v as a JSON object (null reads as an empty one); field names
+// v in errors, path prefixes its members' names.
 func asObj(v any, field, path string) (*jobj, *FieldError) {
 	switch m := v.(type) {
 	case map[string]any:
@@ -202,7 +204,7 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendMember appends ,"name":n or "name":n (first).
+// appendInt appends the member ,"name":n, or "name":n when first.
 func appendInt(b []byte, name string, n int64, first bool) []byte {
 	if !first {
 		b = append(b, ',')
@@ -213,6 +215,7 @@ func appendInt(b []byte, name string, n int64, first bool) []byte {
 	return strconv.AppendInt(b, n, 10)
 }
 
+// appendStr appends the member ,"name":"s", or "name":"s" when first.
 func appendStr(b []byte, name, s string, first bool) []byte {
 	if !first {
 		b = append(b, ',')

@@ -163,6 +163,8 @@ type result struct {
 	refused bool
 }
 
+// malformed refuses a request whose fields did not decode, naming the
+// field.
 func malformed(err error) result {
 	var fe *FieldError
 	if errors.As(err, &fe) {
@@ -280,6 +282,7 @@ func (s *Server) check(name string, v url.Values) *refusal {
 	return nil
 }
 
+// refuse logs a refused callback, tells OnRefused and answers it.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, endpoint string, ref refusal) {
 	s.log.Warn("cmb: callback refused", "endpoint", endpoint, "remote", r.RemoteAddr, "status", ref.status, "reason", ref.message)
 	if s.cfg.OnRefused != nil {
@@ -288,6 +291,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, endpoint string,
 	s.write(w, ref.http, ref.status, ref.message, nil)
 }
 
+// write answers the JSON envelope with data (nil: none); calc and NoVpln
+// answers are encoded by hand, the hot path.
 func (s *Server) write(w http.ResponseWriter, code, status int, msg string, data any) {
 	b := make([]byte, 0, 512)
 	b = appendInt(append(b, '{'), "status", int64(status), true)

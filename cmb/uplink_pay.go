@@ -126,12 +126,12 @@ func DecodeAutoPayStatus(v url.Values) (r AutoPayStatus, err error) {
 // IndataAnswer is Indata's and AutoPayStatus's data: whether the plate has
 // contactless pay.
 type IndataAnswer struct {
-	UID   int   `json:"uid"`   // 1 = contactless supported
+	UID   int   `json:"uid"`   // UIDContactless or UIDNotContactless
 	Limit int64 `json:"limit"` // fen
 }
 
-// Contactless reports uid 1.
-func (a IndataAnswer) Contactless() bool { return a.UID == 1 }
+// Contactless reports uid UIDContactless.
+func (a IndataAnswer) Contactless() bool { return a.UID == UIDContactless }
 
 var indataAnswerTable = &table[IndataAnswer]{fields: []field[IndataAnswer]{
 	num(intRule("uid", false, math.MinInt32, math.MaxInt32), func(a *IndataAnswer) *int { return &a.UID }),

@@ -33,11 +33,11 @@ const (
 // Errors callers branch on.
 var (
 	// ErrUnknownEndpoint: a fault was set for a name that is not an uplink.
-	ErrUnknownEndpoint = errors.New("cmbsim: unknown endpoint")
+	ErrUnknownEndpoint = errors.New("unknown endpoint")
 	// ErrNoLane: a lane callback was asked for but no lane URL is configured.
-	ErrNoLane = errors.New("cmbsim: no lane url configured")
+	ErrNoLane = errors.New("no lane url configured")
 	// ErrBadLimit: an agreement's limit is negative.
-	ErrBadLimit = errors.New("cmbsim: limit must be ≥ 0")
+	ErrBadLimit = errors.New("limit must be ≥ 0")
 )
 
 // Config configures a Sim.
@@ -58,7 +58,7 @@ type Config struct {
 	// plate's agreement: ContactlessFull (the zero value), ContactlessNoData
 	// or ContactlessNoUID. See SetContactlessAnswers.
 	Contactless ContactlessAnswers
-	// PayNotice sends a pay notice (pay_type 99, with an order of its own,
+	// PayNotice sends a pay notice (cmb.PayCMB, with an order of its own,
 	// not the channel_order) to the lane for every contactless payment
 	// the bank collects: NoticeNone (the zero value), NoticeBefore (while
 	// the AutoPay answer is still to go) or NoticeAfter (once it went).
@@ -115,13 +115,15 @@ type Fault struct {
 	// Malformed processes the request, then answers with a body that is
 	// not JSON.
 	Malformed bool `json:"malformed,omitempty"`
-	// Status ≠ 0 refuses the request with this status without processing.
+	// Status ≠ cmb.StatusOK refuses the request with this status without
+	// processing.
 	Status  int    `json:"status,omitempty"`
 	Message string `json:"message,omitempty"`
 	// Times limits the fault to the next Times requests; 0 = until cleared.
 	Times int `json:"times,omitempty"`
 }
 
+// String lists the fault's parts, e.g. "cut,times=2", or "none".
 func (f Fault) String() string {
 	var parts []string
 	if f.Down {
@@ -139,7 +141,7 @@ func (f Fault) String() string {
 	if f.Malformed {
 		parts = append(parts, "malformed")
 	}
-	if f.Status != 0 {
+	if f.Status != cmb.StatusOK {
 		parts = append(parts, fmt.Sprintf("status=%d", f.Status))
 	}
 	if len(parts) == 0 {
@@ -151,8 +153,9 @@ func (f Fault) String() string {
 	return strings.Join(parts, ",")
 }
 
+// isZero reports no fault.
 func (f Fault) isZero() bool {
-	return !f.Down && f.Delay <= 0 && !f.Hold && !f.Cut && !f.Malformed && f.Status == 0
+	return !f.Down && f.Delay <= 0 && !f.Hold && !f.Cut && !f.Malformed && f.Status == cmb.StatusOK
 }
 
 // How an uplink's answer went out.
@@ -181,8 +184,8 @@ type Uplink struct {
 }
 
 // Accepted reports whether the simulator processed the request with
-// status 0 (whether or not the answer reached the client).
-func (u Uplink) Accepted() bool { return u.Outcome != OutcomeDown && u.Status == 0 }
+// StatusOK (whether or not the answer reached the client).
+func (u Uplink) Accepted() bool { return u.Outcome != OutcomeDown && u.Status == cmb.StatusOK }
 
 // Filter selects received uplinks; empty fields match everything.
 type Filter struct {
@@ -207,7 +210,7 @@ type Order struct {
 	// request_order gets.
 	Status  int    `json:"status"`
 	Message string `json:"message,omitempty"`
-	// Charged: the car park is paid for this order (status 0).
+	// Charged: the car park is paid for this order (cmb.StatusOK).
 	Charged bool `json:"charged"`
 	// Guaranteed: answered in guaranteed mode.
 	Guaranteed bool `json:"guaranteed"`
