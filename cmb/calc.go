@@ -36,6 +36,7 @@ func (r CalcRequest) Mode() CalcMode {
 }
 
 var calcRequestTable = &table[CalcRequest]{
+	extra: func(r *CalcRequest) *url.Values { return &r.Extra },
 	fields: []field[CalcRequest]{
 		num(ruleParkCode, func(r *CalcRequest) *int64 { return &r.ParkCode }),
 		optNum(callbackLaneRule(fOutCode, false), func(r *CalcRequest) **int { return &r.OutCode }),
@@ -50,13 +51,10 @@ var calcRequestTable = &table[CalcRequest]{
 }
 
 // Values validates r and encodes it.
-func (r CalcRequest) Values() (url.Values, error) { return calcRequestTable.values(&r, r.Extra) }
+func (r CalcRequest) Values() (url.Values, error) { return calcRequestTable.values(&r) }
 
 // DecodeCalcRequest parses a received calc.
-func DecodeCalcRequest(v url.Values) (r CalcRequest, err error) {
-	r.Extra, err = calcRequestTable.decode(v, &r)
-	return r, err
-}
+func DecodeCalcRequest(v url.Values) (CalcRequest, error) { return decodeForm(calcRequestTable, v) }
 
 // CalcAnswer is calc's data (nested as in the document's JSON example).
 type CalcAnswer struct {

@@ -79,16 +79,13 @@ var payRequestTable = &table[PayRequest]{fields: []field[PayRequest]{
 			r.PayList, fe = decodePayList(s)
 			return fe
 		}),
-}}
+}, extra: func(r *PayRequest) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r PayRequest) Values() (url.Values, error) { return payRequestTable.values(&r, r.Extra) }
+func (r PayRequest) Values() (url.Values, error) { return payRequestTable.values(&r) }
 
 // DecodePayRequest parses a received pay notice.
-func DecodePayRequest(v url.Values) (r PayRequest, err error) {
-	r.Extra, err = payRequestTable.decode(v, &r)
-	return r, err
-}
+func DecodePayRequest(v url.Values) (PayRequest, error) { return decodeForm(payRequestTable, v) }
 
 // decodePayList reads pay_list: a non-empty JSON array of at most
 // MaxPayItems items, counted before they are read.
@@ -153,7 +150,7 @@ var autoPayBindTable = &table[AutoPayBindRequest]{fields: []field[AutoPayBindReq
 	num(limiterRule, func(r *AutoPayBindRequest) *int64 { return &r.Limit }),
 	text(textRule(fSerialNo, false, maxIDLen), func(r *AutoPayBindRequest) *string { return &r.SerialNo }),
 	text(textRule(fPostURL, false, maxTextLen), func(r *AutoPayBindRequest) *string { return &r.PostURL }),
-}}
+}, extra: func(r *AutoPayBindRequest) *url.Values { return &r.Extra }}
 
 // limiterRule is the bind's limit, also received as "limit".
 var limiterRule = func() rule {
@@ -163,12 +160,11 @@ var limiterRule = func() rule {
 }()
 
 // Values validates r and encodes it.
-func (r AutoPayBindRequest) Values() (url.Values, error) { return autoPayBindTable.values(&r, r.Extra) }
+func (r AutoPayBindRequest) Values() (url.Values, error) { return autoPayBindTable.values(&r) }
 
 // DecodeAutoPayBindRequest parses a received autoPayBind.
-func DecodeAutoPayBindRequest(v url.Values) (r AutoPayBindRequest, err error) {
-	r.Extra, err = autoPayBindTable.decode(v, &r)
-	return r, err
+func DecodeAutoPayBindRequest(v url.Values) (AutoPayBindRequest, error) {
+	return decodeForm(autoPayBindTable, v)
 }
 
 // AutoPayUnbindRequest removes a plate's contactless binding.
@@ -181,17 +177,16 @@ type AutoPayUnbindRequest struct {
 var autoPayUnbindTable = &table[AutoPayUnbindRequest]{fields: []field[AutoPayUnbindRequest]{
 	num(ruleParkCode, func(r *AutoPayUnbindRequest) *int64 { return &r.ParkCode }),
 	text(plateRule(fVplNumber, true, maxPlateRunes), func(r *AutoPayUnbindRequest) *string { return &r.VplNumber }),
-}}
+}, extra: func(r *AutoPayUnbindRequest) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
 func (r AutoPayUnbindRequest) Values() (url.Values, error) {
-	return autoPayUnbindTable.values(&r, r.Extra)
+	return autoPayUnbindTable.values(&r)
 }
 
 // DecodeAutoPayUnbindRequest parses a received autoPayUnbind.
-func DecodeAutoPayUnbindRequest(v url.Values) (r AutoPayUnbindRequest, err error) {
-	r.Extra, err = autoPayUnbindTable.decode(v, &r)
-	return r, err
+func DecodeAutoPayUnbindRequest(v url.Values) (AutoPayUnbindRequest, error) {
+	return decodeForm(autoPayUnbindTable, v)
 }
 
 // ---- NoVpln (§4.5) ----
@@ -209,16 +204,13 @@ var noVplnTable = &table[NoVplnRequest]{fields: []field[NoVplnRequest]{
 	num(ruleParkCode, func(r *NoVplnRequest) *int64 { return &r.ParkCode }),
 	text(plateRule(fVplNumber, true, maxVirtualPlateRunes), func(r *NoVplnRequest) *string { return &r.VplNumber }),
 	num(callbackLaneRule(fInCode, true), func(r *NoVplnRequest) *int { return &r.InCode }),
-}}
+}, extra: func(r *NoVplnRequest) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r NoVplnRequest) Values() (url.Values, error) { return noVplnTable.values(&r, r.Extra) }
+func (r NoVplnRequest) Values() (url.Values, error) { return noVplnTable.values(&r) }
 
 // DecodeNoVplnRequest parses a received NoVpln.
-func DecodeNoVplnRequest(v url.Values) (r NoVplnRequest, err error) {
-	r.Extra, err = noVplnTable.decode(v, &r)
-	return r, err
-}
+func DecodeNoVplnRequest(v url.Values) (NoVplnRequest, error) { return decodeForm(noVplnTable, v) }
 
 // NoVplnAnswer is NoVpln's data: the plate the car park will use, the
 // platform's or its own of 16–30 characters.

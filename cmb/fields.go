@@ -92,39 +92,23 @@ func (f *form) raw(name string) (string, bool) {
 	return vs[0], true
 }
 
-func (f *form) int64(name string, required bool, lo, hi int64) (int64, bool) {
+// integer reads name as a decimal integer.
+func (f *form) integer(name string) (n int64, present bool, e *FieldError) {
 	s, ok := f.raw(name)
 	if !ok {
-		if required {
-			f.fail(fieldErr(name, "missing"))
-		}
-		return 0, false
+		return 0, false, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		f.fail(fieldErr(name, "not an integer: %q", clip(s)))
-		return 0, false
+		return 0, false, fieldErr(name, "not an integer: %q", clip(s))
 	}
-	if e := checkRange(name, n, lo, hi); e != nil {
-		f.fail(e)
-		return 0, false
-	}
-	return n, true
+	return n, true, nil
 }
 
-func (f *form) str(name string, required bool, max int) string {
+// text reads name as it came.
+func (f *form) text(name string) (s string, present bool, e *FieldError) {
 	s, ok := f.raw(name)
-	if !ok {
-		if required {
-			f.fail(fieldErr(name, "missing"))
-		}
-		return ""
-	}
-	if e := checkText(name, s, max); e != nil {
-		f.fail(e)
-		return ""
-	}
-	return s
+	return s, ok, nil
 }
 
 // extra returns the parameters not read, except appid and sign.
@@ -274,19 +258,6 @@ func checkPlate(name, s string, maxRunes int) *FieldError {
 		}
 	}
 	return nil
-}
-
-// plate reads a plate field of at most maxRunes characters (see
-// checkPlate).
-func (f *form) plate(name string, required bool, maxRunes int) string {
-	s := f.str(name, required, maxPlateLen)
-	if s != "" {
-		if e := checkPlate(name, s, maxRunes); e != nil {
-			f.fail(e)
-			return ""
-		}
-	}
-	return s
 }
 
 // clip shortens a value quoted in an error message.

@@ -107,27 +107,9 @@ func NewServer(cfg ServerConfig, h Handler) (*Server, error) {
 			noOrder := errors.As(err, &ae) && ae.Status == CalcNoRecord
 			return s.answer(EpCalc, a, a.IsZero() && !noOrder, err)
 		},
-		EpPay: func(ctx context.Context, v url.Values) result {
-			r, err := DecodePayRequest(v)
-			if err != nil {
-				return malformed(err)
-			}
-			return s.answer(EpPay, nil, true, h.Pay(ctx, r))
-		},
-		EpAutoPayBind: func(ctx context.Context, v url.Values) result {
-			r, err := DecodeAutoPayBindRequest(v)
-			if err != nil {
-				return malformed(err)
-			}
-			return s.answer(EpAutoPayBind, nil, true, h.AutoPayBind(ctx, r))
-		},
-		EpAutoPayUnbind: func(ctx context.Context, v url.Values) result {
-			r, err := DecodeAutoPayUnbindRequest(v)
-			if err != nil {
-				return malformed(err)
-			}
-			return s.answer(EpAutoPayUnbind, nil, true, h.AutoPayUnbind(ctx, r))
-		},
+		EpPay:           noData(s, EpPay, DecodePayRequest, h.Pay),
+		EpAutoPayBind:   noData(s, EpAutoPayBind, DecodeAutoPayBindRequest, h.AutoPayBind),
+		EpAutoPayUnbind: noData(s, EpAutoPayUnbind, DecodeAutoPayUnbindRequest, h.AutoPayUnbind),
 		EpNoVpln: func(ctx context.Context, v url.Values) result {
 			r, err := DecodeNoVplnRequest(v)
 			if err != nil {
@@ -146,6 +128,18 @@ func NewServer(cfg ServerConfig, h Handler) (*Server, error) {
 		},
 	}
 	return s, nil
+}
+
+// noData is the route of a callback answered without data: decode, then
+// handle.
+func noData[R any](s *Server, endpoint string, decode func(url.Values) (R, error), handle func(context.Context, R) error) func(context.Context, url.Values) result {
+	return func(ctx context.Context, v url.Values) result {
+		r, err := decode(v)
+		if err != nil {
+			return malformed(err)
+		}
+		return s.answer(endpoint, nil, true, handle(ctx, r))
+	}
 }
 
 // refusal is a callback refused before the Handler.

@@ -132,11 +132,13 @@ func jsonField[M any](name string, value func(*M) any, validate func(*M) *FieldE
 	return field[M]{rule: rule{name: name, kind: kindJSON, required: true}, value: value, validate: validate, decode: decode}
 }
 
-// table is a message's fields in wire order, and check, a rule over
-// several fields applied after them (nil: none).
+// table is a message's fields in wire order, check, a rule over several
+// fields applied after them (nil: none), and extra, where a form's unknown
+// fields are kept (nil for a JSON object).
 type table[M any] struct {
 	fields []field[M]
 	check  func(*M) *FieldError
+	extra  func(*M) *url.Values
 }
 
 // put checks m's field and, for a form, writes it to p.
@@ -169,7 +171,7 @@ func (f *field[M]) put(m *M, p *params) {
 func (f *field[M]) get(m *M, s source) {
 	switch f.kind {
 	case kindInt, kindEnum:
-		n, ok := s.int64(f.name, f.required, f.lo, f.hi)
+		n, ok := f.getInt64(s)
 		if !ok {
 			return
 		}
@@ -177,16 +179,60 @@ func (f *field[M]) get(m *M, s source) {
 		if f.kind == kindEnum && !f.valid(n) {
 			s.fail(fieldErr(s.where(f.name), "unknown value %d", n))
 		}
-	case kindText:
-		*f.text(m) = s.str(f.name, f.required, f.max)
-	case kindPlate:
-		*f.text(m) = s.plate(f.name, f.required, f.runes)
+	case kindText, kindPlate:
+		*f.text(m) = f.getText(s)
 	}
 }
 
-// values validates m and encodes it as a form, with extra's fields that do
-// not collide with a known one.
-func (t *table[M]) values(m *M, extra url.Values) (url.Values, error) {
+// getInt64 reads an integer in lo..hi; ok is false when it is absent or
+// refused.
+func (r rule) getInt64(s source) (n int64, ok bool) {
+	n, present, e := s.integer(r.name)
+	switch {
+	case e != nil:
+		s.fail(e)
+		return 0, false
+	case !present:
+		if r.required {
+			s.fail(fieldErr(s.where(r.name), "missing"))
+		}
+		return 0, false
+	}
+	if e := checkRange(s.where(r.name), n, r.lo, r.hi); e != nil {
+		s.fail(e)
+		return 0, false
+	}
+	return n, true
+}
+
+// getText reads text of at most max bytes, and a plate of at most runes
+// characters ("" when absent or refused).
+func (r rule) getText(s source) string {
+	v, present, e := s.text(r.name)
+	switch {
+	case e != nil:
+		s.fail(e)
+		return ""
+	case !present || v == "":
+		if r.required {
+			s.fail(fieldErr(s.where(r.name), "missing"))
+		}
+		return ""
+	}
+	e = checkText(s.where(r.name), v, r.max)
+	if e == nil && r.kind == kindPlate {
+		e = checkPlate(s.where(r.name), v, r.runes)
+	}
+	if e != nil {
+		s.fail(e)
+		return ""
+	}
+	return v
+}
+
+// values validates m and encodes it as a form, with its unknown fields
+// that do not collide with a known one.
+func (t *table[M]) values(m *M) (url.Values, error) {
 	p := newParams()
 	for i := range t.fields {
 		t.fields[i].put(m, p)
@@ -194,8 +240,16 @@ func (t *table[M]) values(m *M, extra url.Values) (url.Values, error) {
 	if t.check != nil {
 		p.fail(t.check(m))
 	}
-	p.extra(extra)
+	p.extra(*t.extra(m))
 	return p.done()
+}
+
+// decodeForm reads a received form: a message and its unknown fields.
+func decodeForm[M any](t *table[M], v url.Values) (M, error) {
+	var m M
+	x, err := t.decode(v, &m)
+	*t.extra(&m) = x
+	return m, err
 }
 
 // valid checks m as values would, naming fields with path first (e.g.
@@ -297,11 +351,12 @@ func validList[M any](t *table[M], items []M, name string) *FieldError {
 	return nil
 }
 
-// source is what a field is read from: a form or a JSON object.
+// source is what a field is read from: a form or a JSON object. It reads
+// a value as it came (present false when absent or empty); the rule checks
+// it.
 type source interface {
-	int64(name string, required bool, lo, hi int64) (int64, bool)
-	str(name string, required bool, max int) string
-	plate(name string, required bool, maxRunes int) string
+	integer(name string) (n int64, present bool, e *FieldError)
+	text(name string) (s string, present bool, e *FieldError)
 	fail(e *FieldError)
 	where(name string) string // the name as errors give it
 }

@@ -125,6 +125,7 @@ func checkFields[M, X, W any](t *testing.T, s sides[M, W], valid M, tbl *table[X
 		for _, p := range probes(f, prefix != "") {
 			m := valid
 			p.set(at(&m))
+			p.desc = fmt.Sprintf("%T %s", valid, p.desc)
 			sendErr := s.send(m)
 			got, recvErr := s.recv(s.wire(m))
 			for _, side := range []struct {
@@ -158,84 +159,55 @@ func checkFields[M, X, W any](t *testing.T, s sides[M, W], valid M, tbl *table[X
 // naming the field. The exceptions are the rule's own: a lane code 0 is
 // received but not sent, a plate's characters are counted when received.
 func TestTablesAgree(t *testing.T) {
-	self := func(m *Indata) *Indata { return m }
-	t.Run(EpIndata, func(t *testing.T) {
-		checkFields(t, formSides(indataTable, Indata.Values, DecodeIndata), validMessages[EpIndata].(Indata), indataTable, self, "")
-	})
-	t.Run(EpOutdata, func(t *testing.T) {
-		s := formSides(outdataTable, Outdata.Values, DecodeOutdata)
-		checkFields(t, s, outdataExample, outdataTable, func(m *Outdata) *Outdata { return m }, "")
-		checkFields(t, s, outdataExample, chargeItemTable, func(m *Outdata) *ChargeItem {
-			m.ChargeItems = slices.Clone(m.ChargeItems)
-			return &m.ChargeItems[0]
-		}, "charge_items[0].")
-	})
-	t.Run(EpAutoPay, func(t *testing.T) {
-		checkFields(t, formSides(autoPayTable, AutoPay.Values, DecodeAutoPay), validMessages[EpAutoPay].(AutoPay),
-			autoPayTable, func(m *AutoPay) *AutoPay { return m }, "")
-	})
-	t.Run(EpPayOrderStatus, func(t *testing.T) {
-		checkFields(t, formSides(payOrderStatusTable, PayOrderStatus.Values, DecodePayOrderStatus), validMessages[EpPayOrderStatus].(PayOrderStatus),
-			payOrderStatusTable, func(m *PayOrderStatus) *PayOrderStatus { return m }, "")
-	})
-	t.Run(EpAutoPayStatus, func(t *testing.T) {
-		checkFields(t, formSides(autoPayStatusTable, AutoPayStatus.Values, DecodeAutoPayStatus), validMessages[EpAutoPayStatus].(AutoPayStatus),
-			autoPayStatusTable, func(m *AutoPayStatus) *AutoPayStatus { return m }, "")
-	})
-	t.Run(EpSpaceInfo, func(t *testing.T) {
-		checkFields(t, formSides(spaceInfoTable, SpaceInfo.Values, DecodeSpaceInfo), validMessages[EpSpaceInfo].(SpaceInfo),
-			spaceInfoTable, func(m *SpaceInfo) *SpaceInfo { return m }, "")
-	})
-	t.Run(EpPicUpload, func(t *testing.T) {
-		checkFields(t, formSides(picUploadTable, PicUpload.Values, DecodePicUpload), validMessages[EpPicUpload].(PicUpload),
-			picUploadTable, func(m *PicUpload) *PicUpload { return m }, "")
-	})
-	t.Run(EpConfigUpload, func(t *testing.T) {
-		s := formSides(configUploadTable, ConfigUpload.Values, DecodeConfigUpload)
-		valid := validMessages[EpConfigUpload].(ConfigUpload)
-		checkFields(t, s, valid, configUploadTable, func(m *ConfigUpload) *ConfigUpload { return m }, "")
-		checkFields(t, s, valid, configItemsTable, func(m *ConfigUpload) *ConfigItems { return &m.ConfigItems }, "config_items.")
-	})
-	t.Run(EpCalc, func(t *testing.T) {
-		s := formSides(calcRequestTable, CalcRequest.Values, DecodeCalcRequest)
-		checkFields(t, s, validMessages[EpCalc].(CalcRequest), calcRequestTable, func(m *CalcRequest) *CalcRequest { return m }, "")
-	})
-	t.Run(EpPay, func(t *testing.T) {
-		s := formSides(payRequestTable, PayRequest.Values, DecodePayRequest)
-		valid := validMessages[EpPay].(PayRequest)
-		checkFields(t, s, valid, payRequestTable, func(m *PayRequest) *PayRequest { return m }, "")
-		checkFields(t, s, valid, payItemTable, func(m *PayRequest) *PayItem {
-			m.PayList = slices.Clone(m.PayList)
-			return &m.PayList[0]
-		}, "pay_list[0].")
-	})
-	t.Run(EpAutoPayBind, func(t *testing.T) {
-		checkFields(t, formSides(autoPayBindTable, AutoPayBindRequest.Values, DecodeAutoPayBindRequest), validMessages[EpAutoPayBind].(AutoPayBindRequest),
-			autoPayBindTable, func(m *AutoPayBindRequest) *AutoPayBindRequest { return m }, "")
-	})
-	t.Run(EpAutoPayUnbind, func(t *testing.T) {
-		checkFields(t, formSides(autoPayUnbindTable, AutoPayUnbindRequest.Values, DecodeAutoPayUnbindRequest), validMessages[EpAutoPayUnbind].(AutoPayUnbindRequest),
-			autoPayUnbindTable, func(m *AutoPayUnbindRequest) *AutoPayUnbindRequest { return m }, "")
-	})
-	t.Run(EpNoVpln, func(t *testing.T) {
-		checkFields(t, formSides(noVplnTable, NoVplnRequest.Values, DecodeNoVplnRequest), validMessages[EpNoVpln].(NoVplnRequest),
-			noVplnTable, func(m *NoVplnRequest) *NoVplnRequest { return m }, "")
-	})
-	t.Run("calc answer", func(t *testing.T) {
-		s := sides[CalcAnswer, []byte]{
-			send: CalcAnswer.Validate,
-			wire: func(a CalcAnswer) []byte { return a.appendJSON(nil) },
-			recv: DecodeCalcAnswer,
-		}
-		valid := CalcAnswer{VplNumber: "京A12345", RecordID: "r", InTime: 1537243165, OutTime: 1537250365, Duration: 7200,
-			Charge: Charge{TotalPrice: 1000, ShouldPay: 600, Paid: 400}, Discount: []Discount{{Unit: DiscountTime, Name: "券", Value: 60}}}
-		checkFields(t, s, valid, calcAnswerTable, func(a *CalcAnswer) *CalcAnswer { return a }, "data.")
-		checkFields(t, s, valid, chargeTable, func(a *CalcAnswer) *Charge { return &a.Charge }, "data.charge.")
-		checkFields(t, s, valid, discountTable, func(a *CalcAnswer) *Discount {
-			a.Discount = slices.Clone(a.Discount)
-			return &a.Discount[0]
-		}, "data.discount[0].")
-	})
+	checkForm(t, indataTable, Indata.Values, DecodeIndata, validMessages[EpIndata].(Indata))
+	s := checkForm(t, outdataTable, Outdata.Values, DecodeOutdata, outdataExample)
+	checkFields(t, s, outdataExample, chargeItemTable, func(m *Outdata) *ChargeItem {
+		m.ChargeItems = slices.Clone(m.ChargeItems)
+		return &m.ChargeItems[0]
+	}, "charge_items[0].")
+	checkForm(t, autoPayTable, AutoPay.Values, DecodeAutoPay, validMessages[EpAutoPay].(AutoPay))
+	checkForm(t, payOrderStatusTable, PayOrderStatus.Values, DecodePayOrderStatus, validMessages[EpPayOrderStatus].(PayOrderStatus))
+	checkForm(t, autoPayStatusTable, AutoPayStatus.Values, DecodeAutoPayStatus, validMessages[EpAutoPayStatus].(AutoPayStatus))
+	checkForm(t, spaceInfoTable, SpaceInfo.Values, DecodeSpaceInfo, validMessages[EpSpaceInfo].(SpaceInfo))
+	checkForm(t, picUploadTable, PicUpload.Values, DecodePicUpload, validMessages[EpPicUpload].(PicUpload))
+	config := validMessages[EpConfigUpload].(ConfigUpload)
+	s2 := checkForm(t, configUploadTable, ConfigUpload.Values, DecodeConfigUpload, config)
+	checkFields(t, s2, config, configItemsTable, func(m *ConfigUpload) *ConfigItems { return &m.ConfigItems }, "config_items.")
+	checkForm(t, calcRequestTable, CalcRequest.Values, DecodeCalcRequest, validMessages[EpCalc].(CalcRequest))
+	pay := validMessages[EpPay].(PayRequest)
+	s3 := checkForm(t, payRequestTable, PayRequest.Values, DecodePayRequest, pay)
+	checkFields(t, s3, pay, payItemTable, func(m *PayRequest) *PayItem {
+		m.PayList = slices.Clone(m.PayList)
+		return &m.PayList[0]
+	}, "pay_list[0].")
+	checkForm(t, autoPayBindTable, AutoPayBindRequest.Values, DecodeAutoPayBindRequest, validMessages[EpAutoPayBind].(AutoPayBindRequest))
+	checkForm(t, autoPayUnbindTable, AutoPayUnbindRequest.Values, DecodeAutoPayUnbindRequest, validMessages[EpAutoPayUnbind].(AutoPayUnbindRequest))
+	checkForm(t, noVplnTable, NoVplnRequest.Values, DecodeNoVplnRequest, validMessages[EpNoVpln].(NoVplnRequest))
+
+	// calc's answer: checked by Validate, sent by appendJSON, read by
+	// DecodeCalcAnswer.
+	a := sides[CalcAnswer, []byte]{
+		send: CalcAnswer.Validate,
+		wire: func(a CalcAnswer) []byte { return a.appendJSON(nil) },
+		recv: DecodeCalcAnswer,
+	}
+	valid := CalcAnswer{VplNumber: "京A12345", RecordID: "r", InTime: 1537243165, OutTime: 1537250365, Duration: 7200,
+		Charge: Charge{TotalPrice: 1000, ShouldPay: 600, Paid: 400}, Discount: []Discount{{Unit: DiscountTime, Name: "券", Value: 60}}}
+	checkFields(t, a, valid, calcAnswerTable, func(a *CalcAnswer) *CalcAnswer { return a }, "data.")
+	checkFields(t, a, valid, chargeTable, func(a *CalcAnswer) *Charge { return &a.Charge }, "data.charge.")
+	checkFields(t, a, valid, discountTable, func(a *CalcAnswer) *Discount {
+		a.Discount = slices.Clone(a.Discount)
+		return &a.Discount[0]
+	}, "data.discount[0].")
+}
+
+// checkForm checks the fields of a form message's own table and returns
+// its sides for the tables of its JSON fields.
+func checkForm[M any](t *testing.T, tbl *table[M], send func(M) (url.Values, error), recv func(url.Values) (M, error), valid M) sides[M, url.Values] {
+	t.Helper()
+	s := formSides(tbl, send, recv)
+	checkFields(t, s, valid, tbl, func(m *M) *M { return m }, "")
+	return s
 }
 
 // TestTablesComplete: every field of a message struct is in its table
@@ -265,6 +237,23 @@ func TestTablesComplete(t *testing.T) {
 		}
 		if n != tt.fields {
 			t.Errorf("%s has %d fields; its table codes %d", typ.Name(), n, tt.fields)
+		}
+	}
+}
+
+// The English names the console shows, one per constant.
+func TestNames(t *testing.T) {
+	for _, tt := range []struct {
+		got, want string
+	}{
+		{PayCMB.String(), "CMB"}, {PayAuthorisedFree.String(), "VIP/monthly free"}, {PayManualFree.String(), "manual free"},
+		{PayShortStayFree.String(), "short stay free"}, {PayTariffFree.String(), "free by tariff"},
+		{PayPrepaidGrace.String(), "prepaid grace"}, {PayCash.String(), "pay_type 1"}, {PayType(30).String(), "pay_type 30"},
+		{ColourBlue.String(), "blue"}, {ColourYellow.String(), "yellow"}, {ColourWhite.String(), "white"},
+		{ColourBlack.String(), "black"}, {ColourGreen.String(), "green"}, {Colour(-1).String(), "unknown"}, {Colour(5).String(), "unknown"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("String() = %q; want %q", tt.got, tt.want)
 		}
 	}
 }

@@ -42,16 +42,13 @@ var indataTable = &table[Indata]{fields: []field[Indata]{
 	num(enumRule[AuthType](fAuthType, false), func(r *Indata) *AuthType { return &r.AuthType }),
 	num(enumRule[Model](fModel, false), func(r *Indata) *Model { return &r.Model }),
 	text(textRule(fOwner, false, maxTextLen), func(r *Indata) *string { return &r.Owner }),
-}}
+}, extra: func(r *Indata) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r Indata) Values() (url.Values, error) { return indataTable.values(&r, r.Extra) }
+func (r Indata) Values() (url.Values, error) { return indataTable.values(&r) }
 
 // DecodeIndata parses a received Indata.
-func DecodeIndata(v url.Values) (r Indata, err error) {
-	r.Extra, err = indataTable.decode(v, &r)
-	return r, err
-}
+func DecodeIndata(v url.Values) (Indata, error) { return decodeForm(indataTable, v) }
 
 // ---- Outdata (§5.4) ----
 
@@ -111,13 +108,10 @@ var outdataTable = &table[Outdata]{fields: []field[Outdata]{
 			}
 			return fe
 		}),
-}}
+}, extra: func(r *Outdata) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r Outdata) Values() (url.Values, error) { return outdataTable.values(&r, r.Extra) }
+func (r Outdata) Values() (url.Values, error) { return outdataTable.values(&r) }
 
 // DecodeOutdata parses a received Outdata.
-func DecodeOutdata(v url.Values) (r Outdata, err error) {
-	r.Extra, err = outdataTable.decode(v, &r)
-	return r, err
-}
+func DecodeOutdata(v url.Values) (Outdata, error) { return decodeForm(outdataTable, v) }

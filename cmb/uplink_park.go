@@ -20,16 +20,13 @@ var spaceInfoTable = &table[SpaceInfo]{fields: []field[SpaceInfo]{
 	num(intRule(fTotalEmpty, true, 0, maxCount), func(r *SpaceInfo) *int { return &r.TotalEmpty }),
 	num(intRule(fVipEmpty, true, 0, maxCount), func(r *SpaceInfo) *int { return &r.VipEmpty }),
 	num(intRule(fTmpEmpty, true, 0, maxCount), func(r *SpaceInfo) *int { return &r.TmpEmpty }),
-}}
+}, extra: func(r *SpaceInfo) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r SpaceInfo) Values() (url.Values, error) { return spaceInfoTable.values(&r, r.Extra) }
+func (r SpaceInfo) Values() (url.Values, error) { return spaceInfoTable.values(&r) }
 
 // DecodeSpaceInfo parses a received SpaceInfo.
-func DecodeSpaceInfo(v url.Values) (r SpaceInfo, err error) {
-	r.Extra, err = spaceInfoTable.decode(v, &r)
-	return r, err
-}
+func DecodeSpaceInfo(v url.Values) (SpaceInfo, error) { return decodeForm(spaceInfoTable, v) }
 
 // ---- PicUpload (§5.6) ----
 
@@ -48,16 +45,13 @@ var picUploadTable = &table[PicUpload]{fields: []field[PicUpload]{
 	text(ruleRecordID, func(r *PicUpload) *string { return &r.RecordID }),
 	num(enumRule[InOutFlag](fInOutFlag, true), func(r *PicUpload) *InOutFlag { return &r.InOutFlag }),
 	text(textRule(fPicCon, true, maxPicLen), func(r *PicUpload) *string { return &r.PicCon }),
-}}
+}, extra: func(r *PicUpload) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r PicUpload) Values() (url.Values, error) { return picUploadTable.values(&r, r.Extra) }
+func (r PicUpload) Values() (url.Values, error) { return picUploadTable.values(&r) }
 
 // DecodePicUpload parses a received PicUpload.
-func DecodePicUpload(v url.Values) (r PicUpload, err error) {
-	r.Extra, err = picUploadTable.decode(v, &r)
-	return r, err
-}
+func DecodePicUpload(v url.Values) (PicUpload, error) { return decodeForm(picUploadTable, v) }
 
 // ---- ConfigUpload (§5.7) ----
 
@@ -93,13 +87,10 @@ var configUploadTable = &table[ConfigUpload]{fields: []field[ConfigUpload]{
 			}
 			return configItemsTable.decodeObj(o, &r.ConfigItems)
 		}),
-}}
+}, extra: func(r *ConfigUpload) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r ConfigUpload) Values() (url.Values, error) { return configUploadTable.values(&r, r.Extra) }
+func (r ConfigUpload) Values() (url.Values, error) { return configUploadTable.values(&r) }
 
 // DecodeConfigUpload parses a received ConfigUpload.
-func DecodeConfigUpload(v url.Values) (r ConfigUpload, err error) {
-	r.Extra, err = configUploadTable.decode(v, &r)
-	return r, err
-}
+func DecodeConfigUpload(v url.Values) (ConfigUpload, error) { return decodeForm(configUploadTable, v) }

@@ -28,16 +28,13 @@ var autoPayTable = &table[AutoPay]{fields: []field[AutoPay]{
 	text(ruleRecordID, func(r *AutoPay) *string { return &r.RecordID }),
 	num(intRule(fAmount, true, 1, maxFen), func(r *AutoPay) *int64 { return &r.Amount }),
 	text(ruleRequestOrder, func(r *AutoPay) *string { return &r.RequestOrder }),
-}}
+}, extra: func(r *AutoPay) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r AutoPay) Values() (url.Values, error) { return autoPayTable.values(&r, r.Extra) }
+func (r AutoPay) Values() (url.Values, error) { return autoPayTable.values(&r) }
 
 // DecodeAutoPay parses a received AutoPay.
-func DecodeAutoPay(v url.Values) (r AutoPay, err error) {
-	r.Extra, err = autoPayTable.decode(v, &r)
-	return r, err
-}
+func DecodeAutoPay(v url.Values) (AutoPay, error) { return decodeForm(autoPayTable, v) }
 
 // AutoPayAnswer is AutoPay's data.
 type AutoPayAnswer struct {
@@ -69,15 +66,14 @@ type PayOrderStatus struct {
 var payOrderStatusTable = &table[PayOrderStatus]{fields: []field[PayOrderStatus]{
 	num(ruleParkCode, func(r *PayOrderStatus) *int64 { return &r.ParkCode }),
 	text(ruleRequestOrder, func(r *PayOrderStatus) *string { return &r.RequestOrder }),
-}}
+}, extra: func(r *PayOrderStatus) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r PayOrderStatus) Values() (url.Values, error) { return payOrderStatusTable.values(&r, r.Extra) }
+func (r PayOrderStatus) Values() (url.Values, error) { return payOrderStatusTable.values(&r) }
 
 // DecodePayOrderStatus parses a received PayOrderStatus.
-func DecodePayOrderStatus(v url.Values) (r PayOrderStatus, err error) {
-	r.Extra, err = payOrderStatusTable.decode(v, &r)
-	return r, err
+func DecodePayOrderStatus(v url.Values) (PayOrderStatus, error) {
+	return decodeForm(payOrderStatusTable, v)
 }
 
 // PayOrderStatusAnswer is PayOrderStatus's data (status ≠ 0: no such order).
@@ -112,15 +108,14 @@ type AutoPayStatus struct {
 var autoPayStatusTable = &table[AutoPayStatus]{fields: []field[AutoPayStatus]{
 	num(ruleParkCode, func(r *AutoPayStatus) *int64 { return &r.ParkCode }),
 	text(rulePlateSent, func(r *AutoPayStatus) *string { return &r.VplNumber }),
-}}
+}, extra: func(r *AutoPayStatus) *url.Values { return &r.Extra }}
 
 // Values validates r and encodes it.
-func (r AutoPayStatus) Values() (url.Values, error) { return autoPayStatusTable.values(&r, r.Extra) }
+func (r AutoPayStatus) Values() (url.Values, error) { return autoPayStatusTable.values(&r) }
 
 // DecodeAutoPayStatus parses a received AutoPayStatus.
-func DecodeAutoPayStatus(v url.Values) (r AutoPayStatus, err error) {
-	r.Extra, err = autoPayStatusTable.decode(v, &r)
-	return r, err
+func DecodeAutoPayStatus(v url.Values) (AutoPayStatus, error) {
+	return decodeForm(autoPayStatusTable, v)
 }
 
 // IndataAnswer is Indata's and AutoPayStatus's data: whether the plate has
