@@ -1,4 +1,4 @@
-package main
+package board_test
 
 import (
 	"context"
@@ -72,8 +72,8 @@ func (p *recordingPin) take() []gpio.Level {
 
 // TestCameraOpenerSharedBus opens the rpi4 profile's default wiring (both
 // lanes' cameras on one serial port at addresses 1 and 2, one DE pin)
-// through board.Open and the daemon's camera opener, over a pty.
-func TestCameraOpenerSharedBus(t *testing.T) {
+// through board.Open and board.OpenCameras, over a pty.
+func TestOpenCamerasSharedBus(t *testing.T) {
 	de := &recordingPin{Pin: &gpiotest.Pin{N: "GPIO4", Num: 4}}
 	master, slave := cameratest.OpenPTY(t)
 	link := filepath.Join(t.TempDir(), "serial0")
@@ -83,7 +83,7 @@ func TestCameraOpenerSharedBus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // hang guard
 	defer cancel()
 	clk := clock.NewFake(time.Unix(1700000000, 0))
-	opener := cameraOpener(&Config{}, clk, nil)
+	opener := board.OpenCameras(noTemplates, clk, nil)
 	bc := board.Config{
 		Profile: board.ProfileRPi4, Clock: clk, Pins: &busPins{pins: map[string]*gpiotest.Pin{}, de: de},
 		Lanes:      []board.LaneConfig{{Camera: board.CameraPort{Path: link}}, {Camera: board.CameraPort{Path: link}}},
@@ -158,7 +158,7 @@ func TestCameraOpenerSharedBus(t *testing.T) {
 	}
 }
 
-func TestCameraOpenerSharedBusErrors(t *testing.T) {
+func TestOpenCamerasSharedBusErrors(t *testing.T) {
 	_, slave := cameratest.OpenPTY(t)
 	tmplPath := filepath.Join(t.TempDir(), "plt.toml")
 	tmpl := "header = \"$PLT,\"\nfields = [\"plate\", \"color\"]\nsep = \",\"\nend = \"\\r\\n\"\n"
@@ -178,7 +178,7 @@ func TestCameraOpenerSharedBusErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opener := cameraOpener(&Config{}, clock.NewFake(time.Unix(1700000000, 0)), nil)
+			opener := board.OpenCameras(noTemplates, clock.NewFake(time.Unix(1700000000, 0)), nil)
 			first, err := opener(context.Background(), "lane1/camera", port)
 			if err != nil {
 				t.Fatal(err)
@@ -196,12 +196,7 @@ func TestCameraOpenerSharedBusErrors(t *testing.T) {
 		})
 	}
 	t.Run("template without addr", func(t *testing.T) {
-		cfg := &Config{Lanes: make([]LaneConfig, 2)}
-		for i := range cfg.Lanes {
-			cfg.Lanes[i].Name = fmt.Sprintf("lane%d", i+1)
-			cfg.Lanes[i].Camera.Template = tmplPath
-		}
-		opener := cameraOpener(cfg, clock.NewFake(time.Unix(1700000000, 0)), nil)
+		opener := board.OpenCameras(func(string) string { return tmplPath }, clock.NewFake(time.Unix(1700000000, 0)), nil)
 		p := port
 		p.Codec = "template"
 		first, err := opener(context.Background(), "lane1/camera", p)
@@ -215,3 +210,6 @@ func TestCameraOpenerSharedBusErrors(t *testing.T) {
 		}
 	})
 }
+
+// noTemplates: no lane has a template codec file.
+func noTemplates(string) string { return "" }
