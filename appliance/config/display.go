@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -26,7 +26,7 @@ type LaneDisplay struct {
 	Lines  int      `toml:"lines"`  // 2 or 4 (default)
 	Voice  *bool    `toml:"voice"`  // default true
 	Volume *int     `toml:"volume"` // 0–9, set at start; default: the board's own
-	Guard  duration `toml:"guard"`  // shared bus: quiet before writing; default 10ms
+	Guard  Duration `toml:"guard"`  // shared bus: quiet before writing; default 10ms
 }
 
 // Enabled reports whether the lane has a board (after validation).
@@ -40,7 +40,7 @@ func (d LaneDisplay) Shared(cam board.CameraPort) bool {
 // DisplaySection is [display]: what every lane's board shows and says.
 type DisplaySection struct {
 	Park    string                 `toml:"park"` // {park}
-	Hold    duration               `toml:"hold"` // how long "admitted", "paid" stay; default 15s
+	Hold    Duration               `toml:"hold"` // how long "admitted", "paid" stay; default 15s
 	Texts   map[string]edge.Moment `toml:"texts"`
 	Reasons map[string]string      `toml:"reasons"`
 	// Voices maps words to the board's voice indexes, over the defaults

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -23,9 +23,9 @@ type PicturesConfig struct {
 
 // Camera kinds of [lanes.camera] kind.
 const (
-	camRS485 = "rs485"
-	camPush  = "http-push"
-	camISAPI = "isapi"
+	CamRS485 = "rs485"
+	CamPush  = "http-push"
+	CamISAPI = "isapi"
 )
 
 // NetCamera is what [lanes.camera] adds for a network camera.
@@ -33,7 +33,7 @@ type NetCamera struct {
 	Kind          string `toml:"kind"`           // rs485 (default), http-push or isapi
 	Source        string `toml:"source"`         // the camera's address(es) or CIDRs, comma separated; empty: any
 	SerialNo      string `toml:"serialno"`       // when set, pushes from another serial number are refused
-	Token         secret `toml:"token"`          // when set, the push URL must carry ?token=…
+	Token         Secret `toml:"token"`          // when set, the push URL must carry ?token=…
 	MinConfidence int    `toml:"min_confidence"` // reads below it are misread candidates (0–100; 0: none)
 	OpensBarrier  bool   `toml:"opens_barrier"`  // the camera's own relay opens the barrier
 
@@ -41,11 +41,11 @@ type NetCamera struct {
 }
 
 // IsNetwork reports whether the lane's camera is a network camera.
-func (c NetCamera) IsNetwork() bool { return c.Kind == camPush || c.Kind == camISAPI }
+func (c NetCamera) IsNetwork() bool { return c.Kind == CamPush || c.Kind == CamISAPI }
 
 const (
-	defaultPictureBytes = 2 << 30
-	defaultPictureDays  = 30
+	DefaultPictureBytes = 2 << 30
+	DefaultPictureDays  = 30
 )
 
 // validateCameras checks [cameras], [pictures] and the network keys of
@@ -58,16 +58,16 @@ func (d *configDecoder) validateCameras(cfg *Config) {
 		key := func(k string) string { return fmt.Sprintf("lanes[%d].camera.%s", i, k) }
 		switch c.Kind {
 		case "":
-			c.Kind = camRS485
-		case camRS485, camPush, camISAPI:
+			c.Kind = CamRS485
+		case CamRS485, CamPush, CamISAPI:
 		default:
-			d.add(key("kind"), "want %s, %s or %s, got %q", camRS485, camPush, camISAPI, c.Kind)
+			d.add(key("kind"), "want %s, %s or %s, got %q", CamRS485, CamPush, CamISAPI, c.Kind)
 			continue
 		}
 		c.CameraPort.Network = c.IsNetwork()
 		if !c.IsNetwork() {
 			if c.Source != "" || c.SerialNo != "" || c.Token != "" || c.MinConfidence != 0 || c.OpensBarrier {
-				d.add(key("kind"), "source, serialno, token, min_confidence and opens_barrier are for a network camera (kind = %q or %q)", camPush, camISAPI)
+				d.add(key("kind"), "source, serialno, token, min_confidence and opens_barrier are for a network camera (kind = %q or %q)", CamPush, CamISAPI)
 			}
 			continue
 		}
@@ -90,7 +90,7 @@ func (d *configDecoder) validateCameras(cfg *Config) {
 		if c.MinConfidence < 0 || c.MinConfidence > 100 {
 			d.add(key("min_confidence"), "%d out of range 0–100", c.MinConfidence)
 		}
-		if c.Kind == camISAPI && c.Token != "" {
+		if c.Kind == CamISAPI && c.Token != "" {
 			d.add(key("token"), "an ISAPI camera cannot send a token: rely on source")
 		}
 		if strings.ContainsAny(string(c.Token), "&#?/ %") {

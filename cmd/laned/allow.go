@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"laned/appliance/config"
 	"laned/cmb"
 )
 
@@ -17,7 +18,7 @@ type sources struct {
 	trustedProxy  bool           // a loopback caller's X-Forwarded-For names the caller
 }
 
-func sourcesOf(p PlatformConfig) sources {
+func sourcesOf(p config.PlatformConfig) sources {
 	return sources{allowed: p.Allowed, trustLoopback: p.TrustLoopback == nil || *p.TrustLoopback, trustedProxy: p.TrustedProxy}
 }
 

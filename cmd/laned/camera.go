@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"laned/appliance/config"
 	"laned/board"
 	"laned/hal"
 	"laned/hal/camera"
@@ -20,7 +21,7 @@ import (
 
 // laneCamera returns the camera port (defaults applied) and template file
 // of the named lane.
-func laneCamera(cfg *Config, name string) (board.CameraPort, string, error) {
+func laneCamera(cfg *config.Config, name string) (board.CameraPort, string, error) {
 	hw := cfg.Board.WithDefaults().Lanes
 	for i, l := range cfg.Lanes {
 		if l.Name == name && i < len(hw) {
@@ -281,7 +282,7 @@ func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	stopBits := fs.Int("stopbits", 1, "stop bits: 1 or 2")
 	addr := fs.Int("addr", 0, "camera address to listen to and trigger (0: any, trigger broadcast)")
 	rs485 := fs.String("rs485", "auto", "RS-485 direction control: auto (transceiver), kernel (TIOCSRS485) or gpio (with a DE pin)")
-	config := fs.String("config", "", "configuration file: with -lane, the lane's camera wiring; with -de, the board profile")
+	cfgPath := fs.String("config", "", "configuration file: with -lane, the lane's camera wiring; with -de, the board profile")
 	laneName := fs.String("lane", "", "take port, line settings, codec, RS-485 mode and DE pin from this lane of -config")
 	de := fs.String("de", "", "RS-485 driver-enable pin (e.g. GPIO4), held low (receive) except while writing; \"none\" for none")
 	profile := fs.String("profile", "", "board profile naming -de without -config: rpi3, rpi4, rpi5 or gpiochip")
@@ -294,12 +295,12 @@ func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var bc board.Config
-	if *laneName != "" && *config == "" {
+	if *laneName != "" && *cfgPath == "" {
 		fmt.Fprintln(stderr, "laned camera listen: -lane needs -config")
 		return errUsage
 	}
-	if *config != "" {
-		cfg, err := loadConfigErr(*config)
+	if *cfgPath != "" {
+		cfg, err := config.LoadValid(*cfgPath)
 		if err != nil {
 			return err
 		}
@@ -360,7 +361,7 @@ func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if err != nil {
 			return fmt.Errorf("camera listen: -de %s: %w", *de, err)
 		}
-		dePin, mode = dePinOut{pin}, camera.RS485GPIO
+		dePin, mode = board.DriverEnable(pin), camera.RS485GPIO
 	}
 	if mode == camera.RS485GPIO && dePin == nil {
 		return fmt.Errorf("camera listen: --rs485 gpio needs a DE pin (-de PIN or -lane): %w", camera.ErrConfig)

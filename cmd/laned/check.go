@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"laned/appliance/config"
 	"laned/board"
 	"laned/cmb"
 )
@@ -22,12 +23,12 @@ func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 
 // checkMain is laned check with its view of the box (env) injectable.
 func checkMain(args []string, stdout, stderr io.Writer, env checkEnv) error {
-	fs, config := configFlags("check", stderr)
+	fs, cfgPath := configFlags("check", stderr)
 	quiet := fs.Bool("q", false, "print nothing when the configuration is good")
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
 		return err
 	}
-	cfg, ps, err := loadConfig(*config)
+	cfg, ps, err := config.Load(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -35,11 +36,11 @@ func checkMain(args []string, stdout, stderr io.Writer, env checkEnv) error {
 		for _, p := range ps {
 			fmt.Fprintln(stdout, p)
 		}
-		return fmt.Errorf("check: %s: %d problem%s", cfg.pathOr(*config), len(ps), plural(len(ps)))
+		return fmt.Errorf("check: %s: %d problem%s", pathOr(cfg, *cfgPath), len(ps), plural(len(ps)))
 	}
 	h := hostCheck(cfg, env)
 	if len(h.problems) > 0 {
-		sortProblems(h.problems)
+		config.SortProblems(h.problems)
 		for _, p := range h.problems {
 			fmt.Fprintln(stdout, p)
 		}
@@ -60,7 +61,7 @@ func checkMain(args []string, stdout, stderr io.Writer, env checkEnv) error {
 	return nil
 }
 
-func (c *Config) pathOr(p string) string {
+func pathOr(c *config.Config, p string) string {
 	if c != nil {
 		return c.Path
 	}
@@ -75,7 +76,7 @@ func plural(n int) string {
 }
 
 // writeSummary prints what a valid configuration says, the secret masked.
-func writeSummary(w io.Writer, c *Config) {
+func writeSummary(w io.Writer, c *config.Config) {
 	line := func(k, format string, args ...any) { fmt.Fprintf(w, "  %-9s %s\n", k, fmt.Sprintf(format, args...)) }
 	fmt.Fprintf(w, "%s: ok\n", c.Path)
 	line("data_dir", "%s", c.DataDir)

@@ -8,17 +8,18 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"laned/appliance/config"
 	"laned/store"
 )
 
 // netCameraSummary describes lane i's camera when it is a network one.
-func netCameraSummary(c *Config, i int) (string, bool) {
+func netCameraSummary(c *config.Config, i int) (string, bool) {
 	cam := c.Lanes[i].Camera
 	if !cam.IsNetwork() {
 		return "", false
 	}
 	path := "push"
-	if cam.Kind == camISAPI {
+	if cam.Kind == config.CamISAPI {
 		path = "isapi"
 	}
 	s := fmt.Sprintf("camera %s on %s/camera/%s/%s", cam.Kind, c.Cameras.Listen, path, c.Lanes[i].Name)
@@ -40,7 +41,7 @@ func netCameraSummary(c *Config, i int) (string, bool) {
 // pictureSpaceWarning warns when the pictures' budget exceeds what the
 // data directory's file system can hold: the free space plus what the
 // pictures already take. free reports a path's free bytes.
-func pictureSpaceWarning(c *Config, free func(path string) (uint64, error)) string {
+func pictureSpaceWarning(c *config.Config, free func(path string) (uint64, error)) string {
 	dir := filepath.Join(c.DataDir, picturesDir)
 	used, _ := store.PictureUsage(dir)
 	at := dir

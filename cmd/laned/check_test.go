@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"laned/appliance/config"
 	"os"
 	"regexp"
 	"strconv"
@@ -158,7 +159,7 @@ func TestCheckWarnings(t *testing.T) {
 		t.Errorf("a by-path USB adapter inherited the HAT's DE pin:\n%s", out.String())
 	}
 	// The USB adapter's DE defaults to none, not the HAT's GPIO4.
-	c, err := loadConfigErr(cfg)
+	c, err := config.LoadValid(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance/config"
 	"laned/hal"
 	"laned/hal/camera/cameratest"
 	"laned/internal/progress"
@@ -40,7 +41,7 @@ func TestSimBoardRealCamera(t *testing.T) {
 	if want := "camera " + slave + "@115200 lane-frame addr 3 (a real camera on the simulated lane)"; !strings.Contains(out.String(), want) {
 		t.Errorf("laned check output lacks %q:\n%s", want, out.String())
 	}
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance/config"
 	"laned/store"
 )
 
@@ -38,7 +39,7 @@ func TestExampleNetworkCamera(t *testing.T) {
 	if err := os.WriteFile(p, append(b, "\n"+exampleNetLane(t)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, ps, err := loadConfig(p)
+	cfg, ps, err := config.Load(p)
 	if err != nil || len(ps) != 0 {
 		t.Fatalf("loadConfig(example + its network lane) = %v, %v; want no problems", ps, err)
 	}
@@ -46,11 +47,11 @@ func TestExampleNetworkCamera(t *testing.T) {
 		t.Errorf("cameras %+v pictures %+v", cfg.Cameras, cfg.Pictures)
 	}
 	c := cfg.Lanes[2].Camera
-	if c.Kind != camPush || len(c.Allowed) != 1 || c.Allowed[0].String() != "192.168.1.100/32" || c.SerialNo != "e1a2b3c4-5d6e7f80" ||
+	if c.Kind != config.CamPush || len(c.Allowed) != 1 || c.Allowed[0].String() != "192.168.1.100/32" || c.SerialNo != "e1a2b3c4-5d6e7f80" ||
 		c.Token != "k8Qw2Lx" || c.MinConfidence != 80 || c.OpensBarrier || !cfg.Board.Lanes[2].Camera.Network {
 		t.Errorf("network camera = %+v; board %+v", c, cfg.Board.Lanes[2].Camera)
 	}
-	if cfg.Lanes[0].Camera.Kind != camRS485 || cfg.Board.Lanes[0].Camera.Network {
+	if cfg.Lanes[0].Camera.Kind != config.CamRS485 || cfg.Board.Lanes[0].Camera.Network {
 		t.Errorf("lane 0 camera kind %q; want rs485", cfg.Lanes[0].Camera.Kind)
 	}
 }
@@ -110,7 +111,7 @@ func TestCheckNetworkCamera(t *testing.T) {
 
 func TestPictureSpaceWarning(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := loadConfigErr(minimalConfig(t, dir, "[pictures]\nmax_bytes = 5000000\n"))
+	cfg, err := config.LoadValid(minimalConfig(t, dir, "[pictures]\nmax_bytes = 5000000\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,11 +16,9 @@ import (
 	"sync"
 	"syscall"
 
+	"laned/appliance/config"
 	"laned/edge/console"
 )
-
-// defaultConsoleSocket is where the daemon serves the root-only console.
-const defaultConsoleSocket = "/run/laned/console.sock"
 
 // errSocketInUse: another daemon answers on the console socket.
 var errSocketInUse = errors.New("another laned is serving this console socket")
@@ -35,7 +33,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	fset := flag.NewFlagSet("console", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	sock := fset.String("socket", defaultConsoleSocket, "the daemon's console socket")
+	sock := fset.String("socket", config.DefaultConsoleSocket, "the daemon's console socket")
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "usage: laned console [-socket PATH]   talk to the running daemon (root only; Ctrl-D or exit leaves)")
 		fmt.Fprintln(stderr, "       laned console hash-pin         read a PIN (4 to 12 digits) on stdin, print its hash for the config")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance/config"
 	"laned/internal/progress"
 )
 
@@ -20,7 +21,7 @@ func TestDaemonConsole(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "run", "console.sock")
 	p := minimalConfig(t, dir, fmt.Sprintf("[console]\nsocket = %q\n", sock))
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}

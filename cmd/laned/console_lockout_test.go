@@ -8,6 +8,7 @@ import (
 	"net"
 	"testing"
 
+	"laned/appliance/config"
 	"laned/edge/console"
 )
 
@@ -23,7 +24,7 @@ func TestSerialConsoleLockoutSurvivesRestart(t *testing.T) {
 	}
 	path := minimalConfig(t, dir, fmt.Sprintf("[console]\nserial_port = %q\npin_hash = %q\n", p.slave, h))
 	start := func() (stop func()) {
-		cfg, err := loadConfigErr(path)
+		cfg, err := config.LoadValid(path)
 		if err != nil {
 			t.Fatal(err)
 		}

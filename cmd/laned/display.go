@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"laned/appliance/config"
 	"laned/board"
 	"laned/cmb"
 	"laned/edge"
@@ -18,7 +19,7 @@ import (
 // on its own serial port, on a turn of the camera's bus, or simulated (sim
 // profile without a path). A port that cannot be opened now is retried on
 // later writes: a missing board never stops the lane.
-func openDisplay(cfg *Config, l LaneConfig, bl *board.Lane, clk clock.Clock, logger *slog.Logger) (*edge.LaneDisplay, error) {
+func openDisplay(cfg *config.Config, l config.LaneConfig, bl *board.Lane, clk clock.Clock, logger *slog.Logger) (*edge.LaneDisplay, error) {
 	ld := l.Display
 	if !ld.Enabled() {
 		return nil, nil
@@ -68,7 +69,7 @@ func openDisplay(cfg *Config, l LaneConfig, bl *board.Lane, clk clock.Clock, log
 
 // edgeDisplayConfig is [display] for edge, with the QR host of the
 // configured platform environment.
-func edgeDisplayConfig(cfg *Config) edge.DisplayConfig {
+func edgeDisplayConfig(cfg *config.Config) edge.DisplayConfig {
 	dc := cfg.Display.EdgeDisplay()
 	if env, err := cmb.ParseEnvironment(cfg.Platform.Environment); err == nil && cfg.Platform.BaseURL == "" {
 		dc.QRHost = cmb.QRHost(env)

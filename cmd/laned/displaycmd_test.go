@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"laned/appliance/config"
 	"laned/board"
 	"laned/hal"
 	"laned/hal/camera"
@@ -91,7 +92,7 @@ func TestDaemonWritesDisplayPort(t *testing.T) {
 	master, slave := cameratest.OpenPTY(t)
 	dir := t.TempDir()
 	p := minimalConfig(t, dir, "[lanes.display]\npath = \""+slave+"\"\naddr = 101\nlines = 2\nvolume = 3\n[display]\npark = \"台架\"\n")
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +158,11 @@ func TestOpenDisplaySharedBus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := LaneConfig{Kind: "exit", Code: 1}
+	l := config.LaneConfig{Kind: "exit", Code: 1}
 	l.Name = "exit1"
 	l.Camera.Path, l.Camera.Addr = link, 2
-	l.Display = LaneDisplay{Family: "aa55", Bus: "camera", Addr: 100, Lines: 4}
-	cfg := &Config{Lanes: []LaneConfig{l}}
+	l.Display = config.LaneDisplay{Family: "aa55", Bus: "camera", Addr: 100, Lines: 4}
+	cfg := &config.Config{Lanes: []config.LaneConfig{l}}
 	cfg.Board.Profile = board.ProfileRPi4
 	ld, err := openDisplay(cfg, l, &board.Lane{Camera: cam}, nil, nil)
 	if err != nil || ld == nil {

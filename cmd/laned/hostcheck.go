@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"laned/appliance/config"
 	"laned/board"
 )
 
@@ -21,7 +22,7 @@ type checkEnv struct {
 // hostFindings are laned check's findings on the box itself: problems
 // (wiring that cannot work) and warnings, each tied to a key of the file.
 type hostFindings struct {
-	problems, warnings []Problem
+	problems, warnings []config.Problem
 }
 
 // hostCheck looks at the box the configuration is for: the camera
@@ -29,7 +30,7 @@ type hostFindings struct {
 // login prompt on a camera's UART, the mini-UART, and the pins as the
 // board's driver resolves them (two names for one line). Things it cannot
 // see (not the board) become warnings, with the error as it is.
-func hostCheck(cfg *Config, env checkEnv) hostFindings {
+func hostCheck(cfg *config.Config, env checkEnv) hostFindings {
 	var h hostFindings
 	if cfg.Board.Profile == board.ProfileSim {
 		return h
@@ -39,9 +40,9 @@ func hostCheck(cfg *Config, env checkEnv) hostFindings {
 		root = os.DirFS("/")
 	}
 	data, _ := os.ReadFile(cfg.Path)
-	lines := indexLines(data)
-	mk := func(key, format string, args ...any) Problem {
-		return Problem{File: cfg.Path, Line: lines.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	lines := config.IndexLines(data)
+	mk := func(key, format string, args ...any) config.Problem {
+		return config.Problem{File: cfg.Path, Line: lines.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
 	problem := func(key, format string, args ...any) { h.problems = append(h.problems, mk(key, format, args...)) }
 	warn := func(key, format string, args ...any) { h.warnings = append(h.warnings, mk(key, format, args...)) }

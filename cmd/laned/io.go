@@ -8,6 +8,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"laned/appliance/config"
 	"laned/board"
 	"laned/hal/clock"
 )
@@ -63,8 +64,8 @@ func ioMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 
 // ioBoard loads the configuration, refuses while laned runs and opens the
 // board's pin source. The lock it returns is held until release.
-func ioBoard(path, tool string, env ioEnv) (*Config, board.PinSource, *daemonLock, error) {
-	cfg, err := loadConfigErr(path)
+func ioBoard(path, tool string, env ioEnv) (*config.Config, board.PinSource, *daemonLock, error) {
+	cfg, err := config.LoadValid(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -91,12 +92,12 @@ func ioBoard(path, tool string, env ioEnv) (*Config, board.PinSource, *daemonLoc
 // would close the barrier on whatever stands under it, so it is left as
 // laned left it unless -all.
 func ioRelease(args []string, stdout, stderr io.Writer, env ioEnv) error {
-	fs, config := configFlags("io release", stderr)
+	fs, cfgPath := configFlags("io release", stderr)
 	all := fs.Bool("all", false, "release the open relay of level-mode lanes too (the barrier closes)")
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
 		return err
 	}
-	cfg, pins, lock, err := ioBoard(*config, "io release", env)
+	cfg, pins, lock, err := ioBoard(*cfgPath, "io release", env)
 	if err != nil {
 		return err
 	}
@@ -130,11 +131,11 @@ func ioRelease(args []string, stdout, stderr io.Writer, env ioEnv) error {
 }
 
 func ioBootConfig(args []string, stdout, stderr io.Writer) error {
-	fs, config := configFlags("io boot-config", stderr)
+	fs, cfgPath := configFlags("io boot-config", stderr)
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
 		return err
 	}
-	cfg, err := loadConfigErr(*config)
+	cfg, err := config.LoadValid(*cfgPath)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"laned/appliance/config"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -65,7 +66,7 @@ func (l *daemonLock) release() {
 // Otherwise it returns the lock, held so that a daemon starting meanwhile
 // refuses in turn; the caller releases it when done. A data directory
 // that does not exist yet has no daemon (and no lock is taken).
-func refuseWhileRunning(cfg *Config, tool string) (*daemonLock, error) {
+func refuseWhileRunning(cfg *config.Config, tool string) (*daemonLock, error) {
 	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"laned/appliance/config"
 	"laned/edge"
 	"laned/hal/camera"
 	"laned/store"
@@ -30,7 +31,7 @@ type netCameras struct {
 // openNetCameras opens the picture store and, when a lane has a network
 // camera, its NetCamera and the listener; lanes get their network
 // cameras in place of the board's.
-func openNetCameras(cfg *Config, lanes []edge.LaneConfig, logger *slog.Logger) (*netCameras, error) {
+func openNetCameras(cfg *config.Config, lanes []edge.LaneConfig, logger *slog.Logger) (*netCameras, error) {
 	n := &netCameras{cams: map[string]*camera.NetCamera{}}
 	var err error
 	n.pics, err = store.OpenPictures(filepath.Join(cfg.DataDir, picturesDir), store.PictureOptions{
@@ -47,7 +48,7 @@ func openNetCameras(cfg *Config, lanes []edge.LaneConfig, logger *slog.Logger) (
 			continue
 		}
 		fam := camera.FamilyPush
-		if c.Kind == camISAPI {
+		if c.Kind == config.CamISAPI {
 			fam = camera.FamilyISAPI
 		}
 		cam, err := camera.NewNet(camera.NetConfig{

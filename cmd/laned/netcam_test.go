@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"laned/appliance/config"
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 	"laned/hal"
@@ -45,7 +46,7 @@ func netCameraToPicUpload(t *testing.T, opens bool) {
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,15 +20,12 @@ import (
 	"syscall"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-
+	"laned/appliance/config"
 	"laned/board"
 	"laned/cmb"
 	"laned/edge"
 	"laned/edge/tariff"
 	"laned/edge/update"
-	"laned/hal"
-	"laned/hal/camera"
 	"laned/hal/clock"
 	"laned/store"
 
@@ -58,11 +55,11 @@ func init() {
 }
 
 func runDaemon(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
-	fs, config := configFlags("run", stderr)
+	fs, cfgPath := configFlags("run", stderr)
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
 		return err
 	}
-	cfg, ps, err := loadConfig(*config)
+	cfg, ps, err := config.Load(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -70,7 +67,7 @@ func runDaemon(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 		for _, p := range ps {
 			fmt.Fprintln(stderr, p)
 		}
-		return fmt.Errorf("run: refusing to start: %w", ProblemsError(ps))
+		return fmt.Errorf("run: refusing to start: %w", config.ProblemsError(ps))
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -79,7 +76,7 @@ func runDaemon(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 }
 
 // newLogger is the daemon's structured logger on w.
-func newLogger(w io.Writer, cfg *Config) *slog.Logger {
+func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	o := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, o))
@@ -104,7 +101,7 @@ type runOptions struct {
 // serveDaemon builds the daemon from a valid configuration and runs it
 // until ctx ends (SIGTERM, SIGINT), an installed update asks for a
 // restart, or a part of it fails.
-func serveDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runOptions) error {
+func serveDaemon(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt runOptions) error {
 	getenv := opt.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -124,7 +121,7 @@ func serveDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 
 // daemon is laned running: everything buildDaemon opened.
 type daemon struct {
-	cfg    *Config
+	cfg    *config.Config
 	opt    runOptions
 	log    *slog.Logger
 	base   clock.Clock
@@ -155,7 +152,7 @@ type daemon struct {
 // the vehicle lists, the tariff, the board, the uplink client, the
 // controller and the callback listener. Each failure is a clear error
 // and closes what was opened.
-func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runOptions) (_ *daemon, err error) {
+func buildDaemon(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt runOptions) (_ *daemon, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -221,7 +218,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	}
 	bc := cfg.Board
 	bc.Clock, bc.Logger = d.clk, logger.With("part", "board")
-	bc.OpenCamera = cameraOpener(cfg, d.clk, logger.With("part", "camera"))
+	bc.OpenCamera = board.OpenCameras(cameraTemplates(cfg), d.clk, logger.With("part", "camera"))
 	if opt.Board != nil {
 		opt.Board(&bc)
 	}
@@ -304,7 +301,7 @@ func buildFloor(stamp string) time.Time {
 }
 
 // platformBase is the uplink base URL.
-func platformBase(p PlatformConfig) string {
+func platformBase(p config.PlatformConfig) string {
 	if p.BaseURL != "" {
 		return strings.TrimRight(p.BaseURL, "/")
 	}
@@ -313,7 +310,7 @@ func platformBase(p PlatformConfig) string {
 }
 
 // listen opens the callback listener, with TLS when configured.
-func listen(p PlatformConfig) (net.Listener, error) {
+func listen(p config.PlatformConfig) (net.Listener, error) {
 	ln, err := net.Listen("tcp", p.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", p.Listen, err)
@@ -616,9 +613,9 @@ func remoteAddr(r *http.Request) (netip.Addr, bool) {
 func (d *daemon) reload() {
 	d.sd.Reloading()
 	defer d.sd.Ready("reloaded")
-	cfg, ps, err := loadConfig(d.cfg.Path)
+	cfg, ps, err := config.Load(d.cfg.Path)
 	if err == nil && len(ps) > 0 {
-		err = ProblemsError(ps)
+		err = config.ProblemsError(ps)
 	}
 	if err != nil {
 		for _, p := range ps {
@@ -680,185 +677,33 @@ func fromConfig(v store.Vehicle) bool {
 	return v.Note == vehicleNote || strings.HasPrefix(v.Note, vehicleNote+": ")
 }
 
-// syncVehicles makes the store's file-made list entries those of cfg:
-// entries are put (when new or changed) and the file-made entries the
-// file no longer has are deleted. Entries made at the console stay.
-func syncVehicles(db *store.DB, cfg *Config) (put, deleted int, err error) {
+// syncVehicles makes the store's file-made list entries those of cfg, in
+// one store transaction: entries are put (when new or changed) and the
+// file-made entries the file no longer has are deleted. Entries made at
+// the console stay.
+func syncVehicles(db *store.DB, cfg *config.Config) (put, deleted int, err error) {
 	loc := cfg.Park.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	have, err := db.ListVehicles()
-	if err != nil {
-		return 0, 0, err
-	}
-	type key struct {
-		plate string
-		list  store.List
-	}
-	old := map[key]store.Vehicle{}
-	for _, v := range have {
-		old[key{v.Plate, v.List}] = v
-	}
-	want := map[key]bool{}
-	var errs []error
+	want := make([]store.Vehicle, 0, len(cfg.Vehicles))
 	for _, vc := range cfg.Vehicles {
-		v := store.Vehicle{
+		want = append(want, store.Vehicle{
 			Plate: strings.ToUpper(strings.TrimSpace(vc.Plate)), List: store.List(vc.List),
 			From: vc.From.In(loc), Until: vc.Until.In(loc), Note: vehicleNoteOf(vc.Note),
-		}
-		k := key{v.Plate, v.List}
-		want[k] = true
-		if o, ok := old[k]; ok && o.Note == v.Note && o.From.Equal(v.From) && o.Until.Equal(v.Until) {
-			continue
-		}
-		if err := db.PutVehicle(v); err != nil {
-			errs = append(errs, fmt.Errorf("put %s on %s: %w", v.Plate, v.List, err))
-			continue
-		}
-		put++
+		})
 	}
-	for k, v := range old {
-		if want[k] || !fromConfig(v) {
-			continue
-		}
-		if err := db.DeleteVehicle(k.plate, k.list); err != nil && !errors.Is(err, store.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("delete %s from %s: %w", k.plate, k.list, err))
-			continue
-		}
-		deleted++
-	}
-	return put, deleted, errors.Join(errs...)
+	return db.SyncVehicles(want, fromConfig)
 }
 
-// cameraOpener plugs hal/camera into the board for the real profiles.
-// Lanes on one serial bus (same path, different addresses, e.g. both
-// cameras of the rpi4 pin map on /dev/serial0 at 1 and 2) share one
-// camera.Bus: the first lane on a path opens it, the others attach to it,
-// and it closes its port when the last of their cameras halts, which
-// board.Halt does for every lane when the daemon stops (or when
-// board.Open fails half way). The lanes on a bus must agree on its line
-// settings (baud, parity, codec, template, RS-485 mode, DE pin).
-//
-// RS-485 "auto" with a DE pin drives the pin around each write (gpio
-// mode): the pin is what the installer wired to the transceiver, and
-// without it the controller could never ACK or TRIGGER. "auto" without a
-// pin leaves direction to an auto-direction transceiver.
-func cameraOpener(cfg *Config, clk clock.Clock, logger *slog.Logger) board.CameraOpener {
-	var mu sync.Mutex
-	buses := map[string]*sharedBus{} // serial path → its bus
-	return func(ctx context.Context, name string, port board.CameraPort) (hal.Camera, error) {
-		laneName := strings.TrimSuffix(name, "/camera")
-		var tmplPath string
+// cameraTemplates is each lane's template codec file, for board.OpenCameras.
+func cameraTemplates(cfg *config.Config) func(lane string) string {
+	return func(lane string) string {
 		for _, l := range cfg.Lanes {
-			if l.Name == laneName {
-				tmplPath = l.Camera.Template
+			if l.Name == lane {
+				return l.Camera.Template
 			}
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if sb := buses[port.Path]; sb != nil {
-			if err := sb.agrees(laneName, port, tmplPath); err != nil {
-				return nil, err
-			}
-			cam, err := sb.bus.Camera(name, port.Addr, 0)
-			switch {
-			case err == nil:
-				return cam, nil
-			case !errors.Is(err, camera.ErrHalted):
-				return nil, err
-			}
-			delete(buses, port.Path) // its cameras all halted: open it afresh
-		}
-		bc, err := cameraBusConfig(port, tmplPath)
-		if err != nil {
-			return nil, err
-		}
-		bc.Clock, bc.Logger = clk, logger
-		bus, err := camera.OpenBus(ctx, bc)
-		if err != nil {
-			return nil, err
-		}
-		cam, err := bus.Camera(name, port.Addr, 0)
-		if err != nil {
-			bus.Close()
-			return nil, err
-		}
-		buses[port.Path] = &sharedBus{bus: bus, lane: laneName, port: port, tmpl: tmplPath}
-		return cam, nil
+		return ""
 	}
 }
-
-// sharedBus is a camera bus and the settings of the lane that opened it.
-type sharedBus struct {
-	bus  *camera.Bus
-	lane string
-	port board.CameraPort
-	tmpl string
-}
-
-// agrees checks that lane's camera port has the bus's line settings.
-func (sb *sharedBus) agrees(lane string, port board.CameraPort, tmpl string) error {
-	if port.Codec != "template" {
-		tmpl = sb.tmpl
-	}
-	diffs := []struct {
-		key       string
-		got, want any
-	}{
-		{"baud", port.Baud, sb.port.Baud}, {"parity", port.Parity, sb.port.Parity},
-		{"codec", port.Codec, sb.port.Codec}, {"template", tmpl, sb.tmpl},
-		{"rs485", port.RS485, sb.port.RS485}, {"de_pin", port.DEPin, sb.port.DEPin},
-	}
-	for _, d := range diffs {
-		if d.got != d.want {
-			return fmt.Errorf("camera.%s %v differs from lane %s's %v on the shared bus %s; cameras on one bus share its settings: %w",
-				d.key, d.got, sb.lane, d.want, port.Path, camera.ErrConfig)
-		}
-	}
-	return nil
-}
-
-// cameraBusConfig turns a lane's camera port into bus settings.
-func cameraBusConfig(port board.CameraPort, tmplPath string) (camera.BusConfig, error) {
-	var tmpl *camera.Template
-	if port.Codec == "template" {
-		t, err := camera.LoadTemplate(tmplPath)
-		if err != nil {
-			return camera.BusConfig{}, err
-		}
-		tmpl = t
-	}
-	codec, err := camera.CodecByName(port.Codec, tmpl)
-	if err != nil {
-		return camera.BusConfig{}, err
-	}
-	par, err := camera.ParseParity(port.Parity)
-	if err != nil {
-		return camera.BusConfig{}, err
-	}
-	mode, err := camera.ParseRS485Mode(port.RS485)
-	if err != nil {
-		return camera.BusConfig{}, err
-	}
-	var de camera.DriverEnable
-	if mode != camera.RS485Kernel && port.DEPin != "" && port.DEPin != board.None {
-		// The board resolved the pin through its profile's pin source,
-		// as it does the relays': line offsets on gpiochip, the RP1 chip
-		// on rpi5.
-		if port.DE == nil {
-			return camera.BusConfig{}, fmt.Errorf("driver-enable pin %s not resolved by the board: %w", port.DEPin, camera.ErrConfig)
-		}
-		de, mode = dePinOut{port.DE}, camera.RS485GPIO
-	}
-	return camera.BusConfig{
-		Name: port.Path, Path: port.Path, Baud: port.Baud, Parity: par, Codec: codec, RS485: mode, DE: de,
-	}, nil
-}
-
-// dePinOut drives an RS-485 transceiver's driver-enable input.
-type dePinOut struct{ p gpio.PinOut }
-
-var _ camera.DriverEnable = dePinOut{}
-
-func (d dePinOut) Out(high bool) error { return d.p.Out(gpio.Level(high)) }

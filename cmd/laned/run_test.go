@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"laned/appliance/config"
 	"laned/cmb"
 	"laned/store"
 )
@@ -41,7 +42,7 @@ func TestRunDaemon(t *testing.T) {
 	dir := t.TempDir()
 	vehicles := "[[vehicles]]\nplate = \"粤B11111\"\nlist = \"vip\"\n[[vehicles]]\nplate = \"粤B22222\"\nlist = \"black\"\n"
 	p := minimalConfig(t, dir, vehicles)
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 	p := minimalConfig(t, dir, "")
 	b, _ := os.ReadFile(p)
 	os.WriteFile(p, []byte(strings.Replace(string(b), `listen = "127.0.0.1:0"`, "listen = \""+l.Addr().String()+"\"", 1)), 0o644)
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,25 +232,6 @@ func TestAllowList(t *testing.T) {
 	}
 }
 
-func TestParseAllowUnmaps(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"::ffff:10.1.2.3", "10.1.2.3/32"},
-		{"::ffff:10.1.0.0/112", "10.1.0.0/16"},
-		{"::ffff:10.1.2.3/128", "10.1.2.3/32"},
-		{"10.1.2.3/16", "10.1.0.0/16"},
-		{"2001:db8::/32", "2001:db8::/32"},
-	}
-	for _, tt := range tests {
-		p, err := parseAllow(tt.in)
-		if err != nil || p.String() != tt.want {
-			t.Errorf("parseAllow(%q) = %v, %v; want %s", tt.in, p, err, tt.want)
-		}
-	}
-	if _, err := parseAllow("::ffff:0.0.0.0/64"); err == nil {
-		t.Errorf("parseAllow(::ffff:0.0.0.0/64) = nil error; want a refusal")
-	}
-}
-
 type recorder struct {
 	h    http.Header
 	code int
@@ -308,7 +290,7 @@ func TestDaemonBehindProxy(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Updates is the part of the configuration the update commands need.
+type Updates struct {
+	DataDir     string        // data_dir
+	URL         string        // [update] url: {url}/{channel}/{arch}/manifest.json …
+	Channel     string        // [update] channel
+	TrustedKeys []string      // [update] trusted_keys: base64 ed25519 public keys
+	Reserved    int64         // [update] reserved_bytes kept free for the store
+	MaxStarts   int           // [update] max_starts before rollback
+	TrialPeriod time.Duration // [update] trial_period: how long health must hold
+}
+
+// Updates is the update commands' view of the configuration.
+func (cfg *Config) Updates() Updates {
+	return Updates{
+		DataDir: cfg.DataDir, URL: cfg.Update.URL, Channel: cfg.Update.Channel, TrustedKeys: cfg.Update.TrustedKeys,
+		Reserved: cfg.Update.ReservedBytes, MaxStarts: cfg.Update.MaxStarts, TrialPeriod: cfg.Update.TrialPeriod.D(),
+	}
+}
+
+// LoadUpdates reads what the update commands need: data_dir and
+// [update] (or the flat update_* keys). It does not require the rest of
+// the configuration to be valid, so that an update or a rollback still
+// works on a site whose configuration the running binary rejects; a
+// problem in these keys themselves is an error.
+func LoadUpdates(path string) (Updates, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Updates{}, fmt.Errorf("config: %w", err)
+	}
+	b, err := os.ReadFile(abs)
+	if err != nil {
+		return Updates{}, fmt.Errorf("config: %w", err)
+	}
+	d := &configDecoder{path: abs, dir: filepath.Dir(abs), lines: IndexLines(b)}
+	cfg := d.decodeFile(b)
+	if cfg == nil {
+		return Updates{}, ProblemsError(d.ps)
+	}
+	d.ps = slices.DeleteFunc(d.ps, func(p Problem) bool { return !isUpdateKey(p.Key) })
+	cfg.DataDir = d.resolve(cfg.DataDir)
+	d.validateUpdate(cfg)
+	if len(d.ps) > 0 {
+		return Updates{}, ProblemsError(d.ps)
+	}
+	return cfg.Updates(), nil
+}
+
+func isUpdateKey(k string) bool {
+	return k == "" || k == "data_dir" || k == "update" || strings.HasPrefix(k, "update.") || strings.HasPrefix(k, "update_") || k == "trusted_keys"
+}
