@@ -8,14 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"laned/board"
+	"laned/board/boardtest"
 	"laned/hal"
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
@@ -24,57 +23,11 @@ import (
 	"laned/internal/progress"
 )
 
-// busPins hands the board gpiotest pins by name, and de (when set) for
-// GPIO4: the driver-enable pin comes from the board's pin source, like
-// the relays', never from periph's global registry.
-type busPins struct {
-	mu   sync.Mutex
-	pins map[string]*gpiotest.Pin
-	de   *recordingPin
-}
-
-func (f *busPins) Pin(name string) (gpio.PinIO, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if name == "GPIO4" && f.de != nil {
-		return f.de, nil
-	}
-	if p, ok := f.pins[name]; ok {
-		return p, nil
-	}
-	p := &gpiotest.Pin{N: name, EdgesChan: make(chan gpio.Level, 1)}
-	f.pins[name] = p
-	return p, nil
-}
-
-// recordingPin is the driver-enable pin of the rpi4 map (GPIO4); it
-// records every level driven.
-type recordingPin struct {
-	*gpiotest.Pin
-	mu     sync.Mutex
-	levels []gpio.Level
-}
-
-func (p *recordingPin) Out(l gpio.Level) error {
-	p.mu.Lock()
-	p.levels = append(p.levels, l)
-	p.mu.Unlock()
-	return p.Pin.Out(l)
-}
-
-func (p *recordingPin) take() []gpio.Level {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.levels
-	p.levels = nil
-	return l
-}
-
-// TestCameraOpenerSharedBus opens the rpi4 profile's default wiring (both
+// TestOpenCamerasSharedBus opens the rpi4 profile's default wiring (both
 // lanes' cameras on one serial port at addresses 1 and 2, one DE pin)
 // through board.Open and board.OpenCameras, over a pty.
 func TestOpenCamerasSharedBus(t *testing.T) {
-	de := &recordingPin{Pin: &gpiotest.Pin{N: "GPIO4", Num: 4}}
+	de := boardtest.NewRecordingPin("GPIO4", 4)
 	master, slave := cameratest.OpenPTY(t)
 	link := filepath.Join(t.TempDir(), "serial0")
 	if err := os.Symlink(slave, link); err != nil {
@@ -85,7 +38,7 @@ func TestOpenCamerasSharedBus(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	opener := board.OpenCameras(noTemplates, clk, nil)
 	bc := board.Config{
-		Profile: board.ProfileRPi4, Clock: clk, Pins: &busPins{pins: map[string]*gpiotest.Pin{}, de: de},
+		Profile: board.ProfileRPi4, Clock: clk, Pins: boardtest.NewPins(de),
 		Lanes:      []board.LaneConfig{{Camera: board.CameraPort{Path: link}}, {Camera: board.CameraPort{Path: link}}},
 		OpenCamera: opener,
 	}
@@ -136,7 +89,7 @@ func TestOpenCamerasSharedBus(t *testing.T) {
 	if err := b.Halt(); err != nil {
 		t.Fatalf("board Halt() = %v", err)
 	}
-	levels := de.take()
+	levels := de.Take()
 	if len(levels) < 2 || levels[0] != gpio.Low || levels[len(levels)-1] != gpio.Low || !slices.Contains(levels, gpio.High) {
 		t.Errorf("GPIO4 levels = %v; want low at open, high around writes, low at close", levels)
 	}
@@ -148,7 +101,7 @@ func TestOpenCamerasSharedBus(t *testing.T) {
 	// The bus closed with its last camera: the same opener opens it
 	// afresh for a restarted board (fresh pins: the old board's input
 	// goroutines may still be leaving theirs).
-	bc.Pins = &busPins{pins: map[string]*gpiotest.Pin{}, de: de}
+	bc.Pins = boardtest.NewPins(de)
 	b2, err := board.Open(ctx, bc)
 	if err != nil {
 		t.Fatalf("board.Open again after Halt = %v", err)
