@@ -172,6 +172,12 @@ const (
 	defaultInterval    = 6 * time.Hour
 )
 
+// The data directory's layout.
+const (
+	StoreFile   = "laned.db" // the store
+	PicturesDir = "pictures" // the network cameras' pictures
+)
+
 // DefaultConsoleSocket is where the daemon serves the root-only console.
 const DefaultConsoleSocket = "/run/laned/console.sock"
 

@@ -12,37 +12,11 @@ import (
 	"laned/store"
 )
 
-// netCameraSummary describes lane i's camera when it is a network one.
-func netCameraSummary(c *config.Config, i int) (string, bool) {
-	cam := c.Lanes[i].Camera
-	if !cam.IsNetwork() {
-		return "", false
-	}
-	path := "push"
-	if cam.Kind == config.CamISAPI {
-		path = "isapi"
-	}
-	s := fmt.Sprintf("camera %s on %s/camera/%s/%s", cam.Kind, c.Cameras.Listen, path, c.Lanes[i].Name)
-	if cam.Source != "" {
-		s += ", from " + cam.Source
-	}
-	if cam.Token != "" {
-		s += ", token " + cam.Token.String()
-	}
-	if cam.MinConfidence > 0 {
-		s += fmt.Sprintf(", min_confidence %d", cam.MinConfidence)
-	}
-	if cam.OpensBarrier {
-		s += ", its relay opens the barrier"
-	}
-	return s, true
-}
-
 // pictureSpaceWarning warns when the pictures' budget exceeds what the
 // data directory's file system can hold: the free space plus what the
 // pictures already take. free reports a path's free bytes.
 func pictureSpaceWarning(c *config.Config, free func(path string) (uint64, error)) string {
-	dir := filepath.Join(c.DataDir, picturesDir)
+	dir := filepath.Join(c.DataDir, config.PicturesDir)
 	used, _ := store.PictureUsage(dir)
 	at := dir
 	for {

@@ -127,7 +127,7 @@ func TestPictureSpaceWarning(t *testing.T) {
 		t.Errorf("warning without room = %q", w)
 	}
 	// Pictures already on disk count as room.
-	pics, err := store.OpenPictures(filepath.Join(cfg.DataDir, picturesDir), store.PictureOptions{})
+	pics, err := store.OpenPictures(filepath.Join(cfg.DataDir, config.PicturesDir), store.PictureOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"laned/appliance/config"
 	"laned/edge"
 	"laned/edge/console"
 	"laned/edge/update"
@@ -30,7 +31,7 @@ func (d *daemon) consoleBackend(who string) *edge.Console {
 		Ctl: d.ctl, Clock: d.clk, Zone: d.cfg.Park.Location, Who: who, VersionText: Version(),
 		ConfigText: func() string {
 			var sb strings.Builder
-			writeSummary(&sb, d.cfg)
+			config.WriteSummary(&sb, d.cfg)
 			return sb.String()
 		},
 		NetEndpoint: base,
@@ -62,7 +63,7 @@ func (d *daemon) consoleBackend(who string) *edge.Console {
 		}
 	}
 	for i, l := range d.cfg.Lanes {
-		if s, ok := netCameraSummary(d.cfg, i); ok {
+		if s, ok := config.NetCameraSummary(d.cfg, i); ok {
 			b.Ports[l.Name] = s
 		}
 	}

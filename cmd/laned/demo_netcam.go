@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"laned/appliance/config"
 	"laned/edge"
 	"laned/hal"
 	"laned/hal/camera"
@@ -133,5 +134,5 @@ func (d *demo) pictureSummary() (string, bool, error) {
 
 // demoPictures opens the demo's picture store in its data directory.
 func demoPictures(dataDir string) (*store.Pictures, error) {
-	return store.OpenPictures(filepath.Join(dataDir, picturesDir), store.PictureOptions{})
+	return store.OpenPictures(filepath.Join(dataDir, config.PicturesDir), store.PictureOptions{})
 }

@@ -15,9 +15,6 @@ import (
 	"laned/store"
 )
 
-// picturesDir is the pictures' directory in data_dir.
-const picturesDir = "pictures"
-
 // netCameras is the network cameras' side of the daemon: their listener
 // (a server of its own, never the platform's) and the picture store.
 type netCameras struct {
@@ -34,7 +31,7 @@ type netCameras struct {
 func openNetCameras(cfg *config.Config, lanes []edge.LaneConfig, logger *slog.Logger) (*netCameras, error) {
 	n := &netCameras{cams: map[string]*camera.NetCamera{}}
 	var err error
-	n.pics, err = store.OpenPictures(filepath.Join(cfg.DataDir, picturesDir), store.PictureOptions{
+	n.pics, err = store.OpenPictures(filepath.Join(cfg.DataDir, config.PicturesDir), store.PictureOptions{
 		MaxBytes: cfg.Pictures.MaxBytes, MaxAge: time.Duration(cfg.Pictures.MaxDays) * 24 * time.Hour,
 	})
 	if err != nil {

@@ -107,7 +107,7 @@ func netCameraToPicUpload(t *testing.T, opens bool) {
 		t.Fatalf("daemon stop = %v", err)
 	}
 	// The picture files stay under data_dir/pictures.
-	matches, _ := filepath.Glob(filepath.Join(cfg.DataDir, picturesDir, "*", recID+"-in-*.jpg"))
+	matches, _ := filepath.Glob(filepath.Join(cfg.DataDir, config.PicturesDir, "*", recID+"-in-*.jpg"))
 	if len(matches) != 2 {
 		t.Errorf("picture files = %v; want the frame and the plate crop", matches)
 	}

@@ -64,7 +64,7 @@ func runReport(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 		if err != nil {
 			return err
 		}
-		path = filepath.Join(cfg.DataDir, storeFile)
+		path = filepath.Join(cfg.DataDir, config.StoreFile)
 		loc = cfg.Park.Location
 	}
 	if *zone != "" {

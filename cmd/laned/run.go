@@ -32,9 +32,6 @@ import (
 	_ "time/tzdata" // the binary carries the zone database: a Pi may have none
 )
 
-// storeFile is the store's file name in data_dir.
-const storeFile = "laned.db"
-
 // healthPath answers the daemon's own health probe (loopback only).
 const healthPath = "/.laned/health"
 
@@ -189,7 +186,7 @@ func buildDaemon(ctx context.Context, cfg *config.Config, logger *slog.Logger, o
 		return nil, fmt.Errorf("run: update trial: %w", err)
 	}
 	crashLater()
-	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
+	db, rep, err := store.Open(filepath.Join(cfg.DataDir, config.StoreFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
 	}
@@ -200,7 +197,7 @@ func buildDaemon(ctx context.Context, cfg *config.Config, logger *slog.Logger, o
 		// store.Open logged it at ERROR and wrote the audit event.
 		logger.Warn("store started from a salvaged or fresh file", "moved_to", rep.MovedAside, "salvaged", rep.Salvage != nil)
 	case rep.Created:
-		logger.Info("store created", "path", filepath.Join(cfg.DataDir, storeFile), "schema", rep.Schema)
+		logger.Info("store created", "path", filepath.Join(cfg.DataDir, config.StoreFile), "schema", rep.Schema)
 	default:
 		logger.Info("store opened", "schema", rep.Schema, "from_schema", rep.FromSchema)
 	}

@@ -115,7 +115,7 @@ func TestRunDaemon(t *testing.T) {
 	}
 	// The store was closed: it opens again, with the reloaded lists and
 	// the audit of what happened.
-	db, _, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{})
+	db, _, err := store.Open(filepath.Join(cfg.DataDir, config.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatalf("reopen store after stop = %v", err)
 	}
@@ -175,7 +175,7 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 		t.Fatalf("serveDaemon on a busy port = %v; want a listen error", err)
 	}
 	// Everything opened before was closed: the store opens.
-	db, _, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{})
+	db, _, err := store.Open(filepath.Join(cfg.DataDir, config.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatalf("store after a failed start = %v", err)
 	}
@@ -250,7 +250,7 @@ func TestSelftestConfigAndStore(t *testing.T) {
 	if err := selftest(context.Background(), p, &out); err != nil {
 		t.Fatalf("selftest(no store yet) = %v", err)
 	}
-	db, _, err := store.Open(filepath.Join(dir, "data", storeFile), store.Options{})
+	db, _, err := store.Open(filepath.Join(dir, "data", config.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestSelftestConfigAndStore(t *testing.T) {
 	if err := selftest(context.Background(), p, &out); err != nil {
 		t.Errorf("selftest(store closed) = %v; want ok", err)
 	}
-	os.WriteFile(filepath.Join(dir, "data", storeFile), []byte("not a bbolt file, garbage of some length........"), 0o600)
+	os.WriteFile(filepath.Join(dir, "data", config.StoreFile), []byte("not a bbolt file, garbage of some length........"), 0o600)
 	if err := selftest(context.Background(), p, &out); err == nil || !strings.Contains(err.Error(), "store opens") {
 		t.Errorf("selftest(garbage store) = %v; want the store check to fail", err)
 	}

@@ -57,7 +57,7 @@ func selftestStore(_ context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	live := filepath.Join(cfg.DataDir, storeFile)
+	live := filepath.Join(cfg.DataDir, config.StoreFile)
 	f, err := os.Open(live)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // created at the first start

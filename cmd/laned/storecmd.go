@@ -39,7 +39,7 @@ func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		if err != nil {
 			return err
 		}
-		path = filepath.Join(cfg.DataDir, storeFile)
+		path = filepath.Join(cfg.DataDir, config.StoreFile)
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("store: %w", err)
