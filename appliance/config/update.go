@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"laned/edge/update"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,22 @@ type Updates struct {
 	Reserved    int64         // [update] reserved_bytes kept free for the store
 	MaxStarts   int           // [update] max_starts before rollback
 	TrialPeriod time.Duration // [update] trial_period: how long health must hold
+	Interval    time.Duration // [update] interval between pulls
+}
+
+// UpdateOptions are the updater's options for these settings: the binary
+// at live, running version running, configured by the file at path.
+// Callers add the client, the clock, the logger and their own switches.
+func (u Updates) UpdateOptions(live, path, running string) (update.Options, error) {
+	keys, err := update.ParsePublicKeys(u.TrustedKeys)
+	if err != nil {
+		return update.Options{}, err
+	}
+	return update.Options{
+		DataDir: u.DataDir, LivePath: live, ConfigPath: path, Running: running,
+		BaseURL: u.URL, Channel: u.Channel, TrustedKeys: keys,
+		Reserved: u.Reserved, MaxStarts: u.MaxStarts, Interval: u.Interval,
+	}, nil
 }
 
 // Updates is the update commands' view of the configuration.
@@ -25,6 +42,7 @@ func (cfg *Config) Updates() Updates {
 	return Updates{
 		DataDir: cfg.DataDir, URL: cfg.Update.URL, Channel: cfg.Update.Channel, TrustedKeys: cfg.Update.TrustedKeys,
 		Reserved: cfg.Update.ReservedBytes, MaxStarts: cfg.Update.MaxStarts, TrialPeriod: cfg.Update.TrialPeriod.D(),
+		Interval: cfg.Update.Interval.D(),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"laned/appliance"
 	"laned/appliance/config"
 	"laned/board"
 	"laned/hal"
@@ -304,11 +305,11 @@ func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if err != nil {
 			return err
 		}
-		lock, err := refuseWhileRunning(cfg, "camera listen")
+		lock, err := appliance.RefuseWhileRunning(cfg, "camera listen")
 		if err != nil {
 			return err
 		}
-		defer lock.release()
+		defer lock.Release()
 		bc = cfg.Board
 		if *laneName != "" {
 			port, tmpl, err := laneCamera(cfg, *laneName)

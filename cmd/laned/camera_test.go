@@ -17,6 +17,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"laned/appliance"
 	"laned/board/boardtest"
 	"laned/hal"
 	"laned/hal/camera"
@@ -282,14 +283,14 @@ func TestCameraListenRefusals(t *testing.T) {
 		if err := os.MkdirAll(data, 0o750); err != nil {
 			t.Fatal(err)
 		}
-		l, err := lockDaemon(data)
+		l, err := appliance.LockDataDir(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.release()
+		defer l.Release()
 		err = cameraListen(context.Background(), []string{"-config", cfgPath, "-lane", "in1"}, io.Discard, io.Discard, pins)
-		if !errors.Is(err, errRunning) || !strings.Contains(err.Error(), "stop it first") {
-			t.Errorf("camera listen while laned runs = %v; want a refusal wrapping errRunning", err)
+		if !errors.Is(err, appliance.ErrRunning) || !strings.Contains(err.Error(), "stop it first") {
+			t.Errorf("camera listen while laned runs = %v; want a refusal wrapping appliance.ErrRunning", err)
 		}
 	})
 }

@@ -13,11 +13,11 @@ func init() {
 }
 
 func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	return checkMain(args, stdout, stderr, checkEnv{})
+	return checkMain(args, stdout, stderr, config.HostEnv{})
 }
 
 // checkMain is laned check with its view of the box (env) injectable.
-func checkMain(args []string, stdout, stderr io.Writer, env checkEnv) error {
+func checkMain(args []string, stdout, stderr io.Writer, env config.HostEnv) error {
 	fs, cfgPath := configFlags("check", stderr)
 	quiet := fs.Bool("q", false, "print nothing when the configuration is good")
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
@@ -33,24 +33,24 @@ func checkMain(args []string, stdout, stderr io.Writer, env checkEnv) error {
 		}
 		return fmt.Errorf("check: %s: %d problem%s", pathOr(cfg, *cfgPath), len(ps), plural(len(ps)))
 	}
-	h := hostCheck(cfg, env)
-	if len(h.problems) > 0 {
-		config.SortProblems(h.problems)
-		for _, p := range h.problems {
+	h := config.HostCheck(cfg, env)
+	if len(h.Problems) > 0 {
+		config.SortProblems(h.Problems)
+		for _, p := range h.Problems {
 			fmt.Fprintln(stdout, p)
 		}
-		for _, p := range h.warnings {
+		for _, p := range h.Warnings {
 			fmt.Fprintln(stdout, "warning:", p)
 		}
-		return fmt.Errorf("check: %s: %d problem%s on this box", cfg.Path, len(h.problems), plural(len(h.problems)))
+		return fmt.Errorf("check: %s: %d problem%s on this box", cfg.Path, len(h.Problems), plural(len(h.Problems)))
 	}
 	if !*quiet {
 		config.WriteSummary(stdout, cfg)
-		for _, p := range h.warnings {
+		for _, p := range h.Warnings {
 			fmt.Fprintln(stdout, "warning:", p)
 		}
 	}
-	if w := pictureSpaceWarning(cfg, statfsFree); w != "" {
+	if w := config.PictureSpaceWarning(cfg, config.StatfsFree); w != "" {
 		fmt.Fprintln(stdout, w)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance"
 	"laned/appliance/config"
 	"laned/hal"
 	"laned/hal/camera/cameratest"
@@ -53,7 +54,7 @@ func TestSimBoardRealCamera(t *testing.T) {
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { addrs <- a }})
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{OnServing: func(a net.Addr) { addrs <- a }})
 	}()
 	select {
 	case <-addrs:

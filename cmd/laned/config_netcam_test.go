@@ -120,10 +120,10 @@ func TestPictureSpaceWarning(t *testing.T) {
 	free := func(n uint64) func(string) (uint64, error) {
 		return func(p string) (uint64, error) { asked = p; return n, nil }
 	}
-	if w := pictureSpaceWarning(cfg, free(1<<30)); w != "" || asked != dir {
+	if w := config.PictureSpaceWarning(cfg, free(1<<30)); w != "" || asked != dir {
 		t.Errorf("warning with room = %q (asked %s); want none, asking %s", w, asked, dir)
 	}
-	if w := pictureSpaceWarning(cfg, free(4000000)); !strings.Contains(w, "warning: pictures.max_bytes 5000000 exceeds") {
+	if w := config.PictureSpaceWarning(cfg, free(4000000)); !strings.Contains(w, "warning: pictures.max_bytes 5000000 exceeds") {
 		t.Errorf("warning without room = %q", w)
 	}
 	// Pictures already on disk count as room.
@@ -134,7 +134,7 @@ func TestPictureSpaceWarning(t *testing.T) {
 	if _, err := pics.Save(time.Now(), "R1", "in", "full", make([]byte, 1500000)); err != nil {
 		t.Fatal(err)
 	}
-	if w := pictureSpaceWarning(cfg, free(4000000)); w != "" {
+	if w := config.PictureSpaceWarning(cfg, free(4000000)); w != "" {
 		t.Errorf("warning with pictures in use = %q; want none", w)
 	}
 	var out bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance"
 	"laned/appliance/config"
 	"laned/store"
 )
@@ -233,8 +234,8 @@ func TestSecretIsMasked(t *testing.T) {
 	s := config.Secret(testSecret)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%v %s %+v %#v %q", s, s, config.PlatformConfig{Secret: s}, s, s)
-	newLogger(&b, &config.Config{LogFormat: "json"}).Info("x", "secret", s, "platform", config.PlatformConfig{Secret: s})
-	newLogger(&b, &config.Config{LogFormat: "text"}).Info("x", "secret", s)
+	appliance.NewLogger(&b, &config.Config{LogFormat: "json"}).Info("x", "secret", s, "platform", config.PlatformConfig{Secret: s})
+	appliance.NewLogger(&b, &config.Config{LogFormat: "text"}).Info("x", "secret", s)
 	if strings.Contains(b.String(), testSecret) {
 		t.Errorf("secret printed: %s", b.String())
 	}
@@ -253,14 +254,14 @@ func TestSyncVehicles(t *testing.T) {
 	}
 	defer db.Close()
 	db.PutVehicle(store.Vehicle{Plate: "粤B9", List: store.ListMonthly, Note: "added at the console"})
-	if put, del, err := syncVehicles(db, cfg); put != 2 || del != 0 || err != nil {
+	if put, del, err := appliance.SyncVehicles(db, cfg); put != 2 || del != 0 || err != nil {
 		t.Fatalf("syncVehicles = %d, %d, %v; want 2 put", put, del, err)
 	}
-	if put, del, err := syncVehicles(db, cfg); put != 0 || del != 0 || err != nil {
+	if put, del, err := appliance.SyncVehicles(db, cfg); put != 0 || del != 0 || err != nil {
 		t.Fatalf("syncVehicles again = %d, %d, %v; want nothing to do", put, del, err)
 	}
 	cfg.Vehicles = cfg.Vehicles[1:]
-	if put, del, err := syncVehicles(db, cfg); put != 0 || del != 1 || err != nil {
+	if put, del, err := appliance.SyncVehicles(db, cfg); put != 0 || del != 1 || err != nil {
 		t.Fatalf("syncVehicles after a removal = %d, %d, %v; want 1 deleted", put, del, err)
 	}
 	vs, _ := db.ListVehicles()

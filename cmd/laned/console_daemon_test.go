@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance"
 	"laned/appliance/config"
 	"laned/internal/progress"
 )
@@ -30,7 +31,7 @@ func TestDaemonConsole(t *testing.T) {
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { addrs <- a }})
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{OnServing: func(a net.Addr) { addrs <- a }})
 	}()
 	select {
 	case <-addrs:

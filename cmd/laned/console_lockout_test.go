@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"laned/appliance/appliancetest"
 	"log/slog"
 	"net"
 	"testing"
 
+	"laned/appliance"
 	"laned/appliance/config"
 	"laned/edge/console"
 )
@@ -16,13 +18,13 @@ import (
 // over a pseudo-terminal locks after five wrong PINs, and a restarted
 // daemon (same data directory) still refuses the right PIN.
 func TestSerialConsoleLockoutSurvivesRestart(t *testing.T) {
-	p := openConsolePTY(t)
+	p := appliancetest.OpenPTY(t)
 	dir := t.TempDir()
 	h, err := console.HashPIN("1234", bytes.NewReader(make([]byte, 16)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := minimalConfig(t, dir, fmt.Sprintf("[console]\nserial_port = %q\npin_hash = %q\n", p.slave, h))
+	path := minimalConfig(t, dir, fmt.Sprintf("[console]\nserial_port = %q\npin_hash = %q\n", p.Slave, h))
 	start := func() (stop func()) {
 		cfg, err := config.LoadValid(path)
 		if err != nil {
@@ -32,7 +34,7 @@ func TestSerialConsoleLockoutSurvivesRestart(t *testing.T) {
 		serving := make(chan net.Addr, 1)
 		done := make(chan error, 1)
 		go func() {
-			done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { serving <- a }})
+			done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{OnServing: func(a net.Addr) { serving <- a }})
 		}()
 		select {
 		case <-serving:
@@ -47,22 +49,22 @@ func TestSerialConsoleLockoutSurvivesRestart(t *testing.T) {
 		}
 	}
 	stop := start()
-	p.expect("laned technician console")
-	p.expect("PIN: ")
-	p.typ("\r\r") // empty lines are not tries
+	p.Expect("laned technician console")
+	p.Expect("PIN: ")
+	p.Type("\r\r") // empty lines are not tries
 	for i := 1; i <= 4; i++ {
-		p.typ("0000\r")
-		p.expect(fmt.Sprintf("wrong PIN: %d tries left", 5-i))
+		p.Type("0000\r")
+		p.Expect(fmt.Sprintf("wrong PIN: %d tries left", 5-i))
 	}
-	p.typ("0000\r")
-	p.expect("locked for 300 more seconds")
+	p.Type("0000\r")
+	p.Expect("locked for 300 more seconds")
 	stop()
 
 	stop = start()
 	defer stop()
-	p.expect("laned technician console") // the new daemon's greeting: its port is open
-	p.expect("PIN: ")
-	p.typ("1234\r")
-	p.expect("locked for ")
-	p.expect("PIN: ")
+	p.Expect("laned technician console") // the new daemon's greeting: its port is open
+	p.Expect("PIN: ")
+	p.Type("1234\r")
+	p.Expect("locked for ")
+	p.Expect("PIN: ")
 }

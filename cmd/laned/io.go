@@ -8,6 +8,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"laned/appliance"
 	"laned/appliance/config"
 	"laned/board"
 	"laned/hal/clock"
@@ -64,7 +65,7 @@ func ioMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 
 // ioBoard loads the configuration, refuses while laned runs and opens the
 // board's pin source. The lock it returns is held until release.
-func ioBoard(path, tool string, env ioEnv) (*config.Config, board.PinSource, *daemonLock, error) {
+func ioBoard(path, tool string, env ioEnv) (*config.Config, board.PinSource, *appliance.DataDirLock, error) {
 	cfg, err := config.LoadValid(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -72,7 +73,7 @@ func ioBoard(path, tool string, env ioEnv) (*config.Config, board.PinSource, *da
 	if cfg.Board.Profile == board.ProfileSim {
 		return cfg, nil, nil, nil
 	}
-	lock, err := refuseWhileRunning(cfg, tool)
+	lock, err := appliance.RefuseWhileRunning(cfg, tool)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -80,7 +81,7 @@ func ioBoard(path, tool string, env ioEnv) (*config.Config, board.PinSource, *da
 	bc.Pins = env.pins
 	pins, err := bc.PinSource()
 	if err != nil {
-		lock.release()
+		lock.Release()
 		return nil, nil, nil, fmt.Errorf("%s: %w", tool, err)
 	}
 	return cfg, pins, lock, nil
@@ -101,7 +102,7 @@ func ioRelease(args []string, stdout, stderr io.Writer, env ioEnv) error {
 	if err != nil {
 		return err
 	}
-	defer lock.release()
+	defer lock.Release()
 	if pins == nil {
 		fmt.Fprintln(stdout, "sim profile: no relays")
 		return nil

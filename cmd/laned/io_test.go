@@ -19,6 +19,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
+	"laned/appliance"
 	"laned/board/boardtest"
 	"laned/hal/clock"
 )
@@ -73,16 +74,16 @@ func TestIORelease(t *testing.T) {
 	t.Run("refused while laned runs", func(t *testing.T) {
 		data := filepath.Join(dir, "data")
 		os.MkdirAll(data, 0o750)
-		l, err := lockDaemon(data)
+		l, err := appliance.LockDataDir(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.release()
+		defer l.Release()
 		p, _ := pins.Pin("GPIO5")
 		p.Out(gpio.Low)
 		for _, args := range [][]string{{"release", "-config", cfg}, {"watch", "-config", cfg}, {"pulse", "-config", cfg, "-yes", "in1", "open"}} {
 			err = ioMain(context.Background(), args, nil, &out, &out, ioEnv{pins: pins})
-			if !errors.Is(err, errRunning) || !strings.Contains(err.Error(), "io "+args[0]+": refusing") || !strings.Contains(err.Error(), "stop it first") {
+			if !errors.Is(err, appliance.ErrRunning) || !strings.Contains(err.Error(), "io "+args[0]+": refusing") || !strings.Contains(err.Error(), "stop it first") {
 				t.Errorf("io %s while laned runs = %v; want refused, saying so", args[0], err)
 			}
 		}

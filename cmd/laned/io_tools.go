@@ -99,7 +99,7 @@ func ioWatch(ctx context.Context, args []string, stdout, stderr io.Writer, env i
 	if err != nil {
 		return err
 	}
-	defer lock.release()
+	defer lock.Release()
 	if pins == nil {
 		return fmt.Errorf("io watch: the sim profile has no GPIO inputs")
 	}
@@ -173,7 +173,7 @@ func ioPulse(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	defer lock.release()
+	defer lock.Release()
 	if pins == nil {
 		return fmt.Errorf("io pulse: the sim profile has no relays")
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"laned/appliance/appliancetest"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"laned/appliance"
 	"laned/appliance/config"
 	"laned/cmb"
 	"laned/cmb/cmbsim"
@@ -55,8 +57,8 @@ func netCameraToPicUpload(t *testing.T, opens bool) {
 	cams := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{
-			Getenv: env(nil), OnCameras: func(a net.Addr) { cams <- a },
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{
+			Getenv: appliancetest.Env(nil), OnCameras: func(a net.Addr) { cams <- a },
 		})
 	}()
 	var addr net.Addr

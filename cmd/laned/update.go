@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"time"
 
+	"laned/appliance"
 	"laned/appliance/config"
 	"laned/edge/update"
 	"laned/hal/clock"
@@ -66,7 +66,7 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		_, err = r.WriteTo(stdout)
 		return err
 	case "guard":
-		l, err := livePath(*live)
+		l, err := appliance.LivePath(*live)
 		if err != nil {
 			return err
 		}
@@ -99,20 +99,16 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		fmt.Fprintf(stdout, "trial: %s committed\n", Version())
 		return nil
 	}
-	l, err := livePath(*live)
+	l, err := appliance.LivePath(*live)
 	if err != nil {
 		return err
 	}
-	keys, err := update.ParsePublicKeys(cfg.TrustedKeys)
+	opts, err := cfg.UpdateOptions(l, *cfgPath, Version())
 	if err != nil {
 		return err
 	}
-	opts := update.Options{
-		DataDir: cfg.DataDir, LivePath: l, ConfigPath: *cfgPath, Running: Version(),
-		BaseURL: cfg.URL, Channel: cfg.Channel, TrustedKeys: keys, Reserved: cfg.Reserved,
-		MaxStarts: cfg.MaxStarts, HTTP: &http.Client{Timeout: 10 * time.Minute}, Logger: log,
-		Step: killAtStep(os.Getenv(killAtEnv)),
-	}
+	opts.Interval = 0 // one check, no schedule
+	opts.HTTP, opts.Logger, opts.Step = &http.Client{Timeout: 10 * time.Minute}, log, killAtStep(os.Getenv(killAtEnv))
 	var res update.Result
 	switch sub {
 	case "check":
@@ -165,18 +161,6 @@ func crashLater() {
 		return
 	}
 	time.AfterFunc(d, func() { panic("laned: built with main.crashAfter=" + crashAfter) })
-}
-
-// livePath is the flag's path, else this executable's resolved path.
-func livePath(flagged string) (string, error) {
-	if flagged != "" {
-		return filepath.Abs(flagged)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("update: live path: %w", err)
-	}
-	return filepath.EvalSymlinks(exe)
 }
 
 // restartService restarts laned.service when systemd runs this machine.

@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"context"
@@ -27,8 +27,9 @@ type netCameras struct {
 
 // openNetCameras opens the picture store and, when a lane has a network
 // camera, its NetCamera and the listener; lanes get their network
-// cameras in place of the board's.
-func openNetCameras(cfg *config.Config, lanes []edge.LaneConfig, logger *slog.Logger) (*netCameras, error) {
+// cameras in place of the board's. adjust (nil: none) may change each
+// camera's settings.
+func openNetCameras(cfg *config.Config, lanes []edge.LaneConfig, adjust func(*camera.NetConfig), logger *slog.Logger) (*netCameras, error) {
 	n := &netCameras{cams: map[string]*camera.NetCamera{}}
 	var err error
 	n.pics, err = store.OpenPictures(filepath.Join(cfg.DataDir, config.PicturesDir), store.PictureOptions{
@@ -48,9 +49,13 @@ func openNetCameras(cfg *config.Config, lanes []edge.LaneConfig, logger *slog.Lo
 		if c.Kind == config.CamISAPI {
 			fam = camera.FamilyISAPI
 		}
-		cam, err := camera.NewNet(camera.NetConfig{
+		nc := camera.NetConfig{
 			Name: lc.Name + "/camera", Family: fam, SerialNo: c.SerialNo, OpensBarrier: c.OpensBarrier, Logger: logger,
-		})
+		}
+		if adjust != nil {
+			adjust(&nc)
+		}
+		cam, err := camera.NewNet(nc)
 		if err != nil {
 			return nil, fmt.Errorf("run: lane %s: %w", lc.Name, err)
 		}

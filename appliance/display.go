@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"fmt"
@@ -77,8 +77,8 @@ func edgeDisplayConfig(cfg *config.Config) edge.DisplayConfig {
 	return dc
 }
 
-// displayLine is the demo's and the sim log's rendering of a display
+// DisplayLine is the demo's and the sim log's rendering of a display
 // change: "[display exit1] 京A12345 | … ♪ …".
-func displayLine(lane, shown string) string {
+func DisplayLine(lane, shown string) string {
 	return fmt.Sprintf("[display %s] %s", lane, strings.TrimSpace(shown))
 }

@@ -1,48 +1,16 @@
-package main
+package appliance
 
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"laned/appliance/appliancetest"
 	"laned/hal/clock"
-
-	"laned/internal/progress"
 )
-
-// notifyListener is systemd's end of the notify socket.
-func notifyListener(t *testing.T, name string) (*net.UnixConn, string) {
-	t.Helper()
-	if name == "" {
-		name = filepath.Join(t.TempDir(), "notify.sock")
-	}
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, name
-}
-
-// readNotify returns the next datagram; the deadline only bounds a
-// broken test, it asserts nothing about timing.
-func readNotify(t *testing.T, c *net.UnixConn) string {
-	t.Helper()
-	c.SetReadDeadline(time.Now().Add(progress.Stall))
-	b := make([]byte, 4096)
-	n, err := c.Read(b)
-	if err != nil {
-		t.Fatalf("read notify socket: %v", err)
-	}
-	return string(b[:n])
-}
-
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestNotifier(t *testing.T) {
 	for _, tt := range []struct{ name, sock string }{
@@ -50,19 +18,19 @@ func TestNotifier(t *testing.T) {
 		{"abstract", "@laned-notify-test-" + strconv.Itoa(os.Getpid())},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l, name := notifyListener(t, tt.sock)
-			n, err := newNotifier(env(map[string]string{"NOTIFY_SOCKET": name}), 1)
+			l, name := appliancetest.NotifyListener(t, tt.sock)
+			n, err := newNotifier(appliancetest.Env(map[string]string{"NOTIFY_SOCKET": name}), 1)
 			if err != nil || n == nil {
 				t.Fatalf("newNotifier = %v, %v", n, err)
 			}
 			if err := n.Ready("serving 2 lanes\nsecond line"); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := readNotify(t, l), "READY=1\nSTATUS=serving 2 lanes second line"; got != want {
+			if got, want := appliancetest.ReadNotify(t, l), "READY=1\nSTATUS=serving 2 lanes second line"; got != want {
 				t.Errorf("Ready sent %q; want %q", got, want)
 			}
 			n.Stopping()
-			if got := readNotify(t, l); got != "STOPPING=1" {
+			if got := appliancetest.ReadNotify(t, l); got != "STOPPING=1" {
 				t.Errorf("Stopping sent %q", got)
 			}
 		})
@@ -87,7 +55,7 @@ func TestNewNotifierEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := newNotifier(env(tt.env), 42)
+			n, err := newNotifier(appliancetest.Env(tt.env), 42)
 			if (err != nil) != tt.wantErr || (n == nil) != tt.nil {
 				t.Fatalf("newNotifier(%v) = %v, %v; want nil %v, error %v", tt.env, n, err, tt.nil, tt.wantErr)
 			}
@@ -103,8 +71,8 @@ func TestNewNotifierEnv(t *testing.T) {
 }
 
 func TestWatchdog(t *testing.T) {
-	l, name := notifyListener(t, "")
-	n, _ := newNotifier(env(map[string]string{"NOTIFY_SOCKET": name, "WATCHDOG_USEC": "4000000"}), 1)
+	l, name := appliancetest.NotifyListener(t, "")
+	n, _ := newNotifier(appliancetest.Env(map[string]string{"NOTIFY_SOCKET": name, "WATCHDOG_USEC": "4000000"}), 1)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	ctx, cancel := context.WithCancel(context.Background())
 	sick := make(chan error, 10)
@@ -115,7 +83,7 @@ func TestWatchdog(t *testing.T) {
 		n.Watchdog(ctx, clk, func() error { return <-healthy }, func(err error) { sick <- err })
 	}()
 	healthy <- nil
-	if got := readNotify(t, l); got != "WATCHDOG=1" {
+	if got := appliancetest.ReadNotify(t, l); got != "WATCHDOG=1" {
 		t.Fatalf("first ping %q; want WATCHDOG=1", got)
 	}
 	clk.WaitPending(1)
@@ -127,7 +95,7 @@ func TestWatchdog(t *testing.T) {
 	clk.WaitPending(1)
 	healthy <- nil
 	clk.Advance(2 * time.Second)
-	if got := readNotify(t, l); got != "WATCHDOG=1" {
+	if got := appliancetest.ReadNotify(t, l); got != "WATCHDOG=1" {
 		t.Fatalf("ping after recovery %q; want WATCHDOG=1", got)
 	}
 	cancel()

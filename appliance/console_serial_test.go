@@ -1,121 +1,53 @@
-package main
+package appliance
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"laned/appliance/appliancetest"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"laned/edge/console"
 	"laned/hal/clock"
-
-	"laned/internal/progress"
 )
 
-// consolePTY is the master side of a pseudo-terminal: the technician's terminal.
-type consolePTY struct {
-	t      *testing.T
-	master *os.File
-	slave  string
-	seen   bytes.Buffer // everything read so far
-	next   int          // start of what expect has not consumed
-}
-
-// openConsolePTY opens /dev/ptmx, unlocks the slave and names it /dev/pts/N.
-func openConsolePTY(t *testing.T) *consolePTY {
-	t.Helper()
-	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: open /dev/ptmx: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		unix.Close(fd)
-		t.Fatalf("unlock consolePTY: %v", err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		unix.Close(fd)
-		t.Fatalf("consolePTY number: %v", err)
-	}
-	p := &consolePTY{t: t, master: os.NewFile(uintptr(fd), "/dev/ptmx"), slave: fmt.Sprintf("/dev/pts/%d", n)}
-	t.Cleanup(func() { p.master.Close() })
-	return p
-}
-
-func (p *consolePTY) typ(s string) {
-	p.t.Helper()
-	if _, err := p.master.Write([]byte(s)); err != nil {
-		p.t.Fatalf("type %q: %v", s, err)
-	}
-}
-
-// expect reads until want appears after what earlier calls consumed and
-// returns the text up to and including it. The deadline only keeps a
-// broken session from hanging the test; nothing is timed.
-func (p *consolePTY) expect(want string) string {
-	p.t.Helper()
-	deadline := time.Now().Add(progress.Stall)
-	buf := make([]byte, 1024)
-	for {
-		if i := strings.Index(p.seen.String()[p.next:], want); i >= 0 {
-			got := p.seen.String()[p.next : p.next+i+len(want)]
-			p.next += i + len(want)
-			return got
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("terminal shows\n%q\nwant %q", p.seen.String()[p.next:], want)
-		}
-		p.master.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		n, err := p.master.Read(buf)
-		p.seen.Write(buf[:n])
-		if errors.Is(err, syscall.EIO) {
-			time.Sleep(time.Millisecond) // the slave is closed between sessions
-		}
-	}
-}
-
 func TestSerialConsoleOverPTY(t *testing.T) {
-	p := openConsolePTY(t)
+	p := appliancetest.OpenPTY(t)
 	pin := consoleMustPIN(t, "1234")
-	c, b := newTestConsole(t, console.Options{Name: "serial " + p.slave, Echo: true, PIN: pin})
+	c, b := appliancetest.NewConsole(t, console.Options{Name: "serial " + p.Slave, Echo: true, PIN: pin})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveConsoleSerial(ctx, p.slave, 115200, c, nil) }()
+	go func() { done <- serveConsoleSerial(ctx, p.Slave, 115200, c, nil) }()
 
-	p.expect("laned technician console (serial " + p.slave + "), version v1.2.3\r\n")
-	p.expect("PIN: ")
-	p.typ("1234\r")
-	if got := p.expect("PIN accepted"); got != "****\r\n"+"PIN accepted" {
+	p.Expect("laned technician console (serial " + p.Slave + "), version v1.2.3\r\n")
+	p.Expect("PIN: ")
+	p.Type("1234\r")
+	if got := p.Expect("PIN accepted"); got != "****\r\n"+"PIN accepted" {
 		t.Errorf("PIN entry shows %q; want four stars and PIN accepted", got)
 	}
-	p.expect("laned> ")
+	p.Expect("laned> ")
 
-	p.typ("status\r")
-	got := p.expect("laned> ")
+	p.Type("status\r")
+	got := p.Expect("laned> ")
 	for _, w := range []string{"status\r\n", "clock     2025-03-01 14:03:22 Asia/Shanghai\r\n", "queue     3 pending", "1  entry1  entry  closed"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("status over the serial console shows\n%q\nwant %q", got, w)
 		}
 	}
 
-	p.typ("lane 9 open\r")
-	if got := p.expect("laned> "); !strings.Contains(got, "lane 9 open\r\nlane 9: no such lane (lanes: entry1, exit1, or their numbers 1 to 2)\r\n") {
+	p.Type("lane 9 open\r")
+	if got := p.Expect("laned> "); !strings.Contains(got, "lane 9 open\r\nlane 9: no such lane (lanes: entry1, exit1, or their numbers 1 to 2)\r\n") {
 		t.Errorf("lane 9 open shows %q; want the no-such-lane error listing the lanes", got)
 	}
 
 	// picocom sends DEL for backspace, minicom BS; both erase a rune.
-	p.typ("lane 2 openn\x7f \"fire drilx\bl\"\r")
-	got = p.expect("laned> ")
+	p.Type("lane 2 openn\x7f \"fire drilx\bl\"\r")
+	got = p.Expect("laned> ")
 	if !strings.Contains(got, "openn\b \b \"fire drilx\b \bl\"\r\n") {
 		t.Errorf("the edited line echoes %q; want the erasures echoed as \\b \\b", got)
 	}
@@ -128,10 +60,10 @@ func TestSerialConsoleOverPTY(t *testing.T) {
 
 	// Ctrl-D ends the session; the port is reopened for the next one,
 	// which asks for the PIN again.
-	p.typ("\x04")
-	p.expect("bye\r\n")
-	p.expect("laned technician console")
-	p.expect("PIN: ")
+	p.Type("\x04")
+	p.Expect("bye\r\n")
+	p.Expect("laned technician console")
+	p.Expect("PIN: ")
 
 	cancel()
 	if err := <-done; err != nil {
@@ -176,8 +108,8 @@ func (f *consoleFakePort) Close() error {
 }
 
 func TestSerialConsoleReopensWithBackoff(t *testing.T) {
-	clk := clock.NewFake(consoleT0)
-	c, _ := newTestConsole(t, console.Options{})
+	clk := clock.NewFake(appliancetest.T0)
+	c, _ := appliancetest.NewConsole(t, console.Options{})
 	var (
 		mu    sync.Mutex
 		opens int

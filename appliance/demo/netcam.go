@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -8,18 +8,11 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"path/filepath"
-	"time"
 
-	"laned/appliance/config"
-	"laned/edge"
 	"laned/hal"
 	"laned/hal/camera"
 	"laned/hal/sim"
-	"laned/store"
 )
 
 // The demo's network camera lane: entry2 has the loops and barrier of the
@@ -27,40 +20,9 @@ import (
 // its own, whose pictures go up to the platform as PicUpload.
 
 type demoNetLane struct {
-	lane   *sim.Lane
-	cam    *camera.NetCamera
-	url    string // the push URL
-	srv    *http.Server
+	lane   *sim.Lane         // the sim board's lane: loops and barrier
+	url    string            // the push URL
 	frames map[string][]byte // plate → the full frame pushed
-}
-
-// openNetLane starts entry2's network camera and its listener.
-func (d *demo) openNetLane(logger *slog.Logger) (edge.LaneConfig, error) {
-	n := &demoNetLane{lane: sim.NewLane(d.clk, sim.LaneConfig{Name: "entry2", CameraAddr: 3}), frames: map[string][]byte{}}
-	cam, err := camera.NewNet(camera.NetConfig{Name: "entry2/camera", Family: camera.FamilyPush, Clock: d.clk, Logger: logger,
-		Silence: 24 * time.Hour}) // the demo camera sends no heartbeats
-	if err != nil {
-		return edge.LaneConfig{}, err
-	}
-	l := camera.NewListener(logger.With("who", "camera listener"))
-	if err := l.Add("entry2", camera.NetSource{Camera: cam, Token: "demo"}); err != nil {
-		return edge.LaneConfig{}, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return edge.LaneConfig{}, fmt.Errorf("demo: listen: %w", err)
-	}
-	n.srv = &http.Server{Handler: l, ReadHeaderTimeout: 5 * time.Second}
-	go n.srv.Serve(ln)
-	n.cam, n.url = cam, "http://"+ln.Addr().String()+"/camera/push/entry2?token=demo"
-	d.net = n
-	return edge.LaneConfig{Name: "entry2", Kind: edge.Entry, Code: 2, Arming: n.lane.Arming, Safety: n.lane.Safety, Barrier: n.lane.Barrier, Camera: cam}, nil
-}
-
-func (n *demoNetLane) close() {
-	if n != nil {
-		n.srv.Close()
-	}
 }
 
 // demoFrame is a small JPEG standing for a camera's frame.
@@ -130,9 +92,4 @@ func (d *demo) pictureSummary() (string, bool, error) {
 	}
 	line := fmt.Sprintf("pictures: %d of %d network camera frames at the platform byte for byte", same, len(d.net.frames))
 	return line, same == len(d.net.frames), nil
-}
-
-// demoPictures opens the demo's picture store in its data directory.
-func demoPictures(dataDir string) (*store.Pictures, error) {
-	return store.OpenPictures(filepath.Join(dataDir, config.PicturesDir), store.PictureOptions{})
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -8,15 +8,14 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"laned/appliance/config"
 	"laned/store"
 )
 
-// pictureSpaceWarning warns when the pictures' budget exceeds what the
+// PictureSpaceWarning warns when the pictures' budget exceeds what the
 // data directory's file system can hold: the free space plus what the
 // pictures already take. free reports a path's free bytes.
-func pictureSpaceWarning(c *config.Config, free func(path string) (uint64, error)) string {
-	dir := filepath.Join(c.DataDir, config.PicturesDir)
+func PictureSpaceWarning(c *Config, free func(path string) (uint64, error)) string {
+	dir := filepath.Join(c.DataDir, PicturesDir)
 	used, _ := store.PictureUsage(dir)
 	at := dir
 	for {
@@ -40,7 +39,9 @@ func pictureSpaceWarning(c *config.Config, free func(path string) (uint64, error
 	return ""
 }
 
-func statfsFree(path string) (uint64, error) {
+// StatfsFree is the free space of path's file system for an unprivileged
+// user, for PictureSpaceWarning.
+func StatfsFree(path string) (uint64, error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(path, &st); err != nil {
 		return 0, fmt.Errorf("statfs %s: %w", path, err)

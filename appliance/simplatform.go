@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"bytes"
@@ -10,43 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"laned/cmb/cmbsim"
 )
-
-// localPlatform is the demo's platform: cmbsim in process.
-type localPlatform struct{ sim *cmbsim.Sim }
-
-func (p localPlatform) ScanPay(ctx context.Context, outCode int) (int64, string, error) {
-	res, err := p.sim.ScanPay(ctx, outCode)
-	return res.Amount, res.Calc.VplNumber, err
-}
-
-func (p localPlatform) PayPlate(ctx context.Context, plate string) (int64, error) {
-	res, err := p.sim.PayPlate(ctx, plate)
-	return res.Amount, err
-}
-
-func (p localPlatform) NoVpln(ctx context.Context, virtual string, inCode int) (int, string, error) {
-	env, _, err := p.sim.NoVpln(ctx, virtual, inCode)
-	return env.Status, env.Message, err
-}
-
-func (p localPlatform) Bind(ctx context.Context, plate string, limit int64) error {
-	if err := p.sim.AddAgreement(plate, limit); err != nil {
-		return err
-	}
-	_, err := p.sim.Bind(ctx, cmbsim.BindRequest{Plate: plate, Limit: limit})
-	return err
-}
-
-func (p localPlatform) Outage(ctx context.Context, down bool) error {
-	if down {
-		return p.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
-	}
-	p.sim.ClearFaults()
-	return nil
-}
 
 // adminPlatform is a `cmbsim serve` reached through its admin API
 // (/_sim/…) at the platform's base URL: the daemon's sim commands play

@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"laned/hal/sim"
 )
 
-// simPlatform is the platform's side of the sim commands: the demo's
+// SimPlatform is the platform's side of the sim commands: the demo's
 // in-process cmbsim, or the daemon's `cmbsim serve` through its admin API.
-type simPlatform interface {
+type SimPlatform interface {
 	// ScanPay: the driver at exit outCode scans the QR code and pays.
 	ScanPay(ctx context.Context, outCode int) (fen int64, plate string, err error)
 	// PayPlate: the driver of plate pays in advance on the phone.
@@ -34,7 +34,7 @@ type simCommands struct {
 	lanes    []*sim.Lane
 	clk      *clock.Fake // the simulated clock; nil: real time, advance refused
 	zone     *time.Location
-	platform simPlatform                 // nil: the platform commands are refused
+	platform SimPlatform                 // nil: the platform commands are refused
 	settle   func(context.Context) error // after a command that moves things; nil: none
 	kick     func()                      // the dispatcher, after an outage or a jump in time
 	advanced func(time.Duration)         // told of every `sim advance`; nil: none

@@ -1,16 +1,13 @@
-package main
+package appliance
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"laned/appliance/config"
@@ -22,13 +19,11 @@ import (
 	"laned/store"
 )
 
-func init() { startConsoles = serveConsoles }
-
 // consoleBackend is the daemon as the console sees it.
-func (d *daemon) consoleBackend(who string) *edge.Console {
+func (d *Daemon) consoleBackend(who string) *edge.Console {
 	base := platformBase(d.cfg.Platform)
 	b := &edge.Console{
-		Ctl: d.ctl, Clock: d.clk, Zone: d.cfg.Park.Location, Who: who, VersionText: Version(),
+		Ctl: d.ctl, Clock: d.clk, Zone: d.cfg.Park.Location, Who: who, VersionText: d.opt.Version,
 		ConfigText: func() string {
 			var sb strings.Builder
 			config.WriteSummary(&sb, d.cfg)
@@ -71,11 +66,16 @@ func (d *daemon) consoleBackend(who string) *edge.Console {
 }
 
 // simCommands drives the sim board's lanes, the simulated clock when
-// [board] clock = "sim", and the platform simulator at the base URL.
-func (d *daemon) simCommands(lanes []*sim.Lane) *simCommands {
+// [board] clock = "sim", and the platform simulator (Options.Sim, else
+// the one at the base URL).
+func (d *Daemon) simCommands(lanes []*sim.Lane) *simCommands {
+	var platform SimPlatform = newAdminPlatform(platformBase(d.cfg.Platform))
+	if d.opt.Sim != nil {
+		platform = d.opt.Sim
+	}
 	return &simCommands{
 		lanes: lanes, clk: d.simClk, zone: d.cfg.Park.Location,
-		platform: newAdminPlatform(platformBase(d.cfg.Platform)),
+		platform: platform,
 		kick:     d.ctl.Kick,
 		settle: func(ctx context.Context) error {
 			// Until the lanes have taken every event: a bounded wait on
@@ -118,39 +118,6 @@ func probePlatform(ctx context.Context, base string) error {
 	return c.Close()
 }
 
-// consoleUpdate applies an update bundle from the console and, when it was
-// installed, stops the daemon so that systemd starts the new binary.
-func (d *daemon) consoleUpdate(ctx context.Context, path string) (string, error) {
-	keys, err := update.ParsePublicKeys(d.cfg.Update.TrustedKeys)
-	if err != nil {
-		return "", err
-	}
-	live := d.opt.LivePath
-	if live == "" {
-		if live, err = livePath(""); err != nil {
-			return "", err
-		}
-	}
-	res, err := update.Apply(ctx, path, update.Options{
-		DataDir: d.cfg.DataDir, LivePath: live, ConfigPath: d.cfg.Path, Running: Version(),
-		TrustedKeys: keys, Reserved: d.cfg.Update.ReservedBytes, MaxStarts: d.cfg.Update.MaxStarts,
-		HTTP: &http.Client{Timeout: time.Minute}, Logger: d.log.With("part", "update"),
-	})
-	if err != nil {
-		return "", err
-	}
-	if !res.Installed {
-		return fmt.Sprintf("nothing installed: offered %s, running %s: %s", orUnknown(res.Version), res.From, res.Detail), nil
-	}
-	go func() { // let the console answer first
-		time.Sleep(time.Second)
-		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	}()
-	return fmt.Sprintf("installed %s over %s, on trial; laned restarts now", res.Version, res.From), nil
-}
-
-// serveConsoles runs the root-only socket console and, when configured,
-// the serial console with its PIN, until ctx ends.
 // pinStore keeps the serial console's PIN lock-out in the store, so that
 // a restart neither resets the count nor lifts a lock.
 type pinStore struct{ db *store.DB }
@@ -164,7 +131,9 @@ func (p pinStore) SavePIN(st console.PINState) error {
 	return p.db.PutConsoleLockout(store.ConsoleLockout(st))
 }
 
-func serveConsoles(ctx context.Context, d *daemon) error {
+// serveConsoles runs the root-only socket console and, when configured,
+// the serial console with its PIN, until ctx ends (then nil).
+func (d *Daemon) serveConsoles(ctx context.Context) error {
 	loc := d.cfg.Park.Location
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -179,7 +148,7 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 	if sock := d.cfg.Console.Socket; sock != "" {
 		c := console.New(console.Options{Backend: d.consoleBackend("console socket"), Logger: d.log.With("part", "console"), Clock: d.real, Location: loc, Name: "laned"})
 		wg.Add(1)
-		go func() { defer wg.Done(); keep(serveConsoleSocket(ctx, sock, c)) }()
+		go func() { defer wg.Done(); keep(ServeConsoleSocket(ctx, sock, c)) }()
 	}
 	if port := d.cfg.Console.SerialPort; port != "" && port != "none" {
 		pin, err := console.NewPINCheck(d.cfg.Console.PINHash, console.PINOptions{

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -8,44 +8,43 @@ import (
 	"path"
 	"strings"
 
-	"laned/appliance/config"
 	"laned/board"
 )
 
-// checkEnv is what laned check inspects beyond the file; tests replace
+// HostEnv is what laned check inspects beyond the file; tests replace
 // it. Zero fields are the real thing.
-type checkEnv struct {
-	root fs.FS           // the box's root file system; nil: os.DirFS("/")
-	pins board.PinSource // nil: the board profile's (host) pins
+type HostEnv struct {
+	Root fs.FS           // the box's root file system; nil: os.DirFS("/")
+	Pins board.PinSource // nil: the board profile's (host) pins
 }
 
-// hostFindings are laned check's findings on the box itself: problems
-// (wiring that cannot work) and warnings, each tied to a key of the file.
-type hostFindings struct {
-	problems, warnings []config.Problem
+// HostFindings are laned check's findings on the box itself: Problems
+// (wiring that cannot work) and Warnings, each tied to a key of the file.
+type HostFindings struct {
+	Problems, Warnings []Problem
 }
 
-// hostCheck looks at the box the configuration is for: the camera
+// HostCheck looks at the box the configuration is for: the camera
 // UARTs behind their paths (symlinks resolved), a kernel console or a
 // login prompt on a camera's UART, the mini-UART, and the pins as the
 // board's driver resolves them (two names for one line). Things it cannot
 // see (not the board) become warnings, with the error as it is.
-func hostCheck(cfg *config.Config, env checkEnv) hostFindings {
-	var h hostFindings
+func HostCheck(cfg *Config, env HostEnv) HostFindings {
+	var h HostFindings
 	if cfg.Board.Profile == board.ProfileSim {
 		return h
 	}
-	root := env.root
+	root := env.Root
 	if root == nil {
 		root = os.DirFS("/")
 	}
 	data, _ := os.ReadFile(cfg.Path)
-	lines := config.IndexLines(data)
-	mk := func(key, format string, args ...any) config.Problem {
-		return config.Problem{File: cfg.Path, Line: lines.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	lines := IndexLines(data)
+	mk := func(key, format string, args ...any) Problem {
+		return Problem{File: cfg.Path, Line: lines.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
-	problem := func(key, format string, args ...any) { h.problems = append(h.problems, mk(key, format, args...)) }
-	warn := func(key, format string, args ...any) { h.warnings = append(h.warnings, mk(key, format, args...)) }
+	problem := func(key, format string, args ...any) { h.Problems = append(h.Problems, mk(key, format, args...)) }
+	warn := func(key, format string, args ...any) { h.Warnings = append(h.Warnings, mk(key, format, args...)) }
 	hw := cfg.Board.WithDefaults().Lanes
 
 	// The UART behind each camera path.
@@ -95,7 +94,7 @@ func hostCheck(cfg *config.Config, env checkEnv) hostFindings {
 
 	// The pins as the board's driver resolves them.
 	bc := cfg.Board
-	bc.Pins = env.pins
+	bc.Pins = env.Pins
 	src, err := bc.PinSource()
 	if err != nil {
 		warn("board.profile", "pins not checked on this machine: %v", err)
