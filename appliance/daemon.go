@@ -219,13 +219,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Opt
 	if d.cams, err = openNetCameras(cfg, lanes, opt.NetCamera, logger.With("part", "camera")); err != nil {
 		return nil, err
 	}
-	ctl, err := edge.New(edge.Config{
-		ParkCode: cfg.Park.ParkCode, Spaces: edge.Spaces{Total: cfg.Park.SpacesTotal, VIP: cfg.Park.SpacesVIP},
-		Guaranteed: cfg.Platform.Guaranteed, OfflineRelease: cfg.Platform.OfflineRelease, ReplaceStale: cfg.Park.ReplaceStale, DedupeWindow: cfg.Park.DedupeWindow.D(),
-		TollCollector: cfg.Park.TollCollector, SendTimeout: cfg.Platform.SendTimeout.D(), MaxRefusals: cfg.Platform.MaxRefusals,
-		Retention: time.Duration(cfg.Park.RetentionDays) * 24 * time.Hour,
-		Display:   edgeDisplayConfig(cfg),
-	}, lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Rand: opt.Rand, Logger: logger.With("part", "edge"), Pictures: d.cams.pics})
+	ctl, err := edge.New(cfg.Edge(), lanes, edge.Deps{Store: db, Tariff: eng, Uplink: client, Clock: d.clk, Rand: opt.Rand, Logger: logger.With("part", "edge"), Pictures: d.cams.pics})
 	if err != nil {
 		return nil, fmt.Errorf("run: controller: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"laned/appliance/config"
 	"laned/board"
-	"laned/cmb"
 	"laned/edge"
 	"laned/hal/camera"
 	"laned/hal/clock"
@@ -65,16 +64,6 @@ func openDisplay(cfg *config.Config, l config.LaneConfig, bl *board.Lane, clk cl
 		vol = *ld.Volume
 	}
 	return &edge.LaneDisplay{Device: b, Lines: ld.Lines, Voice: ld.Voice == nil || *ld.Voice, Volume: vol}, nil
-}
-
-// edgeDisplayConfig is [display] for edge, with the QR host of the
-// configured platform environment.
-func edgeDisplayConfig(cfg *config.Config) edge.DisplayConfig {
-	dc := cfg.Display.EdgeDisplay()
-	if env, err := cmb.ParseEnvironment(cfg.Platform.Environment); err == nil && cfg.Platform.BaseURL == "" {
-		dc.QRHost = cmb.QRHost(env)
-	}
-	return dc
 }
 
 // DisplayLine is the demo's and the sim log's rendering of a display

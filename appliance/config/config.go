@@ -164,8 +164,6 @@ type UpdateConfig struct {
 const (
 	defaultDataDir     = "/var/lib/laned"
 	defaultListen      = ":8080"
-	defaultDedupe      = 10 * time.Second
-	defaultSendTimeout = 10 * time.Second
 	defaultSerialBaud  = 115200
 	defaultReserved    = 64 << 20
 	defaultTrialPeriod = 5 * time.Minute

@@ -125,3 +125,31 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// The values edge owns are judged by edge.Config.Validate, reported at
+// their keys with the file's units; a retention too large for a Duration
+// still names the days given.
+func TestEdgeValuesJudgedByEdge(t *testing.T) {
+	tests := []struct{ park, key, msg string }{
+		{"spaces_total = 0", "park.spaces_total", "required: the number of spaces, positive"},
+		{"spaces_total = 5\nspaces_vip = 6", "park.spaces_vip", "6 out of range 0–spaces_total"},
+		{"spaces_total = 5\nretention_days = 0", "park.retention_days", "0 out of range [1, 3650]"},
+		{"spaces_total = 5\nretention_days = 99999999", "park.retention_days", "99999999 out of range [1, 3650]"},
+		{"spaces_total = 5\ntoll_collector = \"\"", "park.toll_collector", "want 1–32 characters"},
+	}
+	for _, tt := range tests {
+		_, ps := Parse("/x/laned.conf", []byte("[park]\npark_code = 1\n"+tt.park+"\n"), false)
+		n := 0
+		for _, p := range ps {
+			if p.Key == tt.key {
+				n++
+				if p.Msg != tt.msg || p.Line == 0 {
+					t.Errorf("%q: %v; want %q at its line", tt.park, p, tt.msg)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q: %d problems at %s in %v; want 1", tt.park, n, tt.key, ps)
+		}
+	}
+}

@@ -12,10 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"laned/board"
+	"laned/edge"
 	"laned/edge/tariff"
 	"laned/edge/update"
 )
@@ -222,9 +224,10 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 		Path: d.path, DataDir: defaultDataDir, LogFormat: "text",
 		Park: ParkConfig{
 			Zone: tariff.DefaultZone, ReservedOutTime: Duration(tariff.DefaultReservedOutTime),
-			DedupeWindow: Duration(defaultDedupe), TollCollector: "laned", RetentionDays: 90,
+			DedupeWindow: Duration(edge.DefaultDedupeWindow), TollCollector: edge.DefaultTollCollector,
+			RetentionDays: int(edge.DefaultRetention / (24 * time.Hour)),
 		},
-		Platform: PlatformConfig{Listen: defaultListen, Prefix: "/", SendTimeout: Duration(defaultSendTimeout)},
+		Platform: PlatformConfig{Listen: defaultListen, Prefix: "/", SendTimeout: Duration(edge.DefaultSendTimeout)},
 		Console:  ConsoleConfig{SerialBaud: defaultSerialBaud, Socket: DefaultConsoleSocket},
 		Update: UpdateConfig{
 			Channel: update.DefaultChannel, ReservedBytes: defaultReserved, MaxStarts: update.DefaultMaxStarts,

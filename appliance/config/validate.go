@@ -45,9 +45,7 @@ func (d *configDecoder) validatePark(cfg *Config) {
 		d.addAbsent("park", "missing section [park] (park_code, spaces_total …)")
 		return
 	}
-	if p.ParkCode <= 0 {
-		d.add("park.park_code", "required: the platform's park code, a positive number")
-	}
+	d.validateEdge(cfg, "park")
 	loc, err := time.LoadLocation(p.Zone)
 	switch {
 	case p.Zone == "" || p.Zone == "Local":
@@ -57,23 +55,8 @@ func (d *configDecoder) validatePark(cfg *Config) {
 	default:
 		p.Location = loc
 	}
-	if p.SpacesTotal <= 0 {
-		d.add("park.spaces_total", "required: the number of spaces, positive")
-	}
-	if p.SpacesVIP < 0 || (p.SpacesTotal > 0 && p.SpacesVIP > p.SpacesTotal) {
-		d.add("park.spaces_vip", "%d out of range 0–spaces_total", p.SpacesVIP)
-	}
 	if p.ReservedOutTime.D() <= 0 || p.ReservedOutTime.D() > 24*time.Hour {
 		d.add("park.reserved_out_time", "%s out of range (0, 24h]", p.ReservedOutTime.D())
-	}
-	if p.RetentionDays < 1 || p.RetentionDays > 3650 {
-		d.add("park.retention_days", "%d out of range [1, 3650]", p.RetentionDays)
-	}
-	if p.DedupeWindow.D() < 0 || p.DedupeWindow.D() > 10*time.Minute {
-		d.add("park.dedupe_window", "%s out of range [0, 10m]", p.DedupeWindow.D())
-	}
-	if p.TollCollector == "" || len(p.TollCollector) > 32 {
-		d.add("park.toll_collector", "want 1–32 characters")
 	}
 }
 
@@ -131,6 +114,7 @@ func (d *configDecoder) validatePlatform(cfg *Config, withFiles bool) {
 			d.add("platform.tls_cert", "%v", err)
 		}
 	}
+	d.validateEdge(cfg, "platform")
 	p.Allowed = nil
 	for i, a := range p.Allow {
 		pre, err := parseAllow(a)
@@ -139,12 +123,6 @@ func (d *configDecoder) validatePlatform(cfg *Config, withFiles bool) {
 			continue
 		}
 		p.Allowed = append(p.Allowed, pre)
-	}
-	if p.SendTimeout.D() < time.Second || p.SendTimeout.D() > 2*time.Minute {
-		d.add("platform.send_timeout", "%s out of range [1s, 2m]", p.SendTimeout.D())
-	}
-	if p.MaxRefusals < 0 || p.MaxRefusals > 1000 {
-		d.add("platform.max_refusals", "%d out of range [0, 1000] (0: the default, 5)", p.MaxRefusals)
 	}
 }
 
