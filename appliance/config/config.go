@@ -162,12 +162,9 @@ type UpdateConfig struct {
 
 // Defaults of keys left out.
 const (
-	defaultDataDir     = "/var/lib/laned"
-	defaultListen      = ":8080"
-	defaultSerialBaud  = 115200
-	defaultReserved    = 64 << 20
-	defaultTrialPeriod = 5 * time.Minute
-	defaultInterval    = 6 * time.Hour
+	defaultDataDir    = "/var/lib/laned"
+	defaultListen     = ":8080"
+	defaultSerialBaud = 115200
 )
 
 // The data directory's layout.

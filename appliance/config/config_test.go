@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"laned/edge/update"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +98,7 @@ func TestLegacyUpdateKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadUpdates = %v; want the update keys despite [park]", err)
 	}
-	if c.DataDir != filepath.Join(dir, "d") || c.Channel != "beta" || c.MaxStarts != 4 || c.TrialPeriod != 90*time.Second || c.Reserved != int64(defaultReserved) {
+	if c.DataDir != filepath.Join(dir, "d") || c.Channel != "beta" || c.MaxStarts != 4 || c.TrialPeriod != 90*time.Second || c.Reserved != update.DefaultReserved {
 		t.Errorf("LoadUpdates = %+v", c)
 	}
 }

@@ -230,8 +230,8 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 		Platform: PlatformConfig{Listen: defaultListen, Prefix: "/", SendTimeout: Duration(edge.DefaultSendTimeout)},
 		Console:  ConsoleConfig{SerialBaud: defaultSerialBaud, Socket: DefaultConsoleSocket},
 		Update: UpdateConfig{
-			Channel: update.DefaultChannel, ReservedBytes: defaultReserved, MaxStarts: update.DefaultMaxStarts,
-			TrialPeriod: Duration(defaultTrialPeriod), Interval: Duration(defaultInterval),
+			Channel: update.DefaultChannel, ReservedBytes: update.DefaultReserved, MaxStarts: update.DefaultMaxStarts,
+			TrialPeriod: Duration(update.DefaultTrialPeriod), Interval: Duration(update.DefaultInterval),
 		},
 	}
 	d.decode("data_dir", raw.DataDir, &cfg.DataDir)

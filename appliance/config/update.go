@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"laned/edge/update"
 	"os"
@@ -76,4 +77,33 @@ func LoadUpdates(path string) (Updates, error) {
 
 func isUpdateKey(k string) bool {
 	return k == "" || k == "data_dir" || k == "update" || strings.HasPrefix(k, "update.") || strings.HasPrefix(k, "update_") || k == "trusted_keys"
+}
+
+// legacyUpdateKeys are the flat keys of the first update configs, by
+// their [update] names.
+var legacyUpdateKeys = map[string]string{
+	"url": "update_url", "trusted_keys": "trusted_keys", "channel": "update_channel",
+	"reserved_bytes": "update_reserved_bytes", "max_starts": "update_max_starts", "trial_period": "update_trial",
+}
+
+// validateUpdate has the updater judge [update], each problem at the key
+// the file used (the flat legacy key when it set that one).
+func (d *configDecoder) validateUpdate(cfg *Config) {
+	u := cfg.Update
+	err := update.Settings{
+		URL: u.URL, Channel: u.Channel, TrustedKeys: u.TrustedKeys, Reserved: u.ReservedBytes,
+		MaxStarts: u.MaxStarts, TrialPeriod: u.TrialPeriod.D(), Interval: u.Interval.D(),
+	}.Validate()
+	var ps update.SettingsProblems
+	if err != nil && !errors.As(err, &ps) {
+		d.add("update", "%v", err)
+		return
+	}
+	for _, p := range ps {
+		key := "update." + p.Key
+		if legacy, ok := legacyUpdateKeys[p.Key]; ok && d.md.IsDefined(legacy) {
+			key = legacy
+		}
+		d.add(key, "%s", p.Msg)
+	}
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"laned/board"
 	"laned/edge/console"
 	"laned/edge/tariff"
-	"laned/edge/update"
 	"laned/hal/camera"
 	"laned/store"
 )
@@ -183,41 +181,4 @@ func (d *configDecoder) validateConsole(cfg *Config) {
 		}
 	}
 	c.Socket = d.resolve(c.Socket)
-}
-
-func (d *configDecoder) validateUpdate(cfg *Config) {
-	u := &cfg.Update
-	ukey := func(k, legacy string) string {
-		if d.md.IsDefined(legacy) {
-			return legacy
-		}
-		return "update." + k
-	}
-	if u.URL != "" {
-		pu, err := url.Parse(u.URL)
-		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			d.add(ukey("url", "update_url"), "want an http(s) URL, got %q", u.URL)
-		}
-		if len(u.TrustedKeys) == 0 {
-			d.add(ukey("trusted_keys", "trusted_keys"), "pulling updates needs at least one trusted key")
-		}
-	}
-	if _, err := update.ParsePublicKeys(u.TrustedKeys); err != nil && len(u.TrustedKeys) > 0 {
-		d.add(ukey("trusted_keys", "trusted_keys"), "%v", err)
-	}
-	if u.Channel == "" || strings.ContainsAny(u.Channel, "/ \\") {
-		d.add(ukey("channel", "update_channel"), "bad channel %q", u.Channel)
-	}
-	if u.ReservedBytes < 0 {
-		d.add(ukey("reserved_bytes", "update_reserved_bytes"), "negative")
-	}
-	if u.MaxStarts < 1 || u.MaxStarts > 100 {
-		d.add(ukey("max_starts", "update_max_starts"), "%d out of range 1–100", u.MaxStarts)
-	}
-	if u.TrialPeriod.D() < 0 || u.TrialPeriod.D() > 24*time.Hour {
-		d.add(ukey("trial_period", "update_trial"), "%s out of range [0, 24h]", u.TrialPeriod.D())
-	}
-	if u.Interval.D() < time.Minute {
-		d.add("update.interval", "%s: at least 1m", u.Interval.D())
-	}
 }
