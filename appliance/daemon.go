@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,7 +157,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Opt
 	if opt.AfterTrial != nil {
 		opt.AfterTrial()
 	}
-	db, rep, err := store.Open(filepath.Join(cfg.DataDir, config.StoreFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
+	db, rep, err := store.Open(cfg.StorePath(), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
 	}
@@ -169,7 +168,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Opt
 		// store.Open logged it at ERROR and wrote the audit event.
 		logger.Warn("store started from a salvaged or fresh file", "moved_to", rep.MovedAside, "salvaged", rep.Salvage != nil)
 	case rep.Created:
-		logger.Info("store created", "path", filepath.Join(cfg.DataDir, config.StoreFile), "schema", rep.Schema)
+		logger.Info("store created", "path", cfg.StorePath(), "schema", rep.Schema)
 	default:
 		logger.Info("store opened", "schema", rep.Schema, "from_schema", rep.FromSchema)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -254,3 +255,6 @@ func (c CivilTime) In(loc *time.Location) time.Time {
 	t := c.t
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
 }
+
+// StorePath is the store's file in data_dir.
+func (c *Config) StorePath() string { return filepath.Join(c.DataDir, StoreFile) }

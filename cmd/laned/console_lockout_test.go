@@ -5,12 +5,8 @@ import (
 	"context"
 	"fmt"
 	"laned/appliance/appliancetest"
-	"log/slog"
-	"net"
 	"testing"
 
-	"laned/appliance"
-	"laned/appliance/config"
 	"laned/edge/console"
 )
 
@@ -26,21 +22,8 @@ func TestSerialConsoleLockoutSurvivesRestart(t *testing.T) {
 	}
 	path := minimalConfig(t, dir, fmt.Sprintf("[console]\nserial_port = %q\npin_hash = %q\n", p.Slave, h))
 	start := func() (stop func()) {
-		cfg, err := config.LoadValid(path)
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithCancel(context.Background())
-		serving := make(chan net.Addr, 1)
-		done := make(chan error, 1)
-		go func() {
-			done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{OnServing: func(a net.Addr) { serving <- a }})
-		}()
-		select {
-		case <-serving:
-		case err := <-done:
-			t.Fatalf("daemon stopped before serving: %v", err)
-		}
+		_, done := startDaemon(ctx, t, path)
 		return func() {
 			cancel()
 			if err := <-done; err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"laned/appliance/config"
@@ -64,7 +63,7 @@ func runReport(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 		if err != nil {
 			return err
 		}
-		path = filepath.Join(cfg.DataDir, config.StoreFile)
+		path = cfg.StorePath()
 		loc = cfg.Park.Location
 	}
 	if *zone != "" {

@@ -38,6 +38,29 @@ func (w *tlog) Write(p []byte) (int, error) {
 
 func (w *tlog) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
 
+// startDaemon runs the daemon of the valid configuration at path until
+// ctx ends; it returns the callback server's address once it serves, and
+// the daemon's end.
+func startDaemon(ctx context.Context, t *testing.T, path string) (net.Addr, <-chan error) {
+	t.Helper()
+	cfg, err := config.LoadValid(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{OnServing: func(a net.Addr) { addrs <- a }})
+	}()
+	select {
+	case a := <-addrs:
+		return a, done
+	case err := <-done:
+		t.Fatalf("daemon stopped before serving: %v", err)
+		return nil, nil
+	}
+}
+
 func TestRunDaemon(t *testing.T) {
 	dir := t.TempDir()
 	vehicles := "[[vehicles]]\nplate = \"粤B11111\"\nlist = \"vip\"\n[[vehicles]]\nplate = \"粤B22222\"\nlist = \"black\"\n"
@@ -230,23 +253,9 @@ func TestDaemonBehindProxy(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.LoadValid(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{OnServing: func(a net.Addr) { addrs <- a }})
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrs:
-	case err := <-done:
-		t.Fatalf("daemon stopped before serving: %v", err)
-	}
+	addr, done := startDaemon(ctx, t, p)
 	post := func(xff string) int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr.String()+"/cmbParking/calc", strings.NewReader("a=b"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

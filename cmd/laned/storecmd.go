@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"laned/appliance/config"
@@ -39,7 +38,7 @@ func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		if err != nil {
 			return err
 		}
-		path = filepath.Join(cfg.DataDir, config.StoreFile)
+		path = cfg.StorePath()
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("store: %w", err)
