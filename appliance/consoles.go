@@ -160,10 +160,7 @@ func (d *Daemon) serveConsoles(ctx context.Context) error {
 				Backend: d.consoleBackend("console serial"), Logger: d.log.With("part", "console"), PIN: pin,
 				Clock: d.real, Location: loc, Name: "laned", Echo: true, IdleTimeout: 10 * time.Minute,
 			})
-			baud := d.cfg.Console.SerialBaud
-			if baud == 0 {
-				baud = 115200
-			}
+			baud := d.cfg.Console.SerialBaud // config's default when the file has none
 			wg.Add(1)
 			go func() { defer wg.Done(); keep(serveConsoleSerial(ctx, port, baud, c, d.log.With("part", "console"))) }()
 		}
