@@ -15,7 +15,9 @@ func TestSettingsValidate(t *testing.T) {
 	}{
 		{"defaults", func(*Settings) {}, nil},
 		{"url without keys", func(s *Settings) { s.URL = "https://u.example" }, []SettingsProblem{{"trusted_keys", "pulling updates needs at least one trusted key"}}},
-		{"not a url", func(s *Settings) { s.URL, s.TrustedKeys = "ftp://x", []string{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="} }, []SettingsProblem{{"url", `want an http(s) URL, got "ftp://x"`}}},
+		{"not a url", func(s *Settings) {
+			s.URL, s.TrustedKeys = "ftp://x", []string{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+		}, []SettingsProblem{{"url", `want an http(s) URL, got "ftp://x"`}}},
 		{"bad channel", func(s *Settings) { s.Channel = "a/b" }, []SettingsProblem{{"channel", `bad channel "a/b"`}}},
 		{"negative reserve", func(s *Settings) { s.Reserved = -1 }, []SettingsProblem{{"reserved_bytes", "negative"}}},
 		{"max starts", func(s *Settings) { s.MaxStarts = 0 }, []SettingsProblem{{"max_starts", "0 out of range 1–100"}}},
