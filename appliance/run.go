@@ -45,6 +45,8 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	ctlCtx, stopLanes := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLanes()
 	var bg sync.WaitGroup
+	bg.Add(1)
+	go func() { defer bg.Done(); d.clk.Run(ctlCtx) }() // the clock's fix-ups, stopped before the store closes
 	auditsDone := make(chan struct{})
 	go func() { defer close(auditsDone); d.writeAudits() }()
 	ctlDone := make(chan error, 1)

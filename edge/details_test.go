@@ -106,7 +106,9 @@ func TestSpaceCountsAddUp(t *testing.T) {
 	}
 	h.advance(10 * time.Minute) // past the SpaceInfo gap
 	// The SpaceInfo of the change is queued by the space timer, which the
-	// advance fires: wait until one that counts both cars has arrived.
+	// advance fires: wait until one that counts both cars has arrived (on
+	// a busy machine the first SpaceInfo may be sent after the first car
+	// entered: it counts one).
 	var last map[string]string
 	h.eventually("a SpaceInfo counting both cars", func() bool {
 		si := h.sim.Received(cmbsimFilter(cmb.EpSpaceInfo))
@@ -114,7 +116,7 @@ func TestSpaceCountsAddUp(t *testing.T) {
 			return false
 		}
 		last = si[len(si)-1].Params
-		return last["total_empty"] != "10"
+		return last["total_empty"] != "10" && last["total_empty"] != "9"
 	})
 	if last["total_empty"] != "8" || last["vip_empty"] != "0" || last["tmp_empty"] != "8" {
 		t.Errorf("SpaceInfo = %v; want total 8 = vip 0 + tmp 8", last)
