@@ -16,7 +16,9 @@ import (
 
 // Console is the technician console's view of the appliance: the
 // Controller plus what only the daemon knows (its configuration, the
-// updater, the board). It implements console.Backend.
+// updater, the board). It implements the roles of a console.Backend
+// (see Roles); what it shows of the lanes and the uplinks it takes from
+// the controller's snapshots, never from under their locks.
 type Console struct {
 	Ctl   *Controller
 	Clock *SaneClock     // nil: the controller's clock, never "unset"
@@ -28,13 +30,58 @@ type Console struct {
 	VersionText  string
 	NetEndpoint  string
 	NetProbe     func(ctx context.Context) error // nil: report the last uplink's outcome
+	// UpdateStat and UpdateApplyF: both or neither; neither: updates
+	// are not configured.
 	UpdateStat   func() (string, error)
 	UpdateApplyF func(ctx context.Context, path string) (string, error)
 	SimF         func(ctx context.Context, args []string) (string, error) // nil: not the sim board
 	Ports        map[string]string                                        // lane → "/dev/ttyUSB0 @ 115200"
 }
 
-var _ console.Backend = (*Console)(nil)
+var (
+	_ console.LaneBackend   = (*Console)(nil)
+	_ console.RecordBackend = (*Console)(nil)
+	_ console.QueueBackend  = (*Console)(nil)
+	_ console.SystemBackend = (*Console)(nil)
+	_ console.UpdateBackend = (*Console)(nil)
+	_ console.SimBackend    = (*Console)(nil)
+)
+
+// Roles is b as a console.Backend: without the update role when updates
+// are not configured, without the sim role off the sim board (where
+// Sim answers console.ErrNotSim).
+func (b *Console) Roles() console.Backend {
+	r := console.Backend{Lanes: b, Records: b, Queue: b, System: b, Display: b}
+	if b.UpdateStat != nil && b.UpdateApplyF != nil {
+		r.Update = b
+	}
+	if b.SimF != nil {
+		r.Sim = b
+	}
+	return r
+}
+
+// loopsSince is when lane l's arming and safety loops last changed.
+func (l *lane) loopsSince() [2]time.Time {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	return l.since
+}
+
+// recentFrames is a copy of the last reports of l's camera, newest last.
+func (l *lane) recentFrames() []hal.PlateEvent {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	return slices.Clone(l.frames)
+}
+
+// uplinkState is the outbox's last delivery and the platform's last
+// known reachability.
+func (c *Controller) uplinkState() (lastSent time.Time, net netState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastSent, c.netLast
+}
 
 func (b *Console) zone() *time.Location {
 	if b.Zone != nil {
@@ -101,9 +148,7 @@ func (b *Console) LaneClose(ctx context.Context, lane, reason string) error {
 func (b *Console) Loops() []console.LoopInfo {
 	var out []console.LoopInfo
 	for _, l := range b.Ctl.lanes {
-		l.snapMu.Lock()
-		since := l.since
-		l.snapMu.Unlock()
+		since := l.loopsSince()
 		out = append(out,
 			console.LoopInfo{Lane: l.cfg.Name, Name: "arming", Occupied: l.cfg.Arming.Occupied(), Since: since[0]},
 			console.LoopInfo{Lane: l.cfg.Name, Name: "safety", Occupied: l.cfg.Safety.Occupied(), Since: since[1]},
@@ -134,9 +179,7 @@ func (b *Console) Camera(lane string) (console.CameraInfo, error) {
 		return console.CameraInfo{}, fmt.Errorf("lane %q: %w", lane, console.ErrNotFound)
 	}
 	info := console.CameraInfo{Lane: lane, Port: b.Ports[lane], Online: l.cfg.Camera.Online()}
-	l.snapMu.Lock()
-	frames := append([]hal.PlateEvent(nil), l.frames...)
-	l.snapMu.Unlock()
+	frames := l.recentFrames()
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		if info.LastSeen.IsZero() {
@@ -275,12 +318,11 @@ func (b *Console) Queue() console.QueueInfo {
 	if st.Count > 0 {
 		q.Oldest = now.Add(-st.OldestAge)
 	}
-	b.Ctl.mu.Lock()
-	q.LastSent = b.Ctl.lastSent
-	if !b.Ctl.netLast.OK && !b.Ctl.netLast.At.IsZero() {
-		q.LastErrorAt = b.Ctl.netLast.At
+	var net netState
+	q.LastSent, net = b.Ctl.uplinkState()
+	if !net.OK && !net.At.IsZero() {
+		q.LastErrorAt = net.At
 	}
-	b.Ctl.mu.Unlock()
 	return q
 }
 
@@ -340,9 +382,7 @@ func (b *Console) Config() string {
 }
 
 func (b *Console) lastNet() console.NetInfo {
-	b.Ctl.mu.Lock()
-	defer b.Ctl.mu.Unlock()
-	n := b.Ctl.netLast
+	_, n := b.Ctl.uplinkState()
 	return console.NetInfo{Endpoint: b.NetEndpoint, Reachable: n.OK, CheckedAt: n.At, Err: n.Detail}
 }
 
@@ -397,14 +437,14 @@ func (b *Console) Report(day string) (string, error) {
 
 func (b *Console) UpdateStatus() (string, error) {
 	if b.UpdateStat == nil {
-		return "updates are not configured", nil
+		return "", console.ErrNoUpdates
 	}
 	return b.UpdateStat()
 }
 
 func (b *Console) UpdateApply(ctx context.Context, path string) (string, error) {
 	if b.UpdateApplyF == nil {
-		return "", errors.New("updates are not configured on this controller")
+		return "", console.ErrNoUpdates
 	}
 	b.Ctl.audit("update", 0, "%s: update apply %s", b.who(), path)
 	return b.UpdateApplyF(ctx, path)

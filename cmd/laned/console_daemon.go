@@ -176,7 +176,7 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 		}
 	}
 	if sock := d.cfg.Console.Socket; sock != "" {
-		c := console.New(console.Options{Backend: d.consoleBackend("console socket"), Logger: d.log.With("part", "console"), Clock: d.real, Location: loc, Name: "laned"})
+		c := console.New(console.Options{Backend: d.consoleBackend("console socket").Roles(), Logger: d.log.With("part", "console"), Clock: d.real, Location: loc, Name: "laned"})
 		wg.Add(1)
 		go func() { defer wg.Done(); keep(serveConsoleSocket(ctx, sock, c)) }()
 	}
@@ -187,7 +187,7 @@ func serveConsoles(ctx context.Context, d *daemon) error {
 			keep(fmt.Errorf("serial console: %w", err))
 		} else {
 			c := console.New(console.Options{
-				Backend: d.consoleBackend("console serial"), Logger: d.log.With("part", "console"), PIN: pin,
+				Backend: d.consoleBackend("console serial").Roles(), Logger: d.log.With("part", "console"), PIN: pin,
 				Clock: d.real, Location: loc, Name: "laned", Echo: true, IdleTimeout: 10 * time.Minute,
 			})
 			baud := d.cfg.Console.SerialBaud

@@ -22,7 +22,7 @@ var consoleT0 = time.Date(2025, 3, 1, 6, 3, 22, 0, time.UTC)
 func newTestConsole(t *testing.T, opts console.Options) (*console.Console, *consoletest.Backend) {
 	t.Helper()
 	b := consoletest.New(consoleT0)
-	opts.Backend = b
+	opts.Backend = b.Roles()
 	if opts.Clock == nil {
 		opts.Clock = clock.NewFake(consoleT0)
 	}

@@ -137,7 +137,7 @@ func cmdStatus(_ context.Context, c *Console, w io.Writer, args []string) error 
 	if err := noArgs("status", args); err != nil {
 		return err
 	}
-	st := c.b.Status()
+	st := c.b.System.Status()
 	tw := newTab(w)
 	fmt.Fprintf(tw, "clock\t%s\n", c.clockLine(st.Time))
 	fmt.Fprintf(tw, "platform\t%s\n", c.netLine(st.Net))
@@ -205,14 +205,14 @@ func cmdLanes(_ context.Context, c *Console, w io.Writer, args []string) error {
 	if err := noArgs("lanes", args); err != nil {
 		return err
 	}
-	c.laneTable(w, c.b.Lanes())
+	c.laneTable(w, c.b.Lanes.Lanes())
 	return nil
 }
 
 // findLane resolves a lane's name (case-insensitive) or its number in the
 // lanes listing.
 func (c *Console) findLane(arg string) (string, error) {
-	lanes := c.b.Lanes()
+	lanes := c.b.Lanes.Lanes()
 	for _, l := range lanes {
 		if l.ID == arg {
 			return l.ID, nil
@@ -254,9 +254,9 @@ func cmdLane(ctx context.Context, c *Console, w io.Writer, args []string) error 
 	}
 	c.log.Info("console lane "+op, "session", c.name, "lane", id, "reason", reason)
 	if op == "open" {
-		err = c.b.LaneOpen(ctx, id, reason)
+		err = c.b.Lanes.LaneOpen(ctx, id, reason)
 	} else {
-		err = c.b.LaneClose(ctx, id, reason)
+		err = c.b.Lanes.LaneClose(ctx, id, reason)
 	}
 	if err != nil {
 		return fmt.Errorf("lane %s %s: %w", id, op, err)
@@ -269,7 +269,7 @@ func cmdLoops(_ context.Context, c *Console, w io.Writer, args []string) error {
 	if err := noArgs("loops", args); err != nil {
 		return err
 	}
-	loops := c.b.Loops()
+	loops := c.b.Lanes.Loops()
 	if len(loops) == 0 {
 		fmt.Fprintln(w, "no loops configured")
 		return nil
@@ -315,7 +315,7 @@ func cmdCamera(_ context.Context, c *Console, w io.Writer, args []string) error 
 	if err != nil {
 		return fmt.Errorf("camera %s: %w", args[0], err)
 	}
-	ci, err := c.b.Camera(id)
+	ci, err := c.b.Lanes.Camera(id)
 	if err != nil {
 		return fmt.Errorf("camera %s: %w", id, err)
 	}
@@ -355,7 +355,7 @@ func cmdRecords(_ context.Context, c *Console, w io.Writer, args []string) error
 	if len(args) == 1 {
 		plate = strings.ToUpper(args[0])
 	}
-	recs, err := c.b.Records(plate, recordsShown)
+	recs, err := c.b.Records.Records(plate, recordsShown)
 	if err != nil {
 		return fmt.Errorf("records: %w", err)
 	}
@@ -386,7 +386,7 @@ func cmdRecord(_ context.Context, c *Console, w io.Writer, args []string) error 
 	if len(args) != 1 {
 		return usageErr("record")
 	}
-	r, err := c.b.Record(args[0])
+	r, err := c.b.Records.Record(args[0])
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("record %s: no such record; find its ID with: records [PLATE]", args[0])
 	}
@@ -419,7 +419,7 @@ func cmdArrears(_ context.Context, c *Console, w io.Writer, args []string) error
 	if len(args) == 1 {
 		plate = strings.ToUpper(args[0])
 	}
-	as, err := c.b.Arrears(plate)
+	as, err := c.b.Records.Arrears(plate)
 	if err != nil {
 		return fmt.Errorf("arrears: %w", err)
 	}
@@ -446,7 +446,7 @@ func cmdArrears(_ context.Context, c *Console, w io.Writer, args []string) error
 func cmdQueue(ctx context.Context, c *Console, w io.Writer, args []string) error {
 	switch {
 	case len(args) == 1 && strings.EqualFold(args[0], "retry"):
-		n, err := c.b.QueueRetry(ctx)
+		n, err := c.b.Queue.QueueRetry(ctx)
 		if err != nil {
 			return fmt.Errorf("queue retry: %w", err)
 		}
@@ -455,7 +455,7 @@ func cmdQueue(ctx context.Context, c *Console, w io.Writer, args []string) error
 	case len(args) != 0:
 		return usageErr("queue")
 	}
-	q := c.b.Queue()
+	q := c.b.Queue.Queue()
 	tw := newTab(w)
 	pend := strconv.Itoa(q.Pending)
 	if len(q.Counts) > 0 {
@@ -515,10 +515,10 @@ func cmdQuote(_ context.Context, c *Console, w io.Writer, args []string) error {
 		if aerr != nil || m > maxQuoteMinute {
 			return fmt.Errorf("quote %s: minutes must be 0 to %d", args[0], maxQuoteMinute)
 		}
-		q, err = c.b.QuoteMinutes(m)
+		q, err = c.b.Records.QuoteMinutes(m)
 	} else {
 		plate := strings.ToUpper(args[0])
-		q, err = c.b.Quote(plate)
+		q, err = c.b.Records.Quote(plate)
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("quote %s: no car inside with that plate; check it with: records %s", plate, plate)
 		}
@@ -548,7 +548,7 @@ func cmdSpaces(_ context.Context, c *Console, w io.Writer, args []string) error 
 	if err := noArgs("spaces", args); err != nil {
 		return err
 	}
-	s := c.b.Spaces()
+	s := c.b.System.Spaces()
 	fmt.Fprintf(w, "%d free of %d (%d occupied)\n", s.Free, s.Total, s.Total-s.Free)
 	return nil
 }
@@ -557,7 +557,7 @@ func cmdConfig(_ context.Context, c *Console, w io.Writer, args []string) error 
 	if err := noArgs("config", args); err != nil {
 		return err
 	}
-	cfg := c.b.Config()
+	cfg := c.b.System.Config()
 	io.WriteString(w, cfg)
 	if !strings.HasSuffix(cfg, "\n") {
 		io.WriteString(w, "\n")
@@ -569,7 +569,7 @@ func cmdNet(ctx context.Context, c *Console, w io.Writer, args []string) error {
 	if err := noArgs("net", args); err != nil {
 		return err
 	}
-	n, err := c.b.Net(ctx)
+	n, err := c.b.Queue.Net(ctx)
 	if err != nil {
 		return fmt.Errorf("net: %w", err)
 	}
@@ -586,7 +586,7 @@ func cmdTime(_ context.Context, c *Console, w io.Writer, args []string) error {
 	if err := noArgs("time", args); err != nil {
 		return err
 	}
-	t := c.b.Time()
+	t := c.b.System.Time()
 	fmt.Fprintf(w, "%s %s (UNIX %d)\n", c.fmtTime(t.Now), t.Zone, t.Now.Unix())
 	if t.Unset {
 		fmt.Fprintln(w, "wall clock NOT SET: times are estimated from the build time until NTP answers; check the network and NTP")
@@ -607,7 +607,7 @@ func cmdLog(_ context.Context, c *Console, w io.Writer, args []string) error {
 	default:
 		return usageErr("log")
 	}
-	lines := c.b.Log(n)
+	lines := c.b.System.Log(n)
 	if len(lines) == 0 {
 		fmt.Fprintln(w, "audit log is empty")
 		return nil
@@ -624,7 +624,7 @@ func cmdLog(_ context.Context, c *Console, w io.Writer, args []string) error {
 func cmdUpdate(ctx context.Context, c *Console, w io.Writer, args []string) error {
 	switch {
 	case len(args) == 1 && strings.EqualFold(args[0], "status"):
-		s, err := c.b.UpdateStatus()
+		s, err := c.updateStatus()
 		if err != nil {
 			return fmt.Errorf("update status: %w", err)
 		}
@@ -632,7 +632,7 @@ func cmdUpdate(ctx context.Context, c *Console, w io.Writer, args []string) erro
 		return nil
 	case len(args) == 2 && strings.EqualFold(args[0], "apply"):
 		c.log.Info("console update apply", "session", c.name, "path", args[1])
-		s, err := c.b.UpdateApply(ctx, args[1])
+		s, err := c.updateApply(ctx, args[1])
 		if err != nil {
 			return fmt.Errorf("update apply %s: %w", args[1], err)
 		}
@@ -646,7 +646,7 @@ func cmdVersion(_ context.Context, c *Console, w io.Writer, args []string) error
 	if err := noArgs("version", args); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, c.b.Version())
+	fmt.Fprintln(w, c.b.System.Version())
 	return nil
 }
 
@@ -654,9 +654,12 @@ func cmdSim(ctx context.Context, c *Console, w io.Writer, args []string) error {
 	if len(args) == 0 {
 		return usageErr("sim")
 	}
-	s, err := c.b.Sim(ctx, args)
+	if c.b.Sim == nil {
+		return errNotSimBoard
+	}
+	s, err := c.b.Sim.Sim(ctx, args)
 	if errors.Is(err, ErrNotSim) {
-		return errors.New("sim: this is not the sim board: sim commands drive simulated hardware only; use lane, loops and camera here")
+		return errNotSimBoard
 	}
 	if err != nil {
 		return fmt.Errorf("sim %s: %w", args[0], err)
@@ -665,6 +668,24 @@ func cmdSim(ctx context.Context, c *Console, w io.Writer, args []string) error {
 		fmt.Fprintln(w, strings.TrimRight(s, "\n"))
 	}
 	return nil
+}
+
+var errNotSimBoard = errors.New("sim: this is not the sim board: sim commands drive simulated hardware only; use lane, loops and camera here")
+
+// updateStatus and updateApply answer for a controller without updates
+// as one with them would.
+func (c *Console) updateStatus() (string, error) {
+	if c.b.Update == nil {
+		return "updates are not configured", nil
+	}
+	return c.b.Update.UpdateStatus()
+}
+
+func (c *Console) updateApply(ctx context.Context, path string) (string, error) {
+	if c.b.Update == nil {
+		return "", ErrNoUpdates
+	}
+	return c.b.Update.UpdateApply(ctx, path)
 }
 
 func cmdExit(_ context.Context, _ *Console, _ io.Writer, args []string) error {
@@ -679,7 +700,7 @@ func cmdReport(_ context.Context, c *Console, w io.Writer, args []string) error 
 	if len(args) == 1 {
 		day = args[0]
 	}
-	text, err := c.b.Report(day)
+	text, err := c.b.Records.Report(day)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

@@ -19,8 +19,8 @@ var t0 = time.Date(2025, 3, 1, 6, 3, 22, 0, time.UTC) // 14:03:22 in Shanghai
 func newConsole(t *testing.T, opts console.Options) (*console.Console, *consoletest.Backend) {
 	t.Helper()
 	b := consoletest.New(t0)
-	if opts.Backend == nil {
-		opts.Backend = b
+	if opts.Backend.Lanes == nil {
+		opts.Backend = b.Roles()
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.NewFake(t0)
@@ -227,5 +227,66 @@ func TestFormatFen(t *testing.T) {
 		if got := console.FormatFen(tt.fen); got != tt.want {
 			t.Errorf("FormatFen(%d) = %q; want %q", tt.fen, got, tt.want)
 		}
+	}
+}
+
+// TestOptionalRoles: a Backend without the update, sim or display role
+// answers as a controller without updates, sim board or boards.
+func TestOptionalRoles(t *testing.T) {
+	tests := []struct {
+		args    string
+		want    string // the output
+		wantErr string // the whole error
+	}{
+		{args: "update status", want: "updates are not configured\n"},
+		{args: "update apply /x", wantErr: "update apply /x: updates are not configured on this controller"},
+		{args: "sim plate entry1 京A12345", wantErr: "sim: this is not the sim board: sim commands drive simulated hardware only; use lane, loops and camera here"},
+		{args: "display 1", wantErr: "display: entry1: the lane has no display board"},
+		{args: "say 2 hello", wantErr: "say: exit1: the lane has no display board"},
+		{args: "qr 2", wantErr: "qr: exit1: not available"},
+		{args: "version", want: "v1.2.3\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			b := consoletest.New(t0)
+			roles := b.Roles()
+			roles.Update, roles.Sim, roles.Display = nil, nil, nil
+			c, _ := newConsole(t, console.Options{Backend: roles})
+			var out bytes.Buffer
+			err := c.Exec(context.Background(), strings.Fields(tt.args), &out)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if out.String() != tt.want || gotErr != tt.wantErr {
+				t.Errorf("Exec(%q) = %q, %q; want %q, %q", tt.args, out.String(), gotErr, tt.want, tt.wantErr)
+			}
+			if calls := b.CallList(); len(calls) != 0 {
+				t.Errorf("Exec(%q) backend calls = %q; want none", tt.args, calls)
+			}
+		})
+	}
+}
+
+// TestNewWantsRequiredRoles: a Backend missing a required role is a
+// wiring mistake New reports at once, not a nil call later.
+func TestNewWantsRequiredRoles(t *testing.T) {
+	full := consoletest.New(t0).Roles()
+	for name, drop := range map[string]func(*console.Backend){
+		"lanes":   func(b *console.Backend) { b.Lanes = nil },
+		"records": func(b *console.Backend) { b.Records = nil },
+		"queue":   func(b *console.Backend) { b.Queue = nil },
+		"system":  func(b *console.Backend) { b.System = nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := full
+			drop(&b)
+			defer func() {
+				if recover() == nil {
+					t.Errorf("New without %s did not panic", name)
+				}
+			}()
+			console.New(console.Options{Backend: b})
+		})
 	}
 }

@@ -56,8 +56,8 @@ func init() {
 }
 
 func (c *Console) displays() (DisplayBackend, error) {
-	d, ok := c.b.(DisplayBackend)
-	if !ok {
+	d := c.b.Display
+	if d == nil {
 		return nil, ErrNoDisplay
 	}
 	return d, nil
@@ -137,8 +137,8 @@ func cmdQR(_ context.Context, c *Console, w io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("qr %s: %w", args[0], err)
 	}
-	d, ok := c.b.(DisplayBackend)
-	if !ok {
+	d := c.b.Display
+	if d == nil {
 		return fmt.Errorf("qr: %s: not available", lane)
 	}
 	u, err := d.PayQR(lane)

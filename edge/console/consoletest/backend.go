@@ -57,7 +57,19 @@ type Backend struct {
 	Calls []string
 }
 
-var _ console.Backend = (*Backend)(nil)
+var (
+	_ console.LaneBackend   = (*Backend)(nil)
+	_ console.RecordBackend = (*Backend)(nil)
+	_ console.QueueBackend  = (*Backend)(nil)
+	_ console.SystemBackend = (*Backend)(nil)
+	_ console.UpdateBackend = (*Backend)(nil)
+	_ console.SimBackend    = (*Backend)(nil)
+)
+
+// Roles is b in every role of a console.Backend, boards included.
+func (b *Backend) Roles() console.Backend {
+	return console.Backend{Lanes: b, Records: b, Queue: b, System: b, Update: b, Sim: b, Display: b}
+}
 
 // New returns a fake with lanes entry1 and exit1 at now (UTC+8, Asia/Shanghai).
 func New(now time.Time) *Backend {
