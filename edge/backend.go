@@ -26,10 +26,10 @@ type Console struct {
 	// Who names the console in the audit log, e.g. "console serial".
 	Who string
 
-	ConfigText   func() string // the configuration, secrets masked
-	VersionText  string
-	NetEndpoint  string
-	NetProbe     func(ctx context.Context) error // nil: report the last uplink's outcome
+	ConfigText  func() string // the configuration, secrets masked
+	VersionText string
+	NetEndpoint string
+	NetProbe    func(ctx context.Context) error // nil: report the last uplink's outcome
 	// UpdateStat and UpdateApplyF: both or neither; neither: updates
 	// are not configured.
 	UpdateStat   func() (string, error)
