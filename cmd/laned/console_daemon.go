@@ -7,10 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"laned/edge"
@@ -117,8 +115,8 @@ func probePlatform(ctx context.Context, base string) error {
 	return c.Close()
 }
 
-// consoleUpdate applies an update bundle from the console and, when it was
-// installed, stops the daemon so that systemd starts the new binary.
+// consoleUpdate applies an update bundle from the console; an install asks
+// d.restart, as a pulled one does.
 func (d *daemon) consoleUpdate(ctx context.Context, path string) (string, error) {
 	keys, err := update.ParsePublicKeys(d.cfg.Update.TrustedKeys)
 	if err != nil {
@@ -133,7 +131,7 @@ func (d *daemon) consoleUpdate(ctx context.Context, path string) (string, error)
 	res, err := update.Apply(ctx, path, update.Options{
 		DataDir: d.cfg.DataDir, LivePath: live, ConfigPath: d.cfg.Path, Running: Version(),
 		TrustedKeys: keys, Reserved: d.cfg.Update.ReservedBytes, MaxStarts: d.cfg.Update.MaxStarts,
-		HTTP: &http.Client{Timeout: time.Minute}, Logger: d.log.With("part", "update"),
+		HTTP: &http.Client{Timeout: time.Minute}, Logger: d.log.With("part", "update"), Restart: d.restart,
 	})
 	if err != nil {
 		return "", err
@@ -141,10 +139,6 @@ func (d *daemon) consoleUpdate(ctx context.Context, path string) (string, error)
 	if !res.Installed {
 		return fmt.Sprintf("nothing installed: offered %s, running %s: %s", orUnknown(res.Version), res.From, res.Detail), nil
 	}
-	go func() { // let the console answer first
-		time.Sleep(time.Second)
-		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	}()
 	return fmt.Sprintf("installed %s over %s, on trial; laned restarts now", res.Version, res.From), nil
 }
 

@@ -149,6 +149,10 @@ type daemon struct {
 	lanesUp   atomic.Bool
 	serving   atomic.Bool
 	auditDrop atomic.Int64
+
+	// restart is the one way into an installed update, pulled or applied
+	// at the console: run stops when it is requested.
+	restart *update.Restart
 }
 
 // buildDaemon opens, in order, the clock, the update trial, the store,
@@ -191,6 +195,7 @@ func buildDaemon(ctx context.Context, cfg *Config, logger *slog.Logger, opt runO
 	if d.trial, err = update.OpenTrial(cfg.DataDir, self(), d.clk, logger.With("part", "update")); err != nil {
 		return nil, fmt.Errorf("run: update trial: %w", err)
 	}
+	d.restart = update.NewRestart(nil, time.Second) // the console that applied it answers first
 	crashLater()
 	db, rep, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
 	if err != nil {
@@ -400,19 +405,15 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		d.log.Info("on trial: committing once healthy", "version", d.trial.Version(), "period", d.cfg.Update.TrialPeriod.D().String())
 		go func() { trialDone <- d.trial.Hold(ctlCtx, d.health, d.cfg.Update.TrialPeriod.D(), 5*time.Second) }()
 	}
-	updDone := make(chan update.Result, 1)
 	if d.cfg.Update.URL != "" {
 		u, err := d.updater()
 		if err != nil {
 			d.log.Error("update pulls disabled", "err", err)
 		} else {
 			go func() {
-				r, err := u.Run(ctlCtx)
-				if err != nil && ctlCtx.Err() == nil {
+				// An install asks d.restart and ends Run.
+				if _, err := u.Run(ctlCtx); err != nil && ctlCtx.Err() == nil {
 					d.log.Error("update pulls stopped", "err", err)
-				}
-				if r.Installed {
-					updDone <- r
 				}
 			}()
 		}
@@ -440,7 +441,7 @@ loop:
 				break loop
 			}
 			d.log.Info("trial committed", "version", Version())
-		case r := <-updDone:
+		case r := <-d.restart.Requested():
 			d.log.Info("update installed: restarting into it", "version", r.Version, "from", r.From)
 			break loop
 		}
@@ -661,7 +662,7 @@ func (d *daemon) updater() (*update.Updater, error) {
 		DataDir: d.cfg.DataDir, LivePath: live, ConfigPath: d.cfg.Path, Running: Version(),
 		BaseURL: d.cfg.Update.URL, Channel: d.cfg.Update.Channel, TrustedKeys: keys,
 		Reserved: d.cfg.Update.ReservedBytes, MaxStarts: d.cfg.Update.MaxStarts, Interval: d.cfg.Update.Interval.D(),
-		HTTP: doer, Clock: d.real, Logger: d.log.With("part", "update"),
+		HTTP: doer, Clock: d.real, Logger: d.log.With("part", "update"), Restart: d.restart,
 	})
 }
 

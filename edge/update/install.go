@@ -16,30 +16,34 @@ import (
 // land brings a release whose manifest m is admitted onto this machine,
 // the same for a pull and a push: the space check (resume: counting what
 // a previous download left in the .part file), fill writing the binary
-// into that .part file, its verification and the install. fill's errors
-// are returned as they are; the others are refusals, audited.
-func (u *Updater) land(ctx context.Context, m Manifest, resume bool, fill func(part string) error) error {
+// into that .part file, its verification, the install and the request to
+// restart into it (Options.Restart). fill's errors are returned as they
+// are; the others are refusals, audited. res is the attempt's Result so
+// far.
+func (u *Updater) land(ctx context.Context, res Result, m Manifest, resume bool, fill func(part string) error) (Result, error) {
 	part := filepath.Join(u.l.dl(), m.SHA256+".part")
 	held := ""
 	if resume {
 		held = part
 	}
 	if err := u.checkSpace(m, held); err != nil {
-		return u.refuse(m.Version, err)
+		return res, u.refuse(m.Version, err)
 	}
 	if err := fill(part); err != nil {
-		return err
+		return res, err
 	}
 	u.o.Step(StepVerify)
 	verified, err := verifyFile(part, m)
 	if err != nil {
 		os.Remove(part)
-		return u.refuse(m.Version, err)
+		return res, u.refuse(m.Version, err)
 	}
 	if err := install(ctx, u.o, u.l, m, verified); err != nil {
-		return u.refuse(m.Version, err)
+		return res, u.refuse(m.Version, err)
 	}
-	return nil
+	res.Installed = true
+	u.o.Restart.Request(res)
+	return res, nil
 }
 
 func execSelfTest(ctx context.Context, bin, config string) error {

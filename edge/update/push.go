@@ -47,14 +47,12 @@ func Apply(ctx context.Context, path string, opts Options) (Result, error) {
 	if err := admit(o, s, m, o.Force); err != nil {
 		return res, u.refuse(m.Version, err)
 	}
-	err = u.land(ctx, m, false, func(part string) error {
+	return u.land(ctx, res, m, false, func(part string) error {
 		if err := copyToPart(src.bin, part, m.Size); err != nil {
 			return fmt.Errorf("update: apply: %w", err)
 		}
 		return nil
 	})
-	res.Installed = err == nil
-	return res, err
 }
 
 // release is an opened push source.

@@ -30,7 +30,7 @@ func New(opts Options) (*Updater, error) {
 
 // Run checks for an update after a jittered delay and then every Interval
 // (plus jitter) until ctx ends or an update is installed; then it returns
-// the Result and the daemon should exit to be restarted by systemd. Failed
+// the Result, having asked Options.Restart to restart into it. Failed
 // checks are logged and retried at the next tick.
 func (u *Updater) Run(ctx context.Context) (Result, error) {
 	delay := u.jitter()
@@ -102,7 +102,7 @@ func (u *Updater) Check(ctx context.Context) (Result, error) {
 		}
 		return res, u.refuse(m.Version, err)
 	}
-	err = u.land(ctx, m, true, func(part string) error {
+	return u.land(ctx, res, m, true, func(part string) error {
 		err := u.download(ctx, u.releaseURL(BinaryName), m, part)
 		if errors.Is(err, ErrMismatch) {
 			return u.refuse(m.Version, err)
@@ -112,6 +112,4 @@ func (u *Updater) Check(ctx context.Context) (Result, error) {
 		}
 		return nil
 	})
-	res.Installed = err == nil
-	return res, err
 }

@@ -79,11 +79,15 @@ type Options struct {
 	SelfTest func(ctx context.Context, binary string) error
 	// Step is called at each named step (tests only); nil = none.
 	Step func(step string)
+	// Restart is asked to restart into every binary installed (see
+	// Restart); nil: the caller restarts laned itself (the command line
+	// asks systemd).
+	Restart *Restart
 }
 
 // Result says what an update attempt did.
 type Result struct {
-	Installed bool   // a new binary is live, on trial: restart the daemon
+	Installed bool   // a new binary is live, on trial: restart the daemon (Options.Restart)
 	Version   string // the offered version ("" when nothing was fetched)
 	From      string // the running version
 	Detail    string // why nothing was installed, for the log
