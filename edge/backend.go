@@ -38,16 +38,8 @@ type Console struct {
 	Ports        map[string]string                                        // lane → "/dev/ttyUSB0 @ 115200"
 }
 
-var (
-	_ console.LaneBackend   = (*Console)(nil)
-	_ console.RecordBackend = (*Console)(nil)
-	_ console.QueueBackend  = (*Console)(nil)
-	_ console.SystemBackend = (*Console)(nil)
-	_ console.UpdateBackend = (*Console)(nil)
-	_ console.SimBackend    = (*Console)(nil)
-)
-
-// Roles is b as a console.Backend: without the update role when updates
+// Roles is b as a console.Backend (and the compile-time check that b
+// plays each role): without the update role when updates
 // are not configured, without the sim role off the sim board (where
 // Sim answers console.ErrNotSim).
 func (b *Console) Roles() console.Backend {

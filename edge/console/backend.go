@@ -13,8 +13,6 @@ var (
 	ErrNotSim = errors.New("not the sim board")
 	// ErrNotFound: no such record, lane or camera.
 	ErrNotFound = errors.New("not found")
-	// ErrNoUpdates: updates are not configured on this controller.
-	ErrNoUpdates = errors.New("updates are not configured on this controller")
 )
 
 // Backend is what the console asks, one role at a time. The appliance

@@ -76,6 +76,18 @@ func usageErr(name string) error {
 
 func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
+// newTable starts a table of rows rows under header; without rows it
+// writes none instead and returns nil.
+func newTable(w io.Writer, rows int, none, header string) *tabwriter.Writer {
+	if rows == 0 {
+		fmt.Fprintln(w, none)
+		return nil
+	}
+	tw := newTab(w)
+	fmt.Fprintln(tw, header)
+	return tw
+}
+
 // fmtTime shows t in the car park's zone; "-" for the zero time.
 func (c *Console) fmtTime(t time.Time) string {
 	if t.IsZero() {
@@ -152,6 +164,14 @@ func optionalArg(name string, args []string) (string, error) {
 		return args[0], nil
 	}
 	return "", usageErr(name)
+}
+
+// onlyLane resolves the one argument of command name, a lane.
+func (c *Console) onlyLane(name string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", usageErr(name)
+	}
+	return c.laneArg(name, args[0])
 }
 
 // laneArg resolves the lane argument of command name (see findLane).

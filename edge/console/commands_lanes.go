@@ -26,12 +26,10 @@ func cmdLanes(_ context.Context, c *Console, w io.Writer, args []string) error {
 }
 
 func (c *Console) laneTable(w io.Writer, lanes []LaneInfo) {
-	if len(lanes) == 0 {
-		fmt.Fprintln(w, "no lanes configured")
+	tw := newTable(w, len(lanes), "no lanes configured", "#\tLANE\tKIND\tBARRIER\tSTATE\tCAMERA\tDISPLAY")
+	if tw == nil {
 		return
 	}
-	tw := newTab(w)
-	fmt.Fprintln(tw, "#\tLANE\tKIND\tBARRIER\tSTATE\tCAMERA\tDISPLAY")
 	for i, l := range lanes {
 		disp := l.Display
 		if disp == "" {
@@ -103,12 +101,10 @@ func cmdLoops(_ context.Context, c *Console, w io.Writer, args []string) error {
 		return err
 	}
 	loops := c.b.Lanes.Loops()
-	if len(loops) == 0 {
-		fmt.Fprintln(w, "no loops configured")
+	tw := newTable(w, len(loops), "no loops configured", "LANE\tLOOP\tSTATE\tSINCE\tFAULT")
+	if tw == nil {
 		return nil
 	}
-	tw := newTab(w)
-	fmt.Fprintln(tw, "LANE\tLOOP\tSTATE\tSINCE\tFAULT")
 	for _, l := range loops {
 		since := "-"
 		if !l.Since.IsZero() {
@@ -121,10 +117,7 @@ func cmdLoops(_ context.Context, c *Console, w io.Writer, args []string) error {
 }
 
 func cmdCamera(_ context.Context, c *Console, w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return usageErr("camera")
-	}
-	id, err := c.laneArg("camera", args[0])
+	id, err := c.onlyLane("camera", args)
 	if err != nil {
 		return err
 	}

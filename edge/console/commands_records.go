@@ -28,16 +28,14 @@ func cmdRecords(_ context.Context, c *Console, w io.Writer, args []string) error
 	if err != nil {
 		return fmt.Errorf("records: %w", err)
 	}
-	if len(recs) == 0 {
-		if plate != "" {
-			fmt.Fprintf(w, "no records for plate %s\n", text(plate))
-		} else {
-			fmt.Fprintln(w, "no records yet")
-		}
+	none := "no records yet"
+	if plate != "" {
+		none = "no records for plate " + text(plate)
+	}
+	tw := newTable(w, len(recs), none, "ID\tPLATE\tSTATE\tIN\tOUT\tFEE\tPAID\tOWED")
+	if tw == nil {
 		return nil
 	}
-	tw := newTab(w)
-	fmt.Fprintln(tw, "ID\tPLATE\tSTATE\tIN\tOUT\tFEE\tPAID\tOWED")
 	for _, r := range recs {
 		owed := "-"
 		if r.OwedFen > 0 {
@@ -90,16 +88,14 @@ func cmdArrears(_ context.Context, c *Console, w io.Writer, args []string) error
 	if err != nil {
 		return fmt.Errorf("arrears: %w", err)
 	}
-	if len(as) == 0 {
-		if plate != "" {
-			fmt.Fprintf(w, "no arrears for plate %s\n", plate)
-		} else {
-			fmt.Fprintln(w, "no arrears")
-		}
+	none := "no arrears"
+	if plate != "" {
+		none = "no arrears for plate " + plate
+	}
+	tw := newTable(w, len(as), none, "PLATE\tRECORD\tOWED\tSINCE\tWHY")
+	if tw == nil {
 		return nil
 	}
-	tw := newTab(w)
-	fmt.Fprintln(tw, "PLATE\tRECORD\tOWED\tSINCE\tWHY")
 	var sum int64
 	for _, a := range as {
 		sum += a.AmountFen

@@ -189,12 +189,10 @@ func cmdLog(_ context.Context, c *Console, w io.Writer, args []string) error {
 		return usageErr("log")
 	}
 	lines := c.b.System.Log(n)
-	if len(lines) == 0 {
-		fmt.Fprintln(w, "audit log is empty")
+	tw := newTable(w, len(lines), "audit log is empty", "TIME\tWHO\tACTION\tDETAIL")
+	if tw == nil {
 		return nil
 	}
-	tw := newTab(w)
-	fmt.Fprintln(tw, "TIME\tWHO\tACTION\tDETAIL")
 	for _, l := range lines {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.fmtTime(l.At), text(l.Who), l.Action, text(l.Detail))
 	}
@@ -222,6 +220,10 @@ func cmdUpdate(ctx context.Context, c *Console, w io.Writer, args []string) erro
 	}
 	return usageErr("update")
 }
+
+// ErrNoUpdates is what a Backend without the update role answers to
+// update apply: updates are not configured on this controller.
+var ErrNoUpdates = errors.New("updates are not configured on this controller")
 
 // updateStatus and updateApply answer for a controller without updates
 // as one with them would.

@@ -119,10 +119,7 @@ func cmdSay(ctx context.Context, c *Console, w io.Writer, args []string) error {
 }
 
 func cmdQR(_ context.Context, c *Console, w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return usageErr("qr")
-	}
-	lane, err := c.laneArg("qr", args[0])
+	lane, err := c.onlyLane("qr", args)
 	if err != nil {
 		return err
 	}

@@ -57,16 +57,8 @@ type Backend struct {
 	Calls []string
 }
 
-var (
-	_ console.LaneBackend   = (*Backend)(nil)
-	_ console.RecordBackend = (*Backend)(nil)
-	_ console.QueueBackend  = (*Backend)(nil)
-	_ console.SystemBackend = (*Backend)(nil)
-	_ console.UpdateBackend = (*Backend)(nil)
-	_ console.SimBackend    = (*Backend)(nil)
-)
-
-// Roles is b in every role of a console.Backend, boards included.
+// Roles is b in every role of a console.Backend, boards included (and
+// the compile-time check that b plays them).
 func (b *Backend) Roles() console.Backend {
 	return console.Backend{Lanes: b, Records: b, Queue: b, System: b, Update: b, Sim: b, Display: b}
 }
