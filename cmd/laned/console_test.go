@@ -14,20 +14,13 @@ import (
 
 	"laned/edge/console"
 	"laned/edge/console/consoletest"
-	"laned/hal/clock"
 )
 
-var consoleT0 = time.Date(2025, 3, 1, 6, 3, 22, 0, time.UTC)
+var consoleT0 = consoletest.T0
 
 func newTestConsole(t *testing.T, opts console.Options) (*console.Console, *consoletest.Backend) {
 	t.Helper()
-	b := consoletest.New(consoleT0)
-	opts.Backend = b.Roles()
-	if opts.Clock == nil {
-		opts.Clock = clock.NewFake(consoleT0)
-	}
-	opts.Location = time.FixedZone("CST", 8*3600)
-	return console.New(opts), b
+	return consoletest.NewConsole(t, opts)
 }
 
 // startConsoleSocket serves a console on a socket in a temp dir until the test ends.

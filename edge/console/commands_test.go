@@ -11,24 +11,13 @@ import (
 
 	"laned/edge/console"
 	"laned/edge/console/consoletest"
-	"laned/hal/clock"
 )
 
-var t0 = time.Date(2025, 3, 1, 6, 3, 22, 0, time.UTC) // 14:03:22 in Shanghai
+var t0 = consoletest.T0 // 14:03:22 in Shanghai
 
 func newConsole(t *testing.T, opts console.Options) (*console.Console, *consoletest.Backend) {
 	t.Helper()
-	b := consoletest.New(t0)
-	if opts.Backend.Lanes == nil {
-		opts.Backend = b.Roles()
-	}
-	if opts.Clock == nil {
-		opts.Clock = clock.NewFake(t0)
-	}
-	if opts.Location == nil {
-		opts.Location = time.FixedZone("CST", 8*3600)
-	}
-	return console.New(opts), b
+	return consoletest.NewConsole(t, opts)
 }
 
 // TestExec runs each command as run(args, stdout) and checks what it says.
