@@ -505,7 +505,7 @@ func (b *Bus) run(s *session, openErr error) {
 			req.reply <- l.attach(req.p)
 		case req := <-b.detachC:
 			delete(l.cams, req.p.addr)
-			l.rearm(b.clk.Now())
+			l.rearm()
 			last := len(l.cams) == 0
 			req.reply <- last
 			if last {
@@ -543,7 +543,7 @@ func (b *Bus) run(s *session, openErr error) {
 					l.offline(p, now, fmt.Sprintf("no frame for %s", 3*p.period))
 				}
 			}
-			l.rearm(now)
+			l.rearm()
 		case <-l.reopen.C():
 			sp, err := b.openPort()
 			if err != nil {
@@ -563,7 +563,7 @@ func (b *Bus) run(s *session, openErr error) {
 					p.deadline = now.Add(3 * p.period)
 				}
 			}
-			l.rearm(now)
+			l.rearm()
 			s = b.startSession(sp)
 		}
 	}
@@ -598,7 +598,7 @@ func (l *busLoop) attach(p *Port) error {
 	now := b.clk.Now()
 	if p.period > 0 {
 		p.deadline = now.Add(3 * p.period)
-		l.rearm(now)
+		l.rearm()
 	}
 	if l.down != "" {
 		l.offline(p, now, l.down)
@@ -607,7 +607,11 @@ func (l *busLoop) attach(p *Port) error {
 }
 
 // rearm points the silence timer at the earliest deadline, or stops it.
-func (l *busLoop) rearm(now time.Time) {
+// The timer's wait is counted from the clock's reading now, not from the
+// instant the caller handled (a watch tick's time is already past when
+// the clock moved on meanwhile; a wait from it would overshoot).
+func (l *busLoop) rearm() {
+	now := l.b.clk.Now()
 	var first time.Time
 	for _, p := range l.cams {
 		if !p.deadline.IsZero() && (first.IsZero() || p.deadline.Before(first)) {
@@ -679,7 +683,7 @@ func (l *busLoop) handle(res []Result) {
 		if p.period > 0 {
 			now := b.clk.Now()
 			p.deadline = now.Add(3 * p.period)
-			l.rearm(now)
+			l.rearm()
 		}
 		addr := f.Addr
 		if addr == 0 {
