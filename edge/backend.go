@@ -149,22 +149,6 @@ func (b *Console) Loops() []console.LoopInfo {
 	return out
 }
 
-func colourName(c int) string {
-	switch c {
-	case hal.ColourBlue:
-		return "blue"
-	case hal.ColourYellow:
-		return "yellow"
-	case hal.ColourWhite:
-		return "white"
-	case hal.ColourBlack:
-		return "black"
-	case hal.ColourGreen:
-		return "green"
-	}
-	return "unknown"
-}
-
 func (b *Console) Camera(lane string) (console.CameraInfo, error) {
 	l, ok := b.Ctl.byName[lane]
 	if !ok {
@@ -180,7 +164,7 @@ func (b *Console) Camera(lane string) (console.CameraInfo, error) {
 		fi := console.FrameInfo{At: f.At, Kind: f.Kind.String(), Plate: f.Plate, Conf: f.Conf, Err: f.Detail}
 		fi.Full, fi.Crop, fi.LowConf = frameExtras(l, f)
 		if f.Kind == hal.KindPlate {
-			fi.Colour = colourName(f.Colour)
+			fi.Colour = hal.ColourName(f.Colour)
 		}
 		info.Frames = append(info.Frames, fi)
 	}
@@ -200,7 +184,7 @@ func (b *Console) laneName(kind LaneKind, code int) string {
 
 func (b *Console) recordInfo(r store.Record) console.RecordInfo {
 	info := console.RecordInfo{
-		ID: r.ID, Plate: r.Plate, Colour: colourName(r.PlateColor), State: r.State.String(),
+		ID: r.ID, Plate: r.Plate, Colour: hal.ColourName(r.PlateColor), State: r.State.String(),
 		EntryLane: b.laneName(Entry, r.InCode), EntryAt: r.InTime, FeeFen: r.Fees.Total, PaidFen: r.Fees.Paid,
 	}
 	if r.Unlicensed {
