@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,25 +38,12 @@ func TestSimBoardRealCamera(t *testing.T) {
 	if want := "camera " + slave + "@115200 lane-frame addr 3 (a real camera on the simulated lane)"; !strings.Contains(out.String(), want) {
 		t.Errorf("laned check output lacks %q:\n%s", want, out.String())
 	}
-	cfg, err := loadConfigErr(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // a hang guard
 	defer cancel()
 	cam := cameratest.NewFakeCamera(master, 3, nil)
 	cam.Start(ctx)
 	cam.Show(hal.PlateEvent{Kind: hal.KindPlate, Plate: "粤B12345", Conf: 92})
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { addrs <- a }})
-	}()
-	select {
-	case <-addrs:
-	case err := <-done:
-		t.Fatalf("daemon stopped before serving: %v", err)
-	}
+	_, done := startDaemon(ctx, t, p)
 	session := func(lines ...string) string {
 		t.Helper()
 		var out bytes.Buffer

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,22 +18,9 @@ func TestDaemonConsole(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "run", "console.sock")
 	p := minimalConfig(t, dir, fmt.Sprintf("[console]\nsocket = %q\n", sock))
-	cfg, err := loadConfigErr(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { addrs <- a }})
-	}()
-	select {
-	case <-addrs:
-	case err := <-done:
-		t.Fatalf("daemon stopped before serving: %v", err)
-	}
+	_, done := startDaemon(ctx, t, p)
 	session := func(lines ...string) string {
 		t.Helper()
 		var out bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"laned/appliance/appliancetest"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"laned/appliance"
+	"laned/appliance/config"
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 	"laned/hal"
@@ -45,7 +48,7 @@ func netCameraToPicUpload(t *testing.T, opens bool) {
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +57,8 @@ func netCameraToPicUpload(t *testing.T, opens bool) {
 	cams := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{
-			Getenv: env(nil), OnCameras: func(a net.Addr) { cams <- a },
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{
+			Getenv: appliancetest.Env(nil), OnCameras: func(a net.Addr) { cams <- a },
 		})
 	}()
 	var addr net.Addr
@@ -106,7 +109,7 @@ func netCameraToPicUpload(t *testing.T, opens bool) {
 		t.Fatalf("daemon stop = %v", err)
 	}
 	// The picture files stay under data_dir/pictures.
-	matches, _ := filepath.Glob(filepath.Join(cfg.DataDir, picturesDir, "*", recID+"-in-*.jpg"))
+	matches, _ := filepath.Glob(filepath.Join(cfg.DataDir, config.PicturesDir, "*", recID+"-in-*.jpg"))
 	if len(matches) != 2 {
 		t.Errorf("picture files = %v; want the frame and the plate crop", matches)
 	}
