@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -168,14 +169,7 @@ func TestExec(t *testing.T) {
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Fatalf("Exec(%q) = %v; want an error containing %q", tt.args, err, tt.wantErr)
 			}
-			rest := got
-			for _, w := range tt.want {
-				i := strings.Index(rest, w)
-				if i < 0 {
-					t.Fatalf("Exec(%q) printed\n%s\nwant it to contain (in order) %q", tt.args, got, w)
-				}
-				rest = rest[i+len(w):]
-			}
+			consoletest.WantInOrder(t, fmt.Sprintf("Exec(%q)", tt.args), got, tt.want...)
 			if calls := b.CallList(); !slices.Equal(calls, tt.wantCalls) {
 				t.Errorf("Exec(%q) backend calls = %q; want %q", tt.args, calls, tt.wantCalls)
 			}

@@ -1,6 +1,7 @@
 package consoletest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -28,4 +29,18 @@ func NewConsole(t testing.TB, opts console.Options) (*console.Console, *Backend)
 		opts.Location = time.FixedZone("CST", 8*3600)
 	}
 	return console.New(opts), b
+}
+
+// WantInOrder fails t unless got, what a console wrote, holds each of
+// want in that order.
+func WantInOrder(t testing.TB, what, got string, want ...string) {
+	t.Helper()
+	rest := got
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Fatalf("%s wrote\n%q\nwant it to contain (in order) %q", what, got, w)
+		}
+		rest = rest[i+len(w):]
+	}
 }
