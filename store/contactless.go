@@ -302,11 +302,8 @@ func (db *DB) addEvent(tx *bolt.Tx, e BindEvent) error {
 // unbind of the plate undid: then ErrReplayed, and nothing changes.
 func (db *DB) Bind(b Binding, msgs ...Message) error {
 	return db.update("bind", func(tx *bolt.Tx) error {
-		if !validKey(b.Plate, 64) {
-			return fmt.Errorf("%w: plate %q", ErrInvalid, b.Plate)
-		}
-		if b.Limit < 0 {
-			return fmt.Errorf("%w: limit %d", ErrInvalid, b.Limit)
+		if err := checkBinding(b); err != nil {
+			return err
 		}
 		_, evs, err := history(tx, b.Plate)
 		if err != nil {
@@ -326,12 +323,7 @@ func (db *DB) Bind(b Binding, msgs ...Message) error {
 		if err := db.addEvent(tx, BindEvent{Plate: b.Plate, Limit: b.Limit, SerialNo: b.SerialNo, PostURL: b.PostURL, Time: b.Updated}); err != nil {
 			return err
 		}
-		b.V = bindingV
-		v, err := json.Marshal(b)
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketBindings).Put([]byte(b.Plate), v); err != nil {
+		if err := putBinding(tx, b); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -108,20 +107,10 @@ func (db *DB) AddPayments(ps []Payment, msgs ...Message) (fresh []Payment, rec R
 				continue
 			}
 			seen[p.Order] = true
+			if err := putPayment(tx, p, r); err != nil {
+				return err
+			}
 			p.V, p.AfterExit = paymentV, !r.State.Open()
-			v, err := json.Marshal(p)
-			if err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketPayments).Put(payKey(p.RecordID, p.Order), v); err != nil {
-				return err
-			}
-			if err := orders.Put([]byte(p.Order), []byte(p.RecordID)); err != nil {
-				return err
-			}
-			if err := bumpNewest(tx, p.PayTime); err != nil {
-				return err
-			}
 			fresh = append(fresh, p)
 		}
 		if len(fresh) == 0 {
