@@ -274,4 +274,3 @@ func (db *DB) enqueueMsgs(tx *bolt.Tx, msgs []Message) ([]uint64, error) {
 	}
 	return seqs, nil
 }
-

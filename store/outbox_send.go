@@ -216,7 +216,6 @@ func (db *DB) Resolve(seq uint64, due time.Time) error {
 	return err
 }
 
-
 // retryAllBatch bounds the messages one RetryAll transaction rewrites, so
 // that a backlog of 100k does not hold every outbox page dirty in memory
 // at once.
