@@ -103,12 +103,20 @@ func (db *DB) enqueue(tx *bolt.Tx, msgs []Message) error {
 	return err
 }
 
-func (db *DB) enqueueOne(tx *bolt.Tx, m Message) (uint64, error) {
+// checkMsg validates a message to enqueue.
+func checkMsg(m *Message) error {
 	if !validKey(m.Kind, 64) {
-		return 0, fmt.Errorf("%w: message kind %q", ErrInvalid, m.Kind)
+		return fmt.Errorf("%w: message kind %q", ErrInvalid, m.Kind)
 	}
 	if m.RecordID != "" && !validKey(m.RecordID, MaxRecordID) {
-		return 0, fmt.Errorf("%w: message record_id %q", ErrInvalid, m.RecordID)
+		return fmt.Errorf("%w: message record_id %q", ErrInvalid, m.RecordID)
+	}
+	return nil
+}
+
+func (db *DB) enqueueOne(tx *bolt.Tx, m Message) (uint64, error) {
+	if err := checkMsg(&m); err != nil {
+		return 0, err
 	}
 	ob := tx.Bucket(bucketOutbox)
 	// Sequence keys only ever append to the right-most leaf: fill it
