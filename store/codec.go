@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -47,4 +49,43 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 		return err
 	}
 	return b.Put(key, j)
+}
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+func getU64(b *bolt.Bucket, key []byte) uint64 {
+	v := b.Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func putU64(b *bolt.Bucket, key []byte, v uint64) error { return b.Put(key, u64(v)) }
+
+// addU64 adds d (may be negative) to a counter, never below zero.
+func addU64(b *bolt.Bucket, key []byte, d int64) error {
+	v := int64(getU64(b, key)) + d
+	if v < 0 {
+		v = 0
+	}
+	return putU64(b, key, uint64(v))
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+func u64be(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
 }
