@@ -40,17 +40,13 @@ var (
 	// bucketBindHistory: plate + 0x00 + seq (uint64 BE) → BindEvent (JSON):
 	// the plate's binds and unbinds, the newest bindHistoryMax kept.
 	bucketBindHistory = []byte("bind_history")
-	// bucketJournal: seq (uint64 BE, NextSequence) → journalEntry (JSON):
-	// exits committed but not yet applied (journal.go); empty between
-	// exits.
-	bucketJournal = []byte("journal")
 )
 
 // allBuckets lists every bucket of the current schema.
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketOpenPlate, bucketPayments, bucketOrders, bucketBindings, bucketVehicles,
 	bucketOutbox, bucketOutRecord, bucketOutKind, bucketDead, bucketAudit,
-	bucketArrears, bucketBindHistory, bucketJournal,
+	bucketArrears, bucketBindHistory,
 }
 
 // Buckets of schema 1 that schema 2 dropped: an open-record index by lane

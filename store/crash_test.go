@@ -25,11 +25,7 @@ const crashEnv = "STORE_CRASH_CHILD"
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(crashEnv); path != "" {
-		if os.Getenv(crashModeEnv) == "apply" {
-			applyChild(path, os.Getenv("STORE_CRASH_ROUND"))
-		} else {
-			crashChild(path, os.Getenv("STORE_CRASH_ROUND"))
-		}
+		crashChild(path, os.Getenv("STORE_CRASH_ROUND"))
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -134,7 +130,7 @@ func TestCrashRecovery(t *testing.T) {
 
 // runChild starts the child, lets it acknowledge `after` lines, waits
 // `jitter` more and SIGKILLs it; it returns every complete line printed.
-func runChild(t *testing.T, path string, round, after int, jitter time.Duration, env ...string) []string {
+func runChild(t *testing.T, path string, round, after int, jitter time.Duration) []string {
 	t.Helper()
 	// Under `make test-arm` the test binary runs through qemu-user
 	// (go test -exec); the child must too: LANED_TEST_EXEC names the
@@ -144,7 +140,7 @@ func runChild(t *testing.T, path string, round, after int, jitter time.Duration,
 		name, args = w, append([]string{os.Args[0]}, args...)
 	}
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(append(os.Environ(), crashEnv+"="+path, fmt.Sprintf("STORE_CRASH_ROUND=%03d", round)), env...)
+	cmd.Env = append(os.Environ(), crashEnv+"="+path, fmt.Sprintf("STORE_CRASH_ROUND=%03d", round))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -28,10 +28,6 @@ type DB struct {
 	broken atomic.Bool  // a rollback panicked (bbolt's writer lock is lost): writes fail with ErrCorrupt
 	marked atomic.Bool  // the salvage marker was written
 	enq    enqueueQueue // Enqueue's group commit (group.go)
-	// The exit journal's applier (journal.go): kickApply wakes it, stop
-	// ends it, applied is closed when it has ended.
-	kickApply     chan struct{}
-	stop, applied chan struct{}
 }
 
 // Open opens (or creates) the store file at path.
@@ -148,13 +144,6 @@ func openChecked(path string, opt Options, rep *OpenReport) (db *DB, fresh bool,
 	}
 	db.idSeq.Store(idSeq)
 	db.newest.Store(newest)
-	// Exits journaled before a crash or a stop are applied now.
-	if err := db.applyJournal(); err != nil {
-		_ = bdb.Close()
-		return nil, false, fmt.Errorf("apply the exit journal: %w", err)
-	}
-	db.kickApply, db.stop, db.applied = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-	go db.applier()
 	if rep.FromSchema != currentSchema && !fresh {
 		opt.Logger.Info("store schema migrated", "path", path, "from", rep.FromSchema, "to", currentSchema)
 	}
@@ -175,9 +164,6 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
-	if db.stop != nil { // no applier on a read-only DB
-		close(db.stop)
-	}
 	if db.broken.Load() {
 		// A panicked rollback may have kept bbolt's writer lock: do not
 		// hang a shutdown on it (the process's exit releases the file).
@@ -192,9 +178,6 @@ func (db *DB) Close() error {
 			db.log.Error("store: close of the damaged file did not finish; leaving it to the process exit")
 		}
 		return nil
-	}
-	if db.applied != nil {
-		<-db.applied
 	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
@@ -218,15 +201,8 @@ func (db *DB) NewestTime() time.Time {
 	return time.Unix(s, 0)
 }
 
-// update runs fn in one write transaction, after the pending exit journal
-// entries (journal.go).
+// update runs fn in one write transaction.
 func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
-	return db.updateWith(op, false, fn)
-}
-
-// updateWith is update; with applyOnly, a transaction that found no
-// journal entry to apply is rolled back with errNoJournal.
-func (db *DB) updateWith(op string, applyOnly bool, fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: %s: %w", op, ErrClosed)
 	}
@@ -245,14 +221,7 @@ func (db *DB) updateWith(op string, applyOnly bool, fn func(tx *bolt.Tx) error) 
 				db.rollback(tx)
 			}
 		}()
-		n, err := db.applyJournalTx(tx)
-		if err == nil && applyOnly && n == 0 {
-			err = errNoJournal
-		}
-		if err == nil {
-			err = fn(tx)
-		}
-		if err != nil {
+		if err := fn(tx); err != nil {
 			done = true
 			db.rollback(tx)
 			return err
@@ -267,9 +236,6 @@ func (db *DB) updateWith(op string, applyOnly bool, fn func(tx *bolt.Tx) error) 
 		done = true
 		return err
 	})
-	if errors.Is(err, errNoJournal) {
-		return err
-	}
 	if err != nil {
 		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			err = ErrClosed
@@ -285,29 +251,12 @@ func (db *DB) updateWith(op string, applyOnly bool, fn func(tx *bolt.Tx) error) 
 	return nil
 }
 
-// view runs fn in one read transaction. A pending exit journal entry is
-// applied first (journal.go); if that fails, fn reads what is applied
-// (a write applies the entry before it changes anything).
+// view runs fn in one read transaction.
 func (db *DB) view(op string, fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: %s: %w", op, ErrClosed)
 	}
-	read := func() error {
-		err := db.bolt.View(func(tx *bolt.Tx) error {
-			if journalPending(tx) {
-				return errNoJournal // not yet: apply first
-			}
-			return fn(tx)
-		})
-		if !errors.Is(err, errNoJournal) {
-			return err
-		}
-		if err := db.applyJournal(); err != nil {
-			db.log.Warn("store: reading before the exit journal is applied", "op", op, "err", err)
-		}
-		return db.bolt.View(fn)
-	}
-	if err := db.guard(op, false, read); err != nil {
+	if err := db.guard(op, false, func() error { return db.bolt.View(fn) }); err != nil {
 		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			err = ErrClosed
 		}
@@ -403,11 +352,6 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return nil
-	},
-	// 4 → 5: the exit journal.
-	func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists([]byte("journal"))
-		return err
 	},
 }
 

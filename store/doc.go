@@ -9,15 +9,6 @@
 // record and queues its AutoPay and Outdata atomically, or none of it
 // happens. Audited(ev) passed among msgs writes an audit event instead.
 //
-// Exits (Settle, CloseRecord) are journaled: the commit they return after
-// writes the decided exit as one entry of a small journal bucket (3–4
-// pages instead of the records and open-plate tree paths), and a
-// goroutine of the DB applies it to the indexed buckets right after, in
-// one transaction with the entry's deletion. Every write transaction
-// applies pending entries first and a read waits for them, so no caller
-// sees the state before an exit it was told of; Open applies what a crash
-// left (journal.go).
-//
 // Record IDs: NewRecordID gives "YYYYMMDDhhmmss" (UTC) + 3-digit lane +
 // 9-digit sequence, 26 digits, sorting by time; the sequence is persisted
 // with each OpenRecord so IDs are unique across restarts.

@@ -21,17 +21,9 @@ type SettleFunc func(rec Record, pays []Payment) (Exit, []Message, error)
 // (AddPayments) is therefore either seen by fn — in the fee and the
 // Outdata — or recorded after the close with Payment.AfterExit set: never
 // lost from both. ErrRecordClosed if the record was closed already.
-//
-// The commit Settle returns after is the exit journal's (journal.go): the
-// exit is durable, and every later read and write sees it; the indexed
-// buckets are brought up to date in a second transaction right after.
 func (db *DB) Settle(id string, fn SettleFunc) (Record, error) {
-	return db.settle("settle", id, fn)
-}
-
-func (db *DB) settle(op, id string, fn SettleFunc) (Record, error) {
 	var rec *Record
-	err := db.update(op, func(tx *bolt.Tx) error {
+	err := db.update("settle", func(tx *bolt.Tx) error {
 		old, err := getRecord(tx, id)
 		if err != nil {
 			return err
@@ -52,13 +44,14 @@ func (db *DB) settle(op, id string, fn SettleFunc) (Record, error) {
 		if err != nil {
 			return err
 		}
-		rec, err = db.journalExit(tx, old, exit, msgs)
-		return err
+		if rec, err = closeRecord(tx, old, exit); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
 	})
 	if err != nil {
 		return Record{}, err
 	}
-	db.wakeApplier()
 	return *rec, nil
 }
 

@@ -24,23 +24,6 @@ func (db *DB) OpenMany(recs []Record) error {
 	})
 }
 
-// WithApplyHook is opt with fn run inside every transaction that applied
-// exit journal entries, before its commit (crash tests kill it there).
-func WithApplyHook(opt Options, fn func(n int)) Options {
-	opt.applyHook = fn
-	return opt
-}
-
-// JournalLen counts the exits journaled and not yet applied, without
-// applying them.
-func (db *DB) JournalLen() (n int, err error) {
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketJournal).Stats().KeyN
-		return nil
-	})
-	return n, err
-}
-
 // Bolt exposes the bbolt handle for the bare-commit baseline.
 func (db *DB) Bolt() *bolt.DB { return db.bolt }
 

@@ -131,8 +131,8 @@ func TestMigrateSchema1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open(schema 1) = %v", err)
 	}
-	if rep.FromSchema != 1 || rep.Schema != 5 || rep.Created || rep.MovedAside != "" {
-		t.Errorf("Open(schema 1) report = %+v; want migrated from 1 to 5", rep)
+	if rep.FromSchema != 1 || rep.Schema != 4 || rep.Created || rep.MovedAside != "" {
+		t.Errorf("Open(schema 1) report = %+v; want migrated from 1 to 4", rep)
 	}
 	if err := db.CheckConsistency(); err != nil {
 		t.Errorf("CheckConsistency after migration = %v", err)
@@ -184,8 +184,8 @@ func TestMigrateSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if rep.FromSchema != rep.Schema || rep.Schema != 5 {
-		t.Errorf("second Open report = %+v; want schema 5 already", rep)
+	if rep.FromSchema != rep.Schema || rep.Schema != 4 {
+		t.Errorf("second Open report = %+v; want schema 4 already", rep)
 	}
 	// Closed records by exit: IMPORT-0001 −10h, the stale one −1h, −48h, −216h.
 	if n, err := db.Prune(context.Background(), fixtureNow.Add(-24*time.Hour), 1); err != nil || n != 2 {

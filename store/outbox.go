@@ -103,20 +103,12 @@ func (db *DB) enqueue(tx *bolt.Tx, msgs []Message) error {
 	return err
 }
 
-// checkMsg validates a message to enqueue.
-func checkMsg(m *Message) error {
+func (db *DB) enqueueOne(tx *bolt.Tx, m Message) (uint64, error) {
 	if !validKey(m.Kind, 64) {
-		return fmt.Errorf("%w: message kind %q", ErrInvalid, m.Kind)
+		return 0, fmt.Errorf("%w: message kind %q", ErrInvalid, m.Kind)
 	}
 	if m.RecordID != "" && !validKey(m.RecordID, MaxRecordID) {
-		return fmt.Errorf("%w: message record_id %q", ErrInvalid, m.RecordID)
-	}
-	return nil
-}
-
-func (db *DB) enqueueOne(tx *bolt.Tx, m Message) (uint64, error) {
-	if err := checkMsg(&m); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: message record_id %q", ErrInvalid, m.RecordID)
 	}
 	ob := tx.Bucket(bucketOutbox)
 	// Sequence keys only ever append to the right-most leaf: fill it

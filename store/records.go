@@ -299,8 +299,8 @@ func (db *DB) MarkLeaving(id string, outCode int, at time.Time, msgs ...Message)
 	}, msgs...)
 }
 
-// closedRecord is old closed with exit.
-func closedRecord(old *Record, exit Exit) (*Record, error) {
+// closeRecord closes old with exit and returns the record as stored.
+func closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
 	if !old.State.Open() {
 		return nil, fmt.Errorf("record %s: %w", old.ID, ErrRecordClosed)
 	}
@@ -312,31 +312,33 @@ func closedRecord(old *Record, exit Exit) (*Record, error) {
 		rec.Note = exit.Note
 	}
 	if len(exit.Collected) > 0 {
-		rec.Collected = exit.Collected
-	}
-	return &rec, nil
-}
-
-// closeRecord closes old with exit and returns the record as stored.
-func closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
-	rec, err := closedRecord(old, exit)
-	if err != nil {
-		return nil, err
-	}
-	if len(exit.Collected) > 0 {
 		if err := collectArrears(tx, rec.ID, exit.Collected); err != nil {
 			return nil, err
 		}
+		rec.Collected = exit.Collected
 	}
-	return rec, putRecord(tx, old, rec)
+	return &rec, putRecord(tx, old, &rec)
 }
 
 // CloseRecord closes a record with its exit data and enqueues msgs (Outdata,
 // AutoPay…) in the same transaction: either the exit and its uplinks are
-// all on disk, or none is (journaled: see Settle). ErrRecordClosed if it
-// was closed already.
+// all on disk, or none is. ErrRecordClosed if it was closed already.
 func (db *DB) CloseRecord(id string, exit Exit, msgs ...Message) (Record, error) {
-	return db.settle("close record", id, func(Record, []Payment) (Exit, []Message, error) { return exit, msgs, nil })
+	var rec *Record
+	err := db.update("close record", func(tx *bolt.Tx) error {
+		old, err := getRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		if rec, err = closeRecord(tx, old, exit); err != nil {
+			return err
+		}
+		return db.enqueue(tx, msgs)
+	})
+	if err != nil {
+		return Record{}, err
+	}
+	return *rec, nil
 }
 
 // ImportOpen stores many new open records in one transaction, all or

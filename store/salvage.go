@@ -31,10 +31,6 @@ const (
 	KindOutbox   = "outbox"
 	KindDead     = "dead_letters"
 	KindAudit    = "audit"
-	// KindJournal: exits committed to the journal but not yet applied
-	// (applied in the fresh file; not in SalvageReport.String, which
-	// predates the journal).
-	KindJournal = "journal"
 )
 
 var salvageKinds = []string{KindRecords, KindPayments, KindBindings, KindVehicles, KindOutbox, KindDead, KindAudit}
@@ -137,7 +133,6 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 		{bucketOutbox, s.message, KindOutbox},
 		{bucketDead, s.dead, KindDead},
 		{bucketAudit, s.auditEvent, KindAudit},
-		{bucketJournal, s.journalEntry, KindJournal},
 	} {
 		bv, ok := roots[string(step.bucket)]
 		orph := orphans[string(step.bucket)]
@@ -212,19 +207,7 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 		rep.BadPages = append(rep.BadPages, fmt.Sprintf("%s: %v", b.bucket, b.err))
 	}
 	if err == nil {
-		err = ndb.update("salvage meta", func(tx *bolt.Tx) error {
-			if err := s.finish(tx, oldMeta); err != nil {
-				return err
-			}
-			// The journal's exits last, with the outbox's sequence set:
-			// the next transaction (the audit below) applies them.
-			for _, kv := range s.journal {
-				if err := tx.Bucket(bucketJournal).Put(kv[0], kv[1]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err = ndb.update("salvage meta", func(tx *bolt.Tx) error { return s.finish(tx, oldMeta) })
 	}
 	aside := fmt.Sprintf("%s.corrupt-%s", path, opt.Now().UTC().Format("20060102T150405"))
 	rep.MovedAside = aside
@@ -262,9 +245,6 @@ type salvager struct {
 	idSeq  uint64            // highest record sequence seen in a record_id
 	maxSeq map[string]uint64 // highest key per sequenced bucket
 	seqs   map[string]uint64 // the damaged buckets' own sequences
-	// journal holds the exit journal's entries, put in the fresh file
-	// once everything else is (see salvage).
-	journal [][2][]byte
 }
 
 func (s *salvager) note(kind string, k []byte, err error) {
@@ -366,20 +346,6 @@ func (s *salvager) message(tx *bolt.Tx, k, v []byte) error {
 	}
 	s.seen(bucketOutbox, m.Seq)
 	return putMsg(tx, &m, 0)
-}
-
-// journalEntry keeps an exit of the journal for the end of the salvage
-// (applied then, as a restart would); one that does not decode is lost.
-func (s *salvager) journalEntry(_ *bolt.Tx, k, v []byte) error {
-	var e journalEntry
-	if err := json.Unmarshal(v, &e); err != nil {
-		return err
-	}
-	if len(k) != 8 {
-		return fmt.Errorf("%w: journal key %x", ErrInvalid, k)
-	}
-	s.journal = append(s.journal, [2][]byte{k, v})
-	return nil
 }
 
 func (s *salvager) dead(tx *bolt.Tx, k, v []byte) error {

@@ -291,8 +291,7 @@ type Options struct {
 	// Default time.Now; tests inject a fake.
 	Now func() time.Time
 
-	compactHook func()      // tests: runs in CompactFile between the copy and the swap
-	applyHook   func(n int) // tests: runs in a transaction that applied n > 0 journal entries, before its commit
+	compactHook func() // tests: runs in CompactFile between the copy and the swap
 
 	// FailCommit, when set, is asked before each write transaction is
 	// committed (op names it, e.g. "open record"); an error rolls the
