@@ -22,8 +22,12 @@ type SettleFunc func(rec Record, pays []Payment) (Exit, []Message, error)
 // Outdata — or recorded after the close with Payment.AfterExit set: never
 // lost from both. ErrRecordClosed if the record was closed already.
 func (db *DB) Settle(id string, fn SettleFunc) (Record, error) {
+	return db.settle("settle", id, fn)
+}
+
+func (db *DB) settle(op, id string, fn SettleFunc) (Record, error) {
 	var rec *Record
-	err := db.update("settle", func(tx *bolt.Tx) error {
+	err := db.update(op, func(tx *bolt.Tx) error {
 		old, err := getRecord(tx, id)
 		if err != nil {
 			return err

@@ -247,22 +247,7 @@ func BenchmarkOutboxEnqueue(b *testing.B) {
 }
 
 // benchOutboxEnqueue runs n iterations (TestBenchTable sets a floor).
-func benchOutboxEnqueue(b *testing.B, n int) {
-	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	msgs := indataMsgs(b, n, time.Now())
-	b.ResetTimer()
-	t0 := time.Now()
-	for i := range n {
-		if _, err := db.Enqueue(msgs[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "msgs/s")
-}
+func benchOutboxEnqueue(b *testing.B, n int) { benchEnqueue(b, n, 1) }
 
 // enqueueCallers is how many goroutines BenchmarkOutboxEnqueueConcurrent
 // enqueues from: lanes, callbacks and timers of a busy car park.
@@ -277,28 +262,37 @@ func BenchmarkOutboxEnqueueConcurrent(b *testing.B) {
 }
 
 // benchOutboxEnqueueConcurrent runs n enqueues (TestBenchTable sets a floor).
-func benchOutboxEnqueueConcurrent(b *testing.B, n int) {
-	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
+func benchOutboxEnqueueConcurrent(b *testing.B, n int) { benchEnqueue(b, n, enqueueCallers) }
+
+// emptyStore is a fresh store in a temporary directory.
+func emptyStore(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, _, err := store.Open(filepath.Join(tb.TempDir(), "laned.db"), store.Options{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer db.Close()
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// benchEnqueue queues n Indata, one per Enqueue call, from callers
+// goroutines, and reports msgs/s.
+func benchEnqueue(b *testing.B, n, callers int) {
+	db := emptyStore(b)
 	msgs := indataMsgs(b, n, time.Now())
 	b.ResetTimer()
 	t0 := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range enqueueCallers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range callers {
+		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
 				if _, err := db.Enqueue(msgs[i]); err != nil {
 					b.Error(err)
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "msgs/s")
@@ -313,11 +307,7 @@ func BenchmarkOutboxDrain(b *testing.B) {
 
 // benchOutboxDrain runs n iterations (TestBenchTable sets a floor).
 func benchOutboxDrain(b *testing.B, n int) {
-	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := emptyStore(b)
 	msgs := indataMsgs(b, n, time.Now())
 	for chunk := range slices.Chunk(msgs, 5000) {
 		if _, err := db.Enqueue(chunk...); err != nil {
