@@ -366,14 +366,14 @@ func cameraListen(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return fmt.Errorf("camera listen: --rs485 gpio needs a DE pin (-de PIN or -lane): %w", camera.ErrConfig)
 	}
 	out := newLineWriter(stdout)
-	cfg := camera.Config{
+	cfg := camera.Config{BusConfig: camera.BusConfig{
 		Name: *path, Path: *path, Baud: *baud, DataBits: *dataBits, Parity: par, StopBits: *stopBits,
-		Codec: codec, Addr: *addr, RS485: mode, DE: dePin, HeartbeatPeriod: *heartbeat, MustOpen: true,
+		Codec: codec, RS485: mode, DE: dePin, MustOpen: true,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 		OnReject: func(r camera.Result) {
 			out.put(rejectLine{At: r.At.Unix(), Rejected: hex.EncodeToString(r.Rejected), Reason: r.Reason})
 		},
-	}
+	}, Addr: *addr, HeartbeatPeriod: *heartbeat}
 	p, err := camera.Open(ctx, cfg)
 	if err != nil {
 		return err
