@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
-	"os"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -74,13 +73,6 @@ func addU64(b *bolt.Bucket, key []byte, d int64) error {
 		v = 0
 	}
 	return putU64(b, key, uint64(v))
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 func u64be(b []byte) uint64 {

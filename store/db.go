@@ -11,7 +11,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
 	berrors "go.etcd.io/bbolt/errors"
+	"laned/internal/atomicfile"
 )
 
 // DB is the store: one bbolt file. Its methods are safe for concurrent
@@ -297,7 +299,7 @@ func (db *DB) guard(op string, write bool, fn func() error) (err error) {
 			return
 		}
 		werr := os.WriteFile(salvageMarker(db.path), []byte(fmt.Sprintf("%s: %v\n", op, r)), 0o600)
-		syncDir(filepath.Dir(db.path))
+		_ = atomicfile.SyncDir(filepath.Dir(db.path))
 		db.log.Error("store: bbolt panicked inside a transaction: the file is damaged; it is salvaged at the next start",
 			"op", op, "write", write, "panic", fmt.Sprint(r), "marker", salvageMarker(db.path), "marker_err", werr,
 			"stack", string(debug.Stack()))
