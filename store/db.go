@@ -11,8 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
 	berrors "go.etcd.io/bbolt/errors"
+
 	"laned/internal/atomicfile"
 )
 
