@@ -144,7 +144,12 @@ func TestContactlessFailedFallsBackToScan(t *testing.T) {
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
 	h.drain()
-	st := h.laneStatus(h.exit)
+	// The refusal reaches the lane after the outbox let go of the AutoPay.
+	var st laneStatus
+	h.eventually("the refusal handled", func() bool {
+		st = h.laneStatus(h.exit)
+		return st.State != vAutoPay.String()
+	})
 	if st.State != vWaitPay.String() || opens(h.exit) != before {
 		t.Fatalf("after a failed AutoPay the lane is %+v; want waiting to pay, barrier down", st)
 	}
