@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"testing"
+	"time"
 
 	"laned/hal"
 )
@@ -16,11 +17,17 @@ import (
 func TestStaleArmingRelease(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		backOff   bool // the car really drives away before the release
+		backOff   bool          // the car really drives away before the release
+		releaseAt time.Duration // the late release's time, from the read
 		wantPlate string
 	}{
-		{"stale release, loop occupied", false, "沪A99999"},
-		{"real release, loop clear", true, ""},
+		{"stale release, loop occupied", false, -time.Second, "沪A99999"},
+		{"stale release at the read's instant", false, 0, "沪A99999"},
+		{"real release, loop clear", true, 0, ""},
+		// The car read backed off and the next one came onto the loop
+		// before its release was handled: the read is older than the
+		// release, so it is not the car now there.
+		{"release after the read, loop occupied again", false, time.Second, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -32,7 +39,7 @@ func TestStaleArmingRelease(t *testing.T) {
 				h.exit.Back() // the loop clears, its release follows
 			} else if err := ln.act(context.Background(), func(lctx context.Context) {
 				// The car before's release, late: the loop is occupied.
-				ln.onArming(lctx, hal.LoopEvent{Occupied: false, At: h.clk.Now()})
+				ln.onArming(lctx, hal.LoopEvent{Occupied: false, At: h.clk.Now().Add(tc.releaseAt)})
 			}); err != nil {
 				t.Fatal(err)
 			}
