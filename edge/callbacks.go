@@ -142,7 +142,7 @@ func (c *Controller) calcAnswer(rec store.Record, now time.Time) (cmb.CalcAnswer
 func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 	rec, err := c.db.RecordByID(r.RecordID)
 	if errors.Is(err, store.ErrNotFound) {
-		return &cmb.AnswerError{Status: 1, Message: "unknown record_id " + r.RecordID}
+		return &cmb.AnswerError{Status: cmb.StatusFailed, Message: "unknown record_id " + r.RecordID}
 	}
 	if err != nil {
 		return err
