@@ -374,28 +374,9 @@ func (d *dispatcher) resolveAutoPay(ctx context.Context, m store.Message) bool {
 
 // retryNow makes every queued uplink due now (the console's queue retry).
 func (d *dispatcher) retryNow() (int, error) {
-	n := 0
-	now := d.clk.Now()
-	var after uint64
-	for {
-		msgs, err := d.db.Messages(after, 256)
-		if err != nil {
-			return n, err
-		}
-		if len(msgs) == 0 {
-			break
-		}
-		for _, m := range msgs {
-			after = m.Seq
-			_, err := d.db.UpdateMessage(m.Seq, func(x *store.Message) error { x.Due = now; return nil })
-			if errors.Is(err, store.ErrNotFound) {
-				continue // delivered meanwhile
-			}
-			if err != nil {
-				return n, err
-			}
-			n++
-		}
+	n, err := d.db.RetryAll(d.clk.Now())
+	if err != nil {
+		return n, err
 	}
 	d.hold(time.Time{})
 	d.kick()
