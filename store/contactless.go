@@ -69,31 +69,6 @@ func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 	return err
 }
 
-// AckAutoPayment is the answer to the AutoPay queued as seq in one
-// transaction: the message leaves the outbox (as Ack) and its payment p
-// is recorded as AddAutoPayment records it (once: an AutoPay whose
-// payment a pay notice recorded first gets that one's BankNotice noted,
-// not a second payment). One commit instead of two on the way from the
-// platform's answer to the barrier. ErrNotFound if seq is not queued
-// (nothing recorded).
-func (db *DB) AckAutoPayment(seq uint64, p Payment) error {
-	if p.RequestOrder == "" {
-		return fmt.Errorf("store: ack autopay payment: %w: no request_order", ErrInvalid)
-	}
-	return db.update("ack autopay payment", func(tx *bolt.Tx) error {
-		if _, err := delMsg(tx, seq); err != nil {
-			return err
-		}
-		if done, err := noteAutoPayment(tx, p); done || err != nil {
-			if errors.Is(err, ErrAlreadyRecorded) {
-				return nil // recorded before: the ack and the note commit
-			}
-			return err
-		}
-		return addPayment(tx, p)
-	})
-}
-
 // noteAutoPayment reports whether p's AutoPay has its payment already,
 // noting p's BankNotice on it.
 func noteAutoPayment(tx *bolt.Tx, p Payment) (bool, error) {
