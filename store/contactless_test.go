@@ -171,4 +171,3 @@ func reopen(t *testing.T, db *store.DB, path string) *store.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
-
