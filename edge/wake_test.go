@@ -31,9 +31,7 @@ func TestOutboxWakesAfterDroppedConnections(t *testing.T) {
 		h.advance(3 * time.Second)
 	}
 	h.advance(5 * time.Minute) // free stays
-	before := opens(h.exit)
-	h.exit.Arrive("京E00000")
-	h.leaveExit(before)
+	h.passExit("京E00000")
 	h.advance(2 * time.Second)
 	h.eventually("an attempt after the last exit", func() bool { return h.dispatcherIdle() })
 	st, err := h.db.OutboxStats(h.clk.Now())
