@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,11 +25,7 @@ func TestSimBoardRealCamera(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "console.sock")
 	p := minimalConfig(t, dir, fmt.Sprintf("[console]\nsocket = %q\n", sock))
-	b, _ := os.ReadFile(p)
-	body := strings.Replace(string(b), "code = 1\n[[lanes]]", fmt.Sprintf("code = 1\n[lanes.camera]\npath = %q\naddr = 3\n[[lanes]]", slave), 1)
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, p, "code = 1\n[[lanes]]", fmt.Sprintf("code = 1\n[lanes.camera]\npath = %q\naddr = 3\n[[lanes]]", slave))
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"check", "-config", p}, nil, &out, &errb); err != nil {
 		t.Fatalf("laned check = %v:\n%s%s", err, out.String(), errb.String())
@@ -40,39 +33,15 @@ func TestSimBoardRealCamera(t *testing.T) {
 	if want := "camera " + slave + "@115200 lane-frame addr 3 (a real camera on the simulated lane)"; !strings.Contains(out.String(), want) {
 		t.Errorf("laned check output lacks %q:\n%s", want, out.String())
 	}
-	cfg, err := loadConfigErr(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall) // a hang guard
 	defer cancel()
 	cam := cameratest.NewFakeCamera(master, 3, nil)
 	cam.Start(ctx)
 	cam.Show(hal.PlateEvent{Kind: hal.KindPlate, Plate: "粤B12345", Conf: 92})
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { addrs <- a }})
-	}()
-	select {
-	case <-addrs:
-	case err := <-done:
-		t.Fatalf("daemon stopped before serving: %v", err)
-	}
+	d := startDaemon(ctx, t, p, nil, runOptions{})
 	session := func(lines ...string) string {
 		t.Helper()
-		var out bytes.Buffer
-		for {
-			out.Reset()
-			err := run(ctx, []string{"console", "-socket", sock}, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &out)
-			if err == nil {
-				return out.String()
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("console session: %v\n%s", err, out.String())
-			}
-			time.Sleep(20 * time.Millisecond) // the socket may not be up yet
-		}
+		return consoleSession(ctx, t, sock, lines...)
 	}
 	got := session("sim arrive in1 -")
 	if !strings.Contains(got, "arming loop") {
@@ -93,7 +62,7 @@ func TestSimBoardRealCamera(t *testing.T) {
 		t.Errorf("camera in1 lacks the frame:\n%s", got)
 	}
 	cancel()
-	if err := <-done; err != nil && err != context.Canceled && err != context.DeadlineExceeded {
+	if err := <-d.done; err != nil && err != context.Canceled && err != context.DeadlineExceeded {
 		t.Errorf("daemon stop = %v", err)
 	}
 }

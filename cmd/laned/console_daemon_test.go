@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,37 +17,12 @@ func TestDaemonConsole(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "run", "console.sock")
 	p := minimalConfig(t, dir, fmt.Sprintf("[console]\nsocket = %q\n", sock))
-	cfg, err := loadConfigErr(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { addrs <- a }})
-	}()
-	select {
-	case <-addrs:
-	case err := <-done:
-		t.Fatalf("daemon stopped before serving: %v", err)
-	}
+	d := startDaemon(ctx, t, p, nil, runOptions{})
 	session := func(lines ...string) string {
 		t.Helper()
-		var out bytes.Buffer
-		deadline := time.Now().Add(progress.Stall)
-		for {
-			out.Reset()
-			err := run(ctx, []string{"console", "-socket", sock}, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &out)
-			if err == nil {
-				return out.String()
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("console session: %v\n%s", err, out.String())
-			}
-			time.Sleep(20 * time.Millisecond) // the socket may not be up yet
-		}
+		return consoleSession(ctx, t, sock, lines...)
 	}
 	out := session("sim arrive in1 粤B12345")
 	if !strings.Contains(out, "arming loop") {
@@ -71,7 +43,7 @@ func TestDaemonConsole(t *testing.T) {
 		}
 	}
 	cancel()
-	if err := <-done; err != nil {
+	if err := <-d.done; err != nil {
 		t.Errorf("daemon stop = %v", err)
 	}
 }

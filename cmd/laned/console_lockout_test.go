@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"testing"
 
 	"laned/edge/console"
@@ -23,24 +21,11 @@ func TestSerialConsoleLockoutSurvivesRestart(t *testing.T) {
 	}
 	path := minimalConfig(t, dir, fmt.Sprintf("[console]\nserial_port = %q\npin_hash = %q\n", p.slave, h))
 	start := func() (stop func()) {
-		cfg, err := loadConfigErr(path)
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithCancel(context.Background())
-		serving := make(chan net.Addr, 1)
-		done := make(chan error, 1)
-		go func() {
-			done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { serving <- a }})
-		}()
-		select {
-		case <-serving:
-		case err := <-done:
-			t.Fatalf("daemon stopped before serving: %v", err)
-		}
+		d := startDaemon(ctx, t, path, nil, runOptions{})
 		return func() {
 			cancel()
-			if err := <-done; err != nil {
+			if err := <-d.done; err != nil {
 				t.Errorf("daemon stop = %v", err)
 			}
 		}

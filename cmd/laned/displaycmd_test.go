@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,16 +90,9 @@ func TestDaemonWritesDisplayPort(t *testing.T) {
 	master, slave := cameratest.OpenPTY(t)
 	dir := t.TempDir()
 	p := minimalConfig(t, dir, "[lanes.display]\npath = \""+slave+"\"\naddr = 101\nlines = 2\nvolume = 3\n[display]\npark = \"台架\"\n")
-	cfg, err := loadConfigErr(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{Getenv: env(nil)})
-	}()
+	d := startDaemon(ctx, t, p, nil, runOptions{Getenv: env(nil)})
 	// Read until the idle text of both lines has arrived.
 	dec := display.AA55{}.NewDecoder()
 	var ops []string
@@ -135,7 +127,7 @@ func TestDaemonWritesDisplayPort(t *testing.T) {
 		t.Errorf("idle lines = %v; want the exit's 4 lines folded onto 2", idle)
 	}
 	cancel()
-	if err := <-done; err != nil {
+	if err := <-d.done; err != nil {
 		t.Errorf("daemon = %v", err)
 	}
 }

@@ -41,29 +41,15 @@ func TestRunDaemon(t *testing.T) {
 	dir := t.TempDir()
 	vehicles := "[[vehicles]]\nplate = \"粤B11111\"\nlist = \"vip\"\n[[vehicles]]\nplate = \"粤B22222\"\nlist = \"black\"\n"
 	p := minimalConfig(t, dir, vehicles)
-	cfg, err := loadConfigErr(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sd, sock := notifyListener(t, "")
 	logs := &tlog{t: t}
 	hup := make(chan os.Signal, 1)
-	addrs := make(chan net.Addr, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), runOptions{
-			Getenv: env(map[string]string{"NOTIFY_SOCKET": sock}), Hangup: hup,
-			OnServing: func(a net.Addr) { addrs <- a },
-		})
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrs:
-	case err := <-done:
-		t.Fatalf("daemon stopped before serving: %v", err)
-	}
+	d := startDaemon(ctx, t, p, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), runOptions{
+		Getenv: env(map[string]string{"NOTIFY_SOCKET": sock}), Hangup: hup,
+	})
+	addr := d.addr
 	if got := readNotify(t, sd); !strings.HasPrefix(got, "READY=1\nSTATUS=serving 2 lanes") {
 		t.Errorf("notify at start = %q; want READY=1 and a status", got)
 	}
@@ -71,7 +57,7 @@ func TestRunDaemon(t *testing.T) {
 
 	// A signed calc gets the controller's answer: no such vehicle inside
 	// (calc status 2), which only the controller can say.
-	_, err = cmb.CallDownlink(ctx, nil, base, "app1", testSecret, "calc", url.Values{"park_code": {"4401"}, "vpl_number": {"粤B99999"}})
+	_, err := cmb.CallDownlink(ctx, nil, base, "app1", testSecret, "calc", url.Values{"park_code": {"4401"}, "vpl_number": {"粤B99999"}})
 	var rej *cmb.RejectedError
 	if !errors.As(err, &rej) || rej.Status != 2 {
 		t.Fatalf("calc = %v; want the controller's status 2 (not inside)", err)
@@ -106,7 +92,7 @@ func TestRunDaemon(t *testing.T) {
 	}
 
 	cancel()
-	if err := <-done; err != nil {
+	if err := <-d.done; err != nil {
 		t.Fatalf("daemon stop = %v; want a clean stop", err)
 	}
 	if got := readNotify(t, sd); got != "STOPPING=1" {
@@ -114,7 +100,7 @@ func TestRunDaemon(t *testing.T) {
 	}
 	// The store was closed: it opens again, with the reloaded lists and
 	// the audit of what happened.
-	db, _, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{})
+	db, _, err := store.Open(filepath.Join(d.cfg.DataDir, storeFile), store.Options{})
 	if err != nil {
 		t.Fatalf("reopen store after stop = %v", err)
 	}
@@ -300,31 +286,11 @@ func TestSelftestConfigAndStore(t *testing.T) {
 func TestDaemonBehindProxy(t *testing.T) {
 	dir := t.TempDir()
 	p := minimalConfig(t, dir, "")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = bytes.Replace(b, []byte("listen = "), []byte("allow = [\"::ffff:10.1.0.0/112\"]\ntrust_loopback = false\ntrusted_proxy = true\nlisten = "), 1)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := loadConfigErr(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, p, "listen = ", "allow = [\"::ffff:10.1.0.0/112\"]\ntrust_loopback = false\ntrusted_proxy = true\nlisten = ")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), runOptions{OnServing: func(a net.Addr) { addrs <- a }})
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrs:
-	case err := <-done:
-		t.Fatalf("daemon stopped before serving: %v", err)
-	}
+	d := startDaemon(ctx, t, p, nil, runOptions{})
+	addr := d.addr
 	post := func(xff string) int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr.String()+"/cmbParking/calc", strings.NewReader("a=b"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -355,7 +321,7 @@ func TestDaemonBehindProxy(t *testing.T) {
 		resp.Body.Close()
 	}
 	cancel()
-	if err := <-done; err != nil {
+	if err := <-d.done; err != nil {
 		t.Errorf("daemon stop = %v", err)
 	}
 }
