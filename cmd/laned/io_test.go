@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"laned/hal/clock"
+	"laned/internal/syncbuf"
 )
 
 // rpiConfig is minimalConfig on the rpi4 profile (the default wiring:
@@ -161,28 +161,10 @@ func TestInstallBootLines(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // squeeze collapses runs of spaces: the columns' padding is not checked.
 func squeeze(s string) string { return regexp.MustCompile(` +`).ReplaceAllString(s, " ") }
 
-func waitOutput(t *testing.T, out *syncBuffer, want string) {
+func waitOutput(t *testing.T, out *syncbuf.Buffer, want string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(squeeze(out.String()), want); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -197,7 +179,7 @@ func TestIOWatch(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- ioMain(ctx, []string{"watch", "-config", cfg}, nil, &out, io.Discard, ioEnv{pins: pins, clock: clk})
@@ -252,7 +234,7 @@ func TestIOPulse(t *testing.T) {
 			open := &recordingPin{Pin: &gpiotest.Pin{N: "GPIO5", Num: 5}}
 			pins := &relayPins{busPins: busPins{pins: map[string]*gpiotest.Pin{}}, relays: map[string]*recordingPin{"GPIO5": open}}
 			clk := clock.NewFake(time.Unix(1700000000, 0))
-			var out syncBuffer
+			var out syncbuf.Buffer
 			done := make(chan error, 1)
 			go func() {
 				done <- ioMain(context.Background(), append([]string{"pulse", "-config", cfg}, tt.args...), strings.NewReader(tt.stdin), &out, &out, ioEnv{pins: pins, clock: clk})
