@@ -243,25 +243,7 @@ func indataMsgs(tb testing.TB, n int, at time.Time) []store.Message {
 // BenchmarkOutboxEnqueue: one uplink queued per durable transaction, as a
 // lane does. Metric: msgs/s.
 func BenchmarkOutboxEnqueue(b *testing.B) {
-	benchOutboxEnqueue(b, b.N)
-}
-
-// benchOutboxEnqueue runs n iterations (TestBenchTable sets a floor).
-func benchOutboxEnqueue(b *testing.B, n int) {
-	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	msgs := indataMsgs(b, n, time.Now())
-	b.ResetTimer()
-	t0 := time.Now()
-	for i := range n {
-		if _, err := db.Enqueue(msgs[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "msgs/s")
+	benchOutboxEnqueue(b, b.N, 1)
 }
 
 // enqueueCallers is how many goroutines BenchmarkOutboxEnqueueConcurrent
@@ -273,32 +255,28 @@ const enqueueCallers = 16
 // durable, and concurrent calls share a commit (the store's group
 // commit). Metric: msgs/s.
 func BenchmarkOutboxEnqueueConcurrent(b *testing.B) {
-	benchOutboxEnqueueConcurrent(b, b.N)
+	benchOutboxEnqueue(b, b.N, enqueueCallers)
 }
 
-// benchOutboxEnqueueConcurrent runs n enqueues (TestBenchTable sets a floor).
-func benchOutboxEnqueueConcurrent(b *testing.B, n int) {
-	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+// benchOutboxEnqueue runs n enqueues, one uplink per Enqueue call, from
+// callers goroutines (TestBenchTable sets a floor on n).
+func benchOutboxEnqueue(b *testing.B, n, callers int) {
+	db := openStore(b, b.TempDir(), 0, nil)
 	defer db.Close()
 	msgs := indataMsgs(b, n, time.Now())
 	b.ResetTimer()
 	t0 := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range enqueueCallers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range callers {
+		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
 				if _, err := db.Enqueue(msgs[i]); err != nil {
 					b.Error(err)
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "msgs/s")
@@ -313,10 +291,7 @@ func BenchmarkOutboxDrain(b *testing.B) {
 
 // benchOutboxDrain runs n iterations (TestBenchTable sets a floor).
 func benchOutboxDrain(b *testing.B, n int) {
-	db, _, err := store.Open(filepath.Join(b.TempDir(), "laned.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := openStore(b, b.TempDir(), 0, nil)
 	defer db.Close()
 	msgs := indataMsgs(b, n, time.Now())
 	for chunk := range slices.Chunk(msgs, 5000) {
@@ -437,8 +412,8 @@ func TestBenchTable(t *testing.T) {
 			"ratio": rps / bare, "target": "≥ 0.6× baseline req/s", "met": rps >= 0.6*bare}})
 
 	// Outbox.
-	enq := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 3000)) })
-	enqc := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueueConcurrent(b, max(b.N, 10000)) })
+	enq := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 3000), 1) })
+	enqc := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 10000), enqueueCallers) })
 	dr := testing.Benchmark(func(b *testing.B) { benchOutboxDrain(b, max(b.N, 10000)) })
 	er, erc, drr := metric(enq, "msgs/s"), metric(enqc, "msgs/s"), metric(dr, "msgs/s")
 	cname := fmt.Sprintf("outbox enqueue, %d concurrent callers (group commit)", enqueueCallers)
@@ -558,17 +533,14 @@ func crossSize(t *testing.T, goarch, goarm string) int64 {
 // returns its resident memory once serving (after a second of settling)
 // and the time from exec to the first answered health probe.
 func footprint(t *testing.T, n int) (rss, anon, file int64, start time.Duration) {
-	lanedBin, simBin := binaries(t)
-	dir := t.TempDir()
-	port := freePort(t)
-	sim := startSim(t, simBin, fmt.Sprintf("http://127.0.0.1:%d/", port), filepath.Join(dir, "cmbsim.log"))
-	cfg, _ := lanedConfig(t, dir, sim.base, port)
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o750); err != nil {
+	rg := newRig(t)
+	port := rg.port
+	if err := os.MkdirAll(filepath.Join(rg.dir, "data"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	db := openStore(t, filepath.Join(dir, "data"), n, nil)
+	db := openStore(t, filepath.Join(rg.dir, "data"), n, nil)
 	db.Close()
-	d, took, err := startLaned(t, lanedBin, cfg, port, io.Discard)
+	d, took, err := startLaned(t, rg.laned, rg.cfg, port, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
