@@ -2,13 +2,10 @@ package cmb_test
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"testing"
 
@@ -56,23 +53,7 @@ func BenchmarkBareCalc(b *testing.B) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		v, _ := url.ParseQuery(string(body))
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			if k != "sign" && v.Get(k) != "" {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		var sb strings.Builder
-		for i, k := range keys {
-			if i > 0 {
-				sb.WriteByte('&')
-			}
-			sb.WriteString(k + "=" + v.Get(k))
-		}
-		sb.WriteString(secret)
-		sum := md5.Sum([]byte(sb.String()))
-		if hex.EncodeToString(sum[:]) != v.Get("sign") {
+		if cmbtest.RefSign(v, secret, "") != v.Get("sign") {
 			w.WriteHeader(400)
 			return
 		}

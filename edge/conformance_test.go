@@ -7,40 +7,26 @@ package edge
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/cmb/cmbtest"
 	"laned/store"
 )
 
-// refSign is §3.2 as written, independent of package cmb.
-func refSign(params map[string]string, secret, skip string) string {
-	var keys []string
-	for k, v := range params {
-		if k != "sign" && k != skip && v != "" {
-			keys = append(keys, k)
-		}
+// uplinkValues are an uplink's parameters as the form they came in.
+func uplinkValues(u cmbsim.Uplink) url.Values {
+	v := url.Values{}
+	for k, x := range u.Params {
+		v.Set(k, x)
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(k + "=" + params[k])
-	}
-	sum := md5.Sum([]byte(b.String() + secret))
-	return hex.EncodeToString(sum[:])
+	return v
 }
 
 // checkUplink checks an uplink as received: every required field of the
@@ -63,7 +49,7 @@ func checkUplink(t *testing.T, u cmbsim.Uplink, required, optional []string) {
 		t.Errorf("%s #%d: appid = %q; want %q", u.Endpoint, u.Seq, u.Params["appid"], testAppID)
 	}
 	if u.Endpoint != cmb.EpPicUpload {
-		if got, want := u.Params["sign"], refSign(u.Params, testSecret, ""); got != want {
+		if got, want := u.Params["sign"], cmbtest.RefSign(uplinkValues(u), testSecret, ""); got != want {
 			t.Errorf("%s #%d: sign = %s; want %s", u.Endpoint, u.Seq, got, want)
 		}
 	}
