@@ -39,10 +39,7 @@ func TestSimBoardRealCamera(t *testing.T) {
 	cam.Start(ctx)
 	cam.Show(hal.PlateEvent{Kind: hal.KindPlate, Plate: "粤B12345", Conf: 92})
 	d := startDaemon(ctx, t, p, nil, runOptions{})
-	session := func(lines ...string) string {
-		t.Helper()
-		return consoleSession(ctx, t, sock, lines...)
-	}
+	session := consoleSessions(ctx, t, sock)
 	got := session("sim arrive in1 -")
 	if !strings.Contains(got, "arming loop") {
 		t.Fatalf("sim arrive printed:\n%s", got)

@@ -20,10 +20,7 @@ func TestDaemonConsole(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	d := startDaemon(ctx, t, p, nil, runOptions{})
-	session := func(lines ...string) string {
-		t.Helper()
-		return consoleSession(ctx, t, sock, lines...)
-	}
+	session := consoleSessions(ctx, t, sock)
 	out := session("sim arrive in1 粤B12345")
 	if !strings.Contains(out, "arming loop") {
 		t.Fatalf("sim arrive printed:\n%s", out)

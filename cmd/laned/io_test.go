@@ -27,15 +27,8 @@ import (
 func rpiConfig(t *testing.T, dir, out1 string) string {
 	t.Helper()
 	p := minimalConfig(t, dir, "")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), `profile = "sim"`, `profile = "rpi4"`, 1)
-	s = strings.Replace(s, "name = \"out1\"\nkind = \"exit\"\ncode = 1\n", "name = \"out1\"\nkind = \"exit\"\ncode = 1\n"+out1, 1)
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, p, `profile = "sim"`, `profile = "rpi4"`)
+	editConfig(t, p, "name = \"out1\"\nkind = \"exit\"\ncode = 1\n", "name = \"out1\"\nkind = \"exit\"\ncode = 1\n"+out1)
 	return p
 }
 

@@ -60,24 +60,27 @@ func (d *testDaemon) cameras(t *testing.T) net.Addr {
 	}
 }
 
-// consoleSession runs `laned console` on the daemon's socket with lines
-// as its input and returns what it printed. The socket appears shortly
-// after the daemon serves: a session that cannot connect is tried again
-// until ctx ends or nothing connected for progress.Stall.
-func consoleSession(ctx context.Context, t *testing.T, sock string, lines ...string) string {
-	t.Helper()
-	var out bytes.Buffer
-	deadline := time.Now().Add(progress.Stall)
-	for {
-		out.Reset()
-		err := run(ctx, []string{"console", "-socket", sock}, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &out)
-		if err == nil {
-			return out.String()
+// consoleSessions returns a session on the daemon's console: it runs
+// `laned console` on sock with lines as its input and returns what it
+// printed. The socket appears shortly after the daemon serves: a session
+// that cannot connect is tried again until ctx ends or nothing connected
+// for progress.Stall.
+func consoleSessions(ctx context.Context, t *testing.T, sock string) func(lines ...string) string {
+	return func(lines ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		deadline := time.Now().Add(progress.Stall)
+		for {
+			out.Reset()
+			err := run(ctx, []string{"console", "-socket", sock}, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &out)
+			if err == nil {
+				return out.String()
+			}
+			if ctx.Err() != nil || time.Now().After(deadline) {
+				t.Fatalf("console session: %v\n%s", err, out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			t.Fatalf("console session: %v\n%s", err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
