@@ -188,14 +188,7 @@ func TestCallbackAbuse(t *testing.T) {
 		t.Fatalf("laned stop: %v", err)
 	}
 
-	db, _, err := store.Open(rg.dbPath(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.CheckConsistency(); err != nil {
-		t.Errorf("CheckConsistency() = %v", err)
-	}
+	db := rg.storeAfter(t)
 	pays, err := db.Payments(before.RecordID)
 	if err != nil {
 		t.Fatal(err)

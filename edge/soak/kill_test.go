@@ -177,14 +177,7 @@ func TestKill9(t *testing.T) {
 	}
 
 	// Read side: the store after the last stop.
-	db, _, err := store.Open(rg.dbPath(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.CheckConsistency(); err != nil {
-		t.Errorf("CheckConsistency after the run = %v", err)
-	}
+	db := rg.storeAfter(t)
 	for _, e := range checkErrs {
 		t.Errorf("store after a kill: %s", e)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"laned/internal/progress"
+	"laned/store"
 )
 
 const (
@@ -266,6 +267,21 @@ func newRig(t *testing.T) *rig {
 
 // dbPath is laned's store file.
 func (r *rig) dbPath() string { return filepath.Join(r.dir, "data", "laned.db") }
+
+// storeAfter opens laned's store once laned stopped, checks its
+// consistency, and closes it when the test ends.
+func (r *rig) storeAfter(t *testing.T) *store.DB {
+	t.Helper()
+	db, _, err := store.Open(r.dbPath(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.CheckConsistency(); err != nil {
+		t.Errorf("CheckConsistency of the store after the run = %v", err)
+	}
+	return db
+}
 
 // start runs laned on the rig's configuration, its log in laned.log (see
 // startLaned).
