@@ -170,9 +170,7 @@ func (h *harness) advanceUntilDrained(step time.Duration, max int) {
 func TestConformanceAutoPayRetriesKeepRequestOrder(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.Guaranteed = true })
 	rec := h.contactlessHour("沪C88888", 5000)
-	if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Down: true, Times: 3}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpAutoPay, cmbsim.Fault{Down: true, Times: 3})
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
 	// Released on the answer (guaranteed mode too), once the retries got
@@ -203,15 +201,11 @@ func TestConformanceAutoPayRetriesKeepRequestOrder(t *testing.T) {
 func TestConformancePayOrderStatusBeforeResend(t *testing.T) {
 	h := newHarness(t)
 	rec := h.contactlessHour("沪C88888", 5000)
-	if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Cut: true, Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpAutoPay, cmbsim.Fault{Cut: true, Times: 1})
 	// The first PayOrderStatus is refused as "no such order" although the
 	// order exists: the lane must resend the same request_order, which the
 	// platform answers with the first outcome instead of charging again.
-	if err := h.sim.SetFault(cmb.EpPayOrderStatus, cmbsim.Fault{Status: cmbsim.StatusNoSuchOrder, Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpPayOrderStatus, cmbsim.Fault{Status: cmbsim.StatusNoSuchOrder, Times: 1})
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
 	h.eventually("the AutoPay was sent", func() bool { return len(h.received(cmb.EpAutoPay, rec.ID)) == 1 })

@@ -48,9 +48,7 @@ func TestContactlessReleasedOnAnswer(t *testing.T) {
 		t.Run(modeName(guaranteed), func(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.Guaranteed = guaranteed })
 			rec := h.contactlessHour("沪C88888", 5000)
-			if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Hold: true}); err != nil {
-				t.Fatal(err)
-			}
+			h.setFault(cmb.EpAutoPay, cmbsim.Fault{Hold: true})
 			before := opens(h.exit)
 			h.exit.Arrive("沪C88888")
 			h.eventually("the AutoPay at the platform", func() bool { return len(h.received(cmb.EpAutoPay, rec.ID)) == 1 })
@@ -112,9 +110,7 @@ func TestContactlessRefusalScanToPay(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.Guaranteed = tc.guaranteed })
 			rec := h.contactlessHour("沪C88888", 5000)
 			if tc.down {
-				if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-					t.Fatal(err)
-				}
+				h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
 			} else {
 				h.sim.RemoveAgreement("沪C88888") // the bank no longer charges it
 			}
@@ -273,9 +269,7 @@ func TestStatusQueryAtEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The platform is down: the entry does not wait for it.
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
 	rec := h.enter("沪C88888")
 	if st, _ := h.db.OutboxStats(h.clk.Now()); st.ByKind[store.KindAutoPayStatus] != 1 {
 		t.Fatalf("outbox after the entry: %v; want one AutoPayStatus queued", st.ByKind)
@@ -349,9 +343,7 @@ func TestContactlessPayNoticeOwnOrder(t *testing.T) {
 func TestContactlessPayNoticeAcrossRestart(t *testing.T) {
 	h := newHarness(t)
 	rec := h.contactlessHour("沪C88888", 5000)
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
 	h.exit.Arrive("沪C88888")
 	h.settle()
 	if q, _ := h.db.QueuedAutoPays(rec.ID); len(q) != 1 {

@@ -119,6 +119,9 @@ func TestContactlessFailedFallsBackToScan(t *testing.T) {
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
 	h.drain()
+	// The refused AutoPay leaves the outbox before the lane hears of it:
+	// an empty outbox does not yet mean the lane has moved on.
+	h.eventually("the lane told of the refused AutoPay", func() bool { return h.laneStatusNow(h.exit).State != vAutoPay.String() })
 	st := h.laneStatus(h.exit)
 	if st.State != vWaitPay.String() || opens(h.exit) != before {
 		t.Fatalf("after a failed AutoPay the lane is %+v; want waiting to pay, barrier down", st)
@@ -148,9 +151,7 @@ func TestAutoPayLostAnswerChargedOnce(t *testing.T) {
 		t.Run("guaranteed="+strconv.FormatBool(guaranteed), func(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.Guaranteed = guaranteed })
 			rec := h.contactlessHour("沪C88888", 5000)
-			if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Cut: true, Times: 1}); err != nil {
-				t.Fatal(err)
-			}
+			h.setFault(cmb.EpAutoPay, cmbsim.Fault{Cut: true, Times: 1})
 			before := opens(h.exit)
 			h.exit.Arrive("沪C88888")
 			h.eventually("the AutoPay was sent", func() bool { return len(h.received(cmb.EpAutoPay, rec.ID)) == 1 })
@@ -535,9 +536,7 @@ func TestVehicleUnderClosingBarrierReopens(t *testing.T) {
 func TestCalcDuringAutoPay(t *testing.T) {
 	h := newHarness(t)
 	rec := h.contactlessHour("沪C88888", 5000)
-	if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpAutoPay, cmbsim.Fault{Down: true})
 	h.exit.Arrive("沪C88888")
 	h.settle()
 	if st := h.laneStatus(h.exit); st.State != vAutoPay.String() {

@@ -277,6 +277,12 @@ func (h *harness) advance(d time.Duration) {
 
 func (h *harness) laneStatus(l *sim.Lane) laneStatus {
 	h.settle()
+	return h.laneStatusNow(l)
+}
+
+// laneStatusNow is the lane's status as it is, without waiting for it
+// to settle.
+func (h *harness) laneStatusNow(l *sim.Lane) laneStatus {
 	ln, _ := h.ctl.lane(l.Name)
 	return ln.status()
 }
@@ -475,13 +481,20 @@ func (h *harness) passExit(plate string) {
 	h.leaveExit(before)
 }
 
+// setFault sets the platform's fault for endpoint (cmbsim.AllEndpoints:
+// every uplink); a zero Fault clears it.
+func (h *harness) setFault(endpoint string, f cmbsim.Fault) {
+	h.t.Helper()
+	if err := h.sim.SetFault(endpoint, f); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // releasedOwing takes the platform down, drives plate to the exit and
 // expects offline_release to let it out owing.
 func (h *harness) releasedOwing(plate string) {
 	h.t.Helper()
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-		h.t.Fatal(err)
-	}
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
 	before := opens(h.exit)
 	h.exit.Arrive(plate)
 	h.advanceUntil("released owing", 5*time.Second, 10, func() bool { return opens(h.exit) > before })

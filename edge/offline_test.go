@@ -33,9 +33,7 @@ func TestPlatformDownForADay(t *testing.T) {
 		}
 	}
 	h.drain()
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
 
 	// Round 0: the contactless cars stay under an hour and owe 5 yuan each,
 	// released owing once the AutoPay wait ran out (offline_release). Then 19 rounds of 52 temporary cars

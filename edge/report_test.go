@@ -78,9 +78,7 @@ func TestDayReportReconciles(t *testing.T) {
 	}
 	h.leaveExit(before)
 	// An uplink dead-lettered.
-	if err := h.sim.SetFault(cmb.EpIndata, cmbsim.Fault{Status: 9, Message: "no", Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpIndata, cmbsim.Fault{Status: 9, Message: "no", Times: 1})
 	h.enter("京D00001")
 	h.eventually("dead letter", func() bool { return len(h.audits("dead_letter")) == 1 })
 	h.drain()

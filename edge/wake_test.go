@@ -22,9 +22,7 @@ func TestOutboxWakesAfterDroppedConnections(t *testing.T) {
 		c.SpaceInfoMinGap = time.Second
 	})
 	h.drain()
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Cut: true}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Cut: true})
 	var ids []string
 	for i := range 5 {
 		ids = append(ids, h.enter(fmt.Sprintf("京E%05d", i)).ID)
