@@ -150,6 +150,36 @@ const (
 	ColourUnknown = -1
 )
 
+// colourNames are the English names of the colour codes, by code.
+var colourNames = [...]string{ColourBlue: "blue", ColourYellow: "yellow", ColourWhite: "white", ColourBlack: "black", ColourGreen: "green"}
+
+// ValidColour reports whether c is one of the platform's colour codes,
+// ColourBlue to ColourGreen.
+func ValidColour(c int) bool { return c >= ColourBlue && c <= ColourGreen }
+
+// ColourName names colour code c: "blue", "yellow", "white", "black",
+// "green", or "unknown" for any other.
+func ColourName(c int) string {
+	if !ValidColour(c) {
+		return "unknown"
+	}
+	return colourNames[c]
+}
+
+// ParseColour returns the code ColourName names ("unknown":
+// ColourUnknown); ok is false for any other name.
+func ParseColour(name string) (c int, ok bool) {
+	if name == "unknown" {
+		return ColourUnknown, true
+	}
+	for c, n := range colourNames {
+		if n == name {
+			return c, true
+		}
+	}
+	return ColourUnknown, false
+}
+
 // PlateEvent is one decoded report of a camera.
 type PlateEvent struct {
 	Camera     string          // the camera's String()

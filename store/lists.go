@@ -85,14 +85,8 @@ func vehicleKey(plate string, l List) []byte { return payKey(plate, string(l)) }
 // entry per plate and list.
 func (db *DB) PutVehicle(v Vehicle, msgs ...Message) error {
 	return db.update("put vehicle", func(tx *bolt.Tx) error {
-		if !validKey(v.Plate, 64) {
-			return fmt.Errorf("%w: plate %q", ErrInvalid, v.Plate)
-		}
-		if v.List != ListBlack && v.List != ListVIP && v.List != ListMonthly {
-			return fmt.Errorf("%w: list %q", ErrInvalid, v.List)
-		}
-		if !v.From.IsZero() && !v.Until.IsZero() && !v.From.Before(v.Until) {
-			return fmt.Errorf("%w: from %v not before until %v", ErrInvalid, v.From, v.Until)
+		if err := validVehicle(v); err != nil {
+			return err
 		}
 		v.V = vehicleV
 		j, err := json.Marshal(v)

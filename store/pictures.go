@@ -14,6 +14,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"laned/internal/atomicfile"
 )
 
 // Pictures keeps the network cameras' pictures as files, outside bbolt:
@@ -164,7 +166,7 @@ func (p *Pictures) Prune(now time.Time, keep func(name string) bool) (n int, fre
 		_ = os.Remove(dir) // only when empty
 	}
 	if n > 0 {
-		syncDir(p.dir)
+		_ = atomicfile.SyncDir(p.dir) // best effort: a removal a power cut undoes is redone by the next Prune
 	}
 	return n, freed, nil
 }
@@ -212,37 +214,18 @@ func (p *Pictures) list() ([]pictureFile, error) {
 	return out, nil
 }
 
-// writeDurable writes data to a temp file beside path, fsyncs it, sets
-// its modification time, renames it over path and fsyncs the directory.
+// writeDurable replaces path with data, its modification time set to mod
+// (unless zero), whole and durable.
 func writeDurable(path string, data []byte, mod time.Time) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && !mod.IsZero() {
-		err = os.Chtimes(tmp, mod, mod)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFunc(path, 0o640, func(f *os.File) error {
+		if _, err := f.Write(data); err != nil {
+			return err
+		}
+		if mod.IsZero() {
+			return nil
+		}
+		return os.Chtimes(f.Name(), mod, mod)
+	})
 }
 
 // QueuedPictures returns the pictures named by queued PicUpload messages:

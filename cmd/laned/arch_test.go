@@ -1,7 +1,7 @@
 package main
 
 // The import direction of shared/docs/design.md, checked by a test rather
-// than by memory: cmd → edge, board → hal, cmb, store.
+// than by memory: cmd → appliance → edge, board → hal, cmb, store.
 
 import (
 	"bytes"
@@ -56,11 +56,12 @@ func layer(module, path string) string {
 func TestImportDirection(t *testing.T) {
 	module, pkgs := listPackages(t)
 	forbidden := map[string][]string{
-		"cmb":   {"store", "hal", "edge", "board", "cmd"},
-		"store": {"cmb", "hal", "edge", "board", "cmd"},
-		"hal":   {"cmb", "store", "edge", "board", "cmd"},
-		"board": {"cmb", "store", "edge", "cmd"},
-		"edge":  {"board", "cmd"},
+		"cmb":       {"store", "hal", "edge", "board", "appliance", "cmd"},
+		"store":     {"cmb", "hal", "edge", "board", "appliance", "cmd"},
+		"hal":       {"cmb", "store", "edge", "board", "appliance", "cmd"},
+		"board":     {"cmb", "store", "edge", "appliance", "cmd"},
+		"edge":      {"board", "appliance", "cmd"},
+		"appliance": {"cmd"},
 	}
 	for _, p := range pkgs {
 		from := layer(module, p.ImportPath)

@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpiotest"
 
+	"laned/appliance"
+	"laned/board/boardtest"
 	"laned/hal"
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
@@ -216,8 +217,8 @@ func laneConfig(t *testing.T, dir, path string) string {
 func TestCameraListenLaneDE(t *testing.T) {
 	master, slave := cameratest.OpenPTY(t)
 	cfgPath := laneConfig(t, t.TempDir(), slave)
-	de := &recordingPin{Pin: &gpiotest.Pin{N: "GPIO4", Num: 4}}
-	pins := &busPins{pins: map[string]*gpiotest.Pin{}, de: de}
+	de := boardtest.NewRecordingPin("GPIO4", 4)
+	pins := boardtest.NewPins(de)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // hang guard
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
@@ -237,7 +238,7 @@ func TestCameraListenLaneDE(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("camera listen -lane in1 = %v; want nil after cancel (stderr %s)", err, errb.String())
 	}
-	levels := de.take()
+	levels := de.Take()
 	if len(levels) < 3 || levels[0] != gpio.Low || levels[len(levels)-1] != gpio.Low || !slices.Contains(levels, gpio.High) {
 		t.Errorf("GPIO4 levels = %v; want low at open (receive), high around the ACK, low at close", levels)
 	}
@@ -250,7 +251,7 @@ func TestCameraListenRefusals(t *testing.T) {
 	_, slave := cameratest.OpenPTY(t)
 	dir := t.TempDir()
 	cfgPath := laneConfig(t, dir, slave)
-	pins := &busPins{pins: map[string]*gpiotest.Pin{}}
+	pins := boardtest.NewPins(nil)
 	tests := []struct {
 		name string
 		args []string
@@ -274,14 +275,14 @@ func TestCameraListenRefusals(t *testing.T) {
 		if err := os.MkdirAll(data, 0o750); err != nil {
 			t.Fatal(err)
 		}
-		l, err := lockDaemon(data)
+		l, err := appliance.LockDataDir(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.release()
+		defer l.Release()
 		err = cameraListen(context.Background(), []string{"-config", cfgPath, "-lane", "in1"}, io.Discard, io.Discard, pins)
-		if !errors.Is(err, errRunning) || !strings.Contains(err.Error(), "stop it first") {
-			t.Errorf("camera listen while laned runs = %v; want a refusal wrapping errRunning", err)
+		if !errors.Is(err, appliance.ErrRunning) || !strings.Contains(err.Error(), "stop it first") {
+			t.Errorf("camera listen while laned runs = %v; want a refusal wrapping appliance.ErrRunning", err)
 		}
 	})
 }

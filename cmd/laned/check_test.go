@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"laned/appliance/config"
 	"os"
 	"regexp"
 	"strconv"
@@ -120,7 +121,7 @@ func TestCheckWiringMistakes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := piConfig(t, t.TempDir(), tt.board, tt.in, tt.out)
 			var out bytes.Buffer
-			err := checkMain([]string{"-config", cfg}, &out, &out, checkEnv{root: tt.root, pins: &chipLines{pins: map[int]*gpiotest.Pin{}}})
+			err := checkMain([]string{"-config", cfg}, &out, &out, config.HostEnv{Root: tt.root, Pins: &chipLines{pins: map[int]*gpiotest.Pin{}}})
 			if err == nil {
 				t.Fatalf("check = nil; want a problem:\n%s", out.String())
 			}
@@ -143,7 +144,7 @@ func TestCheckWarnings(t *testing.T) {
 		"camera = { path = \"/dev/serial/by-path/platform-xhci-hcd.0-usb-0:1.1:1.0-port0\" }\n",
 		"level = true\ncamera = { path = \"/dev/ttyUSB1\", de_pin = \"GPIO4\" }\n")
 	var out bytes.Buffer
-	if err := checkMain([]string{"-config", cfg}, &out, &out, checkEnv{root: fstest.MapFS{}, pins: &chipLines{pins: map[int]*gpiotest.Pin{}}}); err != nil {
+	if err := checkMain([]string{"-config", cfg}, &out, &out, config.HostEnv{Root: fstest.MapFS{}, Pins: &chipLines{pins: map[int]*gpiotest.Pin{}}}); err != nil {
 		t.Fatalf("check = %v:\n%s", err, out.String())
 	}
 	for _, want := range []string{
@@ -158,7 +159,7 @@ func TestCheckWarnings(t *testing.T) {
 		t.Errorf("a by-path USB adapter inherited the HAT's DE pin:\n%s", out.String())
 	}
 	// The USB adapter's DE defaults to none, not the HAT's GPIO4.
-	c, err := loadConfigErr(cfg)
+	c, err := config.LoadValid(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestCheckWarnings(t *testing.T) {
 	// Not on the board: the pins are not checked, and the reason is said
 	// as it is.
 	out.Reset()
-	if err := checkMain([]string{"-config", cfg}, &out, &out, checkEnv{root: fstest.MapFS{}}); err != nil {
+	if err := checkMain([]string{"-config", cfg}, &out, &out, config.HostEnv{Root: fstest.MapFS{}}); err != nil {
 		t.Fatalf("check = %v:\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "board.profile: pins not checked on this machine: board: rpi4:") {

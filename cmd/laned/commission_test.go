@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +26,11 @@ func TestSimBoardRealCamera(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "console.sock")
 	p := minimalConfig(t, dir, fmt.Sprintf("[console]\nsocket = %q\n", sock))
-	editConfig(t, p, "code = 1\n[[lanes]]", fmt.Sprintf("code = 1\n[lanes.camera]\npath = %q\naddr = 3\n[[lanes]]", slave))
+	b, _ := os.ReadFile(p)
+	body := strings.Replace(string(b), "code = 1\n[[lanes]]", fmt.Sprintf("code = 1\n[lanes.camera]\npath = %q\naddr = 3\n[[lanes]]", slave), 1)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"check", "-config", p}, nil, &out, &errb); err != nil {
 		t.Fatalf("laned check = %v:\n%s%s", err, out.String(), errb.String())
@@ -38,8 +43,22 @@ func TestSimBoardRealCamera(t *testing.T) {
 	cam := cameratest.NewFakeCamera(master, 3, nil)
 	cam.Start(ctx)
 	cam.Show(hal.PlateEvent{Kind: hal.KindPlate, Plate: "粤B12345", Conf: 92})
-	d := startDaemon(ctx, t, p, nil, runOptions{})
-	session := consoleSessions(ctx, t, sock)
+	_, done := startDaemon(ctx, t, p)
+	session := func(lines ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		for {
+			out.Reset()
+			err := run(ctx, []string{"console", "-socket", sock}, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &out)
+			if err == nil {
+				return out.String()
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("console session: %v\n%s", err, out.String())
+			}
+			time.Sleep(20 * time.Millisecond) // the socket may not be up yet
+		}
+	}
 	got := session("sim arrive in1 -")
 	if !strings.Contains(got, "arming loop") {
 		t.Fatalf("sim arrive printed:\n%s", got)
@@ -59,7 +78,7 @@ func TestSimBoardRealCamera(t *testing.T) {
 		t.Errorf("camera in1 lacks the frame:\n%s", got)
 	}
 	cancel()
-	if err := <-d.done; err != nil && err != context.Canceled && err != context.DeadlineExceeded {
+	if err := <-done; err != nil && err != context.Canceled && err != context.DeadlineExceeded {
 		t.Errorf("daemon stop = %v", err)
 	}
 }

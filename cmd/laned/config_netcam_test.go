@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance/config"
 	"laned/store"
 )
 
@@ -38,7 +39,7 @@ func TestExampleNetworkCamera(t *testing.T) {
 	if err := os.WriteFile(p, append(b, "\n"+exampleNetLane(t)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, ps, err := loadConfig(p)
+	cfg, ps, err := config.Load(p)
 	if err != nil || len(ps) != 0 {
 		t.Fatalf("loadConfig(example + its network lane) = %v, %v; want no problems", ps, err)
 	}
@@ -46,11 +47,11 @@ func TestExampleNetworkCamera(t *testing.T) {
 		t.Errorf("cameras %+v pictures %+v", cfg.Cameras, cfg.Pictures)
 	}
 	c := cfg.Lanes[2].Camera
-	if c.Kind != camPush || len(c.Allowed) != 1 || c.Allowed[0].String() != "192.168.1.100/32" || c.SerialNo != "e1a2b3c4-5d6e7f80" ||
+	if c.Kind != config.CamPush || len(c.Allowed) != 1 || c.Allowed[0].String() != "192.168.1.100/32" || c.SerialNo != "e1a2b3c4-5d6e7f80" ||
 		c.Token != "k8Qw2Lx" || c.MinConfidence != 80 || c.OpensBarrier || !cfg.Board.Lanes[2].Camera.Network {
 		t.Errorf("network camera = %+v; board %+v", c, cfg.Board.Lanes[2].Camera)
 	}
-	if cfg.Lanes[0].Camera.Kind != camRS485 || cfg.Board.Lanes[0].Camera.Network {
+	if cfg.Lanes[0].Camera.Kind != config.CamRS485 || cfg.Board.Lanes[0].Camera.Network {
 		t.Errorf("lane 0 camera kind %q; want rs485", cfg.Lanes[0].Camera.Kind)
 	}
 }
@@ -110,7 +111,7 @@ func TestCheckNetworkCamera(t *testing.T) {
 
 func TestPictureSpaceWarning(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := loadConfigErr(minimalConfig(t, dir, "[pictures]\nmax_bytes = 5000000\n"))
+	cfg, err := config.LoadValid(minimalConfig(t, dir, "[pictures]\nmax_bytes = 5000000\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,21 +120,21 @@ func TestPictureSpaceWarning(t *testing.T) {
 	free := func(n uint64) func(string) (uint64, error) {
 		return func(p string) (uint64, error) { asked = p; return n, nil }
 	}
-	if w := pictureSpaceWarning(cfg, free(1<<30)); w != "" || asked != dir {
+	if w := config.PictureSpaceWarning(cfg, free(1<<30)); w != "" || asked != dir {
 		t.Errorf("warning with room = %q (asked %s); want none, asking %s", w, asked, dir)
 	}
-	if w := pictureSpaceWarning(cfg, free(4000000)); !strings.Contains(w, "warning: pictures.max_bytes 5000000 exceeds") {
+	if w := config.PictureSpaceWarning(cfg, free(4000000)); !strings.Contains(w, "warning: pictures.max_bytes 5000000 exceeds") {
 		t.Errorf("warning without room = %q", w)
 	}
 	// Pictures already on disk count as room.
-	pics, err := store.OpenPictures(filepath.Join(cfg.DataDir, picturesDir), store.PictureOptions{})
+	pics, err := store.OpenPictures(filepath.Join(cfg.DataDir, config.PicturesDir), store.PictureOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pics.Save(time.Now(), "R1", "in", "full", make([]byte, 1500000)); err != nil {
 		t.Fatal(err)
 	}
-	if w := pictureSpaceWarning(cfg, free(4000000)); w != "" {
+	if w := config.PictureSpaceWarning(cfg, free(4000000)); w != "" {
 		t.Errorf("warning with pictures in use = %q; want none", w)
 	}
 	var out bytes.Buffer

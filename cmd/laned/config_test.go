@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance"
+	"laned/appliance/config"
 	"laned/store"
 )
 
@@ -93,7 +95,7 @@ func TestCheckExample(t *testing.T) {
 }
 
 func TestExampleDecodesEveryKey(t *testing.T) {
-	cfg, ps, err := loadConfig(exampleConfig(t))
+	cfg, ps, err := config.Load(exampleConfig(t))
 	if err != nil || len(ps) != 0 {
 		t.Fatalf("loadConfig(example) = %v, %v; want no problems", ps, err)
 	}
@@ -191,7 +193,7 @@ func TestCheckProblems(t *testing.T) {
 
 func TestMinimalConfigIsValid(t *testing.T) {
 	p := minimalConfig(t, t.TempDir(), "")
-	if _, ps, err := loadConfig(p); err != nil || len(ps) > 0 {
+	if _, ps, err := config.Load(p); err != nil || len(ps) > 0 {
 		t.Fatalf("loadConfig(minimal) = %v, %v; want ok", ps, err)
 	}
 }
@@ -208,7 +210,7 @@ func TestStoreCheckTimeout(t *testing.T) {
 		p := minimalConfig(t, t.TempDir(), "")
 		b, _ := os.ReadFile(p)
 		os.WriteFile(p, append([]byte(tc.line), b...), 0o644)
-		cfg, ps, err := loadConfig(p)
+		cfg, ps, err := config.Load(p)
 		if err != nil || len(ps) > 0 || cfg.StoreCheckTimeout != tc.want {
 			t.Errorf("loadConfig(%q) = %v, %v, %v; want %v", tc.line, cfg.StoreCheckTimeout, ps, err, tc.want)
 		}
@@ -219,7 +221,7 @@ func TestSimClockConfig(t *testing.T) {
 	p := minimalConfig(t, t.TempDir(), "")
 	b, _ := os.ReadFile(p)
 	os.WriteFile(p, []byte(strings.Replace(string(b), `profile = "sim"`, "profile = \"sim\"\nclock = \"sim\"", 1)), 0o644)
-	cfg, ps, err := loadConfig(p)
+	cfg, ps, err := config.Load(p)
 	if err != nil || len(ps) > 0 {
 		t.Fatalf("loadConfig(sim clock) = %v, %v; want ok", ps, err)
 	}
@@ -228,112 +230,21 @@ func TestSimClockConfig(t *testing.T) {
 	}
 }
 
-func TestSecretFile(t *testing.T) {
-	tests := []struct {
-		name  string
-		setup func(p string)
-		want  string // "" ok
-	}{
-		{"ok", func(p string) { os.WriteFile(p, []byte(testSecret+"\n"), 0o600) }, ""},
-		{"missing", func(string) {}, "does not exist"},
-		{"empty", func(p string) { os.WriteFile(p, []byte("\n"), 0o600) }, "is empty"},
-		{"group readable", func(p string) { os.WriteFile(p, []byte(testSecret), 0o640) }, "readable by others (mode 0640)"},
-		{"two lines", func(p string) { os.WriteFile(p, []byte("a\nb\n"), 0o600) }, "more than one line"},
-		{"directory", func(p string) { os.Mkdir(p, 0o700) }, "not a regular file"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "secret")
-			tt.setup(p)
-			s, err := readSecret(p)
-			if tt.want == "" {
-				if err != nil || string(s) != testSecret {
-					t.Fatalf("readSecret = %v; want the secret", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("readSecret = %v; want an error about %q", err, tt.want)
-			}
-		})
-	}
-}
-
 func TestSecretIsMasked(t *testing.T) {
-	s := secret(testSecret)
+	s := config.Secret(testSecret)
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%v %s %+v %#v %q", s, s, PlatformConfig{Secret: s}, s, s)
-	newLogger(&b, &Config{LogFormat: "json"}).Info("x", "secret", s, "platform", PlatformConfig{Secret: s})
-	newLogger(&b, &Config{LogFormat: "text"}).Info("x", "secret", s)
+	fmt.Fprintf(&b, "%v %s %+v %#v %q", s, s, config.PlatformConfig{Secret: s}, s, s)
+	appliance.NewLogger(&b, &config.Config{LogFormat: "json"}).Info("x", "secret", s, "platform", config.PlatformConfig{Secret: s})
+	appliance.NewLogger(&b, &config.Config{LogFormat: "text"}).Info("x", "secret", s)
 	if strings.Contains(b.String(), testSecret) {
 		t.Errorf("secret printed: %s", b.String())
-	}
-}
-
-func TestLineIndex(t *testing.T) {
-	src := `top = 1
-arr = [
-  "x = 1",
-  2,
-]
-text = """
-fake = 3
-"""
-[a]
-b = { c = 1 }
-"quoted.key" = 2
-[[l]]
-k = 1
-[l.sub]
-m = 2
-[[l]]
-k = 2
-[[l.inner]]
-n = 1
-[[l.inner]]
-n = 2
-`
-	x := indexLines([]byte(src))
-	tests := []struct {
-		key  string
-		want int
-	}{
-		{"top", 1}, {"arr", 2}, {"text", 6}, {"fake", 0}, {"a", 9}, {"a.b", 10}, {"a.b.c", 10},
-		{"a.quoted.key", 11}, {"l[0].k", 13}, {"l[0].sub.m", 15}, {"l[1].k", 17}, {"l[1].inner[0].n", 19},
-		{"l[1].inner[1].n", 21}, {"l[1].missing", 16}, {"nowhere", 0},
-	}
-	for _, tt := range tests {
-		if got := x.line(tt.key); got != tt.want {
-			t.Errorf("line(%q) = %d; want %d", tt.key, got, tt.want)
-		}
-	}
-	if got := x.occurrences("l.k"); len(got) != 2 || got[0].line != 13 || got[1].line != 17 {
-		t.Errorf("occurrences(l.k) = %v; want lines 13 and 17", got)
-	}
-}
-
-func TestLegacyUpdateKeys(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "laned.conf")
-	os.WriteFile(p, []byte("data_dir = \"d\"\nupdate_url = \"https://u.example\"\ntrusted_keys = []\nupdate_max_starts = 4\nupdate_trial = \"90s\"\n"), 0o644)
-	c, err := loadUpdateConfig(p)
-	if err == nil {
-		t.Fatalf("loadUpdateConfig(url without keys) = %+v; want an error", c)
-	}
-	os.WriteFile(p, []byte("data_dir = \"d\"\n[update]\nchannel = \"beta\"\nmax_starts = 4\ntrial_period = \"90s\"\n[park]\npark_code = \"not checked here\"\n"), 0o644)
-	c, err = loadUpdateConfig(p)
-	if err != nil {
-		t.Fatalf("loadUpdateConfig = %v; want the update keys despite [park]", err)
-	}
-	if c.DataDir != filepath.Join(dir, "d") || c.Channel != "beta" || c.MaxStarts != 4 || c.TrialPeriod != 90*time.Second || c.Reserved != defaultReserved {
-		t.Errorf("loadUpdateConfig = %+v", c)
 	}
 }
 
 func TestSyncVehicles(t *testing.T) {
 	dir := t.TempDir()
 	p := minimalConfig(t, dir, "[[vehicles]]\nplate = \"粤B1\"\nlist = \"vip\"\n[[vehicles]]\nplate = \"粤B2\"\nlist = \"black\"\nuntil = 2030-01-01\n")
-	cfg, ps, err := loadConfig(p)
+	cfg, ps, err := config.Load(p)
 	if err != nil || len(ps) > 0 {
 		t.Fatal(ps, err)
 	}
@@ -343,14 +254,14 @@ func TestSyncVehicles(t *testing.T) {
 	}
 	defer db.Close()
 	db.PutVehicle(store.Vehicle{Plate: "粤B9", List: store.ListMonthly, Note: "added at the console"})
-	if put, del, err := syncVehicles(db, cfg); put != 2 || del != 0 || err != nil {
+	if put, del, err := appliance.SyncVehicles(db, cfg); put != 2 || del != 0 || err != nil {
 		t.Fatalf("syncVehicles = %d, %d, %v; want 2 put", put, del, err)
 	}
-	if put, del, err := syncVehicles(db, cfg); put != 0 || del != 0 || err != nil {
+	if put, del, err := appliance.SyncVehicles(db, cfg); put != 0 || del != 0 || err != nil {
 		t.Fatalf("syncVehicles again = %d, %d, %v; want nothing to do", put, del, err)
 	}
 	cfg.Vehicles = cfg.Vehicles[1:]
-	if put, del, err := syncVehicles(db, cfg); put != 0 || del != 1 || err != nil {
+	if put, del, err := appliance.SyncVehicles(db, cfg); put != 0 || del != 1 || err != nil {
 		t.Fatalf("syncVehicles after a removal = %d, %d, %v; want 1 deleted", put, del, err)
 	}
 	vs, _ := db.ListVehicles()
@@ -366,34 +277,10 @@ func TestSyncVehicles(t *testing.T) {
 	}
 }
 
-func FuzzParseConfig(f *testing.F) {
-	b, err := os.ReadFile("../../scripts/laned.example.toml")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(b)
-	f.Add([]byte("[[a]]\n[a.b]\nc = '''\nx\n'''\n[[a.b.d]]\n"))
-	f.Add([]byte("x = [\n{ a = 1 },\n]\n\"k\\\"q\" = 1\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		x := indexLines(data)
-		for _, k := range x.keys {
-			if k.line < 1 || k.line > bytes.Count(data, []byte("\n"))+1 {
-				t.Fatalf("key %q at line %d of a %d-line text", k.key, k.line, bytes.Count(data, []byte("\n"))+1)
-			}
-		}
-		_, ps := parseConfig("/fuzz/laned.conf", data, false)
-		for _, p := range ps {
-			if p.Msg == "" {
-				t.Fatalf("problem without a message: %+v", p)
-			}
-		}
-	})
-}
-
 // [platform] offline_release: off by default (the example says so too),
 // read when set, shown by check.
 func TestOfflineReleaseKey(t *testing.T) {
-	cfg, _, err := loadConfig(exampleConfig(t))
+	cfg, _, err := config.Load(exampleConfig(t))
 	if err != nil || cfg.Platform.OfflineRelease {
 		t.Fatalf("example: offline_release = %v (%v); want false", cfg.Platform.OfflineRelease, err)
 	}
@@ -407,7 +294,7 @@ func TestOfflineReleaseKey(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, ps, err := loadConfig(p)
+	cfg, ps, err := config.Load(p)
 	if err != nil || len(ps) > 0 || !cfg.Platform.OfflineRelease {
 		t.Fatalf("loadConfig with offline_release = true: %v, %v, %v; want it set", cfg.Platform.OfflineRelease, ps, err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -19,8 +20,23 @@ func TestDaemonConsole(t *testing.T) {
 	p := minimalConfig(t, dir, fmt.Sprintf("[console]\nsocket = %q\n", sock))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := startDaemon(ctx, t, p, nil, runOptions{})
-	session := consoleSessions(ctx, t, sock)
+	_, done := startDaemon(ctx, t, p)
+	session := func(lines ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		deadline := time.Now().Add(progress.Stall)
+		for {
+			out.Reset()
+			err := run(ctx, []string{"console", "-socket", sock}, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &out)
+			if err == nil {
+				return out.String()
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("console session: %v\n%s", err, out.String())
+			}
+			time.Sleep(20 * time.Millisecond) // the socket may not be up yet
+		}
+	}
 	out := session("sim arrive in1 粤B12345")
 	if !strings.Contains(out, "arming loop") {
 		t.Fatalf("sim arrive printed:\n%s", out)
@@ -40,7 +56,7 @@ func TestDaemonConsole(t *testing.T) {
 		}
 	}
 	cancel()
-	if err := <-d.done; err != nil {
+	if err := <-done; err != nil {
 		t.Errorf("daemon stop = %v", err)
 	}
 }

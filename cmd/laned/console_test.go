@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"laned/appliance/appliancetest"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,30 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"laned/appliance"
 	"laned/edge/console"
-	"laned/edge/console/consoletest"
-	"laned/hal/clock"
 )
-
-var consoleT0 = time.Date(2025, 3, 1, 6, 3, 22, 0, time.UTC)
-
-func newTestConsole(t *testing.T, opts console.Options) (*console.Console, *consoletest.Backend) {
-	t.Helper()
-	b := consoletest.New(consoleT0)
-	opts.Backend = b
-	if opts.Clock == nil {
-		opts.Clock = clock.NewFake(consoleT0)
-	}
-	opts.Location = time.FixedZone("CST", 8*3600)
-	return console.New(opts), b
-}
 
 // startConsoleSocket serves a console on a socket in a temp dir until the test ends.
 func startConsoleSocket(t *testing.T, path string, c *console.Console) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveConsoleSocket(ctx, path, c) }()
+	go func() { done <- appliance.ServeConsoleSocket(ctx, path, c) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -56,7 +43,7 @@ func startConsoleSocket(t *testing.T, path string, c *console.Console) {
 
 func TestConsoleClientOverSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run", "console.sock")
-	c, b := newTestConsole(t, console.Options{Name: "socket"})
+	c, b := appliancetest.NewConsole(t, console.Options{Name: "socket"})
 	startConsoleSocket(t, path, c)
 
 	fi, err := os.Lstat(path)
@@ -130,7 +117,7 @@ func TestServeConsoleSocketReplacesStale(t *testing.T) {
 	}
 	ln.SetUnlinkOnClose(false)
 	ln.Close()
-	c, _ := newTestConsole(t, console.Options{})
+	c, _ := appliancetest.NewConsole(t, console.Options{})
 	startConsoleSocket(t, path, c)
 	var out bytes.Buffer
 	if err := consoleClient(context.Background(), path, strings.NewReader("version\n"), &out); err != nil {
@@ -141,9 +128,9 @@ func TestServeConsoleSocketReplacesStale(t *testing.T) {
 	}
 
 	// A second daemon on the same live socket is refused.
-	err = serveConsoleSocket(context.Background(), path, c)
-	if !errors.Is(err, errSocketInUse) {
-		t.Errorf("serveConsoleSocket on a live socket = %v; want errSocketInUse", err)
+	err = appliance.ServeConsoleSocket(context.Background(), path, c)
+	if !errors.Is(err, appliance.ErrSocketInUse) {
+		t.Errorf("serveConsoleSocket on a live socket = %v; want appliance.ErrSocketInUse", err)
 	}
 }
 
@@ -152,8 +139,8 @@ func TestServeConsoleSocketRefusesNonSocket(t *testing.T) {
 	if err := os.WriteFile(path, []byte("precious"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := newTestConsole(t, console.Options{})
-	err := serveConsoleSocket(context.Background(), path, c)
+	c, _ := appliancetest.NewConsole(t, console.Options{})
+	err := appliance.ServeConsoleSocket(context.Background(), path, c)
 	if err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Fatalf("serveConsoleSocket over a regular file = %v; want it refused", err)
 	}

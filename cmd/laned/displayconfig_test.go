@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"laned/appliance/config"
 	"laned/edge"
 	"laned/hal/display"
 )
@@ -14,7 +15,7 @@ import (
 // TestExampleDisplay: the example documents the defaults exactly, and its
 // lanes have simulated boards.
 func TestExampleDisplay(t *testing.T) {
-	cfg, ps, err := loadConfig(exampleConfig(t))
+	cfg, ps, err := config.Load(exampleConfig(t))
 	if err != nil || len(ps) > 0 {
 		t.Fatalf("loadConfig(example) = %v, %v", ps, err)
 	}
@@ -53,7 +54,7 @@ func TestDisplayConfigProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := minimalConfig(t, t.TempDir(), tt.extra)
-			_, ps, err := loadConfig(p)
+			_, ps, err := config.Load(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +84,7 @@ lines = 3
 volume = 12
 bus = "camera"
 `
-	_, ps, err := loadConfig(minimalConfig(t, dir, extra))
+	_, ps, err := config.Load(minimalConfig(t, dir, extra))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"laned/appliance"
+	"laned/appliance/config"
 	"laned/board"
 	"laned/hal/clock"
 )
@@ -63,15 +65,15 @@ func ioMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 
 // ioBoard loads the configuration, refuses while laned runs and opens the
 // board's pin source. The lock it returns is held until release.
-func ioBoard(path, tool string, env ioEnv) (*Config, board.PinSource, *daemonLock, error) {
-	cfg, err := loadConfigErr(path)
+func ioBoard(path, tool string, env ioEnv) (*config.Config, board.PinSource, *appliance.DataDirLock, error) {
+	cfg, err := config.LoadValid(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if cfg.Board.Profile == board.ProfileSim {
 		return cfg, nil, nil, nil
 	}
-	lock, err := refuseWhileRunning(cfg, tool)
+	lock, err := appliance.RefuseWhileRunning(cfg, tool)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -79,7 +81,7 @@ func ioBoard(path, tool string, env ioEnv) (*Config, board.PinSource, *daemonLoc
 	bc.Pins = env.pins
 	pins, err := bc.PinSource()
 	if err != nil {
-		lock.release()
+		lock.Release()
 		return nil, nil, nil, fmt.Errorf("%s: %w", tool, err)
 	}
 	return cfg, pins, lock, nil
@@ -91,16 +93,16 @@ func ioBoard(path, tool string, env ioEnv) (*Config, board.PinSource, *daemonLoc
 // would close the barrier on whatever stands under it, so it is left as
 // laned left it unless -all.
 func ioRelease(args []string, stdout, stderr io.Writer, env ioEnv) error {
-	fs, config := configFlags("io release", stderr)
+	fs, cfgPath := configFlags("io release", stderr)
 	all := fs.Bool("all", false, "release the open relay of level-mode lanes too (the barrier closes)")
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
 		return err
 	}
-	cfg, pins, lock, err := ioBoard(*config, "io release", env)
+	cfg, pins, lock, err := ioBoard(*cfgPath, "io release", env)
 	if err != nil {
 		return err
 	}
-	defer lock.release()
+	defer lock.Release()
 	if pins == nil {
 		fmt.Fprintln(stdout, "sim profile: no relays")
 		return nil
@@ -130,11 +132,11 @@ func ioRelease(args []string, stdout, stderr io.Writer, env ioEnv) error {
 }
 
 func ioBootConfig(args []string, stdout, stderr io.Writer) error {
-	fs, config := configFlags("io boot-config", stderr)
+	fs, cfgPath := configFlags("io boot-config", stderr)
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
 		return err
 	}
-	cfg, err := loadConfigErr(*config)
+	cfg, err := config.LoadValid(*cfgPath)
 	if err != nil {
 		return err
 	}

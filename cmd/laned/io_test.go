@@ -18,6 +18,8 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
+	"laned/appliance"
+	"laned/board/boardtest"
 	"laned/hal/clock"
 	"laned/internal/syncbuf"
 )
@@ -35,7 +37,7 @@ func rpiConfig(t *testing.T, dir, out1 string) string {
 func TestIORelease(t *testing.T) {
 	dir := t.TempDir()
 	cfg := rpiConfig(t, dir, "level = true\n")
-	pins := &busPins{pins: map[string]*gpiotest.Pin{}}
+	pins := boardtest.NewPins(nil)
 	// Every relay energised (Low: active-low) before the release.
 	for _, n := range []string{"GPIO5", "GPIO6", "GPIO13", "GPIO19", "GPIO26", "GPIO21"} {
 		p, _ := pins.Pin(n)
@@ -65,16 +67,16 @@ func TestIORelease(t *testing.T) {
 	t.Run("refused while laned runs", func(t *testing.T) {
 		data := filepath.Join(dir, "data")
 		os.MkdirAll(data, 0o750)
-		l, err := lockDaemon(data)
+		l, err := appliance.LockDataDir(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.release()
+		defer l.Release()
 		p, _ := pins.Pin("GPIO5")
 		p.Out(gpio.Low)
 		for _, args := range [][]string{{"release", "-config", cfg}, {"watch", "-config", cfg}, {"pulse", "-config", cfg, "-yes", "in1", "open"}} {
 			err = ioMain(context.Background(), args, nil, &out, &out, ioEnv{pins: pins})
-			if !errors.Is(err, errRunning) || !strings.Contains(err.Error(), "io "+args[0]+": refusing") || !strings.Contains(err.Error(), "stop it first") {
+			if !errors.Is(err, appliance.ErrRunning) || !strings.Contains(err.Error(), "io "+args[0]+": refusing") || !strings.Contains(err.Error(), "stop it first") {
 				t.Errorf("io %s while laned runs = %v; want refused, saying so", args[0], err)
 			}
 		}
@@ -168,7 +170,7 @@ func waitOutput(t *testing.T, out *syncbuf.Buffer, want string) {
 
 func TestIOWatch(t *testing.T) {
 	cfg := rpiConfig(t, t.TempDir(), "up_limit = { pin = \"GPIO16\", active_low = true }\n")
-	pins := &busPins{pins: map[string]*gpiotest.Pin{}}
+	pins := boardtest.NewPins(nil)
 	clk := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -224,8 +226,8 @@ func TestIOPulse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			open := &recordingPin{Pin: &gpiotest.Pin{N: "GPIO5", Num: 5}}
-			pins := &relayPins{busPins: busPins{pins: map[string]*gpiotest.Pin{}}, relays: map[string]*recordingPin{"GPIO5": open}}
+			open := boardtest.NewRecordingPin("GPIO5", 5)
+			pins := &relayPins{Pins: boardtest.NewPins(nil), relays: map[string]*boardtest.RecordingPin{"GPIO5": open}}
 			clk := clock.NewFake(time.Unix(1700000000, 0))
 			var out syncbuf.Buffer
 			done := make(chan error, 1)
@@ -248,7 +250,7 @@ func TestIOPulse(t *testing.T) {
 			if !strings.Contains(text, tt.want) {
 				t.Errorf("io pulse %q = %v:\n%s\nwant %q", tt.args, err, out.String(), tt.want)
 			}
-			levels := open.take()
+			levels := open.Take()
 			if tt.fired && fmt.Sprint(levels) != "[High Low High]" {
 				t.Errorf("GPIO5 levels = %v; want [High Low High]: inactive, a pulse, inactive", levels)
 			}
@@ -261,13 +263,13 @@ func TestIOPulse(t *testing.T) {
 
 // relayPins hands out recording pins for some names.
 type relayPins struct {
-	busPins
-	relays map[string]*recordingPin
+	*boardtest.Pins
+	relays map[string]*boardtest.RecordingPin
 }
 
 func (r *relayPins) Pin(name string) (gpio.PinIO, error) {
 	if p, ok := r.relays[name]; ok {
 		return p, nil
 	}
-	return r.busPins.Pin(name)
+	return r.Pins.Pin(name)
 }

@@ -91,15 +91,15 @@ func laneDebounce(bc board.Config, lane string) time.Duration {
 // fault input until ctx ends (Ctrl-C), like gpiomon: one line a change,
 // with its time. It drives no output.
 func ioWatch(ctx context.Context, args []string, stdout, stderr io.Writer, env ioEnv) error {
-	fs, config := configFlags("io watch", stderr)
+	fs, cfgPath := configFlags("io watch", stderr)
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
 		return err
 	}
-	cfg, pins, lock, err := ioBoard(*config, "io watch", env)
+	cfg, pins, lock, err := ioBoard(*cfgPath, "io watch", env)
 	if err != nil {
 		return err
 	}
-	defer lock.release()
+	defer lock.Release()
 	if pins == nil {
 		return fmt.Errorf("io watch: the sim profile has no GPIO inputs")
 	}
@@ -156,7 +156,7 @@ func ioWatch(ctx context.Context, args []string, stdout, stderr io.Writer, env i
 // the lane's safety loop (a close is refused while it reads occupied) and
 // asking for confirmation.
 func ioPulse(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env ioEnv) error {
-	fs, config := configFlags("io pulse", stderr)
+	fs, cfgPath := configFlags("io pulse", stderr)
 	yes := fs.Bool("yes", false, "do not ask for confirmation (scripts)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -169,11 +169,11 @@ func ioPulse(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return errUsage
 	}
 	laneName, op := fs.Arg(0), fs.Arg(1)
-	cfg, pins, lock, err := ioBoard(*config, "io pulse", env)
+	cfg, pins, lock, err := ioBoard(*cfgPath, "io pulse", env)
 	if err != nil {
 		return err
 	}
-	defer lock.release()
+	defer lock.Release()
 	if pins == nil {
 		return fmt.Errorf("io pulse: the sim profile has no relays")
 	}

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"laned/appliance/appliancetest"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"laned/appliance"
+	"laned/appliance/config"
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 	"laned/hal"
@@ -37,12 +42,31 @@ func netCameraToPicUpload(t *testing.T, opens bool) {
 
 	dir := t.TempDir()
 	p := minimalConfig(t, dir, "[cameras]\nlisten = \"127.0.0.1:0\"\n")
-	editConfig(t, p, `base_url = "http://127.0.0.1:1"`, "base_url = \""+platform.URL+"\"")
-	editConfig(t, p, "code = 1\n[[lanes]]", fmt.Sprintf("code = 1\n[lanes.camera]\nkind = \"http-push\"\nsource = \"127.0.0.1\"\ntoken = \"t0k3n\"\nopens_barrier = %v\n[[lanes]]", opens))
+	b, _ := os.ReadFile(p)
+	s := strings.Replace(string(b), `base_url = "http://127.0.0.1:1"`, "base_url = \""+platform.URL+"\"", 1)
+	s = strings.Replace(s, "code = 1\n[[lanes]]", fmt.Sprintf("code = 1\n[lanes.camera]\nkind = \"http-push\"\nsource = \"127.0.0.1\"\ntoken = \"t0k3n\"\nopens_barrier = %v\n[[lanes]]", opens), 1)
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadValid(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := startDaemon(ctx, t, p, nil, runOptions{Getenv: env(nil)})
-	addr := d.cameras(t)
+	cams := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{
+			Getenv: appliancetest.Env(nil), OnCameras: func(a net.Addr) { cams <- a },
+		})
+	}()
+	var addr net.Addr
+	select {
+	case addr = <-cams:
+	case err := <-done:
+		t.Fatalf("daemon stopped before serving: %v", err)
+	}
 	full, err := os.ReadFile("../../hal/camera/testdata/netcam/full.jpg")
 	if err != nil {
 		t.Fatal(err)
@@ -81,11 +105,11 @@ func netCameraToPicUpload(t *testing.T, opens bool) {
 		t.Errorf("platform violations: %+v", vs)
 	}
 	cancel()
-	if err := <-d.done; err != nil {
+	if err := <-done; err != nil {
 		t.Fatalf("daemon stop = %v", err)
 	}
 	// The picture files stay under data_dir/pictures.
-	matches, _ := filepath.Glob(filepath.Join(d.cfg.DataDir, picturesDir, "*", recID+"-in-*.jpg"))
+	matches, _ := filepath.Glob(filepath.Join(cfg.DataDir, config.PicturesDir, "*", recID+"-in-*.jpg"))
 	if len(matches) != 2 {
 		t.Errorf("picture files = %v; want the frame and the plate crop", matches)
 	}

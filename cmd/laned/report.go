@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"laned/appliance/config"
 	"laned/edge"
 	"laned/store"
 )
@@ -33,7 +33,7 @@ func runReport(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if len(args) == 0 || args[0] != "day" {
 		return usage()
 	}
-	fs, config := configFlags("report day", stderr)
+	fs, cfgPath := configFlags("report day", stderr)
 	file := fs.String("file", "", "the store file itself (instead of -config)")
 	zone := fs.String("zone", "", "the car park's zone with -file (default the configuration's, else Asia/Shanghai)")
 	asCSV := fs.Bool("csv", false, "write CSV (date,section,item,count,fen) instead of a table")
@@ -59,11 +59,11 @@ func runReport(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	path := *file
 	var loc *time.Location
 	if path == "" {
-		cfg, err := loadConfigErr(*config)
+		cfg, err := config.LoadValid(*cfgPath)
 		if err != nil {
 			return err
 		}
-		path = filepath.Join(cfg.DataDir, storeFile)
+		path = cfg.StorePath()
 		loc = cfg.Park.Location
 	}
 	if *zone != "" {

@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"laned/appliance"
+	"laned/appliance/appliancetest"
+	"laned/appliance/config"
 	"laned/cmb"
 	"laned/store"
 )
@@ -37,27 +38,64 @@ func (w *tlog) Write(p []byte) (int, error) {
 
 func (w *tlog) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
 
+// startDaemon runs the daemon of the valid configuration at path until
+// ctx ends; it returns the callback server's address once it serves, and
+// the daemon's end.
+func startDaemon(ctx context.Context, t *testing.T, path string) (net.Addr, <-chan error) {
+	t.Helper()
+	cfg, err := config.LoadValid(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&tlog{t: t}, nil)), appliance.Options{OnServing: func(a net.Addr) { addrs <- a }})
+	}()
+	select {
+	case a := <-addrs:
+		return a, done
+	case err := <-done:
+		t.Fatalf("daemon stopped before serving: %v", err)
+		return nil, nil
+	}
+}
+
 func TestRunDaemon(t *testing.T) {
 	dir := t.TempDir()
 	vehicles := "[[vehicles]]\nplate = \"粤B11111\"\nlist = \"vip\"\n[[vehicles]]\nplate = \"粤B22222\"\nlist = \"black\"\n"
 	p := minimalConfig(t, dir, vehicles)
-	sd, sock := notifyListener(t, "")
+	cfg, err := config.LoadValid(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, sock := appliancetest.NotifyListener(t, "")
 	logs := &tlog{t: t}
 	hup := make(chan os.Signal, 1)
+	addrs := make(chan net.Addr, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := startDaemon(ctx, t, p, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), runOptions{
-		Getenv: env(map[string]string{"NOTIFY_SOCKET": sock}), Hangup: hup,
-	})
-	addr := d.addr
-	if got := readNotify(t, sd); !strings.HasPrefix(got, "READY=1\nSTATUS=serving 2 lanes") {
+	done := make(chan error, 1)
+	go func() {
+		done <- serveDaemon(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), appliance.Options{
+			Getenv: appliancetest.Env(map[string]string{"NOTIFY_SOCKET": sock}), Hangup: hup,
+			OnServing: func(a net.Addr) { addrs <- a },
+		})
+	}()
+	var addr net.Addr
+	select {
+	case addr = <-addrs:
+	case err := <-done:
+		t.Fatalf("daemon stopped before serving: %v", err)
+	}
+	if got := appliancetest.ReadNotify(t, sd); !strings.HasPrefix(got, "READY=1\nSTATUS=serving 2 lanes") {
 		t.Errorf("notify at start = %q; want READY=1 and a status", got)
 	}
 	base := "http://" + addr.String() + "/"
 
 	// A signed calc gets the controller's answer: no such vehicle inside
 	// (calc status 2), which only the controller can say.
-	_, err := cmb.CallDownlink(ctx, nil, base, "app1", testSecret, "calc", url.Values{"park_code": {"4401"}, "vpl_number": {"粤B99999"}})
+	_, err = cmb.CallDownlink(ctx, nil, base, "app1", testSecret, "calc", url.Values{"park_code": {"4401"}, "vpl_number": {"粤B99999"}})
 	var rej *cmb.RejectedError
 	if !errors.As(err, &rej) || rej.Status != 2 {
 		t.Fatalf("calc = %v; want the controller's status 2 (not inside)", err)
@@ -68,7 +106,7 @@ func TestRunDaemon(t *testing.T) {
 		t.Errorf("calc with a wrong secret = %v; want a sign refusal", err)
 	}
 	// The health probe answers on loopback.
-	if err := probe(ctx, addr, false); err != nil {
+	if err := appliance.Probe(ctx, addr, false); err != nil {
 		t.Errorf("probe = %v", err)
 	}
 
@@ -77,36 +115,36 @@ func TestRunDaemon(t *testing.T) {
 	orig, _ := os.ReadFile(p)
 	os.WriteFile(p, []byte(strings.Replace(string(orig), "spaces_total = 50", "spaces_total = -1", 1)), 0o644)
 	hup <- nil
-	if got := readNotify(t, sd); got != "RELOADING=1" {
+	if got := appliancetest.ReadNotify(t, sd); got != "RELOADING=1" {
 		t.Errorf("notify at reload = %q", got)
 	}
-	readNotify(t, sd) // READY=1 again
+	appliancetest.ReadNotify(t, sd) // READY=1 again
 	if !strings.Contains(logs.String(), "spaces_total") {
 		t.Errorf("refused reload did not log the problem")
 	}
 	os.WriteFile(p, []byte(strings.Replace(string(orig), vehicles, "[[vehicles]]\nplate = \"粤B11111\"\nlist = \"vip\"\n", 1)), 0o644)
 	hup <- nil
-	readNotify(t, sd)
-	if got := readNotify(t, sd); !strings.Contains(got, "READY=1") {
+	appliancetest.ReadNotify(t, sd)
+	if got := appliancetest.ReadNotify(t, sd); !strings.Contains(got, "READY=1") {
 		t.Errorf("notify after reload = %q", got)
 	}
 
 	cancel()
-	if err := <-d.done; err != nil {
+	if err := <-done; err != nil {
 		t.Fatalf("daemon stop = %v; want a clean stop", err)
 	}
-	if got := readNotify(t, sd); got != "STOPPING=1" {
+	if got := appliancetest.ReadNotify(t, sd); got != "STOPPING=1" {
 		t.Errorf("notify at stop = %q", got)
 	}
 	// The store was closed: it opens again, with the reloaded lists and
 	// the audit of what happened.
-	db, _, err := store.Open(filepath.Join(d.cfg.DataDir, storeFile), store.Options{})
+	db, _, err := store.Open(filepath.Join(cfg.DataDir, config.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatalf("reopen store after stop = %v", err)
 	}
 	defer db.Close()
 	vs, _ := db.ListVehicles()
-	if len(vs) != 1 || vs[0].Plate != "粤B11111" || vs[0].Note != vehicleNote {
+	if len(vs) != 1 || vs[0].Plate != "粤B11111" || vs[0].Note != appliance.VehicleNote {
 		t.Errorf("vehicles after reload = %+v; want the one the file kept", vs)
 	}
 	evs, _ := db.RecentAudit(50)
@@ -151,100 +189,21 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 	p := minimalConfig(t, dir, "")
 	b, _ := os.ReadFile(p)
 	os.WriteFile(p, []byte(strings.Replace(string(b), `listen = "127.0.0.1:0"`, "listen = \""+l.Addr().String()+"\"", 1)), 0o644)
-	cfg, err := loadConfigErr(p)
+	cfg, err := config.LoadValid(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = serveDaemon(context.Background(), cfg, nil, runOptions{Getenv: env(nil)})
+	err = serveDaemon(context.Background(), cfg, nil, appliance.Options{Getenv: appliancetest.Env(nil)})
 	if err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Fatalf("serveDaemon on a busy port = %v; want a listen error", err)
 	}
 	// Everything opened before was closed: the store opens.
-	db, _, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{})
+	db, _, err := store.Open(filepath.Join(cfg.DataDir, config.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatalf("store after a failed start = %v", err)
 	}
 	db.Close()
 }
-
-func TestAllowList(t *testing.T) {
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
-	allowed := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}
-	tests := []struct {
-		name   string
-		src    sources
-		remote string
-		xff    []string
-		want   int
-	}{
-		{"allowed", sources{allowed: allowed, trustLoopback: true}, "10.1.2.3:5000", nil, http.StatusTeapot},
-		{"loopback v4", sources{allowed: allowed, trustLoopback: true}, "127.0.0.1:5000", nil, http.StatusTeapot},
-		{"loopback v6", sources{allowed: allowed, trustLoopback: true}, "[::1]:5000", nil, http.StatusTeapot},
-		{"mapped caller", sources{allowed: allowed, trustLoopback: true}, "[::ffff:10.1.9.9]:5000", nil, http.StatusTeapot},
-		{"outside", sources{allowed: allowed, trustLoopback: true}, "10.2.0.1:5000", nil, http.StatusForbidden},
-		{"garbage", sources{allowed: allowed, trustLoopback: true}, "garbage", nil, http.StatusForbidden},
-		{"forwarded header ignored without trusted_proxy", sources{allowed: allowed, trustLoopback: false}, "127.0.0.1:5000", []string{"10.1.2.3"}, http.StatusForbidden},
-		{"loopback not trusted", sources{allowed: allowed, trustLoopback: false}, "127.0.0.1:5000", nil, http.StatusForbidden},
-		{"proxy forwards an allowed caller", sources{allowed: allowed, trustedProxy: true}, "127.0.0.1:5000", []string{"10.1.2.3"}, http.StatusTeapot},
-		{"proxy forwards an outside caller", sources{allowed: allowed, trustedProxy: true}, "127.0.0.1:5000", []string{"10.2.0.1"}, http.StatusForbidden},
-		{"spoofed first entry, proxy's last counts", sources{allowed: allowed, trustedProxy: true}, "[::1]:5000", []string{"10.1.2.3, 10.2.0.1"}, http.StatusForbidden},
-		{"proxy's own header line counts", sources{allowed: allowed, trustedProxy: true}, "127.0.0.1:5000", []string{"10.2.0.1", "10.1.2.3"}, http.StatusTeapot},
-		{"proxy forwards garbage", sources{allowed: allowed, trustedProxy: true, trustLoopback: true}, "127.0.0.1:5000", []string{"evil"}, http.StatusForbidden},
-		{"header from outside never honoured", sources{allowed: allowed, trustedProxy: true}, "10.2.0.1:5000", []string{"10.1.2.3"}, http.StatusForbidden},
-		{"local caller without proxy, loopback trusted", sources{allowed: allowed, trustedProxy: true, trustLoopback: true}, "127.0.0.1:5000", nil, http.StatusTeapot},
-		{"local caller without proxy, loopback not trusted", sources{allowed: allowed, trustedProxy: true}, "127.0.0.1:5000", nil, http.StatusForbidden},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := allowList(tt.src, ok, nil)
-			r, _ := http.NewRequest(http.MethodPost, "/cmbParking/calc", nil)
-			r.RemoteAddr = tt.remote
-			for _, x := range tt.xff {
-				r.Header.Add("X-Forwarded-For", x)
-			}
-			w := &recorder{h: http.Header{}}
-			h.ServeHTTP(w, r)
-			if w.code != tt.want {
-				t.Fatalf("allowList(%s, XFF %q) = %d; want %d", tt.remote, tt.xff, w.code, tt.want)
-			}
-			if tt.want == http.StatusForbidden {
-				var env cmb.Envelope
-				if err := json.Unmarshal(w.body.Bytes(), &env); err != nil || env.Status == 0 {
-					t.Errorf("403 body %q; want a refusing envelope", w.body.String())
-				}
-			}
-		})
-	}
-}
-
-func TestParseAllowUnmaps(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"::ffff:10.1.2.3", "10.1.2.3/32"},
-		{"::ffff:10.1.0.0/112", "10.1.0.0/16"},
-		{"::ffff:10.1.2.3/128", "10.1.2.3/32"},
-		{"10.1.2.3/16", "10.1.0.0/16"},
-		{"2001:db8::/32", "2001:db8::/32"},
-	}
-	for _, tt := range tests {
-		p, err := parseAllow(tt.in)
-		if err != nil || p.String() != tt.want {
-			t.Errorf("parseAllow(%q) = %v, %v; want %s", tt.in, p, err, tt.want)
-		}
-	}
-	if _, err := parseAllow("::ffff:0.0.0.0/64"); err == nil {
-		t.Errorf("parseAllow(::ffff:0.0.0.0/64) = nil error; want a refusal")
-	}
-}
-
-type recorder struct {
-	h    http.Header
-	code int
-	body bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.h }
-func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
-func (r *recorder) WriteHeader(c int)           { r.code = c }
 
 func TestSelftestConfigAndStore(t *testing.T) {
 	dir := t.TempDir()
@@ -254,7 +213,7 @@ func TestSelftestConfigAndStore(t *testing.T) {
 	if err := selftest(context.Background(), p, &out); err != nil {
 		t.Fatalf("selftest(no store yet) = %v", err)
 	}
-	db, _, err := store.Open(filepath.Join(dir, "data", storeFile), store.Options{})
+	db, _, err := store.Open(filepath.Join(dir, "data", config.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +224,7 @@ func TestSelftestConfigAndStore(t *testing.T) {
 	if err := selftest(context.Background(), p, &out); err != nil {
 		t.Errorf("selftest(store closed) = %v; want ok", err)
 	}
-	os.WriteFile(filepath.Join(dir, "data", storeFile), []byte("not a bbolt file, garbage of some length........"), 0o600)
+	os.WriteFile(filepath.Join(dir, "data", config.StoreFile), []byte("not a bbolt file, garbage of some length........"), 0o600)
 	if err := selftest(context.Background(), p, &out); err == nil || !strings.Contains(err.Error(), "store opens") {
 		t.Errorf("selftest(garbage store) = %v; want the store check to fail", err)
 	}
@@ -286,11 +245,17 @@ func TestSelftestConfigAndStore(t *testing.T) {
 func TestDaemonBehindProxy(t *testing.T) {
 	dir := t.TempDir()
 	p := minimalConfig(t, dir, "")
-	editConfig(t, p, "listen = ", "allow = [\"::ffff:10.1.0.0/112\"]\ntrust_loopback = false\ntrusted_proxy = true\nlisten = ")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("listen = "), []byte("allow = [\"::ffff:10.1.0.0/112\"]\ntrust_loopback = false\ntrusted_proxy = true\nlisten = "), 1)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := startDaemon(ctx, t, p, nil, runOptions{})
-	addr := d.addr
+	addr, done := startDaemon(ctx, t, p)
 	post := func(xff string) int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr.String()+"/cmbParking/calc", strings.NewReader("a=b"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -313,7 +278,7 @@ func TestDaemonBehindProxy(t *testing.T) {
 	if code := post("203.0.113.9, 10.1.2.3"); code == http.StatusForbidden {
 		t.Errorf("forwarded allowed caller = %d; want it past the allow list", code)
 	}
-	resp, err := http.Get("http://" + addr.String() + healthPath)
+	resp, err := http.Get("http://" + addr.String() + appliance.HealthPath)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("health probe = %v, %v; want 200", resp, err)
 	}
@@ -321,7 +286,7 @@ func TestDaemonBehindProxy(t *testing.T) {
 		resp.Body.Close()
 	}
 	cancel()
-	if err := <-d.done; err != nil {
+	if err := <-done; err != nil {
 		t.Errorf("daemon stop = %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"laned/appliance/config"
 	"os"
 	"path/filepath"
 )
@@ -40,7 +41,7 @@ func init() {
 		return err
 	})
 	addSelftest("data dir writable", func(_ context.Context, configPath string) error {
-		cfg, err := loadUpdateConfig(configPath)
+		cfg, err := config.LoadUpdates(configPath)
 		if err != nil {
 			return err
 		}
@@ -64,11 +65,11 @@ func init() {
 }
 
 func runSelftest(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs, config := configFlags("selftest", stderr)
+	fs, cfgPath := configFlags("selftest", stderr)
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {
 		return err
 	}
-	if err := selftest(ctx, *config, stdout); err != nil {
+	if err := selftest(ctx, *cfgPath, stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "selftest: ok (laned %s, %d checks)\n", Version(), len(selftestChecks))

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"laned/appliance/config"
 	"laned/store"
 )
 
@@ -30,18 +31,18 @@ func init() {
 // [update] only) passes; a daemon's configuration has them all, and any
 // problem inside them fails.
 func selftestConfig(_ context.Context, path string) error {
-	_, ps, err := loadConfig(path)
+	_, ps, err := config.Load(path)
 	if err != nil {
 		return err
 	}
-	var bad []Problem
+	var bad []config.Problem
 	for _, p := range ps {
-		if !p.absent {
+		if !p.Absent {
 			bad = append(bad, p)
 		}
 	}
 	if len(bad) > 0 {
-		return ProblemsError(bad)
+		return config.ProblemsError(bad)
 	}
 	return nil
 }
@@ -52,11 +53,11 @@ func selftestConfig(_ context.Context, path string) error {
 // migration or a repair cannot touch the live store before the binary is
 // committed. No store yet is fine too: the daemon creates it.
 func selftestStore(_ context.Context, path string) error {
-	cfg, err := loadUpdateConfig(path)
+	cfg, err := config.LoadUpdates(path)
 	if err != nil {
 		return err
 	}
-	live := filepath.Join(cfg.DataDir, storeFile)
+	live := filepath.Join(cfg.DataDir, config.StoreFile)
 	f, err := os.Open(live)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // created at the first start

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"laned/appliance/config"
 	"laned/store"
 )
 
@@ -27,18 +27,18 @@ func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		return usage()
 	}
 	sub := args[0]
-	fs, config := configFlags("store "+sub, stderr)
+	fs, cfgPath := configFlags("store "+sub, stderr)
 	file := fs.String("file", "", "the store file itself (instead of -config)")
 	if help, err := parseNoArgs(fs, args[1:], stderr); help || err != nil {
 		return err
 	}
 	path := *file
 	if path == "" {
-		cfg, err := loadConfigErr(*config)
+		cfg, err := config.LoadValid(*cfgPath)
 		if err != nil {
 			return err
 		}
-		path = filepath.Join(cfg.DataDir, storeFile)
+		path = cfg.StorePath()
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("store: %w", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -11,12 +10,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"laned/appliance"
+	"laned/appliance/config"
 	"laned/edge/update"
 	"laned/hal/clock"
 )
@@ -32,87 +30,6 @@ var healthBroken = ""
 // Tests only: it proves that a kill at any step leaves a good live binary.
 const killAtEnv = "LANED_TEST_KILL_AT"
 
-// updateConfig is the part of the configuration the update commands need.
-type updateConfig struct {
-	DataDir     string        // data_dir
-	URL         string        // update_url: {url}/{channel}/{arch}/manifest.json …
-	Channel     string        // update_channel
-	TrustedKeys []string      // trusted_keys: base64 ed25519 public keys
-	Reserved    int64         // update_reserved_bytes kept free for the store
-	MaxStarts   int           // update_max_starts before rollback
-	TrialPeriod time.Duration // update_trial: how long health must hold
-}
-
-// loadUpdateConfig reads the update settings from the configuration file.
-// The configuration loader replaces it (in its init) with one backed by the
-// real parser; until then readUpdateConfig reads the few keys it needs.
-var loadUpdateConfig = readUpdateConfig
-
-// readUpdateConfig reads `key = value` lines (TOML-like: strings quoted,
-// lists in brackets on one line, # comments, [sections] ignored).
-func readUpdateConfig(path string) (updateConfig, error) {
-	c := updateConfig{DataDir: "/var/lib/laned", Channel: update.DefaultChannel, Reserved: 64 << 20,
-		MaxStarts: update.DefaultMaxStarts, TrialPeriod: 5 * time.Minute}
-	f, err := os.Open(path)
-	if err != nil {
-		return c, fmt.Errorf("config: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '[' {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		bad := func(err error) error { return fmt.Errorf("config: %s:%d: %s: %v", path, n, k, err) }
-		switch k {
-		case "data_dir":
-			c.DataDir = unquote(v)
-		case "update_url":
-			c.URL = unquote(v)
-		case "update_channel":
-			c.Channel = unquote(v)
-		case "trusted_keys":
-			if !strings.HasPrefix(v, "[") || !strings.HasSuffix(v, "]") {
-				return c, bad(errors.New("want a one-line list"))
-			}
-			c.TrustedKeys = nil
-			for _, s := range strings.Split(strings.Trim(v, "[]"), ",") {
-				if s = unquote(strings.TrimSpace(s)); s != "" {
-					c.TrustedKeys = append(c.TrustedKeys, s)
-				}
-			}
-		case "update_reserved_bytes":
-			if c.Reserved, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return c, bad(err)
-			}
-		case "update_max_starts":
-			if c.MaxStarts, err = strconv.Atoi(v); err != nil {
-				return c, bad(err)
-			}
-		case "update_trial":
-			if c.TrialPeriod, err = time.ParseDuration(unquote(v)); err != nil {
-				return c, bad(err)
-			}
-		}
-	}
-	return c, sc.Err()
-}
-
-func unquote(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return s[1 : len(s)-1]
-	}
-	return s
-}
-
 func init() {
 	register("update", "software update: check | apply FILE | status | trial | guard", runUpdate)
 }
@@ -125,7 +42,7 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("update "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", defaultUpdateConfig, "configuration file")
+	cfgPath := fs.String("config", defaultUpdateConfig, "configuration file")
 	live := fs.String("live", "", "live binary path (default: this executable)")
 	force := fs.Bool("force", false, "apply: accept a version not newer, below the floor or rolled back")
 	restart := fs.Bool("restart", true, "check/apply: restart laned.service under systemd after an install")
@@ -134,7 +51,7 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	cfg, err := loadUpdateConfig(*config)
+	cfg, err := config.LoadUpdates(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -149,7 +66,7 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		_, err = r.WriteTo(stdout)
 		return err
 	case "guard":
-		l, err := livePath(*live)
+		l, err := appliance.LivePath(*live)
 		if err != nil {
 			return err
 		}
@@ -174,7 +91,7 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 			if healthBroken != "" {
 				return errors.New("built with main.healthBroken")
 			}
-			return selftest(ctx, *config, io.Discard)
+			return selftest(ctx, *cfgPath, io.Discard)
 		}
 		if err := t.Hold(ctx, health, period, *every); err != nil {
 			return err
@@ -182,20 +99,16 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		fmt.Fprintf(stdout, "trial: %s committed\n", Version())
 		return nil
 	}
-	l, err := livePath(*live)
+	l, err := appliance.LivePath(*live)
 	if err != nil {
 		return err
 	}
-	keys, err := update.ParsePublicKeys(cfg.TrustedKeys)
+	opts, err := cfg.UpdateOptions(l, *cfgPath, Version())
 	if err != nil {
 		return err
 	}
-	opts := update.Options{
-		DataDir: cfg.DataDir, LivePath: l, ConfigPath: *config, Running: Version(),
-		BaseURL: cfg.URL, Channel: cfg.Channel, TrustedKeys: keys, Reserved: cfg.Reserved,
-		MaxStarts: cfg.MaxStarts, HTTP: &http.Client{Timeout: 10 * time.Minute}, Logger: log,
-		Step: killAtStep(os.Getenv(killAtEnv)),
-	}
+	opts.Interval = 0 // one check, no schedule
+	opts.HTTP, opts.Logger, opts.Step = &http.Client{Timeout: 10 * time.Minute}, log, killAtStep(os.Getenv(killAtEnv))
 	var res update.Result
 	switch sub {
 	case "check":
@@ -248,18 +161,6 @@ func crashLater() {
 		return
 	}
 	time.AfterFunc(d, func() { panic("laned: built with main.crashAfter=" + crashAfter) })
-}
-
-// livePath is the flag's path, else this executable's resolved path.
-func livePath(flagged string) (string, error) {
-	if flagged != "" {
-		return filepath.Abs(flagged)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("update: live path: %w", err)
-	}
-	return filepath.EvalSymlinks(exe)
 }
 
 // restartService restarts laned.service when systemd runs this machine.

@@ -35,8 +35,8 @@ func TestCameraGarbage(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background()) // go test's -timeout is the hang guard
 	defer cancel()
-	port, err := camera.Open(ctx, camera.Config{Name: "exit1/camera", Path: link, Addr: 1, MustOpen: true,
-		HeartbeatPeriod: -1, ReopenMin: 50 * time.Millisecond, ReopenMax: 200 * time.Millisecond})
+	port, err := camera.Open(ctx, camera.Config{BusConfig: camera.BusConfig{Name: "exit1/camera", Path: link, MustOpen: true,
+		ReopenMin: 50 * time.Millisecond, ReopenMax: 200 * time.Millisecond}, Addr: 1, HeartbeatPeriod: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

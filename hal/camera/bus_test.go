@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -36,16 +35,10 @@ type busRig struct {
 
 func newBusRig(t *testing.T, cfg camera.BusConfig, addrs ...int) *busRig {
 	t.Helper()
-	master, slave := cameratest.OpenPTY(t)
-	r := &busRig{ports: map[int]*camera.Port{}, fakes: map[int]*cameratest.FakeCamera{}, clk: clock.NewFake(t0)}
-	r.link = filepath.Join(t.TempDir(), "serial0")
-	if err := os.Symlink(slave, r.link); err != nil {
-		t.Fatal(err)
-	}
-	// A guard against a hung test, not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall)
-	t.Cleanup(cancel)
-	r.ctx = ctx
+	ctx := hangGuard(t)
+	r := &busRig{ports: map[int]*camera.Port{}, fakes: map[int]*cameratest.FakeCamera{}, clk: clock.NewFake(t0), ctx: ctx}
+	master, link := ptyAt(t, "")
+	r.link = link
 	cfg.Path, cfg.Clock, cfg.Logger, cfg.MustOpen = r.link, r.clk, testLogger(t), true
 	b, err := camera.OpenBus(ctx, cfg)
 	if err != nil {
@@ -124,16 +117,7 @@ func (r *busRig) controller(t *testing.T, n int) []sentFrame {
 
 func (r *busRig) next(t *testing.T, addr int) hal.PlateEvent {
 	t.Helper()
-	select {
-	case ev, ok := <-r.ports[addr].Events():
-		if !ok {
-			t.Fatalf("camera %d: Events() closed early", addr)
-		}
-		return ev
-	case <-r.ctx.Done():
-		t.Fatalf("camera %d: no event", addr)
-	}
-	return hal.PlateEvent{}
+	return nextEvent(t, r.ctx, laneName(addr)+"/camera", r.ports[addr].Events())
 }
 
 // expect reads len(want) events of camera addr and checks their kinds
@@ -157,9 +141,6 @@ func (r *busRig) must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
-
-var yueB = hal.PlateEvent{Kind: hal.KindPlate, Plate: "粤B7788D", Colour: hal.ColourGreen, Conf: 88,
-	Trigger: hal.TriggerAuto, CameraTime: t0}
 
 func TestBusRoutesByAddress(t *testing.T) {
 	r := newBusRig(t, camera.BusConfig{}, 1, 2)

@@ -17,11 +17,14 @@ var DefaultColours = map[string]int{
 }
 
 // ColourNames are the names of the platform's colour codes in a
-// template's colours list.
-var ColourNames = map[string]int{
-	"unknown": hal.ColourUnknown, "blue": hal.ColourBlue, "yellow": hal.ColourYellow,
-	"white": hal.ColourWhite, "black": hal.ColourBlack, "green": hal.ColourGreen,
-}
+// template's colours list: hal.ColourName's, and "unknown".
+var ColourNames = func() map[string]int {
+	m := map[string]int{hal.ColourName(hal.ColourUnknown): hal.ColourUnknown}
+	for c := hal.ColourBlue; hal.ValidColour(c); c++ {
+		m[hal.ColourName(c)] = c
+	}
+	return m
+}()
 
 // colour decodes the camera's colour value v.
 func (t *Template) colour(v string) int {

@@ -28,7 +28,7 @@ type LaneFrame struct{}
 var _ Codec = LaneFrame{}
 
 func (LaneFrame) Name() string        { return "lane-frame" }
-func (LaneFrame) NewDecoder() Decoder { return &laneDecoder{} }
+func (LaneFrame) NewDecoder() Decoder { return newLaneDecoder() }
 func (LaneFrame) Heartbeats() bool    { return true }
 
 // Addressed reports true: every lane frame carries the camera's address,
@@ -109,102 +109,41 @@ func unixSeconds(t time.Time) uint32 {
 	return uint32(t.Unix())
 }
 
-// laneDecoder scans for STX, checks the header (address, command, length
-// bounds), frames by LEN, checks ETX and CRC, and on any failure resumes
-// the search at the byte after the bad STX.
-type laneDecoder struct {
-	buf  []byte // unconsumed bytes; buf[0] is at stream offset base
-	base int64
-	rej  rejecter
+// laneFramer frames lane-frames for the scanner: a candidate starts at
+// STX; its header (address, command, length bounds) is checked first, then
+// it is framed by LEN and checked for ETX and CRC. A candidate that fails
+// costs its STX, so the search resumes at the byte after it; a frame whose
+// framing and CRC hold but whose content is bad is dropped whole.
+type laneFramer struct{}
+
+func newLaneDecoder() Decoder {
+	return &scanner{f: laneFramer{}, mark: []byte{STX}, dropWhole: true, maxCap: 4 * (laneOverhead + MaxPayload)}
 }
 
-func (d *laneDecoder) Pending() int { return len(d.buf) + len(d.rej.buf) }
-
-func (d *laneDecoder) Feed(p []byte, at time.Time) []Result {
-	d.buf = append(d.buf, p...)
-	d.scan(at, false)
-	return d.rej.take()
-}
-
-func (d *laneDecoder) Flush(at time.Time) []Result {
-	d.scan(at, true)
-	d.rej.emit(at)
-	return d.rej.take()
-}
-
-func (d *laneDecoder) scan(at time.Time, flush bool) {
-	i := 0
-	defer func() {
-		// Keep only the incomplete candidate; never let buf grow past
-		// one maximal frame plus what the last Feed brought.
-		n := copy(d.buf, d.buf[i:])
-		d.buf = d.buf[:n]
-		d.base += int64(i)
-		if cap(d.buf) > 4*(laneOverhead+MaxPayload) {
-			d.buf = append([]byte(nil), d.buf...)
-		}
-	}()
-	for i < len(d.buf) {
-		off := d.base + int64(i)
-		j := bytes.IndexByte(d.buf[i:], STX)
-		if j < 0 {
-			d.rej.drop(d.buf[i:], off, reasonGarbage, at)
-			i = len(d.buf)
-			return
-		}
-		if j > 0 {
-			d.rej.drop(d.buf[i:i+j], off, reasonGarbage, at)
-			i += j
-			off += int64(j)
-		}
-		rest := d.buf[i:]
-		if len(rest) < laneHeader {
-			if !flush {
-				return
-			}
-			d.rej.drop(rest[:1], off, "incomplete frame", at)
-			i++
-			continue
-		}
-		n := int(binary.BigEndian.Uint16(rest[4:6]))
-		if reason := checkLaneHeader(rest[1], rest[3], n); reason != "" {
-			// A false start costs a few comparisons, never a CRC.
-			d.rej.drop(rest[:1], off, reason, at)
-			i++
-			continue
-		}
-		total := laneOverhead + n
-		if len(rest) < total {
-			if !flush {
-				return
-			}
-			d.rej.drop(rest[:1], off, reasonIncomplete, at)
-			i++
-			continue
-		}
-		if rest[8+n] != ETX {
-			d.rej.drop(rest[:1], off, reasonNoETX, at)
-			i++
-			continue
-		}
-		got := uint16(rest[6+n]) | uint16(rest[7+n])<<8
-		if got != CRC16(rest[1:6+n]) {
-			d.rej.drop(rest[:1], off, reasonCRC, at)
-			i++
-			continue
-		}
-		raw := bytes.Clone(rest[:total])
-		f, err := parseLaneFrame(raw)
-		if err != nil {
-			d.rej.drop(rest[:total], off, err.Error(), at)
-			i += total
-			continue
-		}
-		f.Event.At = at
-		d.rej.frame(f, off, at)
-		i += total
+func (laneFramer) measure(rest []byte, _ int64) (int, string) {
+	if len(rest) < laneHeader {
+		return 0, ""
 	}
+	n := int(binary.BigEndian.Uint16(rest[4:6]))
+	if reason := checkLaneHeader(rest[1], rest[3], n); reason != "" {
+		// A false start costs a few comparisons, never a CRC.
+		return laneHeader, reason
+	}
+	total := laneOverhead + n
+	if len(rest) < total {
+		return 0, ""
+	}
+	if rest[8+n] != ETX {
+		return total, reasonNoETX
+	}
+	got := uint16(rest[6+n]) | uint16(rest[7+n])<<8
+	if got != CRC16(rest[1:6+n]) {
+		return total, reasonCRC
+	}
+	return total, ""
 }
+
+func (laneFramer) parse(frame []byte) (*Frame, error) { return parseLaneFrame(bytes.Clone(frame)) }
 
 // Reasons of rejected lane-frame bytes. They are constants so that a
 // hostile stream costs no formatting: consecutive rejects for the same
@@ -346,7 +285,7 @@ func cameraTime(s uint32) time.Time {
 }
 
 func colourCode(c int) int {
-	if c >= hal.ColourBlue && c <= hal.ColourGreen {
+	if hal.ValidColour(c) {
 		return c
 	}
 	return hal.ColourUnknown

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+
+	"laned/hal/internal/halog"
 )
 
 // NetSource is one lane's network camera as the Listener serves it.
@@ -39,10 +41,7 @@ type Listener struct {
 
 // NewListener returns a Listener with no camera; add them with Add.
 func NewListener(logger *slog.Logger) *Listener {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	l := &Listener{log: logger, mux: http.NewServeMux(), cams: map[string]NetSource{}}
+	l := &Listener{log: halog.Or(logger), mux: http.NewServeMux(), cams: map[string]NetSource{}}
 	l.mux.HandleFunc("POST /camera/push/{lane}", func(w http.ResponseWriter, r *http.Request) { l.serve(w, r, FamilyPush) })
 	l.mux.HandleFunc("POST /camera/isapi/{lane}", func(w http.ResponseWriter, r *http.Request) { l.serve(w, r, FamilyISAPI) })
 	return l

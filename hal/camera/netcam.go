@@ -10,6 +10,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/internal/halog"
 )
 
 // Family names a network camera's push protocol.
@@ -86,11 +87,8 @@ func NewNet(cfg NetConfig) (*NetCamera, error) {
 	if cfg.Decision <= 0 {
 		cfg.Decision = 2 * time.Second
 	}
-	c := &NetCamera{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Logger, events: make(chan hal.PlateEvent, 64)}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
-	c.log = c.log.With("camera", cfg.Name)
+	c := &NetCamera{cfg: cfg, clk: clock.Or(cfg.Clock), log: halog.Or(cfg.Logger).With("camera", cfg.Name),
+		events: make(chan hal.PlateEvent, 64)}
 	return c, nil
 }
 

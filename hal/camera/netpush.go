@@ -236,18 +236,12 @@ func PushAnswer(open bool) []byte {
 // EncodePush builds a family-1 body (commissioning tools, tests, the
 // demo): the camera's colorType is the inverse of pushColour.
 func EncodePush(serialNo, plate string, colour, conf int, camTime time.Time, full, crop []byte) []byte {
-	ct := 0
-	switch colour {
-	case hal.ColourBlue:
-		ct = 1
-	case hal.ColourYellow:
-		ct = 2
-	case hal.ColourWhite:
-		ct = 3
-	case hal.ColourBlack:
-		ct = 4
-	case hal.ColourGreen:
-		ct = 5
+	ct := 0 // unknown
+	for c := 1; c <= 5 && hal.ValidColour(colour); c++ {
+		if pushColour(c) == colour {
+			ct = c
+			break
+		}
 	}
 	if plate == "" {
 		plate = noPlateText

@@ -95,14 +95,8 @@ func TestDecodePush(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := camera.DecodePush([]byte(tt.body))
-			if tt.err {
-				if !errors.Is(err, camera.ErrBadPush) {
-					t.Fatalf("DecodePush = %+v, %v; want ErrBadPush", r, err)
-				}
+			if !decoded(t, "DecodePush", r, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("DecodePush = %v", err)
 			}
 			ev := r.Event
 			full := 0
@@ -210,14 +204,8 @@ func TestDecodeISAPI(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := camera.DecodeISAPI(tt.ctype, []byte(tt.body))
-			if tt.err {
-				if !errors.Is(err, camera.ErrBadPush) {
-					t.Fatalf("DecodeISAPI = %+v, %v; want ErrBadPush", r, err)
-				}
+			if !decoded(t, "DecodeISAPI", r, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("DecodeISAPI = %v", err)
 			}
 			ev := r.Event
 			full := ev.Pictures != nil && len(ev.Pictures.Full) > 0
@@ -284,4 +272,20 @@ func checkRead(t *testing.T, r camera.Read) {
 			}
 		}
 	}
+}
+
+// decoded checks a decoder's error: ErrBadPush when the input is bad,
+// none otherwise. It reports whether there is an event to check.
+func decoded(t *testing.T, fn string, r camera.Read, err error, bad bool) bool {
+	t.Helper()
+	if bad {
+		if !errors.Is(err, camera.ErrBadPush) {
+			t.Fatalf("%s = %+v, %v; want ErrBadPush", fn, r, err)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatalf("%s = %v", fn, err)
+	}
+	return true
 }

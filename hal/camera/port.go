@@ -3,14 +3,12 @@ package camera
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"laned/hal"
-	"laned/hal/clock"
 )
 
 // RS485Mode is how the RS-485 transceiver's driver is switched on for
@@ -24,7 +22,7 @@ const (
 	// RS485Kernel: the UART driver toggles RTS around each send
 	// (TIOCSRS485), for HATs whose DE is wired to RTS.
 	RS485Kernel
-	// RS485GPIO: a GPIO pin (Config.DE) is raised around each write.
+	// RS485GPIO: a GPIO pin (BusConfig.DE) is raised around each write.
 	RS485GPIO
 )
 
@@ -76,43 +74,23 @@ func ParseParity(s string) (Parity, error) {
 	return 0, fmt.Errorf("camera: parity %q (want none, odd or even): %w", s, ErrConfig)
 }
 
-// Config configures a camera on a serial line of its own (Open). Zero
-// values take the defaults noted. Cameras sharing a line use OpenBus and
-// Bus.Camera instead.
+// Config configures a camera on a serial line of its own (Open): the
+// line's settings, which are a BusConfig's, plus the camera's own. Zero
+// values take the defaults noted; Name defaults to "camera:" + Path and
+// names both the camera and its line. Cameras sharing a line use OpenBus
+// and Bus.Camera instead.
 type Config struct {
-	Name     string // String(), e.g. "exit1/camera"; default "camera:" + Path
-	Path     string // serial device, e.g. /dev/ttyUSB0
-	Baud     int    // default 115200; 300–115200 (others the driver may reject)
-	DataBits int    // 7 or 8, default 8
-	Parity   Parity
-	StopBits int   // 1 (default) or 2
-	Codec    Codec // default LaneFrame{}
+	BusConfig
 	// Addr is the camera's bus address: frames from other addresses are
 	// ignored and not acknowledged, and TRIGGER goes to it. 0: any
 	// address (TRIGGER is broadcast). A frame without an address (a
 	// template without the addr field) is always this camera's.
-	Addr  int
-	RS485 RS485Mode
-	DE    DriverEnable // required with RS485GPIO
+	Addr int
 	// HeartbeatPeriod is the camera's heartbeat period, default 10 s; the
 	// camera is offline after 3 periods without a valid frame. Negative:
 	// never offline for silence (a template camera that only pushes
 	// plates; the default for codecs without heartbeats).
 	HeartbeatPeriod time.Duration
-	// InterFrameGap: a frame not completed within it is discarded.
-	// Default 100 ms.
-	InterFrameGap time.Duration
-	// ReopenMin and ReopenMax bound the exponential backoff of reopening
-	// a port that failed; default 500 ms and 30 s.
-	ReopenMin, ReopenMax time.Duration
-	// MustOpen makes Open fail when the port cannot be opened at once,
-	// instead of reporting offline and retrying (for field tools).
-	MustOpen bool
-	// OnReject, when set, is called from the reader with every rejected
-	// stretch of bytes (field tools print them). It must not block.
-	OnReject func(Result)
-	Clock    clock.Clock  // nil: real time
-	Logger   *slog.Logger // nil: discard
 }
 
 // Stats counts what a Port or a Bus saw since it was opened. For a Port,
@@ -183,12 +161,7 @@ func Open(ctx context.Context, cfg Config) (*Port, error) {
 	if cfg.Addr < 0 || cfg.Addr > 247 {
 		return nil, fmt.Errorf("camera: config: address %d out of range 0–247: %w", cfg.Addr, ErrConfig)
 	}
-	b, err := OpenBus(ctx, BusConfig{
-		Name: cfg.Name, Path: cfg.Path, Baud: cfg.Baud, DataBits: cfg.DataBits, Parity: cfg.Parity,
-		StopBits: cfg.StopBits, Codec: cfg.Codec, RS485: cfg.RS485, DE: cfg.DE,
-		InterFrameGap: cfg.InterFrameGap, ReopenMin: cfg.ReopenMin, ReopenMax: cfg.ReopenMax,
-		MustOpen: cfg.MustOpen, OnReject: cfg.OnReject, Clock: cfg.Clock, Logger: cfg.Logger,
-	})
+	b, err := OpenBus(ctx, cfg.BusConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package camera_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,11 +15,7 @@ import (
 	"laned/hal/camera"
 	"laned/hal/camera/cameratest"
 	"laned/hal/clock"
-
-	"laned/internal/progress"
 )
-
-var t0 = time.Unix(1700000000, 0)
 
 type rig struct {
 	port    *camera.Port
@@ -31,32 +26,18 @@ type rig struct {
 	ctx     context.Context
 }
 
-type testLogWriter struct{ t testing.TB }
-
-func (w testLogWriter) Write(p []byte) (int, error) {
-	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // newRig opens a Port on the slave of a pty (or on path, a symlink the
 // test points at the slave) and a FakeCamera on its master.
 func newRig(t *testing.T, cfg camera.Config) *rig {
 	t.Helper()
-	master, slave := cameratest.OpenPTY(t)
+	var master *os.File
 	if cfg.Path == "" {
-		cfg.Path = slave
-	} else if err := os.Symlink(slave, cfg.Path); err != nil {
-		t.Fatal(err)
+		master, cfg.Path = cameratest.OpenPTY(t)
+	} else {
+		master, _ = ptyAt(t, cfg.Path)
 	}
-	r := &rig{clk: clock.NewFake(t0), master: master, rejects: make(chan camera.Result, 1000)}
-	// A guard against a hung test, not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall)
-	t.Cleanup(cancel)
-	r.ctx = ctx
+	ctx := hangGuard(t)
+	r := &rig{clk: clock.NewFake(t0), master: master, rejects: make(chan camera.Result, 1000), ctx: ctx}
 	cfg.Clock, cfg.Logger, cfg.MustOpen = r.clk, testLogger(t), true
 	if cfg.Name == "" {
 		cfg.Name = "exit1/camera"
@@ -77,16 +58,7 @@ func newRig(t *testing.T, cfg camera.Config) *rig {
 // hang guard.
 func (r *rig) next(t *testing.T) hal.PlateEvent {
 	t.Helper()
-	select {
-	case ev, ok := <-r.port.Events():
-		if !ok {
-			t.Fatal("Events() closed early")
-		}
-		return ev
-	case <-r.ctx.Done():
-		t.Fatal("no event")
-	}
-	return hal.PlateEvent{}
+	return nextEvent(t, r.ctx, "exit1/camera", r.port.Events())
 }
 
 func (r *rig) expect(t *testing.T, want ...hal.CameraEventKind) []hal.PlateEvent {
@@ -112,9 +84,6 @@ func (r *rig) nextReject(t *testing.T) camera.Result {
 	}
 	return camera.Result{}
 }
-
-var jingA = hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourBlue, Conf: 96,
-	Trigger: hal.TriggerIO, CameraTime: t0}
 
 func TestPortPlateAckDuplicate(t *testing.T) {
 	r := newRig(t, camera.Config{Addr: 1})
@@ -270,7 +239,7 @@ func (d *fakeDE) Out(high bool) error {
 
 func TestPortDriverEnable(t *testing.T) {
 	de := &fakeDE{}
-	r := newRig(t, camera.Config{Addr: 1, RS485: camera.RS485GPIO, DE: de})
+	r := newRig(t, camera.Config{BusConfig: camera.BusConfig{RS485: camera.RS485GPIO, DE: de}, Addr: 1})
 	if err := r.port.Trigger(r.ctx); err != nil {
 		t.Fatalf("Trigger() = %v", err)
 	}
@@ -288,7 +257,7 @@ func TestPortDriverEnable(t *testing.T) {
 
 func TestPortReopensAfterUnplug(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "ttyUSB0")
-	r := newRig(t, camera.Config{Path: link, ReopenMin: 500 * time.Millisecond})
+	r := newRig(t, camera.Config{BusConfig: camera.BusConfig{Path: link, ReopenMin: 500 * time.Millisecond}})
 	if err := r.cam.SendHeartbeat(r.ctx, t0, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -382,11 +351,11 @@ func TestOpenErrors(t *testing.T) {
 		text string
 	}{
 		{"no path", camera.Config{}, camera.ErrConfig, "no serial path"},
-		{"bad bits", camera.Config{Path: slave, DataBits: 5}, camera.ErrConfig, "data bits 5"},
-		{"gpio without pin", camera.Config{Path: slave, RS485: camera.RS485GPIO}, camera.ErrConfig, "driver-enable"},
-		{"missing device", camera.Config{Path: "/dev/nonexistent-tty", MustOpen: true}, nil, "/dev/nonexistent-tty"},
-		{"kernel rs485 on a pty", camera.Config{Path: slave, RS485: camera.RS485Kernel, MustOpen: true}, nil, "TIOCSRS485"},
-		{"template trigger", camera.Config{Path: slave, Codec: tmpl, MustOpen: true}, camera.ErrUnsupported, ""},
+		{"bad bits", camera.Config{BusConfig: camera.BusConfig{Path: slave, DataBits: 5}}, camera.ErrConfig, "data bits 5"},
+		{"gpio without pin", camera.Config{BusConfig: camera.BusConfig{Path: slave, RS485: camera.RS485GPIO}}, camera.ErrConfig, "driver-enable"},
+		{"missing device", camera.Config{BusConfig: camera.BusConfig{Path: "/dev/nonexistent-tty", MustOpen: true}}, nil, "/dev/nonexistent-tty"},
+		{"kernel rs485 on a pty", camera.Config{BusConfig: camera.BusConfig{Path: slave, RS485: camera.RS485Kernel, MustOpen: true}}, nil, "TIOCSRS485"},
+		{"template trigger", camera.Config{BusConfig: camera.BusConfig{Path: slave, Codec: tmpl, MustOpen: true}}, camera.ErrUnsupported, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

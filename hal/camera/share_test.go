@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,14 +32,8 @@ type shareRig struct {
 
 func newShareRig(t *testing.T, clk clock.Clock) *shareRig {
 	t.Helper()
-	master, slave := cameratest.OpenPTY(t)
-	link := filepath.Join(t.TempDir(), "serial0")
-	if err := os.Symlink(slave, link); err != nil {
-		t.Fatal(err)
-	}
-	// A guard against a hung test, not a timing assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), progress.Stall)
-	t.Cleanup(cancel)
+	master, link := ptyAt(t, "")
+	ctx := hangGuard(t)
 	b, err := camera.OpenBus(ctx, camera.BusConfig{Path: link, Clock: clk, Logger: testLogger(t), MustOpen: true})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +88,6 @@ func (r *shareRig) next(t *testing.T) string {
 	return ""
 }
 
-// waitFor waits for cond to hold (progress, not time).
 func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 	t.Helper()
 	for !cond() {
@@ -117,13 +108,13 @@ func TestTurnWaitsForCameraFrameAndGuard(t *testing.T) {
 	if _, err := r.wire.Write(plate[:10]); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, r.ctx, "bus sees a frame arriving", turn.Busy)
+	progress.Until(t, "bus sees a frame arriving", turn.Busy, nil)
 	show := display.AA55Frame(1, 0x64, display.AA55Show, []byte{1, 0, 1, 0, 'O', 'K'})
 	done := make(chan error, 1)
 	go func() { done <- turn.Write(r.ctx, show) }()
-	waitFor(t, r.ctx, "turn waits", func() bool { return turn.Stats().Waits >= 1 })
+	progress.Until(t, "turn waits", func() bool { return turn.Stats().Waits >= 1 }, nil)
 	clk.Advance(50 * time.Millisecond) // more than the guard, less than the inter-frame gap: the frame is still arriving
-	waitFor(t, r.ctx, "turn waits again", func() bool { return turn.Stats().Waits >= 2 })
+	progress.Until(t, "turn waits again", func() bool { return turn.Stats().Waits >= 2 }, nil)
 	if s := turn.Stats(); s.Writes != 0 {
 		t.Fatalf("turn wrote %d frames while a camera frame was arriving", s.Writes)
 	}
@@ -141,7 +132,7 @@ func TestTurnWaitsForCameraFrameAndGuard(t *testing.T) {
 	if ev := <-r.cam.Events(); ev.Kind != hal.KindPlate || ev.Plate != jingA.Plate {
 		t.Fatalf("event = %+v; want the plate", ev)
 	}
-	waitFor(t, r.ctx, "frame complete", func() bool { return !turn.Busy() })
+	progress.Until(t, "frame complete", func() bool { return !turn.Busy() }, nil)
 	lastByte := clk.Now()
 	if s := turn.Stats(); s.Writes != 0 {
 		t.Fatalf("turn wrote before the guard time after the last byte heard")
@@ -235,7 +226,7 @@ func TestTurnUnderCameraFlood(t *testing.T) {
 	}
 	close(showing)
 	plates := <-sentC
-	waitFor(t, r.ctx, "every camera frame an event", func() bool { return received.Load() == int64(plates) })
+	progress.Until(t, "every camera frame an event", func() bool { return received.Load() == int64(plates) }, nil)
 	var displayed [][]byte
 	acks := 0
 	for len(displayed) < shows || acks < plates {

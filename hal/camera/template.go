@@ -68,7 +68,7 @@ type Template struct {
 var _ Codec = (*Template)(nil)
 
 func (t *Template) Name() string        { return "template" }
-func (t *Template) NewDecoder() Decoder { return &templateDecoder{t: t} }
+func (t *Template) NewDecoder() Decoder { return t.newDecoder() }
 func (t *Template) Heartbeats() bool    { return false }
 
 // Addressed reports whether the template has the addr field, without
@@ -161,7 +161,7 @@ func (t *Template) Validate() error {
 	t.encColour = map[int]string{}
 	for _, k := range keys { // the first in order: a number before text
 		c := m[k]
-		if c != hal.ColourUnknown && (c < hal.ColourBlue || c > hal.ColourGreen) {
+		if c != hal.ColourUnknown && !hal.ValidColour(c) {
 			return bad("colours: %q maps to %d, not a platform colour code", k, c)
 		}
 		if _, ok := t.encColour[c]; !ok {
@@ -280,18 +280,25 @@ func (t *Template) Encode(ev hal.PlateEvent) ([]byte, error) {
 
 const layout14 = "20060102150405"
 
-// templateDecoder finds Header, then End (or the fixed length), checks
-// the frame, and on failure resumes the header search at the next byte.
-type templateDecoder struct {
-	t    *Template
-	buf  []byte
-	base int64
-	rej  rejecter
+// templateFramer frames template lines for the scanner: a candidate
+// starts at Header and ends at End (or has the fixed length). A candidate
+// that fails costs one byte when a header marks frames, else all of it.
+type templateFramer struct {
+	t   *Template
+	end []byte
 	// endFree is a stream offset before which no End starts (beyond the
 	// header of the candidate that searched): the next candidate's search
 	// resumes there, so that a flood of headers costs each byte one
 	// search, not one per header in front of it.
 	endFree int64
+}
+
+func (t *Template) newDecoder() Decoder {
+	var mark []byte
+	if t.Header != "" {
+		mark = []byte(t.Header)
+	}
+	return &scanner{f: &templateFramer{t: t, end: []byte(t.End)}, mark: mark, maxCap: 8 * MaxLine}
 }
 
 // Reasons of rejected template bytes: constants, so that a hostile stream
@@ -310,119 +317,29 @@ var (
 	errXORMismatch  = errors.New("xor checksum mismatch")
 )
 
-func (d *templateDecoder) Pending() int { return len(d.buf) + len(d.rej.buf) }
-
-func (d *templateDecoder) Feed(p []byte, at time.Time) []Result {
-	d.buf = append(d.buf, p...)
-	d.scan(at, false)
-	return d.rej.take()
-}
-
-func (d *templateDecoder) Flush(at time.Time) []Result {
-	d.scan(at, true)
-	d.rej.emit(at)
-	return d.rej.take()
-}
-
-func (d *templateDecoder) scan(at time.Time, flush bool) {
-	t := d.t
-	hdr, end := []byte(t.Header), []byte(t.End)
-	i := 0
-	defer func() {
-		n := copy(d.buf, d.buf[i:])
-		d.buf = d.buf[:n]
-		d.base += int64(i)
-		if cap(d.buf) > 8*MaxLine {
-			d.buf = append([]byte(nil), d.buf...)
+func (d *templateFramer) measure(rest []byte, off int64) (int, string) {
+	if len(d.end) == 0 {
+		n := d.t.fixedLen()
+		if len(rest) < n {
+			return 0, ""
 		}
-	}()
-	// skip drops the start of a failed candidate: one byte when a header
-	// marks frames (resynchronise at the next byte), else the whole
-	// candidate.
-	skip := func(n int) int {
-		if len(hdr) > 0 {
-			return 1
-		}
-		return max(n, 1)
+		return n, ""
 	}
-	for i < len(d.buf) {
-		off := d.base + int64(i)
-		if len(hdr) > 0 {
-			j := bytes.Index(d.buf[i:], hdr)
-			if j < 0 {
-				keep := 0
-				if !flush {
-					keep = partialSuffix(d.buf[i:], hdr)
-				}
-				d.rej.drop(d.buf[i:len(d.buf)-keep], off, reasonGarbage, at)
-				i = len(d.buf) - keep
-				return
-			}
-			if j > 0 {
-				d.rej.drop(d.buf[i:i+j], off, reasonGarbage, at)
-				i += j
-				off += int64(j)
-			}
+	hdrLen, end := len(d.t.Header), d.end
+	window := rest[:min(len(rest), MaxLine)]
+	from := min(max(hdrLen, int(d.endFree-off)), len(window))
+	k := bytes.Index(window[from:], end)
+	if k < 0 {
+		d.endFree = max(d.endFree, off+int64(max(from, len(window)-len(end)+1)))
+		if len(rest) >= MaxLine {
+			return MaxLine, reasonNoEnd
 		}
-		rest := d.buf[i:]
-		var n int
-		if len(end) > 0 {
-			window := rest[:min(len(rest), MaxLine)]
-			from := min(max(len(hdr), int(d.endFree-off)), len(window))
-			k := bytes.Index(window[from:], end)
-			if k < 0 {
-				d.endFree = max(d.endFree, off+int64(max(from, len(window)-len(end)+1)))
-				if len(rest) >= MaxLine {
-					c := skip(MaxLine)
-					d.rej.drop(rest[:c], off, reasonNoEnd, at)
-					i += c
-					continue
-				}
-				if !flush {
-					return
-				}
-				c := skip(len(rest))
-				d.rej.drop(rest[:c], off, reasonIncomplete, at)
-				i += c
-				continue
-			}
-			k += from - len(hdr)
-			n = len(hdr) + k + len(end)
-		} else {
-			n = t.fixedLen()
-			if len(rest) < n {
-				if !flush {
-					return
-				}
-				c := skip(len(rest))
-				d.rej.drop(rest[:c], off, reasonIncomplete, at)
-				i += c
-				continue
-			}
-		}
-		f, err := t.parse(rest[:n])
-		if err != nil {
-			c := skip(n)
-			d.rej.drop(rest[:c], off, err.Error(), at)
-			i += c
-			continue
-		}
-		f.Event.At = at
-		d.rej.frame(f, off, at)
-		i += n
+		return 0, ""
 	}
+	return from + k + len(end), ""
 }
 
-// partialSuffix is the length of the longest proper suffix of b that is a
-// prefix of hdr: the start of a header torn across two reads.
-func partialSuffix(b, hdr []byte) int {
-	for n := min(len(b), len(hdr)-1); n > 0; n-- {
-		if bytes.HasPrefix(hdr, b[len(b)-n:]) {
-			return n
-		}
-	}
-	return 0
-}
+func (d *templateFramer) parse(frame []byte) (*Frame, error) { return d.t.parse(frame) }
 
 // hexByte decodes two hex digits (either case).
 func hexByte(hi, lo byte) (byte, bool) {

@@ -4,6 +4,7 @@
 package clock
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -94,16 +95,15 @@ func (f *Fake) Mono() time.Duration {
 }
 
 func (f *Fake) NewTimer(d time.Duration) Timer {
-	t := &fakeTimer{f: f, c: make(chan time.Time, 1)}
-	f.mu.Lock()
-	f.arm(t, d)
-	f.mu.Unlock()
-	f.fire()
-	return t
+	return f.start(&fakeTimer{f: f, c: make(chan time.Time, 1)}, d)
 }
 
 func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
-	t := &fakeTimer{f: f, fn: fn}
+	return f.start(&fakeTimer{f: f, fn: fn}, d)
+}
+
+// start arms t to fire after d and fires what is due (t itself when d <= 0).
+func (f *Fake) start(t *fakeTimer, d time.Duration) Timer {
 	f.mu.Lock()
 	f.arm(t, d)
 	f.mu.Unlock()
@@ -120,12 +120,7 @@ func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
 // its own timer) runs f in a goroutine of its own, as AfterFunc does: the
 // caller may hold a lock f needs.
 func (f *Fake) AfterFuncInline(d time.Duration, fn func()) Timer {
-	t := &fakeTimer{f: f, fn: fn, inline: true}
-	f.mu.Lock()
-	f.arm(t, d)
-	f.mu.Unlock()
-	f.fire()
-	return t
+	return f.start(&fakeTimer{f: f, fn: fn, inline: true}, d)
 }
 
 // Inliner is a clock that can run a timer's function inline (Fake).
@@ -216,13 +211,11 @@ func (f *Fake) arm(t *fakeTimer, d time.Duration) {
 
 // remove must be called with f.mu held.
 func (f *Fake) remove(t *fakeTimer) bool {
-	for i, x := range f.timers {
-		if x == t {
-			f.timers = append(f.timers[:i], f.timers[i+1:]...)
-			return true
-		}
+	i := slices.Index(f.timers, t)
+	if i >= 0 {
+		f.timers = slices.Delete(f.timers, i, i+1)
 	}
-	return false
+	return i >= 0
 }
 
 type fakeTimer struct {

@@ -13,6 +13,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/hal/internal/halog"
 )
 
 // Link carries a board's frames: a serial port of its own (Port), or a
@@ -87,11 +88,7 @@ func NewBoard(cfg Config) (*Board, error) {
 	if cfg.Name == "" {
 		cfg.Name = fmt.Sprintf("display#%d", cfg.Addr)
 	}
-	b := &Board{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Logger, dec: cfg.Codec.NewDecoder()}
-	if b.log == nil {
-		b.log = slog.New(slog.DiscardHandler)
-	}
-	b.log = b.log.With("display", cfg.Name)
+	b := &Board{cfg: cfg, clk: clock.Or(cfg.Clock), log: halog.Or(cfg.Logger).With("display", cfg.Name), dec: cfg.Codec.NewDecoder()}
 	return b, nil
 }
 

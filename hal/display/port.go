@@ -13,6 +13,7 @@ import (
 	"go.bug.st/serial"
 
 	"laned/hal/clock"
+	"laned/hal/internal/halog"
 )
 
 // Listener takes what is heard on a board's line: Board.
@@ -82,10 +83,7 @@ func OpenPort(cfg PortConfig) (*Port, error) {
 	if cfg.ReopenMin <= 0 {
 		cfg.ReopenMin = 2 * time.Second
 	}
-	p := &Port{cfg: cfg, mode: mode, clk: clock.Or(cfg.Clock), log: cfg.Logger}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
-	}
+	p := &Port{cfg: cfg, mode: mode, clk: clock.Or(cfg.Clock), log: halog.Or(cfg.Logger)}
 	p.mu.Lock()
 	err := p.openLocked()
 	p.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"laned/hal"
 	"laned/hal/clock"
 	"laned/hal/internal/evq"
+	"laned/hal/internal/halog"
 )
 
 // Mode is how a barrier's relays drive the barrier controller's inputs.
@@ -129,7 +130,7 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 		cfg.Debounce = DefaultDebounce
 	}
 	b := &Barrier{
-		name: cfg.Name, clk: clock.Or(cfg.Clock), log: orDiscard(cfg.Logger),
+		name: cfg.Name, clk: clock.Or(cfg.Clock), log: halog.Or(cfg.Logger),
 		mode: cfg.Mode, pulse: cfg.Pulse, travel: cfg.Travel,
 		open:  newRelay("open", cfg.Open),
 		close: newRelay("close", cfg.Close),
@@ -143,27 +144,13 @@ func NewBarrier(cfg BarrierConfig) (*Barrier, error) {
 	// mode an arm found up stays up (its open relay is driven energised
 	// from its first instant), wherever a previous run left it.
 	var err error
-	if cfg.Up.Pin != nil {
-		b.up, err = newInput(cfg.Up.Pin, cfg.Up.ActiveLow, cfg.Up.Pull, cfg.Debounce, b.clk, b.limit(true))
-		if err != nil {
-			b.q.Close()
-			return nil, fmt.Errorf("gpio: barrier %s: configure up limit %s: %w", cfg.Name, cfg.Up.Pin, err)
-		}
-		b.upActive = b.up.active
-		if cfg.DebounceClock != nil {
-			b.up.timers = cfg.DebounceClock
-		}
+	if b.up, b.upActive, err = b.limitSwitch(cfg, cfg.Up, true); err != nil {
+		b.q.Close()
+		return nil, err
 	}
-	if cfg.Down.Pin != nil {
-		b.down, err = newInput(cfg.Down.Pin, cfg.Down.ActiveLow, cfg.Down.Pull, cfg.Debounce, b.clk, b.limit(false))
-		if err != nil {
-			b.q.Close()
-			return nil, fmt.Errorf("gpio: barrier %s: configure down limit %s: %w", cfg.Name, cfg.Down.Pin, err)
-		}
-		b.downActive = b.down.active
-		if cfg.DebounceClock != nil {
-			b.down.timers = cfg.DebounceClock
-		}
+	if b.down, b.downActive, err = b.limitSwitch(cfg, cfg.Down, false); err != nil {
+		b.q.Close()
+		return nil, err
 	}
 	var hold *relay
 	if b.mode == Level && b.upActive && !b.downActive {
@@ -389,6 +376,26 @@ func (b *Barrier) setState(at time.Time, s hal.BarrierState, fault string) {
 	}
 	b.state = s
 	b.q.Push(hal.BarrierEvent{Barrier: b.name, State: s, At: at, Fault: fault})
+}
+
+// limitSwitch configures the up (or down) limit switch sw, nil when it
+// has no pin, and returns it with its initial active state.
+func (b *Barrier) limitSwitch(cfg BarrierConfig, sw Switch, up bool) (*input, bool, error) {
+	if sw.Pin == nil {
+		return nil, false, nil
+	}
+	in, err := newInput(sw.Pin, sw.ActiveLow, sw.Pull, cfg.Debounce, b.clk, b.limit(up))
+	if err != nil {
+		which := "down"
+		if up {
+			which = "up"
+		}
+		return nil, false, fmt.Errorf("gpio: barrier %s: configure %s limit %s: %w", cfg.Name, which, sw.Pin, err)
+	}
+	if cfg.DebounceClock != nil {
+		in.timers = cfg.DebounceClock
+	}
+	return in, in.active, nil
 }
 
 // limit returns the onChange of a limit switch.

@@ -12,6 +12,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/internal/progress"
 )
 
 type rig struct {
@@ -75,7 +76,7 @@ func (r *rig) limit(t *testing.T, up bool, at bool) {
 	}
 	sendEdge(t, pin, in.edges.Load, l)
 	r.clk.Advance(DefaultDebounce)
-	waitFor(t, "limit switch debounced", func() bool { return in.Active() == at })
+	progress.Until(t, "limit switch debounced", func() bool { return in.Active() == at }, nil)
 }
 
 func TestBarrierPulse(t *testing.T) {
@@ -99,7 +100,7 @@ func TestBarrierPulse(t *testing.T) {
 		t.Fatalf("relays 1ms before the pulse ends = %q; want open", got)
 	}
 	r.clk.Advance(time.Millisecond)
-	waitFor(t, "open relay released", func() bool { return r.relays() == "" })
+	progress.Until(t, "open relay released", func() bool { return r.relays() == "" }, nil)
 
 	// A command during a pulse releases the other relay at once.
 	r.b.Close(ctx)
@@ -113,14 +114,14 @@ func TestBarrierPulse(t *testing.T) {
 		t.Errorf("relays when the first pulse would have ended = %q; want open (the second pulse runs)", got)
 	}
 	r.clk.Advance(100 * time.Millisecond)
-	waitFor(t, "open relay released", func() bool { return r.relays() == "" })
+	progress.Until(t, "open relay released", func() bool { return r.relays() == "" }, nil)
 
 	r.b.Stop(ctx)
 	if got := r.relays(); got != "stop" {
 		t.Errorf("relays after Stop = %q; want stop", got)
 	}
 	r.clk.Advance(DefaultPulse)
-	waitFor(t, "stop relay released", func() bool { return r.relays() == "" })
+	progress.Until(t, "stop relay released", func() bool { return r.relays() == "" }, nil)
 }
 
 func TestBarrierLevel(t *testing.T) {
@@ -184,7 +185,7 @@ func TestBarrierHaltReleasesPulse(t *testing.T) {
 	if err := r.b.Stop(context.Background()); !errors.Is(err, ErrHalted) {
 		t.Errorf("Stop after Halt = %v; want ErrHalted", err)
 	}
-	if rest := drainClosed(t, r.b.Events()); len(rest) != 1 || rest[0].State != hal.BarrierOpening {
+	if rest := progress.DrainClosed(t, "the events of b", r.b.Events()); len(rest) != 1 || rest[0].State != hal.BarrierOpening {
 		t.Errorf("events = %+v; want opening", rest)
 	}
 }
@@ -227,7 +228,7 @@ func TestBarrierInferred(t *testing.T) {
 		{Barrier: "exit1/barrier", State: hal.BarrierClosing, At: t0.Add(4 * time.Second)},
 		{Barrier: "exit1/barrier", State: hal.BarrierStopped, At: t0.Add(5 * time.Second)},
 	}
-	got := drainClosed(t, r.b.Events())
+	got := progress.DrainClosed(t, "the events of b", r.b.Events())
 	if len(got) != len(want) {
 		t.Fatalf("events = %+v; want %+v", got, want)
 	}
@@ -328,7 +329,7 @@ func TestBarrierLimitSwitches(t *testing.T) {
 				}
 			}
 			r.b.Halt()
-			for _, ev := range drainClosed(t, r.b.Events()) {
+			for _, ev := range progress.DrainClosed(t, "the events of b", r.b.Events()) {
 				if ev.Fault != "" {
 					faults = append(faults, ev.Fault)
 				}

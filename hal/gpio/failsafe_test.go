@@ -11,6 +11,7 @@ import (
 
 	"laned/hal"
 	"laned/hal/clock"
+	"laned/internal/progress"
 )
 
 // recPin records every level driven, in order.
@@ -155,13 +156,13 @@ func TestLoopFaultInput(t *testing.T) {
 	// The loop's NC contact closes to ground: free.
 	sendEdge(t, pin, l.in.edges.Load, gpio.Low)
 	clk.Advance(DefaultDebounce)
-	if ev := recv(t, l.Events()); ev.Occupied || ev.Fault {
+	if ev := progress.Recv(t, "an event of l", l.Events()); ev.Occupied || ev.Fault {
 		t.Fatalf("event = %+v; want free", ev)
 	}
 	sendEdge(t, fault, l.fault.edges.Load, gpio.Low) // the detector reports a fault
 	clk.Advance(DefaultDebounce)
 	want := hal.LoopEvent{Loop: "lane1/safety-loop", Occupied: true, Fault: true, At: t0.Add(2 * DefaultDebounce)}
-	if ev := recv(t, l.Events()); ev != want {
+	if ev := progress.Recv(t, "an event of l", l.Events()); ev != want {
 		t.Errorf("event on a detector fault = %+v; want %+v", ev, want)
 	}
 	if !l.Occupied() || !l.Faulted() {
@@ -169,7 +170,7 @@ func TestLoopFaultInput(t *testing.T) {
 	}
 	sendEdge(t, fault, l.fault.edges.Load, gpio.High)
 	clk.Advance(DefaultDebounce)
-	if ev := recv(t, l.Events()); ev.Occupied || ev.Fault {
+	if ev := progress.Recv(t, "an event of l", l.Events()); ev.Occupied || ev.Fault {
 		t.Errorf("event once the fault clears = %+v; want free", ev)
 	}
 }
@@ -187,18 +188,18 @@ func TestDebounceRereadsThePin(t *testing.T) {
 	sendEdge(t, pin, l.Edges, gpio.Low) // occupied… timed
 	pin.Out(gpio.High)                  // …and gone again, its edge not seen
 	clk.Advance(DefaultDebounce)
-	waitFor(t, "the debounce to end", func() bool {
+	progress.Until(t, "the debounce to end", func() bool {
 		l.in.mu.Lock()
 		defer l.in.mu.Unlock()
 		return l.in.timer == nil
-	})
+	}, nil)
 	if l.Occupied() {
 		t.Error("Occupied() after a glitch gone before the debounce ended = true; want false")
 	}
 	// A level that holds is applied, at the end of its debounce.
 	sendEdge(t, pin, l.Edges, gpio.Low)
 	clk.Advance(DefaultDebounce)
-	if ev := recv(t, l.Events()); !ev.Occupied || !ev.At.Equal(t0.Add(2*DefaultDebounce)) {
+	if ev := progress.Recv(t, "an event of l", l.Events()); !ev.Occupied || !ev.At.Equal(t0.Add(2*DefaultDebounce)) {
 		t.Errorf("event = %+v; want occupied at %v", ev, t0.Add(2*DefaultDebounce))
 	}
 	// The timed level gone but another change there: timed afresh.
@@ -207,7 +208,7 @@ func TestDebounceRereadsThePin(t *testing.T) {
 	sendEdge(t, pin, l.Edges, gpio.Low) // back: the glitch ends, debounce restarts
 	clk.Advance(DefaultDebounce)
 	l.Halt()
-	if rest := drainClosed(t, l.Events()); len(rest) != 0 {
+	if rest := progress.DrainClosed(t, "the events of l", l.Events()); len(rest) != 0 {
 		t.Errorf("events after a glitch = %+v; want none", rest)
 	}
 }
@@ -232,7 +233,7 @@ func TestInputBacksOff(t *testing.T) {
 	}
 	want := backoffMin
 	for i := int64(1); i <= 8; i++ {
-		waitFor(t, "a back-off", func() bool { return l.in.backoffs.Load() >= i && clk.Pending() == 1 })
+		progress.Until(t, "a back-off", func() bool { return l.in.backoffs.Load() >= i && clk.Pending() == 1 }, nil)
 		if got := time.Duration(l.in.backoff.Load()); got != want {
 			t.Fatalf("back-off %d = %v; want %v", i, got, want)
 		}

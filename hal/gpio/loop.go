@@ -11,6 +11,7 @@ import (
 	"laned/hal"
 	"laned/hal/clock"
 	"laned/hal/internal/evq"
+	"laned/hal/internal/halog"
 )
 
 // LoopConfig configures a loop detector input.
@@ -91,7 +92,7 @@ func NewLoop(pin gpio.PinIn, cfg LoopConfig) (*Loop, error) {
 		cfg.Debounce = DefaultDebounce
 	}
 	l := &Loop{
-		name: cfg.Name, clk: clock.Or(cfg.Clock), log: orDiscard(cfg.Logger),
+		name: cfg.Name, clk: clock.Or(cfg.Clock), log: halog.Or(cfg.Logger),
 		stuckAfter: cfg.StuckAfter,
 		q:          evq.New[hal.LoopEvent](eventBuffer),
 	}
@@ -254,11 +255,4 @@ func (l *Loop) Halt() error {
 		l.fault.wait()
 	}
 	return nil
-}
-
-func orDiscard(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
 }

@@ -21,57 +21,13 @@ func newPin(name string) *gpiotest.Pin {
 	return &gpiotest.Pin{N: name, EdgesChan: make(chan gpio.Level)}
 }
 
-// waitFor waits until cond holds; the long deadline only turns a deadlock
-// into a failure, it asserts no timing.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(progress.Stall)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting after %s for %s", progress.Stall, what)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-}
-
 // sendEdge makes pin change to l and waits until the driver has taken the
 // edge into its debounce (edges counts them).
 func sendEdge(t *testing.T, pin *gpiotest.Pin, edges func() int64, l gpio.Level) {
 	t.Helper()
 	n := edges()
 	pin.EdgesChan <- l
-	waitFor(t, fmt.Sprintf("edge %d on %s", n+1, pin), func() bool { return edges() > n })
-}
-
-func recv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v, ok := <-ch:
-		if !ok {
-			t.Fatal("channel closed; want a value")
-		}
-		return v
-	case <-time.After(progress.Stall):
-		t.Fatalf("no value after %s", progress.Stall)
-	}
-	var zero T
-	return zero
-}
-
-func drainClosed[T any](t *testing.T, ch <-chan T) []T {
-	t.Helper()
-	var got []T
-	for {
-		select {
-		case v, ok := <-ch:
-			if !ok {
-				return got
-			}
-			got = append(got, v)
-		case <-time.After(progress.Stall):
-			t.Fatalf("channel not closed after %s", progress.Stall)
-		}
-	}
+	progress.Until(t, fmt.Sprintf("edge %d on %s", n+1, pin), func() bool { return edges() > n }, nil)
 }
 
 func TestLoopDebounce(t *testing.T) {
@@ -126,7 +82,7 @@ func TestLoopDebounce(t *testing.T) {
 				clk.Advance(s.advance)
 			}
 			for i, want := range tt.want {
-				ev := recv(t, l.Events())
+				ev := progress.Recv(t, "an event of l", l.Events())
 				wantEv := hal.LoopEvent{Loop: "entry1/arming-loop", Occupied: want, At: t0.Add(tt.wantAt[i])}
 				if ev != wantEv {
 					t.Errorf("event %d = %+v; want %+v", i, ev, wantEv)
@@ -138,7 +94,7 @@ func TestLoopDebounce(t *testing.T) {
 			if err := l.Halt(); err != nil {
 				t.Fatalf("Halt: %v", err)
 			}
-			if rest := drainClosed(t, l.Events()); len(rest) != 0 {
+			if rest := progress.DrainClosed(t, "the events of l", l.Events()); len(rest) != 0 {
 				t.Errorf("extra events %+v; want none", rest)
 			}
 		})
@@ -169,13 +125,13 @@ func TestLoopStuck(t *testing.T) {
 	}
 	sendEdge(t, pin, l.Edges, gpio.Low)
 	clk.Advance(DefaultDebounce)
-	if ev := recv(t, l.Events()); !ev.Occupied || ev.Stuck {
+	if ev := progress.Recv(t, "an event of l", l.Events()); !ev.Occupied || ev.Stuck {
 		t.Fatalf("first event = %+v; want occupied", ev)
 	}
 	clk.Advance(10*time.Minute - time.Millisecond)
 	clk.Advance(time.Millisecond)
 	want := hal.LoopEvent{Loop: "l", Occupied: true, Stuck: true, At: t0.Add(DefaultDebounce + 10*time.Minute)}
-	if ev := recv(t, l.Events()); ev != want {
+	if ev := progress.Recv(t, "an event of l", l.Events()); ev != want {
 		t.Fatalf("stuck event = %+v; want %+v", ev, want)
 	}
 	if !l.Occupied() {
@@ -184,11 +140,11 @@ func TestLoopStuck(t *testing.T) {
 	clk.Advance(time.Hour) // warned once per occupation
 	sendEdge(t, pin, l.Edges, gpio.High)
 	clk.Advance(DefaultDebounce)
-	if ev := recv(t, l.Events()); ev.Occupied || ev.Stuck {
+	if ev := progress.Recv(t, "an event of l", l.Events()); ev.Occupied || ev.Stuck {
 		t.Fatalf("event after the clear = %+v; want clear", ev)
 	}
 	l.Halt()
-	if rest := drainClosed(t, l.Events()); len(rest) != 0 {
+	if rest := progress.DrainClosed(t, "the events of l", l.Events()); len(rest) != 0 {
 		t.Errorf("extra events %+v; want none", rest)
 	}
 }
@@ -201,7 +157,7 @@ func TestLoopStuckAtStart(t *testing.T) {
 	}
 	clk.Advance(time.Minute)
 	want := hal.LoopEvent{Loop: "l", Occupied: true, Stuck: true, At: t0.Add(time.Minute)}
-	if ev := recv(t, l.Events()); ev != want {
+	if ev := progress.Recv(t, "an event of l", l.Events()); ev != want {
 		t.Errorf("event = %+v; want %+v", ev, want)
 	}
 	l.Halt()

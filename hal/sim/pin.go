@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -186,13 +187,11 @@ func (c *debounceClock) flush() {
 
 // remove must be called with c.mu held.
 func (c *debounceClock) remove(t *debounceTimer) bool {
-	for i, x := range c.timers {
-		if x == t {
-			c.timers = append(c.timers[:i], c.timers[i+1:]...)
-			return true
-		}
+	i := slices.Index(c.timers, t)
+	if i >= 0 {
+		c.timers = slices.Delete(c.timers, i, i+1)
 	}
-	return false
+	return i >= 0
 }
 
 type debounceTimer struct {

@@ -20,39 +20,6 @@ import (
 
 var t0 = time.Unix(1700000000, 0)
 
-// recv waits for the next value; the long deadline only turns a deadlock
-// into a failure, it asserts no timing.
-func recv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v, ok := <-ch:
-		if !ok {
-			t.Fatalf("channel closed; want a value")
-		}
-		return v
-	case <-time.After(progress.Stall):
-		t.Fatalf("no value after %s", progress.Stall)
-	}
-	var zero T
-	return zero
-}
-
-func drainClosed[T any](t *testing.T, ch <-chan T) []T {
-	t.Helper()
-	var got []T
-	for {
-		select {
-		case v, ok := <-ch:
-			if !ok {
-				return got
-			}
-			got = append(got, v)
-		case <-time.After(progress.Stall):
-			t.Fatalf("channel not closed after %s", progress.Stall)
-		}
-	}
-}
-
 const deb = halgpio.DefaultDebounce
 
 func TestLoopSet(t *testing.T) {
@@ -83,7 +50,7 @@ func TestLoopSet(t *testing.T) {
 	}
 	l.Halt()
 	l.Set(false) // ignored after Halt
-	got := drainClosed(t, l.Events())
+	got := progress.DrainClosed(t, "the events of l", l.Events())
 	want := []hal.LoopEvent{ // stamped by the driver: a debounce after the change
 		{Loop: "entry1/arming-loop", Occupied: true, At: t0.Add(deb)},
 		{Loop: "entry1/arming-loop", Occupied: false, At: t0.Add(3*time.Second + deb)},
@@ -106,7 +73,7 @@ func TestLoopChatter(t *testing.T) {
 	l.Set(true)
 	l.Chatter(3)
 	l.Halt()
-	got := drainClosed(t, l.Events())
+	got := progress.DrainClosed(t, "the events of l", l.Events())
 	if len(got) != 1 || !got[0].Occupied {
 		t.Errorf("events = %+v; want one occupied", got)
 	}
@@ -122,14 +89,14 @@ func TestLoopStuck(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Set(true)
-	if ev := recv(t, l.Events()); !ev.Occupied || ev.Stuck {
+	if ev := progress.Recv(t, "an event of l", l.Events()); !ev.Occupied || ev.Stuck {
 		t.Fatalf("first event = %+v; want occupied, not stuck", ev)
 	}
 	clk.Advance(59 * time.Second)
 	l.Set(false) // cleared before the limit: no warning
 	l.Set(true)
 	clk.Advance(time.Minute + deb)
-	evs := []hal.LoopEvent{recv(t, l.Events()), recv(t, l.Events()), recv(t, l.Events())}
+	evs := []hal.LoopEvent{progress.Recv(t, "an event of l", l.Events()), progress.Recv(t, "an event of l", l.Events()), progress.Recv(t, "an event of l", l.Events())}
 	if evs[0].Occupied || !evs[1].Occupied || evs[1].Stuck {
 		t.Fatalf("events = %+v; want clear then occupied", evs[:2])
 	}
@@ -138,7 +105,7 @@ func TestLoopStuck(t *testing.T) {
 		t.Errorf("stuck event = %+v; want %+v", evs[2], want)
 	}
 	l.Halt()
-	if rest := drainClosed(t, l.Events()); len(rest) != 0 {
+	if rest := progress.DrainClosed(t, "the events of l", l.Events()); len(rest) != 0 {
 		t.Errorf("events after the stuck warning = %+v; want none", rest)
 	}
 	if _, err := sim.OpenLoop("bad", clk, sim.LoopConfig{Debounce: -1}); err == nil {
@@ -153,7 +120,7 @@ func TestLoopManyEventsInOrder(t *testing.T) {
 		l.Set(i%2 == 0)
 	}
 	for i := range n {
-		if ev := recv(t, l.Events()); ev.Occupied != (i%2 == 0) {
+		if ev := progress.Recv(t, "an event of l", l.Events()); ev.Occupied != (i%2 == 0) {
 			t.Fatalf("event %d Occupied = %v; want %v", i, ev.Occupied, i%2 == 0)
 		}
 	}
@@ -243,7 +210,7 @@ func TestBarrierTravel(t *testing.T) {
 				t.Errorf("Faults() = %+v; want none", f)
 			}
 			b.Halt()
-			for _, ev := range drainClosed(t, b.Events()) {
+			for _, ev := range progress.DrainClosed(t, "the events of b", b.Events()) {
 				if ev.Fault != "" {
 					t.Errorf("driver fault %+v; want none", ev)
 				}
@@ -267,7 +234,7 @@ func TestBarrierEventsAndLog(t *testing.T) {
 	if err := b.Open(ctx); !errors.Is(err, halgpio.ErrHalted) {
 		t.Errorf("Open after Halt = %v; want the driver's ErrHalted", err)
 	}
-	got := drainClosed(t, b.Events())
+	got := progress.DrainClosed(t, "the events of b", b.Events())
 	want := []hal.BarrierEvent{ // the switch closes at the end; the driver reports it a debounce later
 		{Barrier: "exit1/barrier", State: hal.BarrierOpening, At: t0},
 		{Barrier: "exit1/barrier", State: hal.BarrierUp, At: t0.Add(3*time.Second + deb)},
@@ -315,51 +282,39 @@ func TestBarrierNoLimitsLevel(t *testing.T) {
 
 func TestBarrierSafetyFaults(t *testing.T) {
 	ctx := context.Background()
+	// Each script is a list of steps: open, close, a safety loop change
+	// (on, off) or seconds the clock moves on (2s).
 	tests := []struct {
 		name   string
-		script func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop)
+		script string
 		faults int
 	}{
-		{"close with the safety loop clear", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
-			b.Open(ctx)
-			clk.Advance(2 * time.Second)
-			safety.Set(true)
-			safety.Set(false)
-			b.Close(ctx)
-			clk.Advance(2 * time.Second)
-		}, 0},
-		{"close onto a vehicle", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
-			b.Open(ctx)
-			clk.Advance(2 * time.Second)
-			safety.Set(true)
-			b.Close(ctx)
-			safety.Set(false)
-			clk.Advance(2 * time.Second)
-		}, 1},
-		{"vehicle under a closing arm, not re-opened", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
-			b.Open(ctx)
-			clk.Advance(2 * time.Second)
-			b.Close(ctx)
-			clk.Advance(time.Second)
-			safety.Set(true)
-			clk.Advance(time.Second)
-		}, 1},
-		{"vehicle under a closing arm, re-opened", func(clk *clock.Fake, b *sim.Barrier, safety *sim.Loop) {
-			b.Open(ctx)
-			clk.Advance(2 * time.Second)
-			b.Close(ctx)
-			clk.Advance(time.Second)
-			safety.Set(true)
-			b.Open(ctx)
-			clk.Advance(time.Second)
-		}, 0},
+		{"close with the safety loop clear", "open 2s on off close 2s", 0},
+		{"close onto a vehicle", "open 2s on close off 2s", 1},
+		{"vehicle under a closing arm, not re-opened", "open 2s close 1s on 1s", 1},
+		{"vehicle under a closing arm, re-opened", "open 2s close 1s on open 1s", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clock.NewFake(t0)
 			safety := sim.NewLoop("safety", clk)
 			b := sim.NewBarrier("b", clk, 2*time.Second, safety)
-			tt.script(clk, b, safety)
+			for _, step := range strings.Fields(tt.script) {
+				switch step {
+				case "open":
+					b.Open(ctx)
+				case "close":
+					b.Close(ctx)
+				case "on", "off":
+					safety.Set(step == "on")
+				default:
+					d, err := time.ParseDuration(step)
+					if err != nil {
+						t.Fatalf("script step %q: %v", step, err)
+					}
+					clk.Advance(d)
+				}
+			}
 			faults := b.Faults()
 			if len(faults) != tt.faults {
 				t.Fatalf("Faults() = %+v; want %d", faults, tt.faults)
@@ -408,7 +363,7 @@ func TestCamera(t *testing.T) {
 	if err := c.Trigger(ctx); !errors.Is(err, sim.ErrHalted) {
 		t.Errorf("Trigger after Halt = %v; want ErrHalted", err)
 	}
-	got := drainClosed(t, c.Events())
+	got := progress.DrainClosed(t, "the events of c", c.Events())
 	t1 := t0.Add(time.Second)
 	want := []hal.PlateEvent{
 		{Camera: "exit1/camera", Addr: 3, Kind: hal.KindPlate, Plate: "京A12345", Colour: 0, Conf: 96, Trigger: hal.TriggerAuto, CameraTime: t0, At: t0},
@@ -435,16 +390,16 @@ func TestLane(t *testing.T) {
 	l := sim.NewLane(clk, sim.LaneConfig{Name: "entry1", Travel: time.Second})
 	arming, safety, barrier, camera := l.Devices()
 	l.Arrive("京A12345")
-	if ev := recv(t, arming.Events()); !ev.Occupied || ev.Loop != "entry1/arming-loop" {
+	if ev := progress.Recv(t, "an event of arming", arming.Events()); !ev.Occupied || ev.Loop != "entry1/arming-loop" {
 		t.Errorf("arming event = %+v; want entry1/arming-loop occupied", ev)
 	}
-	if ev := recv(t, camera.Events()); ev.Plate != "京A12345" || ev.Trigger != hal.TriggerIO || ev.Camera != "entry1/camera" {
+	if ev := progress.Recv(t, "an event of camera", camera.Events()); ev.Plate != "京A12345" || ev.Trigger != hal.TriggerIO || ev.Camera != "entry1/camera" {
 		t.Errorf("camera event = %+v; want 京A12345 by io trigger", ev)
 	}
 	barrier.Open(ctx)
 	clk.Advance(time.Second)
 	l.PassThrough()
-	if got := []bool{recv(t, safety.Events()).Occupied, recv(t, arming.Events()).Occupied, recv(t, safety.Events()).Occupied}; fmt.Sprint(got) != "[true false false]" {
+	if got := []bool{progress.Recv(t, "an event of safety", safety.Events()).Occupied, progress.Recv(t, "an event of arming", arming.Events()).Occupied, progress.Recv(t, "an event of safety", safety.Events()).Occupied}; fmt.Sprint(got) != "[true false false]" {
 		t.Errorf("loop events after PassThrough = %v; want safety on, arming off, safety off", got)
 	}
 	camera.Trigger(ctx) // the vehicle has gone: no answer
@@ -467,7 +422,7 @@ func TestLane(t *testing.T) {
 	if err := l.Halt(); err != nil {
 		t.Fatalf("Halt: %v", err)
 	}
-	evs := drainClosed(t, camera.Events())
+	evs := progress.DrainClosed(t, "the events of camera", camera.Events())
 	if len(evs) != 1 || evs[0].Kind != hal.KindNoPlate {
 		t.Errorf("camera events after the first = %+v; want one no-plate", evs)
 	}

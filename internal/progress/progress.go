@@ -93,3 +93,33 @@ func RecvOK[T any](ch <-chan T) (v T, ok bool) {
 		return v, false
 	}
 }
+
+// DrainClosed collects what ch still delivers until it is closed; it
+// fails t when ch neither delivered nor closed for Stall.
+func DrainClosed[T any](t TB, what string, ch <-chan T) []T {
+	t.Helper()
+	var got []T
+	for {
+		v, ok, closed := recvOrClosed(ch)
+		if closed {
+			return got
+		}
+		if !ok {
+			t.Fatalf("waiting for %s to close: nothing for %s", what, Stall)
+			return got
+		}
+		got = append(got, v)
+	}
+}
+
+// recvOrClosed waits up to Stall for the next value of ch or its close.
+func recvOrClosed[T any](ch <-chan T) (v T, ok, closed bool) {
+	t := time.NewTimer(Stall)
+	defer t.Stop()
+	select {
+	case v, ok = <-ch:
+		return v, ok, !ok
+	case <-t.C:
+		return v, false, false
+	}
+}

@@ -46,3 +46,19 @@ func TestRecvOK(t *testing.T) {
 		t.Errorf("RecvOK(closed) ok = true; want false")
 	}
 }
+
+func TestDrainClosed(t *testing.T) {
+	ch := make(chan int, 3)
+	ch <- 1
+	ch <- 2
+	close(ch)
+	r := &recorder{}
+	if got := DrainClosed(r, "events", ch); fmt.Sprint(got) != "[1 2]" || r.failed != "" {
+		t.Errorf("DrainClosed() = %v, failed %q; want [1 2], no failure", got, r.failed)
+	}
+	empty := make(chan int)
+	close(empty)
+	if got := DrainClosed(r, "events", empty); len(got) != 0 || r.failed != "" {
+		t.Errorf("DrainClosed(closed) = %v, failed %q; want nothing, no failure", got, r.failed)
+	}
+}

@@ -54,10 +54,7 @@ func NewFakeCamera(rw io.ReadWriter, addr int, clk clock.Clock) *FakeCamera {
 // SetReadDeadline (an *os.File pty master does), the end of ctx unblocks
 // the pending read.
 func (c *FakeCamera) Start(ctx context.Context) {
-	if d, ok := c.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
-		stop := context.AfterFunc(ctx, func() { d.SetReadDeadline(time.Unix(1, 0)) })
-		go func() { <-c.done; stop() }()
-	}
+	unblockReads(ctx, c.rw, c.done)
 	go c.read(ctx)
 }
 

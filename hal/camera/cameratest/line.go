@@ -41,11 +41,17 @@ func (l *Line) Tap() io.ReadWriter {
 // unplugged); then every tap reads EOF. If rw has SetReadDeadline (an
 // *os.File pty master does), the end of ctx unblocks the pending read.
 func (l *Line) Start(ctx context.Context) {
-	if d, ok := l.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
-		stop := context.AfterFunc(ctx, func() { d.SetReadDeadline(time.Unix(1, 0)) })
-		go func() { <-l.done; stop() }()
-	}
+	unblockReads(ctx, l.rw, l.done)
 	go l.read(ctx)
+}
+
+// unblockReads makes the end of ctx unblock a read pending on rw, when rw
+// has SetReadDeadline, until done is closed.
+func unblockReads(ctx context.Context, rw any, done <-chan struct{}) {
+	if d, ok := rw.(interface{ SetReadDeadline(time.Time) error }); ok {
+		stop := context.AfterFunc(ctx, func() { d.SetReadDeadline(time.Unix(1, 0)) })
+		go func() { <-done; stop() }()
+	}
 }
 
 // Wait blocks until the reader has ended.
