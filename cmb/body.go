@@ -23,6 +23,7 @@ const (
 	BodyMultipart                       // multipart/form-data, one part per field
 )
 
+// String is the encoding's name, as ParseBodyEncoding reads it.
 func (e BodyEncoding) String() string {
 	switch e {
 	case BodyForm:

@@ -126,14 +126,41 @@ func (c *Client) signed(name string, params url.Values) url.Values {
 	return v
 }
 
-// call encodes, sends and returns the data of a typed uplink.
-func (c *Client) call(ctx context.Context, name string, v url.Values, err error) (Envelope, error) {
+// valuer is a typed message: it validates and encodes itself.
+type valuer interface{ Values() (url.Values, error) }
+
+// tell sends a typed uplink whose answer carries no data.
+func (c *Client) tell(ctx context.Context, name string, r valuer) error {
+	_, err := c.ask(ctx, name, r)
+	return err
+}
+
+// ask sends a typed uplink and returns the answer's envelope; an invalid
+// r is refused before any I/O.
+func (c *Client) ask(ctx context.Context, name string, r valuer) (Envelope, error) {
+	v, err := r.Values()
 	if err != nil {
-		return Envelope{}, fmt.Errorf("cmb: %s: %w", name, err)
+		return Envelope{}, errorf("cmb: %s: %w", name, err)
 	}
 	return c.Send(ctx, name, v)
 }
 
+// askData is ask with the answer's data decoded; data that does not
+// decode makes the outcome unknown.
+func askData[A any](ctx context.Context, c *Client, name string, r valuer, decode func([]byte) (A, error)) (A, error) {
+	var zero A
+	env, err := c.ask(ctx, name, r)
+	if err != nil {
+		return zero, err
+	}
+	a, err := decode(env.Data)
+	if err != nil {
+		return zero, errorf("cmb: %s: %w: answer data: %v", name, ErrOutcomeUnknown, err)
+	}
+	return a, nil
+}
+
+// park is p, or the Config's park_code when p is 0.
 func (c *Client) park(p int64) int64 {
 	if p == 0 {
 		return c.parkCode
@@ -141,103 +168,54 @@ func (c *Client) park(p int64) int64 {
 	return p
 }
 
-// unknownData classes an answer with status 0 whose data does not decode.
-func unknownData(name string, err error) error {
-	return fmt.Errorf("cmb: %s: %w: answer data: %v", name, ErrOutcomeUnknown, err)
-}
-
 // Indata reports an entry.
 func (c *Client) Indata(ctx context.Context, r Indata) (IndataAnswer, error) {
 	r.ParkCode = c.park(r.ParkCode)
-	v, err := r.Values()
-	env, err := c.call(ctx, EpIndata, v, err)
-	if err != nil {
-		return IndataAnswer{}, err
-	}
-	a, err := DecodeIndataAnswer(env.Data)
-	if err != nil {
-		return IndataAnswer{}, unknownData(EpIndata, err)
-	}
-	return a, nil
+	return askData(ctx, c, EpIndata, r, DecodeIndataAnswer)
 }
 
 // Outdata reports an exit.
 func (c *Client) Outdata(ctx context.Context, r Outdata) error {
 	r.ParkCode = c.park(r.ParkCode)
-	v, err := r.Values()
-	_, err = c.call(ctx, EpOutdata, v, err)
-	return err
+	return c.tell(ctx, EpOutdata, r)
 }
 
 // AutoPay asks the platform to charge a contactless exit. On
 // ErrOutcomeUnknown, resolve with PayOrderStatus before sending it again.
 func (c *Client) AutoPay(ctx context.Context, r AutoPay) (AutoPayAnswer, error) {
 	r.ParkCode = c.park(r.ParkCode)
-	v, err := r.Values()
-	env, err := c.call(ctx, EpAutoPay, v, err)
-	if err != nil {
-		return AutoPayAnswer{}, err
-	}
-	a, err := DecodeAutoPayAnswer(env.Data)
-	if err != nil {
-		return AutoPayAnswer{}, unknownData(EpAutoPay, err)
-	}
-	return a, nil
+	return askData(ctx, c, EpAutoPay, r, DecodeAutoPayAnswer)
 }
 
 // PayOrderStatus asks for an AutoPay's outcome; ErrRejected means no such
 // order.
 func (c *Client) PayOrderStatus(ctx context.Context, r PayOrderStatus) (PayOrderStatusAnswer, error) {
 	r.ParkCode = c.park(r.ParkCode)
-	v, err := r.Values()
-	env, err := c.call(ctx, EpPayOrderStatus, v, err)
-	if err != nil {
-		return PayOrderStatusAnswer{}, err
-	}
-	a, err := DecodePayOrderStatusAnswer(env.Data)
-	if err != nil {
-		return PayOrderStatusAnswer{}, unknownData(EpPayOrderStatus, err)
-	}
-	return a, nil
+	return askData(ctx, c, EpPayOrderStatus, r, DecodePayOrderStatusAnswer)
 }
 
 // AutoPayStatus asks whether a plate has contactless pay.
 func (c *Client) AutoPayStatus(ctx context.Context, r AutoPayStatus) (AutoPayStatusAnswer, error) {
 	r.ParkCode = c.park(r.ParkCode)
-	v, err := r.Values()
-	env, err := c.call(ctx, EpAutoPayStatus, v, err)
-	if err != nil {
-		return AutoPayStatusAnswer{}, err
-	}
-	a, err := DecodeAutoPayStatusAnswer(env.Data)
-	if err != nil {
-		return AutoPayStatusAnswer{}, unknownData(EpAutoPayStatus, err)
-	}
-	return a, nil
+	return askData(ctx, c, EpAutoPayStatus, r, DecodeAutoPayStatusAnswer)
 }
 
 // SpaceInfo reports free spaces.
 func (c *Client) SpaceInfo(ctx context.Context, r SpaceInfo) error {
 	r.ParkCode = c.park(r.ParkCode)
-	v, err := r.Values()
-	_, err = c.call(ctx, EpSpaceInfo, v, err)
-	return err
+	return c.tell(ctx, EpSpaceInfo, r)
 }
 
 // PicUpload sends a picture.
 func (c *Client) PicUpload(ctx context.Context, r PicUpload) error {
 	r.ParkCode = c.park(r.ParkCode)
-	v, err := r.Values()
-	_, err = c.call(ctx, EpPicUpload, v, err)
-	return err
+	return c.tell(ctx, EpPicUpload, r)
 }
 
 // ConfigUpload reports the configuration.
 func (c *Client) ConfigUpload(ctx context.Context, r ConfigUpload) error {
 	r.ParkCode = c.park(r.ParkCode)
-	v, err := r.Values()
-	_, err = c.call(ctx, EpConfigUpload, v, err)
-	return err
+	return c.tell(ctx, EpConfigUpload, r)
 }
 
 // CallDownlink sends a downlink to a lane controller (the platform
@@ -277,6 +255,8 @@ type exchanger struct {
 	log       *slog.Logger
 }
 
+// newExchanger fills in the defaults of a nil doer, timeout, size cap and
+// logger.
 func newExchanger(doer HTTPDoer, timeout time.Duration, maxAnswer int64, log *slog.Logger) exchanger {
 	if doer == nil {
 		doer = defaultHTTP
@@ -375,7 +355,9 @@ func (x exchanger) exchange(ctx context.Context, name, u string, form url.Values
 	}
 }
 
+// fail logs a failed exchange at Debug and returns it as an error of
+// class, with its cause.
 func (x exchanger) fail(name string, code int, class, cause error) (Envelope, error) {
 	x.log.Debug("cmb: exchange failed", "endpoint", name, "http", code, "class", class.Error(), "err", cause.Error())
-	return Envelope{}, fmt.Errorf("cmb: %s: %w: %w", name, class, cause)
+	return Envelope{}, errorf("cmb: %s: %w: %w", name, class, cause)
 }

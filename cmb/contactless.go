@@ -2,7 +2,6 @@ package cmb
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net/url"
 )
@@ -14,16 +13,16 @@ import (
 // present.
 type ContactlessState struct {
 	Known bool  // uid present in the answer
-	UID   int   // 1 contactless, 0 not (meaningful only when Known)
+	UID   int   // UIDContactless or UIDNotContactless (meaningful only when Known)
 	Limit int64 // fen
 }
 
-// Contactless reports uid present and 1.
-func (s ContactlessState) Contactless() bool { return s.Known && s.UID == 1 }
+// Contactless reports uid present and UIDContactless.
+func (s ContactlessState) Contactless() bool { return s.Known && s.UID == UIDContactless }
 
-// NotContactless reports uid present and 0: the only answer that ends a
-// binding.
-func (s ContactlessState) NotContactless() bool { return s.Known && s.UID == 0 }
+// NotContactless reports uid present and UIDNotContactless: the only
+// answer that ends a binding.
+func (s ContactlessState) NotContactless() bool { return s.Known && s.UID == UIDNotContactless }
 
 // DecodeContactlessState reads an Indata or AutoPayStatus answer's data
 // (possibly absent) leniently.
@@ -36,13 +35,17 @@ func DecodeContactlessState(data []byte) (ContactlessState, error) {
 	if e != nil {
 		return ContactlessState{}, e
 	}
-	s := ContactlessState{
-		Known: known,
-		UID:   o.int("uid", false, math.MinInt32, math.MaxInt32),
-		Limit: o.int64("limit", false, 0, math.MaxInt64),
+	s := ContactlessState{Known: known}
+	if fe := contactlessTable.decodeObj(o, &s); fe != nil {
+		return s, fe
 	}
-	return s, o.err0()
+	return s, nil
 }
+
+var contactlessTable = &table[ContactlessState]{fields: []field[ContactlessState]{
+	num(intRule("uid", false, math.MinInt32, math.MaxInt32), func(s *ContactlessState) *int { return &s.UID }),
+	num(intRule("limit", false, 0, math.MaxInt64), func(s *ContactlessState) *int64 { return &s.Limit }),
+}}
 
 // CheckPostURL checks a binding's post_url (§4.3): an absolute https URL
 // (the document asks for HTTPS between the parties, §2), no user info. An
@@ -70,7 +73,7 @@ func (c *Client) SendTo(ctx context.Context, rawURL, name string, params url.Val
 		return c.Send(ctx, name, params)
 	}
 	if err := CheckPostURL(rawURL); err != nil {
-		return Envelope{}, fmt.Errorf("cmb: %s: %w: %w", name, ErrNotDelivered, err)
+		return Envelope{}, errorf("cmb: %s: %w: %w", name, ErrNotDelivered, err)
 	}
 	return c.x.exchange(ctx, name, rawURL, c.signed(name, params))
 }

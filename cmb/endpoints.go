@@ -36,6 +36,9 @@ const DownlinkPath = "cmbParking/"
 // licensed vehicle at the entry").
 const (
 	StatusOK = 0
+	// StatusFailed is the document's generic failure ("0:成功 1:失败"):
+	// a pay notice for a record_id the car park does not know.
+	StatusFailed = 1
 
 	// calc (§4.1)
 	CalcUnavailable    = 1 // 无法访问
@@ -60,4 +63,10 @@ const (
 	StatusMethod       = 405 // not POST
 	StatusTooLarge     = 413 // body above the limit
 	StatusInternal     = 500 // handler failed or panicked
+)
+
+// uid of the Indata and AutoPayStatus answers (§5.3, §5.5).
+const (
+	UIDNotContactless = 0 // no contactless agreement
+	UIDContactless    = 1 // contactless pay agreed
 )

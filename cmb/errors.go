@@ -3,6 +3,7 @@ package cmb
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinels callers branch on, with errors.Is.
@@ -38,11 +39,13 @@ type FieldError struct {
 	Problem string // e.g. "must be 1..255, got 0"
 }
 
+// Error is "cmb: field <field>: <problem>".
 func (e *FieldError) Error() string { return "cmb: field " + e.Field + ": " + e.Problem }
 
 // Is reports ErrMalformed.
 func (e *FieldError) Is(target error) bool { return target == ErrMalformed }
 
+// fieldErr returns a *FieldError for field, its problem formatted.
 func fieldErr(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
 }
@@ -56,6 +59,7 @@ type RejectedError struct {
 	Data []byte
 }
 
+// Error is "cmb: <endpoint>: rejected: status <n>: <message>".
 func (e *RejectedError) Error() string {
 	return fmt.Sprintf("cmb: %s: rejected: status %d: %s", e.Endpoint, e.Status, e.Message)
 }
@@ -72,6 +76,46 @@ type AnswerError struct {
 	Message string
 }
 
+// Error is "cmb: answer status <n>: <message>".
 func (e *AnswerError) Error() string {
 	return fmt.Sprintf("cmb: answer status %d: %s", e.Status, e.Message)
+}
+
+// prefix starts the text of every error of this package.
+const prefix = "cmb: "
+
+// errorf is fmt.Errorf for an error that wraps others of this package: the
+// text carries the "cmb: " prefix once ("cmb: AutoPay: not delivered: dial
+// tcp …", not "cmb: AutoPay: cmb: not delivered: …"), and errors.Is and
+// errors.As see every %w operand as fmt.Errorf's would.
+func errorf(format string, args ...any) error {
+	wrapped := fmt.Errorf(format, args...)
+	text := make([]any, len(args))
+	for i, a := range args {
+		if e, ok := a.(error); ok {
+			a = strings.TrimPrefix(e.Error(), prefix)
+		}
+		text[i] = a
+	}
+	return &prefixed{msg: fmt.Sprintf(strings.ReplaceAll(format, "%w", "%v"), text...), err: wrapped}
+}
+
+// prefixed is an error with its own text over a fmt.Errorf error.
+type prefixed struct {
+	msg string
+	err error
+}
+
+// Error is the text with one prefix.
+func (e *prefixed) Error() string { return e.msg }
+
+// Unwrap returns what the fmt.Errorf error wraps.
+func (e *prefixed) Unwrap() []error {
+	switch u := e.err.(type) {
+	case interface{ Unwrap() []error }:
+		return u.Unwrap()
+	case interface{ Unwrap() error }:
+		return []error{u.Unwrap()}
+	}
+	return nil
 }

@@ -13,9 +13,13 @@ import (
 const (
 	MinUnixTime = 1_000_000_000 // 10-digit UNIX seconds (2001-09-09)
 	MaxUnixTime = 9_999_999_999
-	maxPlateLen = 64  // bytes; the longest virtual plate is 30 characters
-	maxIDLen    = 128 // bytes: record_id, bill_id, orders, serial_no
-	maxTextLen  = 512 // bytes: logo, owner, names, post_url
+	maxPlateLen = 64                // bytes; the longest virtual plate is 30 characters
+	maxIDLen    = 128               // bytes: record_id, bill_id, orders, serial_no
+	maxTextLen  = 512               // bytes: logo, owner, names, post_url
+	maxPicLen   = 16 << 20          // bytes: pic_con
+	maxFen      = math.MaxInt64 / 4 // generous, but no overflow when summed
+	maxCount    = math.MaxInt32     // spaces
+	maxSeconds  = math.MaxInt32     // reserved_out_time
 )
 
 // Common parameter names.
@@ -88,53 +92,23 @@ func (f *form) raw(name string) (string, bool) {
 	return vs[0], true
 }
 
-func (f *form) int64(name string, required bool, lo, hi int64) (int64, bool) {
+// integer reads name as a decimal integer.
+func (f *form) integer(name string) (n int64, present bool, e *FieldError) {
 	s, ok := f.raw(name)
 	if !ok {
-		if required {
-			f.fail(fieldErr(name, "missing"))
-		}
-		return 0, false
+		return 0, false, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		f.fail(fieldErr(name, "not an integer: %q", clip(s)))
-		return 0, false
+		return 0, false, fieldErr(name, "not an integer: %q", clip(s))
 	}
-	if e := checkRange(name, n, lo, hi); e != nil {
-		f.fail(e)
-		return 0, false
-	}
-	return n, true
+	return n, true, nil
 }
 
-func (f *form) int(name string, required bool, lo, hi int64) int {
-	n, _ := f.int64(name, required, lo, hi)
-	return int(n)
-}
-
-func (f *form) optInt(name string, lo, hi int64) *int {
-	n, ok := f.int64(name, false, lo, hi)
-	if !ok {
-		return nil
-	}
-	i := int(n)
-	return &i
-}
-
-func (f *form) str(name string, required bool, max int) string {
+// text reads name as it came.
+func (f *form) text(name string) (s string, present bool, e *FieldError) {
 	s, ok := f.raw(name)
-	if !ok {
-		if required {
-			f.fail(fieldErr(name, "missing"))
-		}
-		return ""
-	}
-	if e := checkText(name, s, max); e != nil {
-		f.fail(e)
-		return ""
-	}
-	return s
+	return s, ok, nil
 }
 
 // extra returns the parameters not read, except appid and sign.
@@ -155,10 +129,12 @@ func (f *form) extra() url.Values {
 	return x
 }
 
-// params builds a parameter set to send.
+// params builds a parameter set to send, or only checks one (v nil). The
+// first problem is kept in err.
 type params struct {
-	v   url.Values
-	err *FieldError
+	v    url.Values
+	path string // prefix of names in errors, e.g. "pay_list[0]."
+	err  *FieldError
 }
 
 func newParams() *params { return &params{v: url.Values{}} }
@@ -169,32 +145,48 @@ func (p *params) fail(e *FieldError) {
 	}
 }
 
-func (p *params) int64(name string, n, lo, hi int64) {
-	if e := checkRange(name, n, lo, hi); e != nil {
+// bad records a problem with field name, named with p's path.
+func (p *params) bad(name string, e *FieldError) {
+	if e != nil {
+		e.Field = p.path + name
 		p.fail(e)
-		return
 	}
-	p.v.Set(name, strconv.FormatInt(n, 10))
 }
 
-func (p *params) optInt(name string, n *int, lo, hi int64) {
-	if n != nil {
-		p.int64(name, int64(*n), lo, hi)
+func (p *params) int64(name string, n, lo, hi int64) {
+	if e := checkRange(name, n, lo, hi); e != nil {
+		p.bad(name, e)
+		return
+	}
+	if p.v != nil {
+		p.v.Set(name, strconv.FormatInt(n, 10))
+	}
+}
+
+func (p *params) enum(name string, n int64, valid bool) {
+	if !valid {
+		p.bad(name, fieldErr(name, "unknown value %d", n))
+		return
+	}
+	if p.v != nil {
+		p.v.Set(name, strconv.FormatInt(n, 10))
 	}
 }
 
 func (p *params) str(name, s string, required bool, max int) {
 	if s == "" {
 		if required {
-			p.fail(fieldErr(name, "missing"))
+			p.bad(name, fieldErr(name, "missing"))
 		}
 		return
 	}
 	if e := checkText(name, s, max); e != nil {
-		p.fail(e)
+		p.bad(name, e)
 		return
 	}
-	p.v.Set(name, s)
+	if p.v != nil {
+		p.v.Set(name, s)
+	}
 }
 
 // extra copies the unknown fields that do not collide with a known one.
@@ -210,6 +202,7 @@ func (p *params) extra(x url.Values) {
 	}
 }
 
+// done returns the parameters, or the first problem.
 func (p *params) done() (url.Values, error) {
 	if p.err != nil {
 		return nil, p.err
@@ -217,6 +210,7 @@ func (p *params) done() (url.Values, error) {
 	return p.v, nil
 }
 
+// checkRange requires lo ≤ n ≤ hi.
 func checkRange(name string, n, lo, hi int64) *FieldError {
 	if n < lo || n > hi {
 		return fieldErr(name, "must be %d..%d, got %d", lo, hi, n)
@@ -266,19 +260,6 @@ func checkPlate(name, s string, maxRunes int) *FieldError {
 	return nil
 }
 
-// plate reads a plate field of at most maxRunes characters (see
-// checkPlate).
-func (f *form) plate(name string, required bool, maxRunes int) string {
-	s := f.str(name, required, maxPlateLen)
-	if s != "" {
-		if e := checkPlate(name, s, maxRunes); e != nil {
-			f.fail(e)
-			return ""
-		}
-	}
-	return s
-}
-
 // clip shortens a value quoted in an error message.
 func clip(s string) string { return clipN(s, 32) }
 
@@ -295,21 +276,8 @@ func clipN(s string, n int) string {
 	return ""
 }
 
-func (f *form) parkCode() int64 {
-	n, _ := f.int64(fParkCode, true, 1, math.MaxInt64)
-	return n
-}
-
-func (f *form) time(name string, required bool) int64 {
-	n, _ := f.int64(name, required, MinUnixTime, MaxUnixTime)
-	return n
-}
-
-func (f *form) enum(name string, n int, valid bool) {
-	if !valid {
-		f.fail(fieldErr(name, "unknown value %d", n))
-	}
-}
+// where names a form's field in errors: as is.
+func (f *form) where(name string) string { return name }
 
 // err0 returns the first problem as an error (nil when none: a nil
 // *FieldError must not become a non-nil error).
@@ -318,18 +286,4 @@ func (f *form) err0() error {
 		return nil
 	}
 	return f.err
-}
-
-func (o *jobj) err0() error {
-	if o.err == nil {
-		return nil
-	}
-	return o.err
-}
-
-func (p *params) enum(name string, n int, valid bool) {
-	if !valid {
-		p.fail(fieldErr(name, "unknown value %d", n))
-	}
-	p.v.Set(name, strconv.Itoa(n))
 }

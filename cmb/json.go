@@ -36,6 +36,8 @@ type jobj struct {
 	err  *FieldError
 }
 
+// asObj reads v as a JSON object (null reads as an empty one); field names
+// v in errors, path prefixes its members' names.
 func asObj(v any, field, path string) (*jobj, *FieldError) {
 	switch m := v.(type) {
 	case map[string]any:
@@ -53,67 +55,25 @@ func (o *jobj) fail(e *FieldError) {
 	}
 }
 
-func (o *jobj) int64(name string, required bool, lo, hi int64) int64 {
-	field := o.path + name
-	n, ok, e := jsonInt(o.m[name], field)
-	if e != nil {
-		o.fail(e)
-		return 0
-	}
-	if !ok {
-		if required {
-			o.fail(fieldErr(field, "missing"))
-		}
-		return 0
-	}
-	if e := checkRange(field, n, lo, hi); e != nil {
-		o.fail(e)
-		return 0
-	}
-	return n
+// integer reads a member that is a number or a numeric string.
+func (o *jobj) integer(name string) (n int64, present bool, e *FieldError) {
+	return jsonInt(o.m[name], o.path+name)
 }
 
-func (o *jobj) int(name string, required bool, lo, hi int64) int {
-	return int(o.int64(name, required, lo, hi))
-}
+// where names a member in errors: with the object's path.
+func (o *jobj) where(name string) string { return o.path + name }
 
-// plate reads a plate field of at most maxRunes characters (see
-// checkPlate).
-func (o *jobj) plate(name string, required bool, maxRunes int) string {
-	s := o.str(name, required, maxPlateLen)
-	if s != "" {
-		if e := checkPlate(o.path+name, s, maxRunes); e != nil {
-			o.fail(e)
-			return ""
-		}
-	}
-	return s
-}
-
-func (o *jobj) str(name string, required bool, max int) string {
-	field := o.path + name
-	var s string
+// text reads a member that is a string or a number (its text).
+func (o *jobj) text(name string) (s string, present bool, e *FieldError) {
 	switch v := o.m[name].(type) {
 	case nil:
+		return "", false, nil
 	case string:
-		s = v
+		return v, true, nil
 	case json.Number:
-		s = v.String()
-	default:
-		o.fail(fieldErr(field, "not a string"))
-		return ""
+		return v.String(), true, nil
 	}
-	if s == "" {
-		if required {
-			o.fail(fieldErr(field, "missing"))
-		}
-		return ""
-	}
-	if e := checkText(field, s, max); e != nil {
-		o.fail(e)
-		return ""
-	}
-	return s
+	return "", false, fieldErr(o.path+name, "not a string")
 }
 
 // jsonInt reads an integer from a number or a numeric string; ok is false
@@ -201,7 +161,7 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendMember appends ,"name":n or "name":n (first).
+// appendInt appends the member ,"name":n, or "name":n when first.
 func appendInt(b []byte, name string, n int64, first bool) []byte {
 	if !first {
 		b = append(b, ',')
@@ -212,6 +172,7 @@ func appendInt(b []byte, name string, n int64, first bool) []byte {
 	return strconv.AppendInt(b, n, 10)
 }
 
+// appendStr appends the member ,"name":"s", or "name":"s" when first.
 func appendStr(b []byte, name, s string, first bool) []byte {
 	if !first {
 		b = append(b, ',')

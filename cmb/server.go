@@ -107,27 +107,9 @@ func NewServer(cfg ServerConfig, h Handler) (*Server, error) {
 			noOrder := errors.As(err, &ae) && ae.Status == CalcNoRecord
 			return s.answer(EpCalc, a, a.IsZero() && !noOrder, err)
 		},
-		EpPay: func(ctx context.Context, v url.Values) result {
-			r, err := DecodePayRequest(v)
-			if err != nil {
-				return malformed(err)
-			}
-			return s.answer(EpPay, nil, true, h.Pay(ctx, r))
-		},
-		EpAutoPayBind: func(ctx context.Context, v url.Values) result {
-			r, err := DecodeAutoPayBindRequest(v)
-			if err != nil {
-				return malformed(err)
-			}
-			return s.answer(EpAutoPayBind, nil, true, h.AutoPayBind(ctx, r))
-		},
-		EpAutoPayUnbind: func(ctx context.Context, v url.Values) result {
-			r, err := DecodeAutoPayUnbindRequest(v)
-			if err != nil {
-				return malformed(err)
-			}
-			return s.answer(EpAutoPayUnbind, nil, true, h.AutoPayUnbind(ctx, r))
-		},
+		EpPay:           noData(s, EpPay, DecodePayRequest, h.Pay),
+		EpAutoPayBind:   noData(s, EpAutoPayBind, DecodeAutoPayBindRequest, h.AutoPayBind),
+		EpAutoPayUnbind: noData(s, EpAutoPayUnbind, DecodeAutoPayUnbindRequest, h.AutoPayUnbind),
 		EpNoVpln: func(ctx context.Context, v url.Values) result {
 			r, err := DecodeNoVplnRequest(v)
 			if err != nil {
@@ -148,6 +130,18 @@ func NewServer(cfg ServerConfig, h Handler) (*Server, error) {
 	return s, nil
 }
 
+// noData is the route of a callback answered without data: decode, then
+// handle.
+func noData[R any](s *Server, endpoint string, decode func(url.Values) (R, error), handle func(context.Context, R) error) func(context.Context, url.Values) result {
+	return func(ctx context.Context, v url.Values) result {
+		r, err := decode(v)
+		if err != nil {
+			return malformed(err)
+		}
+		return s.answer(endpoint, nil, true, handle(ctx, r))
+	}
+}
+
 // refusal is a callback refused before the Handler.
 type refusal struct {
 	http    int
@@ -163,6 +157,8 @@ type result struct {
 	refused bool
 }
 
+// malformed refuses a request whose fields did not decode, naming the
+// field.
 func malformed(err error) result {
 	var fe *FieldError
 	if errors.As(err, &fe) {
@@ -280,6 +276,7 @@ func (s *Server) check(name string, v url.Values) *refusal {
 	return nil
 }
 
+// refuse logs a refused callback, tells OnRefused and answers it.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, endpoint string, ref refusal) {
 	s.log.Warn("cmb: callback refused", "endpoint", endpoint, "remote", r.RemoteAddr, "status", ref.status, "reason", ref.message)
 	if s.cfg.OnRefused != nil {
@@ -288,6 +285,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, endpoint string,
 	s.write(w, ref.http, ref.status, ref.message, nil)
 }
 
+// write answers the JSON envelope with data (nil: none); calc and NoVpln
+// answers are encoded by hand, the hot path.
 func (s *Server) write(w http.ResponseWriter, code, status int, msg string, data any) {
 	b := make([]byte, 0, 512)
 	b = appendInt(append(b, '{'), "status", int64(status), true)

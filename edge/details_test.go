@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,9 @@ func TestSpaceCountsAddUp(t *testing.T) {
 			return false
 		}
 		last = si[len(si)-1].Params
-		return last["total_empty"] != "10"
+		// One sent between the two entries counts one car (9): not yet.
+		n, err := strconv.Atoi(last["total_empty"])
+		return err != nil || n <= 8
 	})
 	if last["total_empty"] != "8" || last["vip_empty"] != "0" || last["tmp_empty"] != "8" {
 		t.Errorf("SpaceInfo = %v; want total 8 = vip 0 + tmp 8", last)

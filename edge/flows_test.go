@@ -119,10 +119,12 @@ func TestContactlessFailedFallsBackToScan(t *testing.T) {
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
 	h.drain()
-	// The refused AutoPay leaves the outbox before the lane hears of it:
-	// an empty outbox does not yet mean the lane has moved on.
-	h.eventually("the lane told of the refused AutoPay", func() bool { return h.laneStatusNow(h.exit).State != vAutoPay.String() })
-	st := h.laneStatus(h.exit)
+	// The refusal reaches the lane after the outbox let go of the AutoPay.
+	var st laneStatus
+	h.eventually("the refusal handled", func() bool {
+		st = h.laneStatus(h.exit)
+		return st.State != vAutoPay.String()
+	})
 	if st.State != vWaitPay.String() || opens(h.exit) != before {
 		t.Fatalf("after a failed AutoPay the lane is %+v; want waiting to pay, barrier down", st)
 	}

@@ -277,12 +277,6 @@ func (h *harness) advance(d time.Duration) {
 
 func (h *harness) laneStatus(l *sim.Lane) laneStatus {
 	h.settle()
-	return h.laneStatusNow(l)
-}
-
-// laneStatusNow is the lane's status as it is, without waiting for it
-// to settle.
-func (h *harness) laneStatusNow(l *sim.Lane) laneStatus {
 	ln, _ := h.ctl.lane(l.Name)
 	return ln.status()
 }

@@ -70,16 +70,9 @@ func (db *DB) Audit(ev AuditEvent, msgs ...Message) error {
 func (db *DB) RecentAudit(n int) ([]AuditEvent, error) {
 	var out []AuditEvent
 	n = min(n, db.opt.AuditMax)
-	err := db.view("recent audit", func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketAudit).Cursor()
-		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
-			var ev AuditEvent
-			if err := json.Unmarshal(v, &ev); err != nil {
-				return err
-			}
-			out = append(out, ev)
-		}
-		return nil
+	err := db.view("recent audit", func(tx *bolt.Tx) (err error) {
+		out, err = decodeEnds[AuditEvent](tx.Bucket(bucketAudit), n, true)
+		return err
 	})
 	return out, err
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"laned/internal/atomicfile"
 )
 
 // CompactReport says what CompactFile did.
@@ -114,6 +116,6 @@ func CompactFile(path string, opt Options) (rep CompactReport, err error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return rep, fmt.Errorf("store: compact: put the new file in place (the old one is %s): %w", rep.Old, err)
 	}
-	syncDir(filepath.Dir(path))
+	_ = atomicfile.SyncDir(filepath.Dir(path))
 	return rep, nil
 }

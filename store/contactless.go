@@ -69,6 +69,31 @@ func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 	return err
 }
 
+// AckAutoPayment is the answer to the AutoPay queued as seq in one
+// transaction: the message leaves the outbox (as Ack) and its payment p
+// is recorded as AddAutoPayment records it (once: an AutoPay whose
+// payment a pay notice recorded first gets that one's BankNotice noted,
+// not a second payment). One commit instead of two on the way from the
+// platform's answer to the barrier. ErrNotFound if seq is not queued
+// (nothing recorded).
+func (db *DB) AckAutoPayment(seq uint64, p Payment) error {
+	if p.RequestOrder == "" {
+		return fmt.Errorf("store: ack autopay payment: %w: no request_order", ErrInvalid)
+	}
+	return db.update("ack autopay payment", func(tx *bolt.Tx) error {
+		if _, err := delMsg(tx, seq); err != nil {
+			return err
+		}
+		if done, err := noteAutoPayment(tx, p); done || err != nil {
+			if errors.Is(err, ErrAlreadyRecorded) {
+				return nil // recorded before: the ack and the note commit
+			}
+			return err
+		}
+		return addPayment(tx, p)
+	})
+}
+
 // noteAutoPayment reports whether p's AutoPay has its payment already,
 // noting p's BankNotice on it.
 func noteAutoPayment(tx *bolt.Tx, p Payment) (bool, error) {
@@ -302,11 +327,8 @@ func (db *DB) addEvent(tx *bolt.Tx, e BindEvent) error {
 // unbind of the plate undid: then ErrReplayed, and nothing changes.
 func (db *DB) Bind(b Binding, msgs ...Message) error {
 	return db.update("bind", func(tx *bolt.Tx) error {
-		if !validKey(b.Plate, 64) {
-			return fmt.Errorf("%w: plate %q", ErrInvalid, b.Plate)
-		}
-		if b.Limit < 0 {
-			return fmt.Errorf("%w: limit %d", ErrInvalid, b.Limit)
+		if err := checkBinding(b); err != nil {
+			return err
 		}
 		_, evs, err := history(tx, b.Plate)
 		if err != nil {
@@ -326,12 +348,7 @@ func (db *DB) Bind(b Binding, msgs ...Message) error {
 		if err := db.addEvent(tx, BindEvent{Plate: b.Plate, Limit: b.Limit, SerialNo: b.SerialNo, PostURL: b.PostURL, Time: b.Updated}); err != nil {
 			return err
 		}
-		b.V = bindingV
-		v, err := json.Marshal(b)
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketBindings).Put([]byte(b.Plate), v); err != nil {
+		if err := putBinding(tx, b); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)

@@ -171,3 +171,42 @@ func reopen(t *testing.T, db *store.DB, path string) *store.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestAckAutoPayment: the AutoPay leaves the outbox and its payment is
+// recorded in one transaction, once; an unknown message records nothing.
+func TestAckAutoPayment(t *testing.T) {
+	db, _ := storetest.Open(t, opts())
+	if _, err := db.OpenRecord(store.Record{ID: "R", Plate: "沪C1", InTime: t0}); err != nil {
+		t.Fatal(err)
+	}
+	ap := store.Message{Kind: store.KindAutoPay, RecordID: "R", RequestOrder: "R-1", Params: map[string]string{"request_order": "R-1"}}
+	rec, err := db.MarkLeaving("R", 2, t0.Add(time.Hour), ap, ap)
+	if err != nil || rec.State != store.StateLeaving {
+		t.Fatal(rec, err)
+	}
+	msgs, _ := db.Messages(0, 10)
+	p := store.Payment{Order: "CMB1", RecordID: "R", Plate: "沪C1", PayType: 99, Amount: 500, PayTime: t0.Add(time.Hour), RequestOrder: "R-1"}
+	if err := db.AckAutoPayment(msgs[0].Seq, p); err != nil {
+		t.Fatal(err)
+	}
+	// The same AutoPay answered again (its second copy): acked, no
+	// second payment.
+	p2 := p
+	p2.Order = "CMB2"
+	if err := db.AckAutoPayment(msgs[1].Seq, p2); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AckAutoPayment(msgs[0].Seq, p); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AckAutoPayment of an acked message = %v; want ErrNotFound", err)
+	}
+	pays, _ := db.Payments("R")
+	if len(pays) != 1 || pays[0].Order != "CMB1" || pays[0].Amount != 500 {
+		t.Errorf("payments = %+v; want CMB1 once", pays)
+	}
+	if left, _ := db.Messages(0, 10); len(left) != 0 {
+		t.Errorf("outbox = %s; want empty", kinds(left))
+	}
+	if err := db.AckAutoPayment(1, store.Payment{Order: "x", RecordID: "R"}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("AckAutoPayment without request_order = %v; want ErrInvalid", err)
+	}
+}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"laned/internal/atomicfile"
 )
 
 // DB is the store: one bbolt file. Its methods are safe for concurrent
@@ -298,7 +299,7 @@ func (db *DB) guard(op string, write bool, fn func() error) (err error) {
 			return
 		}
 		werr := os.WriteFile(salvageMarker(db.path), []byte(fmt.Sprintf("%s: %v\n", op, r)), 0o600)
-		syncDir(filepath.Dir(db.path))
+		_ = atomicfile.SyncDir(filepath.Dir(db.path))
 		db.log.Error("store: bbolt panicked inside a transaction: the file is damaged; it is salvaged at the next start",
 			"op", op, "write", write, "panic", fmt.Sprint(r), "marker", salvageMarker(db.path), "marker_err", werr,
 			"stack", string(debug.Stack()))
@@ -402,44 +403,3 @@ func migrateV2(tx *bolt.Tx) error {
 
 // currentSchema is the schema this build writes.
 var currentSchema = uint64(len(migrations))
-
-// ---- small encoders ----
-
-func u64(v uint64) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], v)
-	return b[:]
-}
-
-func getU64(b *bolt.Bucket, key []byte) uint64 {
-	v := b.Get(key)
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
-}
-
-func putU64(b *bolt.Bucket, key []byte, v uint64) error { return b.Put(key, u64(v)) }
-
-// addU64 adds d (may be negative) to a counter, never below zero.
-func addU64(b *bolt.Bucket, key []byte, d int64) error {
-	v := int64(getU64(b, key)) + d
-	if v < 0 {
-		v = 0
-	}
-	return putU64(b, key, uint64(v))
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-}
-
-func u64be(b []byte) uint64 {
-	if len(b) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(b)
-}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -23,8 +22,12 @@ type SettleFunc func(rec Record, pays []Payment) (Exit, []Message, error)
 // Outdata — or recorded after the close with Payment.AfterExit set: never
 // lost from both. ErrRecordClosed if the record was closed already.
 func (db *DB) Settle(id string, fn SettleFunc) (Record, error) {
+	return db.settle("settle", id, fn)
+}
+
+func (db *DB) settle(op, id string, fn SettleFunc) (Record, error) {
 	var rec *Record
-	err := db.update("settle", func(tx *bolt.Tx) error {
+	err := db.update(op, func(tx *bolt.Tx) error {
 		old, err := getRecord(tx, id)
 		if err != nil {
 			return err
@@ -108,20 +111,10 @@ func (db *DB) AddPayments(ps []Payment, msgs ...Message) (fresh []Payment, rec R
 				continue
 			}
 			seen[p.Order] = true
+			if err := putPayment(tx, p, r); err != nil {
+				return err
+			}
 			p.V, p.AfterExit = paymentV, !r.State.Open()
-			v, err := json.Marshal(p)
-			if err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketPayments).Put(payKey(p.RecordID, p.Order), v); err != nil {
-				return err
-			}
-			if err := orders.Put([]byte(p.Order), []byte(p.RecordID)); err != nil {
-				return err
-			}
-			if err := bumpNewest(tx, p.PayTime); err != nil {
-				return err
-			}
 			fresh = append(fresh, p)
 		}
 		if len(fresh) == 0 {

@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+
+	"laned/internal/atomicfile"
 )
 
 // The check of an existing file before bbolt maps it: Open's first step.
@@ -17,7 +19,7 @@ func moveAside(path, reason string, opt Options, rep *OpenReport) error {
 	if err := os.Rename(path, aside); err != nil {
 		return fmt.Errorf("move unusable file aside: %w", err)
 	}
-	syncDir(filepath.Dir(path))
+	_ = atomicfile.SyncDir(filepath.Dir(path))
 	rep.MovedAside, rep.Reason = aside, reason
 	opt.Logger.Error("store file unusable; kept aside, starting a fresh one", "path", path, "moved_to", aside, "reason", reason)
 	return nil

@@ -17,22 +17,29 @@ const (
 // msgs in one transaction.
 func (db *DB) PutBinding(b Binding, msgs ...Message) error {
 	return db.update("put binding", func(tx *bolt.Tx) error {
-		if !validKey(b.Plate, 64) {
-			return fmt.Errorf("%w: plate %q", ErrInvalid, b.Plate)
-		}
-		if b.Limit < 0 {
-			return fmt.Errorf("%w: limit %d", ErrInvalid, b.Limit)
-		}
-		b.V = bindingV
-		v, err := json.Marshal(b)
-		if err != nil {
+		if err := checkBinding(b); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketBindings).Put([]byte(b.Plate), v); err != nil {
+		if err := putBinding(tx, b); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
 	})
+}
+
+func checkBinding(b Binding) error {
+	if !validKey(b.Plate, 64) {
+		return fmt.Errorf("%w: plate %q", ErrInvalid, b.Plate)
+	}
+	if b.Limit < 0 {
+		return fmt.Errorf("%w: limit %d", ErrInvalid, b.Limit)
+	}
+	return nil
+}
+
+func putBinding(tx *bolt.Tx, b Binding) error {
+	b.V = bindingV
+	return putJSON(tx.Bucket(bucketBindings), []byte(b.Plate), b)
 }
 
 // DeleteBinding removes the binding of plate (autoPayUnbind, or an Indata
@@ -66,15 +73,9 @@ func (db *DB) Binding(plate string) (Binding, error) {
 // Bindings lists every binding, by plate.
 func (db *DB) Bindings() ([]Binding, error) {
 	var out []Binding
-	err := db.view("bindings", func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBindings).ForEach(func(_, v []byte) error {
-			var b Binding
-			if err := json.Unmarshal(v, &b); err != nil {
-				return err
-			}
-			out = append(out, b)
-			return nil
-		})
+	err := db.view("bindings", func(tx *bolt.Tx) (err error) {
+		out, err = decodeEach[Binding](tx.Bucket(bucketBindings))
+		return err
 	})
 	return out, err
 }
@@ -143,15 +144,9 @@ func (db *DB) LookupVehicle(plate string, at time.Time) (Vehicle, error) {
 // ListVehicles lists every entry, by plate then list.
 func (db *DB) ListVehicles() ([]Vehicle, error) {
 	var out []Vehicle
-	err := db.view("list vehicles", func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketVehicles).ForEach(func(_, j []byte) error {
-			var v Vehicle
-			if err := json.Unmarshal(j, &v); err != nil {
-				return err
-			}
-			out = append(out, v)
-			return nil
-		})
+	err := db.view("list vehicles", func(tx *bolt.Tx) (err error) {
+		out, err = decodeEach[Vehicle](tx.Bucket(bucketVehicles))
+		return err
 	})
 	return out, err
 }

@@ -239,3 +239,53 @@ func TestOutboxBound(t *testing.T) {
 		t.Errorf("bytes bound: %+v; want the picture evicted", s)
 	}
 }
+
+// TestRetryAll: every queued message is due at once, each keeping its
+// attempts, its place and its other fields, and the outbox's figures stay
+// right (storetest checks the file at cleanup); a backlog beyond one
+// transaction's batch is covered too.
+func TestRetryAll(t *testing.T) {
+	for _, n := range []int{0, 3, 5000} {
+		db, _ := storetest.Open(t, opts())
+		var msgs []store.Message
+		for i := range n {
+			m := store.Message{Kind: store.KindConfigUpload, Due: t0.Add(time.Duration(i-1) * time.Hour)} // the first one due already
+			if i == 1 {
+				m = store.Message{Kind: store.KindAutoPay, RecordID: "A", RequestOrder: "A-1", Due: t0.Add(time.Hour)}
+			}
+			msgs = append(msgs, m)
+		}
+		if n > 0 {
+			if _, err := db.Enqueue(msgs...); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.MarkUnresolved(2, t0.Add(2*time.Hour), "timeout"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before, _ := db.Messages(0, n+1)
+		st0, _ := db.OutboxStats(t0)
+		got, err := db.RetryAll(t0)
+		if err != nil || got != n {
+			t.Fatalf("n=%d: RetryAll = %d, %v; want %d, nil", n, got, err, n)
+		}
+		due, _ := db.Due(t0, n+1)
+		if len(due) != n {
+			t.Errorf("n=%d: %d due after RetryAll; want %d", n, len(due), n)
+		}
+		after, _ := db.Messages(0, n+1)
+		for i := range after {
+			b, a := before[i], after[i]
+			wantDue := t0
+			if b.Due.Before(t0) {
+				wantDue = b.Due
+			}
+			if a.Seq != b.Seq || a.Attempts != b.Attempts || a.Unresolved != b.Unresolved || a.Kind != b.Kind || !a.Due.Equal(wantDue) {
+				t.Fatalf("n=%d: message %d after RetryAll = %+v; want %+v due %v", n, i, a, b, wantDue)
+			}
+		}
+		if st1, _ := db.OutboxStats(t0); st1.Count != st0.Count || st1.Bytes != st0.Bytes {
+			t.Errorf("n=%d: stats %d msgs %d bytes; want %d, %d", n, st1.Count, st1.Bytes, st0.Count, st0.Bytes)
+		}
+	}
+}

@@ -47,15 +47,16 @@ func addPayment(tx *bolt.Tx, p Payment) error {
 	if err != nil {
 		return err
 	}
+	return putPayment(tx, p, rec)
+}
+
+// putPayment writes p, a payment of rec, with its order.
+func putPayment(tx *bolt.Tx, p Payment, rec *Record) error {
 	p.V, p.AfterExit = paymentV, !rec.State.Open()
-	v, err := json.Marshal(p)
-	if err != nil {
+	if err := putJSON(tx.Bucket(bucketPayments), payKey(p.RecordID, p.Order), p); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketPayments).Put(payKey(p.RecordID, p.Order), v); err != nil {
-		return err
-	}
-	if err := orders.Put([]byte(p.Order), []byte(p.RecordID)); err != nil {
+	if err := tx.Bucket(bucketOrders).Put([]byte(p.Order), []byte(p.RecordID)); err != nil {
 		return err
 	}
 	return bumpNewest(tx, p.PayTime)

@@ -324,21 +324,7 @@ func closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
 // AutoPay…) in the same transaction: either the exit and its uplinks are
 // all on disk, or none is. ErrRecordClosed if it was closed already.
 func (db *DB) CloseRecord(id string, exit Exit, msgs ...Message) (Record, error) {
-	var rec *Record
-	err := db.update("close record", func(tx *bolt.Tx) error {
-		old, err := getRecord(tx, id)
-		if err != nil {
-			return err
-		}
-		if rec, err = closeRecord(tx, old, exit); err != nil {
-			return err
-		}
-		return db.enqueue(tx, msgs)
-	})
-	if err != nil {
-		return Record{}, err
-	}
-	return *rec, nil
+	return db.settle("close record", id, func(Record, []Payment) (Exit, []Message, error) { return exit, msgs, nil })
 }
 
 // ImportOpen stores many new open records in one transaction, all or

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"laned/internal/atomicfile"
 )
 
 // Salvage: a damaged file is read page by page (pages.go) and everything
@@ -233,7 +235,7 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 	if err := os.Rename(tmp, path); err != nil {
 		return rep, fmt.Errorf("put salvaged file in place: %w", err)
 	}
-	syncDir(filepath.Dir(path))
+	_ = atomicfile.SyncDir(filepath.Dir(path))
 	return rep, nil
 }
 

@@ -18,27 +18,23 @@ const maxAdminBody = 1 << 20
 
 // faultJSON is a Fault on the admin API: the delay in milliseconds.
 type faultJSON struct {
-	Down      bool    `json:"down,omitempty"`
-	DelayMS   float64 `json:"delay_ms,omitempty"`
-	Hold      bool    `json:"hold,omitempty"`
-	Cut       bool    `json:"cut,omitempty"`
-	Malformed bool    `json:"malformed,omitempty"`
-	Status    int     `json:"status,omitempty"`
-	Message   string  `json:"message,omitempty"`
-	Times     int     `json:"times,omitempty"`
+	Fault
+	DelayMS float64 `json:"delay_ms,omitempty"`
 }
 
+// toFaultJSON is f as the admin API shows it.
 func toFaultJSON(f Fault) faultJSON {
-	return faultJSON{Down: f.Down, DelayMS: float64(f.Delay) / float64(time.Millisecond), Hold: f.Hold, Cut: f.Cut,
-		Malformed: f.Malformed, Status: f.Status, Message: f.Message, Times: f.Times}
+	return faultJSON{Fault: f, DelayMS: float64(f.Delay) / float64(time.Millisecond)}
 }
 
+// fault is the Fault the admin API was sent.
 func (j faultJSON) fault() (Fault, error) {
 	if j.DelayMS < 0 {
 		return Fault{}, errors.New("delay_ms must be ≥ 0")
 	}
-	return Fault{Down: j.Down, Delay: time.Duration(j.DelayMS * float64(time.Millisecond)), Hold: j.Hold, Cut: j.Cut,
-		Malformed: j.Malformed, Status: j.Status, Message: j.Message, Times: j.Times}, nil
+	f := j.Fault
+	f.Delay = time.Duration(j.DelayMS * float64(time.Millisecond))
+	return f, nil
 }
 
 // adminRoutes lists the admin API for GET /_sim/.

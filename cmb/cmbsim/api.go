@@ -118,7 +118,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		} else {
 			a = refuse(cmb.StatusMalformed, "not a form body: %v", parseErr)
 		}
-	case fault.Status != 0:
+	case fault.Status != cmb.StatusOK:
 		msg := fault.Message
 		if msg == "" {
 			msg = "refused (fault)"
@@ -140,9 +140,9 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// that a client that saw the cut finds it recorded as cut.
 	switch {
 	case fault.Down:
-	case fault.Cut && fault.Status == 0:
+	case fault.Cut && fault.Status == cmb.StatusOK:
 		u.Outcome = OutcomeCut
-	case fault.Malformed && fault.Status == 0:
+	case fault.Malformed && fault.Status == cmb.StatusOK:
 		u.Outcome = OutcomeMalformed
 	}
 	s.received = appendBounded(s.received, u, s.maxKept)
@@ -202,7 +202,7 @@ func (s *Sim) deliver(w http.ResponseWriter, r *http.Request, f Fault, held <-ch
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("service unavailable\n"))
 		return OutcomeDown
-	case f.Cut && f.Status == 0:
+	case f.Cut && f.Status == cmb.StatusOK:
 		rc := http.NewResponseController(w)
 		conn, _, err := rc.Hijack()
 		if err != nil {
@@ -212,7 +212,7 @@ func (s *Sim) deliver(w http.ResponseWriter, r *http.Request, f Fault, held <-ch
 		}
 		_ = conn.Close()
 		return OutcomeCut
-	case f.Malformed && f.Status == 0:
+	case f.Malformed && f.Status == cmb.StatusOK:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(malformedBody))

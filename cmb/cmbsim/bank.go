@@ -27,7 +27,7 @@ type ContactlessAnswers string
 const (
 	// ContactlessFull answers data {uid, limit} (uid 0 without an agreement).
 	ContactlessFull ContactlessAnswers = ""
-	// ContactlessNoData answers status 0 without data.
+	// ContactlessNoData answers cmb.StatusOK without data.
 	ContactlessNoData ContactlessAnswers = "no-data"
 	// ContactlessNoUID answers data without uid (only the limit, if any).
 	ContactlessNoUID ContactlessAnswers = "no-uid"
@@ -143,7 +143,7 @@ func (s *Sim) contactlessAnswerLocked(ep, plate string) any {
 		return nil
 	case ContactlessNoUID:
 		out := map[string]int64{}
-		if a.UID == 1 {
+		if a.Contactless() {
 			out["limit"] = a.Limit
 		}
 		return out

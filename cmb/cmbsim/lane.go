@@ -31,8 +31,8 @@ type BindRequest struct {
 	PostURL  string
 }
 
-// PayNotice is a pay callback to send; PayTime is now and PayType 99 when
-// zero, Order a fresh number when empty.
+// PayNotice is a pay callback to send; PayTime is now and PayType
+// cmb.PayCMB when zero, Order a fresh number when empty.
 type PayNotice struct {
 	Plate    string `json:"vpl_number"`
 	RecordID string `json:"record_id"`
@@ -73,7 +73,7 @@ func (s *Sim) call(ctx context.Context, name string, params url.Values) (cmb.Env
 }
 
 // Calc sends a calc: outCode only is an exit scan, plate only a plate query,
-// both an unlicensed exit scan. A "no order" answer (status 2) is returned
+// both an unlicensed exit scan. A "no order" answer (cmb.CalcNoRecord) is returned
 // as an ErrRejected error together with the answer's data (the plate).
 func (s *Sim) Calc(ctx context.Context, outCode *int, plate string) (cmb.CalcAnswer, error) {
 	v, err := cmb.CalcRequest{ParkCode: s.cfg.ParkCode, OutCode: outCode, VplNumber: plate}.Values()
@@ -140,7 +140,8 @@ func (s *Sim) Unbind(ctx context.Context, plate string) (cmb.Envelope, error) {
 
 // NoVpln sends a NoVpln: an unlicensed vehicle's driver scanned entry
 // inCode's QR code and the platform made the virtual plate. The answer's
-// status (0 open, 1 licensed vehicle, 2 no vehicle) is in the envelope.
+// status (cmb.StatusOK: the barrier opens; cmb.NoVplnLicensed,
+// cmb.NoVplnNoVehicle, cmb.NoVplnCannotAdmit) is in the envelope.
 func (s *Sim) NoVpln(ctx context.Context, plate string, inCode int) (cmb.Envelope, cmb.NoVplnAnswer, error) {
 	req := cmb.NoVplnRequest{ParkCode: s.cfg.ParkCode, VplNumber: plate, InCode: inCode}
 	v, err := req.Values()

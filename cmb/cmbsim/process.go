@@ -126,7 +126,7 @@ func (s *Sim) badLocked(err error, park int64) (answer, bool) {
 
 func (s *Sim) contactlessLocked(plate string) cmb.IndataAnswer {
 	if a, ok := s.agreements[plate]; ok {
-		return cmb.IndataAnswer{UID: 1, Limit: a.Limit}
+		return cmb.IndataAnswer{UID: cmb.UIDContactless, Limit: a.Limit}
 	}
 	return cmb.IndataAnswer{}
 }

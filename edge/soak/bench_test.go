@@ -243,8 +243,11 @@ func indataMsgs(tb testing.TB, n int, at time.Time) []store.Message {
 // BenchmarkOutboxEnqueue: one uplink queued per durable transaction, as a
 // lane does. Metric: msgs/s.
 func BenchmarkOutboxEnqueue(b *testing.B) {
-	benchOutboxEnqueue(b, b.N, 1)
+	benchOutboxEnqueue(b, b.N)
 }
+
+// benchOutboxEnqueue runs n iterations (TestBenchTable sets a floor).
+func benchOutboxEnqueue(b *testing.B, n int) { benchEnqueue(b, n, 1) }
 
 // enqueueCallers is how many goroutines BenchmarkOutboxEnqueueConcurrent
 // enqueues from: lanes, callbacks and timers of a busy car park.
@@ -255,14 +258,27 @@ const enqueueCallers = 16
 // durable, and concurrent calls share a commit (the store's group
 // commit). Metric: msgs/s.
 func BenchmarkOutboxEnqueueConcurrent(b *testing.B) {
-	benchOutboxEnqueue(b, b.N, enqueueCallers)
+	benchOutboxEnqueueConcurrent(b, b.N)
 }
 
-// benchOutboxEnqueue runs n enqueues, one uplink per Enqueue call, from
-// callers goroutines (TestBenchTable sets a floor on n).
-func benchOutboxEnqueue(b *testing.B, n, callers int) {
-	db := openStore(b, b.TempDir(), 0, nil)
-	defer db.Close()
+// benchOutboxEnqueueConcurrent runs n enqueues (TestBenchTable sets a floor).
+func benchOutboxEnqueueConcurrent(b *testing.B, n int) { benchEnqueue(b, n, enqueueCallers) }
+
+// emptyStore is a fresh store in a temporary directory.
+func emptyStore(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, _, err := store.Open(filepath.Join(tb.TempDir(), "laned.db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// benchEnqueue queues n Indata, one per Enqueue call, from callers
+// goroutines, and reports msgs/s.
+func benchEnqueue(b *testing.B, n, callers int) {
+	db := emptyStore(b)
 	msgs := indataMsgs(b, n, time.Now())
 	b.ResetTimer()
 	t0 := time.Now()
@@ -291,8 +307,7 @@ func BenchmarkOutboxDrain(b *testing.B) {
 
 // benchOutboxDrain runs n iterations (TestBenchTable sets a floor).
 func benchOutboxDrain(b *testing.B, n int) {
-	db := openStore(b, b.TempDir(), 0, nil)
-	defer db.Close()
+	db := emptyStore(b)
 	msgs := indataMsgs(b, n, time.Now())
 	for chunk := range slices.Chunk(msgs, 5000) {
 		if _, err := db.Enqueue(chunk...); err != nil {
@@ -349,14 +364,84 @@ type row struct {
 // exitsEach is how many exits of each path make bench times at each size.
 const exitsEach = 2000
 
-// The design's bounds for every exit path: p99 within 1 ms and within
-// 1.5× the bare commit's p99 of the same run.
+// The bounds for every exit path: the issue's target, p99 within 1.5×
+// the bare commit's p99 of the same run, and the design's absolute p99
+// within 1 ms.
 const (
 	exitTarget   = 1.5
 	exitBoundP99 = time.Millisecond
 )
 
 func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+
+func verdict(pass bool) string {
+	if pass {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// exitRows are the table's rows of one path at one size: one for a path
+// that the lane decides alone; for a contactless path, the lane's own
+// part (frame → AutoPay on the wire) against the same targets, and the
+// whole exit (frame → relay on the platform's answer) against bare commit
+// + bare round trip to the same platform, with the floor the spec sets
+// beside it (two durable commits + the round trip).
+func exitRows(r exitResult) []row {
+	what, to := "frame → relay", "relay"
+	if !r.path.relay {
+		what, to = "frame → decision", "decision"
+	}
+	open := fmt.Sprintf("%dk open", r.open/1000)
+	ratioTarget := fmt.Sprintf("p99 ≤ %.1f× baseline p99", exitTarget)
+	absTarget := fmt.Sprintf("p99 ≤ %v", exitBoundP99)
+	target := fmt.Sprintf("≤ %.1f× bare (issue 12); p99 ≤ 1 ms (design)", exitTarget)
+	// lane is a row against the bare commit: the ratio and the absolute
+	// bound, each with its own verdict.
+	lane := func(name, path, until string, p50, p99 time.Duration) row {
+		ratio := float64(p99) / float64(r.bp99)
+		met, abs := ratio <= exitTarget, p99 <= exitBoundP99
+		v := fmt.Sprintf("%.2f× — %s; p99 ≤ 1 ms — %s", ratio, verdict(met), verdict(abs))
+		if !abs && r.bp99 > exitBoundP99 {
+			v += fmt.Sprintf(" (the bare commit's own p99 is %.0f µs)", us(r.bp99))
+		}
+		return row{name,
+			fmt.Sprintf("p50 %.0f µs, p99 %.0f µs; %.1f pages/exit", us(p50), us(p99), r.pagesPerExit),
+			fmt.Sprintf("bare commit p50 %.0f µs, p99 %.0f µs; %.1f pages", us(r.bp50), us(r.bp99), r.barePages),
+			target, v,
+			map[string]any{"name": name, "path": path, "open_records": r.open, "exits": r.exits, "until": until,
+				"p50_us": us(p50), "p99_us": us(p99), "baseline": "bare single-key bbolt commit", "baseline_p50_us": us(r.bp50), "baseline_p99_us": us(r.bp99),
+				"ratio_p99": ratio, "target": ratioTarget, "met": met,
+				"absolute_target": absTarget, "absolute_met": abs, "baseline_absolute_met": r.bp99 <= exitBoundP99,
+				"pages_per_exit": r.pagesPerExit, "baseline_pages_per_commit": r.barePages}}
+	}
+	if !r.path.bound {
+		return []row{lane(fmt.Sprintf("exit %s, %s (%s)", r.path.name, open, what), r.path.name, to, r.p50, r.p99)}
+	}
+	own := lane(fmt.Sprintf("exit contactless, the lane's part, %s (frame → AutoPay durable and on the wire)", open), "contactless, the lane's part", "autopay on the wire", r.wp50, r.wp99)
+	own.value = fmt.Sprintf("p50 %.0f µs, p99 %.0f µs", us(r.wp50), us(r.wp99))
+	delete(own.fig, "pages_per_exit")
+	name := fmt.Sprintf("exit %s, %s (%s)", r.path.name, open, what)
+	ratio, floor := float64(r.p99)/float64(r.np99), float64(r.p99)/float64(r.fp99)
+	met := ratio <= exitTarget
+	full := row{name,
+		fmt.Sprintf("p50 %.0f µs, p99 %.0f µs; %.1f pages/exit", us(r.p50), us(r.p99), r.pagesPerExit),
+		fmt.Sprintf("bare commit + bare loopback round trip to the same cmbsim p50 %.0f µs, p99 %.0f µs (round trip alone p99 %.0f µs); floor by spec, 2 bare commits + round trip, p99 %.0f µs",
+			us(r.np50), us(r.np99), us(r.rtt99), us(r.fp99)),
+		fmt.Sprintf("≤ %.1f× bare commit + round trip; 1 ms n/a (the bank's answer is on the path)", exitTarget),
+		fmt.Sprintf("%.2f× — %s (%.2f× the floor)", ratio, verdict(met), floor),
+		map[string]any{"name": name, "path": r.path.name, "open_records": r.open, "exits": r.exits, "until": to,
+			"p50_us": us(r.p50), "p99_us": us(r.p99),
+			"baseline":        "bare single-key bbolt commit + bare loopback HTTP round trip to the same cmbsim, per exit",
+			"baseline_p50_us": us(r.np50), "baseline_p99_us": us(r.np99), "ratio_p99": ratio,
+			"target": ratioTarget, "met": met, "absolute_target": "none: released on the platform's answer (issue 11)",
+			"round_trip_p50_us": us(r.rtt50), "round_trip_p99_us": us(r.rtt99),
+			"commit_p50_us": us(r.bp50), "commit_p99_us": us(r.bp99),
+			"floor":        "2 bare commits + the round trip (the AutoPay durable before it goes, its outcome durable before the barrier)",
+			"floor_p50_us": us(r.fp50), "floor_p99_us": us(r.fp99), "ratio_p99_floor": floor,
+			"pages_per_exit": r.pagesPerExit, "baseline_pages_per_commit": r.barePages}}
+	return []row{own, full}
+}
 
 // TestBenchTable prints the design's targets, each beside its baseline
 // measured in the same run (make bench; LANED_BENCH=1), and writes them
@@ -366,38 +451,25 @@ func TestBenchTable(t *testing.T) {
 		t.Skip("the benchmark table: LANED_BENCH=1 (make bench)")
 	}
 	var rows []row
-	ok := func(pass bool) string {
-		if pass {
-			return "met"
-		}
-		return "MISSED"
-	}
+	ok := verdict
 	metric := func(r testing.BenchmarkResult, name string) float64 { return r.Extra[name] }
 
-	// Every exit path at 10k and 100k open records.
+	// Every exit path at 10k and 100k open records. Two verdicts each:
+	// the issue's target, p99 within 1.5× the bare commit's p99 of the
+	// same run ("met"), and the design's absolute p99 ≤ 1 ms, which a
+	// disk whose bare commit alone has a p99 above 1 ms cannot meet (the
+	// baseline's own figure is given beside it).
 	var cp50 float64
 	for _, open := range []int{10000, 100000} {
 		for _, r := range benchExits(t, open, exitsEach) {
-			what, to := "frame → relay", "relay"
-			if !r.path.relay {
-				what, to = "frame → decision", "decision"
-			}
-			name := fmt.Sprintf("exit %s, %dk open (%s)", r.path.name, open/1000, what)
-			ratio := float64(r.p99) / float64(r.bp99)
-			met := ratio <= exitTarget && r.p99 <= exitBoundP99
 			if open == 10000 && r.path.name == exitPaths[0].name {
 				cp50 = us(r.bp50)
 			}
-			rows = append(rows, row{name,
-				fmt.Sprintf("p50 %.0f µs, p99 %.0f µs; %.1f pages/exit", us(r.p50), us(r.p99), r.pagesPerExit),
-				fmt.Sprintf("bare commit p50 %.0f µs, p99 %.0f µs; %.1f pages", us(r.bp50), us(r.bp99), r.barePages),
-				"p99 ≤ 1 ms, ≤ 1.5× bare", fmt.Sprintf("%.2f× — %s", ratio, ok(met)),
-				map[string]any{"name": name, "path": r.path.name, "open_records": open, "exits": r.exits, "until": to,
-					"p50_us": us(r.p50), "p99_us": us(r.p99), "baseline_p50_us": us(r.bp50), "baseline_p99_us": us(r.bp99),
-					"ratio_p99": ratio, "target": fmt.Sprintf("p99 ≤ %v and ≤ %.1f× baseline p99", exitBoundP99, exitTarget), "met": met,
-					"pages_per_exit": r.pagesPerExit, "baseline_pages_per_commit": r.barePages}})
-			last := rows[len(rows)-1]
-			t.Logf("%s: %s; %s; %s", last.what, last.value, last.baseline, last.verdict) // kept if a later figure fails
+			rs := exitRows(r)
+			rows = append(rows, rs...)
+			for _, last := range rs {
+				t.Logf("%s: %s; %s; %s", last.what, last.value, last.baseline, last.verdict) // kept if a later figure fails
+			}
 		}
 	}
 
@@ -412,8 +484,8 @@ func TestBenchTable(t *testing.T) {
 			"ratio": rps / bare, "target": "≥ 0.6× baseline req/s", "met": rps >= 0.6*bare}})
 
 	// Outbox.
-	enq := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 3000), 1) })
-	enqc := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 10000), enqueueCallers) })
+	enq := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueue(b, max(b.N, 3000)) })
+	enqc := testing.Benchmark(func(b *testing.B) { benchOutboxEnqueueConcurrent(b, max(b.N, 10000)) })
 	dr := testing.Benchmark(func(b *testing.B) { benchOutboxDrain(b, max(b.N, 10000)) })
 	er, erc, drr := metric(enq, "msgs/s"), metric(enqc, "msgs/s"), metric(dr, "msgs/s")
 	cname := fmt.Sprintf("outbox enqueue, %d concurrent callers (group commit)", enqueueCallers)
@@ -575,4 +647,48 @@ func footprint(t *testing.T, n int) (rss, anon, file int64, start time.Duration)
 		}
 	}
 	return rss, anon, file, took
+}
+
+// TestExitRows: the table states the ratio target and the absolute bound
+// separately, and a contactless path gets the lane's own part against the
+// bare commit and the whole exit against bare commit + round trip.
+func TestExitRows(t *testing.T) {
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	free := exitResult{path: exitPaths[0], open: 10000, exits: 10, p50: ms(0.7), p99: ms(2.0), bp50: ms(0.6), bp99: ms(1.9)}
+	rs := exitRows(free)
+	if len(rs) != 1 {
+		t.Fatalf("exitRows(free) = %d rows; want 1", len(rs))
+	}
+	f := rs[0].fig
+	if f["met"] != true || f["absolute_met"] != false || f["baseline_absolute_met"] != false {
+		t.Errorf("free at 1.05×, p99 2 ms: met %v absolute_met %v baseline_absolute_met %v; want true false false", f["met"], f["absolute_met"], f["baseline_absolute_met"])
+	}
+	if want := "1.05× — met; p99 ≤ 1 ms — MISSED (the bare commit's own p99 is 1900 µs)"; rs[0].verdict != want {
+		t.Errorf("verdict = %q; want %q", rs[0].verdict, want)
+	}
+	for _, k := range []string{"name", "p50_us", "p99_us", "baseline_p50_us", "baseline_p99_us", "ratio_p99", "target", "met"} {
+		if _, ok := f[k]; !ok {
+			t.Errorf("free: no %q in %v", k, f)
+		}
+	}
+
+	var cl exitPath
+	for _, p := range exitPaths {
+		if p.bound {
+			cl = p
+		}
+	}
+	c := exitResult{path: cl, open: 100000, exits: 10, p50: ms(2), p99: ms(4), bp50: ms(0.5), bp99: ms(1),
+		wp50: ms(0.6), wp99: ms(1.2), rtt50: ms(0.2), rtt99: ms(0.5), np50: ms(0.8), np99: ms(2), fp50: ms(1.4), fp99: ms(3)}
+	rs = exitRows(c)
+	if len(rs) != 2 {
+		t.Fatalf("exitRows(contactless) = %d rows; want 2", len(rs))
+	}
+	own, full := rs[0].fig, rs[1].fig
+	if own["ratio_p99"] != 1.2 || own["met"] != true || own["absolute_met"] != false {
+		t.Errorf("lane's part: ratio %v met %v absolute_met %v; want 1.2 true false", own["ratio_p99"], own["met"], own["absolute_met"])
+	}
+	if full["ratio_p99"] != 2.0 || full["met"] != false || full["baseline_p99_us"] != 2000.0 || full["floor_p99_us"] != 3000.0 {
+		t.Errorf("full: ratio %v met %v baseline_p99_us %v floor_p99_us %v; want 2 false 2000 3000", full["ratio_p99"], full["met"], full["baseline_p99_us"], full["floor_p99_us"])
+	}
 }

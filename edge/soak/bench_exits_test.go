@@ -1,18 +1,24 @@
 package soak
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"laned/cmb"
+	"laned/cmb/cmbsim"
 	"laned/edge"
 	"laned/hal"
 	"laned/hal/camera"
@@ -34,7 +40,11 @@ type exitPath struct {
 	read   func(i int) string
 	// ago is how long before the run the path's vehicles entered.
 	ago time.Duration
-	// bound: give each vehicle a contactless binding.
+	// bound: give each vehicle a contactless binding (in the store and
+	// at the platform). Its AutoPay goes over loopback HTTP to a cmbsim in
+	// guaranteed mode, and the exit is timed twice: frame → the AutoPay on
+	// the wire (the lane's own part: decided, durable, handed to the
+	// platform client) and frame → relay (released on the answer).
 	bound bool
 }
 
@@ -44,8 +54,8 @@ var exitPaths = []exitPath{
 	{name: "look-alike plate (5 read as S)", relay: true, inside: func(i int) string { return fmt.Sprintf("京L%04d5", i) },
 		read: func(i int) string { return fmt.Sprintf("京L%04dS", i) }, ago: 10 * time.Minute},
 	// Contactless: the barrier rises on the AutoPay's answer (both modes):
-	// queued, sent to a platform that answers at once (guaranteed), the
-	// payment recorded, the record closed.
+	// queued, sent over loopback HTTP to a cmbsim that answers at once
+	// (guaranteed), the payment recorded, the record closed.
 	{name: "contactless, released on the AutoPay answer", relay: true, inside: func(i int) string { return fmt.Sprintf("沪C%05d", i) }, ago: 3 * time.Hour, bound: true},
 	{name: "priced, waiting for scan-to-pay", inside: func(i int) string { return fmt.Sprintf("苏E%05d", i) }, ago: 3 * time.Hour},
 	{name: "unknown plate", read: func(i int) string { return fmt.Sprintf("新F%05d", i) }},
@@ -77,6 +87,12 @@ type exitResult struct {
 	p50, p99, bp50, bp99    time.Duration
 	exits                   int
 	pagesPerExit, barePages float64 // pages written per exit and per bare commit
+	// A contactless path only: frame → AutoPay on the wire (wp), the
+	// bare round trip to the same cmbsim (rtt), bare commit + round trip
+	// per exit (np: the baseline of the full path), and two bare commits
+	// + round trip (fp: the floor the spec sets, as the AutoPay is durable
+	// before it goes and its outcome durable before the barrier moves).
+	wp50, wp99, rtt50, rtt99, np50, np99, fp50, fp99 time.Duration
 }
 
 // benchExits runs exits of every path (each) against a store of `open`
@@ -110,13 +126,31 @@ func benchExits(tb testing.TB, open, each int) []exitResult {
 			}
 		}
 	}
+	psim := cmbsim.New(cmbsim.Config{AppID: appID, Secret: secret, ParkCode: parkCode, Guaranteed: true, MaxKept: 1000})
+	platform := httptest.NewServer(psim.Handler())
+	defer platform.Close()
+	for _, p := range exitPaths {
+		for i := range each {
+			if p.bound {
+				if err := psim.AddAgreement(p.inside(i), 100000); err != nil {
+					tb.Fatal(err)
+				}
+			}
+		}
+	}
+	client, err := cmb.NewClient(cmb.Config{BaseURL: platform.URL, AppID: appID, Secret: secret, ParkCode: parkCode})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	up := &benchUplink{http: client, wire: make(chan time.Time, 1)}
+	rtt := bareRoundTrip(tb, platform.URL)
 	clk := clock.Real{}
 	lane := sim.NewLane(clk, sim.LaneConfig{Name: "exit1", CameraAddr: 1})
 	bar := &signalBarrier{Barrier: lane.Barrier, opened: make(chan time.Time, 1)}
 	decided := decisionLog{at: make(chan time.Time, 1)}
 	ctl, err := edge.New(edge.Config{ParkCode: parkCode, Guaranteed: true, Spaces: edge.Spaces{Total: 2 * open}, RetryBase: time.Hour, RetryCap: time.Hour},
 		[]edge.LaneConfig{{Name: "exit1", Kind: edge.Exit, Code: 1, Arming: lane.Arming, Safety: lane.Safety, Barrier: bar, Camera: lane.Camera}},
-		edge.Deps{Store: db, Tariff: benchTariff(tb), Uplink: answering{}, Clock: clk, Logger: slog.New(decided)})
+		edge.Deps{Store: db, Tariff: benchTariff(tb), Uplink: up, Clock: clk, Logger: slog.New(decided)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -133,6 +167,15 @@ func benchExits(tb testing.TB, open, each int) []exitResult {
 	if err := bare.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("b")); return err }); err != nil {
 		tb.Fatal(err)
 	}
+	bareCommit := func(key int) time.Duration {
+		t := time.Now()
+		if err := bare.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "%09d", key), []byte("x"))
+		}); err != nil {
+			tb.Fatal(err)
+		}
+		return time.Since(t)
+	}
 	dec := camera.LaneFrame{}.NewDecoder()
 	var out []exitResult
 	seq := 0
@@ -148,41 +191,62 @@ func benchExits(tb testing.TB, open, each int) []exitResult {
 				tb.Fatal(err)
 			}
 		}
-		seq += each
 		wait := decided.at
 		if p.relay {
 			wait = bar.opened
 		}
 		exits := make([]time.Duration, 0, each)
 		commits := make([]time.Duration, 0, each)
+		var wires, rtts, nets, floors []time.Duration
 		pages0 := db.PagesWritten()
 		bare0 := barePages(bare)
 		for i := range each {
+			select { // a stamp left by an earlier path's uplink
+			case <-up.wire:
+			default:
+			}
 			t0 := time.Now()
 			res := dec.Feed(frames[i], t0)
 			if len(res) != 1 || res[0].Frame == nil {
 				tb.Fatalf("%s: frame %d decoded to %+v", p.name, i, res)
 			}
 			lane.Camera.ShowEvent(res[0].Frame.Event)
+			if p.bound {
+				select {
+				case t1 := <-up.wire:
+					wires = append(wires, t1.Sub(t0))
+				case <-time.After(time.Minute):
+					tb.Fatalf("%s: exit %d (%s): no AutoPay on the wire within a minute", p.name, i, read(i))
+				}
+			}
 			select {
 			case t1 := <-wait:
 				exits = append(exits, t1.Sub(t0))
 			case <-time.After(time.Minute):
 				tb.Fatalf("%s: exit %d (%s): no decision within a minute", p.name, i, read(i))
 			}
-			t2 := time.Now()
-			if err := bare.Update(func(tx *bolt.Tx) error {
-				return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "%09d", seq+i), []byte("x"))
-			}); err != nil {
-				tb.Fatal(err)
+			c := bareCommit(seq + i)
+			commits = append(commits, c)
+			if p.bound {
+				c2, r := bareCommit(100_000_000+seq+i), rtt()
+				rtts, nets, floors = append(rtts, r), append(nets, c+r), append(floors, c+c2+r)
 			}
-			commits = append(commits, time.Since(t2))
 		}
 		pages := db.PagesWritten() - pages0
 		r := exitResult{path: p, open: open, exits: each, pagesPerExit: float64(pages) / float64(each), barePages: float64(barePages(bare)-bare0) / float64(each)}
 		r.p50, r.p99 = percentiles(exits)
 		r.bp50, r.bp99 = percentiles(commits)
+		if p.bound {
+			// The second bare commit of each exit is in barePages: count
+			// per commit.
+			r.barePages /= 2
+			r.wp50, r.wp99 = percentiles(wires)
+			r.rtt50, r.rtt99 = percentiles(rtts)
+			r.np50, r.np99 = percentiles(nets)
+			r.fp50, r.fp99 = percentiles(floors)
+		}
 		out = append(out, r)
+		seq += each
 		checkExits(tb, db, p, each)
 	}
 	return out
@@ -239,14 +303,67 @@ func TestExitPaths(t *testing.T) {
 		if r.exits != 20 || r.p99 <= 0 || r.bp99 <= 0 {
 			t.Errorf("%s: %+v; want 20 exits timed", r.path.name, r)
 		}
+		if r.path.bound && (r.wp99 <= 0 || r.wp99 > r.p99 || r.rtt99 <= 0 || r.np99 <= 0 || r.fp99 < r.np99) {
+			t.Errorf("%s: %+v; want the AutoPay on the wire before the relay, and the round trip and baselines timed", r.path.name, r)
+		}
 		t.Logf("%s: p50 %v p99 %v, bare p50 %v p99 %v; %.1f pages/exit, bare %.1f", r.path.name, r.p50, r.p99, r.bp50, r.bp99, r.pagesPerExit, r.barePages)
+		if r.path.bound {
+			t.Logf("%s: on the wire p50 %v p99 %v; bare round trip p50 %v p99 %v; bare commit + round trip p99 %v; 2 bare commits + round trip p99 %v", r.path.name, r.wp50, r.wp99, r.rtt50, r.rtt99, r.np99, r.fp99)
+		}
 	}
 }
 
-// answering is a platform that answers every uplink at once with status 0
-// (guaranteed mode): a contactless exit is released on that answer.
-type answering struct{}
+// benchUplink answers the uplinks of the paths that do not wait for the
+// platform at once with status 0, in process (their Outdata go in the
+// background and do not delay the next exit's commit with an HTTP
+// exchange); AutoPay and PayOrderStatus go over loopback HTTP to a cmbsim,
+// and wire receives the instant each AutoPay is handed to the client.
+type benchUplink struct {
+	http *cmb.Client
+	wire chan time.Time
+}
 
-func (answering) Send(context.Context, string, url.Values) (cmb.Envelope, error) {
+func (u *benchUplink) Send(ctx context.Context, ep string, v url.Values) (cmb.Envelope, error) {
+	switch ep {
+	case cmb.EpAutoPay:
+		select {
+		case u.wire <- time.Now():
+		default:
+		}
+		return u.http.Send(ctx, ep, v)
+	case cmb.EpPayOrderStatus:
+		return u.http.Send(ctx, ep, v)
+	}
 	return cmb.Envelope{Status: 0, Message: "success"}, nil
+}
+
+// bareRoundTrip returns a timed bare loopback HTTP round trip to the
+// platform at base: net/http POSTs a signed AutoPayStatus (a query that
+// changes nothing) and reads the whole answer, which must be status 0.
+func bareRoundTrip(tb testing.TB, base string) func() time.Duration {
+	tb.Helper()
+	v, err := cmb.AutoPayStatus{ParkCode: parkCode, VplNumber: "沪C00000"}.Values()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v.Set(cmb.ParamAppID, appID)
+	v.Set(cmb.ParamSign, cmb.SignFor(cmb.EpAutoPayStatus, v, secret))
+	body := []byte(v.Encode())
+	url := strings.TrimRight(base, "/") + "/api/" + cmb.EpAutoPayStatus
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	tb.Cleanup(hc.CloseIdleConnections)
+	return func() time.Duration {
+		t := time.Now()
+		resp, err := hc.Post(url, "application/x-www-form-urlencoded", bytes.NewReader(body))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		d := time.Since(t)
+		if err != nil || resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"status":0`)) {
+			tb.Fatalf("bare round trip: %d %q %v", resp.StatusCode, b, err)
+		}
+		return d
+	}
 }
