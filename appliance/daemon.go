@@ -99,9 +99,10 @@ type Daemon struct {
 	ln     net.Listener
 	http   *http.Server
 	audits chan store.AuditEvent // refused callbacks, written off the request path
-	// updates has the update installed (pulled or applied at the
-	// console): Run stops and systemd starts the new binary.
-	updates chan update.Result
+	// restart is the one way into an installed update, pulled or
+	// applied at the console (update.Restart): Run stops on its request
+	// and systemd starts the new binary.
+	restart *update.Restart
 	sd      *notifier
 	cams    *netCameras  // network cameras: their listener and pictures
 	lock    *DataDirLock // data_dir's lock: the field tools see laned running
@@ -122,7 +123,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Opt
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, opt: opt, log: logger, base: clock.Or(opt.Clock), audits: make(chan store.AuditEvent, 64), updates: make(chan update.Result, 1)}
+	d := &Daemon{cfg: cfg, opt: opt, log: logger, base: clock.Or(opt.Clock), audits: make(chan store.AuditEvent, 64), restart: update.NewRestart(nil, time.Second)}
 	defer func() {
 		if err != nil {
 			d.close()

@@ -92,12 +92,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			d.log.Error("update pulls disabled", "err", err)
 		} else {
 			go func() {
-				r, err := u.Run(ctlCtx)
-				if err != nil && ctlCtx.Err() == nil {
+				// An install asks d.restart and ends Run.
+				if _, err := u.Run(ctlCtx); err != nil && ctlCtx.Err() == nil {
 					d.log.Error("update pulls stopped", "err", err)
-				}
-				if r.Installed {
-					d.installed(r)
 				}
 			}()
 		}
@@ -125,7 +122,7 @@ loop:
 				break loop
 			}
 			d.log.Info("trial committed", "version", d.opt.Version)
-		case r := <-d.updates:
+		case r := <-d.restart.Requested():
 			d.log.Info("update installed: restarting into it", "version", r.Version, "from", r.From)
 			break loop
 		}

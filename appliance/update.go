@@ -35,7 +35,7 @@ func (d *Daemon) updateOptions(doer update.HTTPDoer) (update.Options, error) {
 		}
 	}
 	o, err := d.cfg.Updates().UpdateOptions(live, d.cfg.Path, d.opt.Version)
-	o.HTTP, o.Logger = doer, d.log.With("part", "update")
+	o.HTTP, o.Logger, o.Restart = doer, d.log.With("part", "update"), d.restart
 	return o, err
 }
 
@@ -53,9 +53,9 @@ func (d *Daemon) updater() (*update.Updater, error) {
 	return update.New(o)
 }
 
-// consoleUpdate applies an update bundle from the console and, when it was
-// installed, restarts into it the way a pulled update does: the daemon
-// stops (once the console has answered) and systemd starts the new binary.
+// consoleUpdate applies an update bundle from the console; an install
+// asks d.restart, as a pulled one does: the daemon stops (a second later,
+// once the console has answered) and systemd starts the new binary.
 func (d *Daemon) consoleUpdate(ctx context.Context, path string) (string, error) {
 	o, err := d.updateOptions(&http.Client{Timeout: time.Minute})
 	if err != nil {
@@ -68,19 +68,7 @@ func (d *Daemon) consoleUpdate(ctx context.Context, path string) (string, error)
 	if !res.Installed {
 		return fmt.Sprintf("nothing installed: offered %s, running %s: %s", orUnknown(res.Version), res.From, res.Detail), nil
 	}
-	go func() { // let the console answer first
-		time.Sleep(time.Second)
-		d.installed(res)
-	}()
 	return fmt.Sprintf("installed %s over %s, on trial; laned restarts now", res.Version, res.From), nil
-}
-
-// installed hands an installed update to Run, which restarts into it.
-func (d *Daemon) installed(r update.Result) {
-	select {
-	case d.updates <- r:
-	default: // one restart is enough
-	}
 }
 
 // orUnknown is s, or "unknown" when empty.

@@ -16,7 +16,9 @@ import (
 
 // Console is the technician console's view of the appliance: the
 // Controller plus what only the daemon knows (its configuration, the
-// updater, the board). It implements console.Backend.
+// updater, the board). It implements the roles of a console.Backend
+// (see Roles); what it shows of the lanes and the uplinks it takes from
+// the controller's snapshots, never from under their locks.
 type Console struct {
 	Ctl   *Controller
 	Clock *SaneClock     // nil: the controller's clock, never "unset"
@@ -24,17 +26,54 @@ type Console struct {
 	// Who names the console in the audit log, e.g. "console serial".
 	Who string
 
-	ConfigText   func() string // the configuration, secrets masked
-	VersionText  string
-	NetEndpoint  string
-	NetProbe     func(ctx context.Context) error // nil: report the last uplink's outcome
+	ConfigText  func() string // the configuration, secrets masked
+	VersionText string
+	NetEndpoint string
+	NetProbe    func(ctx context.Context) error // nil: report the last uplink's outcome
+	// UpdateStat and UpdateApplyF: both or neither; neither: updates
+	// are not configured.
 	UpdateStat   func() (string, error)
 	UpdateApplyF func(ctx context.Context, path string) (string, error)
 	SimF         func(ctx context.Context, args []string) (string, error) // nil: not the sim board
 	Ports        map[string]string                                        // lane → "/dev/ttyUSB0 @ 115200"
 }
 
-var _ console.Backend = (*Console)(nil)
+// Roles is b as a console.Backend (and the compile-time check that b
+// plays each role): without the update role when updates
+// are not configured, without the sim role off the sim board (where
+// Sim answers console.ErrNotSim).
+func (b *Console) Roles() console.Backend {
+	r := console.Backend{Lanes: b, Records: b, Queue: b, System: b, Display: b}
+	if b.UpdateStat != nil && b.UpdateApplyF != nil {
+		r.Update = b
+	}
+	if b.SimF != nil {
+		r.Sim = b
+	}
+	return r
+}
+
+// loopsSince is when lane l's arming and safety loops last changed.
+func (l *lane) loopsSince() [2]time.Time {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	return l.since
+}
+
+// recentFrames is a copy of the last reports of l's camera, newest last.
+func (l *lane) recentFrames() []hal.PlateEvent {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	return slices.Clone(l.frames)
+}
+
+// uplinkState is the outbox's last delivery and the platform's last
+// known reachability.
+func (c *Controller) uplinkState() (lastSent time.Time, net netState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastSent, c.netLast
+}
 
 func (b *Console) zone() *time.Location {
 	if b.Zone != nil {
@@ -101,9 +140,7 @@ func (b *Console) LaneClose(ctx context.Context, lane, reason string) error {
 func (b *Console) Loops() []console.LoopInfo {
 	var out []console.LoopInfo
 	for _, l := range b.Ctl.lanes {
-		l.snapMu.Lock()
-		since := l.since
-		l.snapMu.Unlock()
+		since := l.loopsSince()
 		out = append(out,
 			console.LoopInfo{Lane: l.cfg.Name, Name: "arming", Occupied: l.cfg.Arming.Occupied(), Since: since[0]},
 			console.LoopInfo{Lane: l.cfg.Name, Name: "safety", Occupied: l.cfg.Safety.Occupied(), Since: since[1]},
@@ -112,31 +149,13 @@ func (b *Console) Loops() []console.LoopInfo {
 	return out
 }
 
-func colourName(c int) string {
-	switch c {
-	case hal.ColourBlue:
-		return "blue"
-	case hal.ColourYellow:
-		return "yellow"
-	case hal.ColourWhite:
-		return "white"
-	case hal.ColourBlack:
-		return "black"
-	case hal.ColourGreen:
-		return "green"
-	}
-	return "unknown"
-}
-
 func (b *Console) Camera(lane string) (console.CameraInfo, error) {
 	l, ok := b.Ctl.byName[lane]
 	if !ok {
 		return console.CameraInfo{}, fmt.Errorf("lane %q: %w", lane, console.ErrNotFound)
 	}
 	info := console.CameraInfo{Lane: lane, Port: b.Ports[lane], Online: l.cfg.Camera.Online()}
-	l.snapMu.Lock()
-	frames := append([]hal.PlateEvent(nil), l.frames...)
-	l.snapMu.Unlock()
+	frames := l.recentFrames()
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		if info.LastSeen.IsZero() {
@@ -145,7 +164,7 @@ func (b *Console) Camera(lane string) (console.CameraInfo, error) {
 		fi := console.FrameInfo{At: f.At, Kind: f.Kind.String(), Plate: f.Plate, Conf: f.Conf, Err: f.Detail}
 		fi.Full, fi.Crop, fi.LowConf = frameExtras(l, f)
 		if f.Kind == hal.KindPlate {
-			fi.Colour = colourName(f.Colour)
+			fi.Colour = hal.ColourName(f.Colour)
 		}
 		info.Frames = append(info.Frames, fi)
 	}
@@ -165,7 +184,7 @@ func (b *Console) laneName(kind LaneKind, code int) string {
 
 func (b *Console) recordInfo(r store.Record) console.RecordInfo {
 	info := console.RecordInfo{
-		ID: r.ID, Plate: r.Plate, Colour: colourName(r.PlateColor), State: r.State.String(),
+		ID: r.ID, Plate: r.Plate, Colour: hal.ColourName(r.PlateColor), State: r.State.String(),
 		EntryLane: b.laneName(Entry, r.InCode), EntryAt: r.InTime, FeeFen: r.Fees.Total, PaidFen: r.Fees.Paid,
 	}
 	if r.Unlicensed {
@@ -275,12 +294,11 @@ func (b *Console) Queue() console.QueueInfo {
 	if st.Count > 0 {
 		q.Oldest = now.Add(-st.OldestAge)
 	}
-	b.Ctl.mu.Lock()
-	q.LastSent = b.Ctl.lastSent
-	if !b.Ctl.netLast.OK && !b.Ctl.netLast.At.IsZero() {
-		q.LastErrorAt = b.Ctl.netLast.At
+	var net netState
+	q.LastSent, net = b.Ctl.uplinkState()
+	if !net.OK && !net.At.IsZero() {
+		q.LastErrorAt = net.At
 	}
-	b.Ctl.mu.Unlock()
 	return q
 }
 
@@ -340,9 +358,7 @@ func (b *Console) Config() string {
 }
 
 func (b *Console) lastNet() console.NetInfo {
-	b.Ctl.mu.Lock()
-	defer b.Ctl.mu.Unlock()
-	n := b.Ctl.netLast
+	_, n := b.Ctl.uplinkState()
 	return console.NetInfo{Endpoint: b.NetEndpoint, Reachable: n.OK, CheckedAt: n.At, Err: n.Detail}
 }
 
@@ -397,14 +413,14 @@ func (b *Console) Report(day string) (string, error) {
 
 func (b *Console) UpdateStatus() (string, error) {
 	if b.UpdateStat == nil {
-		return "updates are not configured", nil
+		return "", console.ErrNoUpdates
 	}
 	return b.UpdateStat()
 }
 
 func (b *Console) UpdateApply(ctx context.Context, path string) (string, error) {
 	if b.UpdateApplyF == nil {
-		return "", errors.New("updates are not configured on this controller")
+		return "", console.ErrNoUpdates
 	}
 	b.Ctl.audit("update", 0, "%s: update apply %s", b.who(), path)
 	return b.UpdateApplyF(ctx, path)

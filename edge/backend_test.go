@@ -19,7 +19,7 @@ func TestConsoleBackend(t *testing.T) {
 	h.exit.Arrive("京A12345")
 	h.settle()
 	b := &Console{Ctl: h.ctl, Who: "console test", VersionText: "v9.9.9", ConfigText: func() string { return "appsecret = ****" }}
-	c := console.New(console.Options{Backend: b, Clock: h.clk})
+	c := console.New(console.Options{Backend: b.Roles(), Clock: h.clk})
 	tests := []struct {
 		cmd  string
 		want []string
@@ -67,5 +67,30 @@ func TestConsoleBackend(t *testing.T) {
 	}
 	if _, err := b.Sim(context.Background(), []string{"x"}); err != console.ErrNotSim {
 		t.Errorf("Sim on a backend without a board = %v; want ErrNotSim", err)
+	}
+}
+
+// TestConsoleRoles: the update and sim roles are there only when the
+// daemon gives them, so the console answers "not configured" and "not the
+// sim board" itself.
+func TestConsoleRoles(t *testing.T) {
+	noop := func(context.Context, string) (string, error) { return "", nil }
+	tests := []struct {
+		name             string
+		b                Console
+		wantUpd, wantSim bool
+	}{
+		{name: "bare", b: Console{}},
+		{name: "updates", b: Console{UpdateStat: func() (string, error) { return "", nil }, UpdateApplyF: noop}, wantUpd: true},
+		{name: "sim", b: Console{SimF: func(context.Context, []string) (string, error) { return "", nil }}, wantSim: true},
+	}
+	for _, tt := range tests {
+		r := tt.b.Roles()
+		if r.Lanes == nil || r.Records == nil || r.Queue == nil || r.System == nil || r.Display == nil {
+			t.Errorf("%s: Roles() = %+v; want lanes, records, queue, system and display", tt.name, r)
+		}
+		if gotUpd, gotSim := r.Update != nil, r.Sim != nil; gotUpd != tt.wantUpd || gotSim != tt.wantSim {
+			t.Errorf("%s: Roles() update %v, sim %v; want %v, %v", tt.name, gotUpd, gotSim, tt.wantUpd, tt.wantSim)
+		}
 	}
 }

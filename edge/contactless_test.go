@@ -185,7 +185,7 @@ func TestOfflineReleaseRefusedArrearsCollected(t *testing.T) {
 		t.Error("no arrears audit")
 	}
 	// The console shows it: arrears, records, record.
-	con := console.New(console.Options{Backend: &Console{Ctl: h.ctl, Who: "test"}, Clock: h.clk})
+	con := console.New(console.Options{Backend: (&Console{Ctl: h.ctl, Who: "test"}).Roles(), Clock: h.clk})
 	for cmd, want := range map[string]string{
 		"arrears 沪C88888":    first.ID,
 		"records 沪C88888":    "5.00 arrears (欠费)",

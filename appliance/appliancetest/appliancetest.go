@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"laned/edge/console"
 	"laned/edge/console/consoletest"
-	"laned/hal/clock"
 	"laned/internal/progress"
 	"net"
 	"os"
@@ -116,16 +115,10 @@ func (p *PTY) Expect(want string) string {
 }
 
 // T0 is the console tests' time: NewConsole's backend and clock start at it.
-var T0 = time.Date(2025, 3, 1, 6, 3, 22, 0, time.UTC)
+var T0 = consoletest.T0
 
 // NewConsole is a console over a consoletest backend at T0, in UTC+8.
 func NewConsole(t *testing.T, opts console.Options) (*console.Console, *consoletest.Backend) {
 	t.Helper()
-	b := consoletest.New(T0)
-	opts.Backend = b
-	if opts.Clock == nil {
-		opts.Clock = clock.NewFake(T0)
-	}
-	opts.Location = time.FixedZone("CST", 8*3600)
-	return console.New(opts), b
+	return consoletest.NewConsole(t, opts)
 }

@@ -20,7 +20,7 @@ func (d *demo) forever(ctx context.Context, socket string) error {
 		NetEndpoint: "platform simulator",
 		SimF:        d.app.SimCommand,
 	}
-	c := console.New(console.Options{Backend: b, Clock: d.clk, Location: d.zone, Name: "laned demo"})
+	c := console.New(console.Options{Backend: b.Roles(), Clock: d.clk, Location: d.zone, Name: "laned demo"})
 	fmt.Fprintf(d.out, "\nThe demo keeps running in real time. In another terminal:\n  laned console -socket %s\nthen try: help, status, sim help. Ctrl-C here ends the demo.\n", socket)
 	// Simulated time now follows real time.
 	go func() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"laned/appliance/appliancetest"
 	"net"
@@ -15,6 +16,7 @@ import (
 
 	"laned/appliance"
 	"laned/edge/console"
+	"laned/edge/console/consoletest"
 )
 
 // startConsoleSocket serves a console on a socket in a temp dir until the test ends.
@@ -76,14 +78,7 @@ func TestConsoleClientOverSocket(t *testing.T) {
 				t.Fatalf("run(console) = %v (stderr %q)", err, errb.String())
 			}
 			got := out.String()
-			rest := got
-			for _, w := range tt.want {
-				i := strings.Index(rest, w)
-				if i < 0 {
-					t.Fatalf("run(console) with %q printed\n%s\nwant (in order) %q", tt.input, got, w)
-				}
-				rest = rest[i+len(w):]
-			}
+			consoletest.WantInOrder(t, fmt.Sprintf("run(console) with %q", tt.input), got, tt.want...)
 			if strings.Contains(got, "lane 9 open\r\n") {
 				t.Errorf("the socket console echoed input (the local terminal does): %q", got)
 			}

@@ -15,15 +15,26 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
-// Backend is what the console asks. The appliance implements it; every
-// method must be safe for concurrent use (several sessions may run at
-// once). Mutating methods (LaneOpen, LaneClose, QueueRetry, UpdateApply,
-// Sim) are audited by the Backend. Times are shown in the zone of
-// Options.Location.
-type Backend interface {
-	// Status is the one-screen summary; Net in it is the last known
-	// reachability, not a new probe.
-	Status() StatusInfo
+// Backend is what the console asks, one role at a time. The appliance
+// implements the roles; every method must be safe for concurrent use
+// (several sessions may run at once). Mutating methods (LaneOpen,
+// LaneClose, QueueRetry, UpdateApply, Sim) are audited by their role.
+// Times are shown in the zone of Options.Location.
+type Backend struct {
+	Lanes   LaneBackend   // required
+	Records RecordBackend // required
+	Queue   QueueBackend  // required
+	System  SystemBackend // required
+	// Update nil: updates are not configured on this controller.
+	Update UpdateBackend
+	// Sim nil: not the sim board.
+	Sim SimBackend
+	// Display nil: no boards ("no display" for every lane).
+	Display DisplayBackend
+}
+
+// LaneBackend is the lanes: barriers, loops and cameras.
+type LaneBackend interface {
 	Lanes() []LaneInfo
 	// LaneOpen raises the barrier of lane; reason is required and audited.
 	LaneOpen(ctx context.Context, lane, reason string) error
@@ -34,6 +45,10 @@ type Backend interface {
 	// Camera returns the camera of lane, with its last frames, newest
 	// first; ErrNotFound for an unknown lane.
 	Camera(lane string) (CameraInfo, error)
+}
+
+// RecordBackend is the parking records and what they are worth.
+type RecordBackend interface {
 	// Records returns up to limit records, newest first; plate "" means
 	// any plate, otherwise the records of that plate (look-alikes too).
 	Records(plate string, limit int) ([]RecordInfo, error)
@@ -42,34 +57,54 @@ type Backend interface {
 	// Arrears lists the arrears (欠费) of plate, or of every plate when
 	// plate is "".
 	Arrears(plate string) ([]ArrearInfo, error)
-	Queue() QueueInfo
-	// QueueRetry wakes the outbox to retry now; it returns how many
-	// uplinks are due.
-	QueueRetry(ctx context.Context) (int, error)
 	// Quote prices the open record of plate as if it left now;
 	// ErrNotFound if the plate has no open record.
 	Quote(plate string) (QuoteInfo, error)
 	// QuoteMinutes prices a stay of minutes with the configured tariff.
 	QuoteMinutes(minutes int) (QuoteInfo, error)
-	Spaces() SpacesInfo
-	// Config is the running configuration as text, secrets already
-	// masked.
-	Config() string
-	// Net probes the platform now.
-	Net(ctx context.Context) (NetInfo, error)
-	Time() TimeInfo
-	// Log returns the last n audit entries, newest first.
-	Log(n int) []LogLine
 	// Report renders the reconciliation of a day (YYYY-MM-DD in the car
 	// park's zone; "" is today) as a table; a bad date is an error that
 	// says which dates are valid.
 	Report(day string) (string, error)
+}
+
+// QueueBackend is the uplink outbox and the platform it sends to.
+type QueueBackend interface {
+	Queue() QueueInfo
+	// QueueRetry wakes the outbox to retry now; it returns how many
+	// uplinks are due.
+	QueueRetry(ctx context.Context) (int, error)
+	// Net probes the platform now.
+	Net(ctx context.Context) (NetInfo, error)
+}
+
+// SystemBackend is the appliance as a whole: its summary, clock,
+// configuration, audit log and version.
+type SystemBackend interface {
+	// Status is the one-screen summary; Net in it is the last known
+	// reachability, not a new probe.
+	Status() StatusInfo
+	Spaces() SpacesInfo
+	// Config is the running configuration as text, secrets already
+	// masked.
+	Config() string
+	Time() TimeInfo
+	// Log returns the last n audit entries, newest first.
+	Log(n int) []LogLine
+	Version() string
+}
+
+// UpdateBackend is the software update.
+type UpdateBackend interface {
 	UpdateStatus() (string, error)
 	// UpdateApply installs the signed bundle at path.
 	UpdateApply(ctx context.Context, path string) (string, error)
-	Version() string
-	// Sim drives the simulated hardware (args after "sim"); ErrNotSim
-	// when the board is not the sim board.
+}
+
+// SimBackend drives the simulated hardware.
+type SimBackend interface {
+	// Sim runs a sim command (args after "sim"); ErrNotSim when the
+	// board is not the sim board.
 	Sim(ctx context.Context, args []string) (string, error)
 }
 

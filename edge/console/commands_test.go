@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,24 +12,13 @@ import (
 
 	"laned/edge/console"
 	"laned/edge/console/consoletest"
-	"laned/hal/clock"
 )
 
-var t0 = time.Date(2025, 3, 1, 6, 3, 22, 0, time.UTC) // 14:03:22 in Shanghai
+var t0 = consoletest.T0 // 14:03:22 in Shanghai
 
 func newConsole(t *testing.T, opts console.Options) (*console.Console, *consoletest.Backend) {
 	t.Helper()
-	b := consoletest.New(t0)
-	if opts.Backend == nil {
-		opts.Backend = b
-	}
-	if opts.Clock == nil {
-		opts.Clock = clock.NewFake(t0)
-	}
-	if opts.Location == nil {
-		opts.Location = time.FixedZone("CST", 8*3600)
-	}
-	return console.New(opts), b
+	return consoletest.NewConsole(t, opts)
 }
 
 // TestExec runs each command as run(args, stdout) and checks what it says.
@@ -179,14 +169,7 @@ func TestExec(t *testing.T) {
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Fatalf("Exec(%q) = %v; want an error containing %q", tt.args, err, tt.wantErr)
 			}
-			rest := got
-			for _, w := range tt.want {
-				i := strings.Index(rest, w)
-				if i < 0 {
-					t.Fatalf("Exec(%q) printed\n%s\nwant it to contain (in order) %q", tt.args, got, w)
-				}
-				rest = rest[i+len(w):]
-			}
+			consoletest.WantInOrder(t, fmt.Sprintf("Exec(%q)", tt.args), got, tt.want...)
 			if calls := b.CallList(); !slices.Equal(calls, tt.wantCalls) {
 				t.Errorf("Exec(%q) backend calls = %q; want %q", tt.args, calls, tt.wantCalls)
 			}
@@ -227,5 +210,66 @@ func TestFormatFen(t *testing.T) {
 		if got := console.FormatFen(tt.fen); got != tt.want {
 			t.Errorf("FormatFen(%d) = %q; want %q", tt.fen, got, tt.want)
 		}
+	}
+}
+
+// TestOptionalRoles: a Backend without the update, sim or display role
+// answers as a controller without updates, sim board or boards.
+func TestOptionalRoles(t *testing.T) {
+	tests := []struct {
+		args    string
+		want    string // the output
+		wantErr string // the whole error
+	}{
+		{args: "update status", want: "updates are not configured\n"},
+		{args: "update apply /x", wantErr: "update apply /x: updates are not configured on this controller"},
+		{args: "sim plate entry1 京A12345", wantErr: "sim: this is not the sim board: sim commands drive simulated hardware only; use lane, loops and camera here"},
+		{args: "display 1", wantErr: "display: entry1: the lane has no display board"},
+		{args: "say 2 hello", wantErr: "say: exit1: the lane has no display board"},
+		{args: "qr 2", wantErr: "qr: exit1: not available"},
+		{args: "version", want: "v1.2.3\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			b := consoletest.New(t0)
+			roles := b.Roles()
+			roles.Update, roles.Sim, roles.Display = nil, nil, nil
+			c, _ := newConsole(t, console.Options{Backend: roles})
+			var out bytes.Buffer
+			err := c.Exec(context.Background(), strings.Fields(tt.args), &out)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if out.String() != tt.want || gotErr != tt.wantErr {
+				t.Errorf("Exec(%q) = %q, %q; want %q, %q", tt.args, out.String(), gotErr, tt.want, tt.wantErr)
+			}
+			if calls := b.CallList(); len(calls) != 0 {
+				t.Errorf("Exec(%q) backend calls = %q; want none", tt.args, calls)
+			}
+		})
+	}
+}
+
+// TestNewWantsRequiredRoles: a Backend missing a required role is a
+// wiring mistake New reports at once, not a nil call later.
+func TestNewWantsRequiredRoles(t *testing.T) {
+	full := consoletest.New(t0).Roles()
+	for name, drop := range map[string]func(*console.Backend){
+		"lanes":   func(b *console.Backend) { b.Lanes = nil },
+		"records": func(b *console.Backend) { b.Records = nil },
+		"queue":   func(b *console.Backend) { b.Queue = nil },
+		"system":  func(b *console.Backend) { b.System = nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := full
+			drop(&b)
+			defer func() {
+				if recover() == nil {
+					t.Errorf("New without %s did not panic", name)
+				}
+			}()
+			console.New(console.Options{Backend: b})
+		})
 	}
 }

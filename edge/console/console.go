@@ -15,7 +15,7 @@ import (
 
 // Options configure a Console.
 type Options struct {
-	Backend Backend      // required
+	Backend Backend      // its required roles must not be nil
 	Logger  *slog.Logger // nil: discard
 	// PIN, if not nil, is asked before the first command (the serial
 	// console); nil for the root-only socket.
@@ -46,10 +46,11 @@ type Console struct {
 	idle   time.Duration
 }
 
-// New returns a Console over opts.Backend, which must not be nil.
+// New returns a Console over opts.Backend, whose required roles must
+// not be nil.
 func New(opts Options) *Console {
-	if opts.Backend == nil {
-		panic("console: New without a Backend")
+	if b := opts.Backend; b.Lanes == nil || b.Records == nil || b.Queue == nil || b.System == nil {
+		panic("console: New without a Backend's lanes, records, queue and system")
 	}
 	c := &Console{
 		b: opts.Backend, log: opts.Logger, pin: opts.PIN, clk: clock.Or(opts.Clock),
@@ -165,7 +166,7 @@ func crlf(b []byte) []byte {
 }
 
 func (s *session) greet() {
-	fmt.Fprintf(&s.out, "\nlaned technician console (%s), version %s\n", s.c.name, s.c.b.Version())
+	fmt.Fprintf(&s.out, "\nlaned technician console (%s), version %s\n", s.c.name, s.c.b.System.Version())
 	if s.authed {
 		s.out.WriteString("type help for the commands, Ctrl-D or exit to leave\n")
 	}

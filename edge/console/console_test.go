@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"laned/edge/console"
+	"laned/edge/console/consoletest"
 	"laned/hal/clock"
 	"laned/internal/syncbuf"
 )
@@ -40,14 +41,7 @@ func serve(t *testing.T, c *console.Console, in string) string {
 
 func wantInOrder(t *testing.T, what, got string, want ...string) {
 	t.Helper()
-	rest := got
-	for _, w := range want {
-		i := strings.Index(rest, w)
-		if i < 0 {
-			t.Fatalf("%s wrote\n%q\nwant it to contain (in order) %q", what, got, w)
-		}
-		rest = rest[i+len(w):]
-	}
+	consoletest.WantInOrder(t, what, got, want...)
 }
 
 func TestServeSession(t *testing.T) {

@@ -40,40 +40,33 @@ type DisplayInfo struct {
 	Fails   uint64
 }
 
-func init() {
-	add := []command{
-		{"display", "display N [test]", "a lane's board: what it shows, whether it is reached; test shows a pattern", "N is the lane's name or number (see lanes). display N shows the lines the lane last put on its board, the last voice and whether the board's line takes commands. display N test shows a test pattern on every line and says a test sentence.", cmdDisplay},
-		{"say", "say N TEXT", "make a lane's board say TEXT", "TEXT is spoken with the board's voice table (words it has are played from its voices, the rest as text for boards with text-to-speech): say exit1 \"请缴费 15 元\".", cmdSay},
-		{"qr", "qr N", "the dynamic pay QR code's URL of a lane, to test with a phone", "Prints the URL the exit's QR code carries (park code, the plate standing there, the lane's number as berth) and the code itself in half blocks, for a terminal with light text on a dark background: scan it with a phone.", cmdQR},
-	}
-	// Before sim and exit, so that help keeps its order.
-	at := len(commands) - 2
-	commands = append(commands[:at], append(add, commands[at:]...)...)
-	for i := range commands {
-		commandIndex[commands[i].name] = &commands[i]
-	}
-	commandIndex["quit"] = commandIndex["exit"]
+// displayCommands show and drive the lanes' boards.
+var displayCommands = []command{
+	{"display", "display N [test]", "a lane's board: what it shows, whether it is reached; test shows a pattern", "N is the lane's name or number (see lanes). display N shows the lines the lane last put on its board, the last voice and whether the board's line takes commands. display N test shows a test pattern on every line and says a test sentence.", cmdDisplay},
+	{"say", "say N TEXT", "make a lane's board say TEXT", "TEXT is spoken with the board's voice table (words it has are played from its voices, the rest as text for boards with text-to-speech): say exit1 \"请缴费 15 元\".", cmdSay},
+	{"qr", "qr N", "the dynamic pay QR code's URL of a lane, to test with a phone", "Prints the URL the exit's QR code carries (park code, the plate standing there, the lane's number as berth) and the code itself in half blocks, for a terminal with light text on a dark background: scan it with a phone.", cmdQR},
 }
 
-func (c *Console) displays() (DisplayBackend, error) {
-	d, ok := c.b.(DisplayBackend)
-	if !ok {
-		return nil, ErrNoDisplay
+// board resolves the lane argument of command name to the lane and the
+// boards; ErrNoDisplay without them.
+func (c *Console) board(name, arg string) (string, DisplayBackend, error) {
+	lane, err := c.laneArg(name, arg)
+	if err != nil {
+		return "", nil, err
 	}
-	return d, nil
+	if c.b.Display == nil {
+		return "", nil, fmt.Errorf("%s: %s: %w", name, lane, ErrNoDisplay)
+	}
+	return lane, c.b.Display, nil
 }
 
 func cmdDisplay(ctx context.Context, c *Console, w io.Writer, args []string) error {
 	if len(args) < 1 || len(args) > 2 || (len(args) == 2 && !strings.EqualFold(args[1], "test")) {
 		return usageErr("display")
 	}
-	lane, err := c.findLane(args[0])
+	lane, d, err := c.board("display", args[0])
 	if err != nil {
-		return fmt.Errorf("display %s: %w", args[0], err)
-	}
-	d, err := c.displays()
-	if err != nil {
-		return fmt.Errorf("display: %s: %w", lane, err)
+		return err
 	}
 	if len(args) == 2 {
 		if err := d.DisplayTest(ctx, lane); err != nil {
@@ -113,13 +106,9 @@ func cmdSay(ctx context.Context, c *Console, w io.Writer, args []string) error {
 	if len(args) < 2 {
 		return usageErr("say")
 	}
-	lane, err := c.findLane(args[0])
+	lane, d, err := c.board("say", args[0])
 	if err != nil {
-		return fmt.Errorf("say %s: %w", args[0], err)
-	}
-	d, err := c.displays()
-	if err != nil {
-		return fmt.Errorf("say: %s: %w", lane, err)
+		return err
 	}
 	text := strings.Join(args[1:], " ")
 	if err := d.Say(ctx, lane, text); err != nil {
@@ -130,15 +119,12 @@ func cmdSay(ctx context.Context, c *Console, w io.Writer, args []string) error {
 }
 
 func cmdQR(_ context.Context, c *Console, w io.Writer, args []string) error {
-	if len(args) != 1 {
-		return usageErr("qr")
-	}
-	lane, err := c.findLane(args[0])
+	lane, err := c.onlyLane("qr", args)
 	if err != nil {
-		return fmt.Errorf("qr %s: %w", args[0], err)
+		return err
 	}
-	d, ok := c.b.(DisplayBackend)
-	if !ok {
+	d := c.b.Display
+	if d == nil {
 		return fmt.Errorf("qr: %s: not available", lane)
 	}
 	u, err := d.PayQR(lane)

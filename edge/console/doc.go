@@ -6,7 +6,8 @@
 //
 // It is transport-free: Serve runs one session over any io.ReadWriter; the
 // serial port and the unix socket live in cmd/laned. The appliance answers
-// the commands through the Backend interface, whose types are plain Go
+// the commands through the roles of a Backend (lanes, records, queue,
+// system, update, sim, display), whose types are plain Go
 // types of this package, so the console depends on no driver, store or
 // protocol package. It decides nothing about lanes or money: it asks the
 // Backend and shows the answer, one screen per command.

@@ -10,7 +10,8 @@
 // configured trusted keys before the manifest is even parsed, then arch,
 // version, floor and reserved disk space, and the binary's size and sha256
 // before anything else touches it. The new binary then runs its own
-// self-test before it is swapped in.
+// self-test before it is swapped in. Every install, pulled or pushed,
+// ends in the same Restart request the daemon stops on.
 //
 // Versions compare semver-style ("v1.2.3", "1.2.3-rc1"); a running version
 // that does not parse ("dev", "dev-0123abcd") counts as the oldest of all,

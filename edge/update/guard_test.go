@@ -113,17 +113,27 @@ func TestGuardRollsBackAfterLimit(t *testing.T) {
 
 func TestGuardStaleAndNoPrev(t *testing.T) {
 	for _, g := range guardRunners(t) {
-		t.Run(g.name+"/stale", func(t *testing.T) {
-			live, marker, _ := trialLayout(t, 1, true)
-			os.WriteFile(live, []byte("old binary"), 0o755) // the rename never happened
-			g.run(t, live, marker)
-			if _, err := os.Stat(marker); !os.IsNotExist(err) {
-				t.Errorf("stale marker kept: %v", err)
-			}
-			if b, _ := os.ReadFile(live); string(b) != "old binary" {
-				t.Errorf("live = %q; want untouched", b)
-			}
-		})
+		// A marker the guard drops, leaving live as it is.
+		for _, tc := range []struct {
+			name     string
+			spoil    func(live, marker string)
+			wantLive string
+		}{
+			{"stale", func(live, _ string) { os.WriteFile(live, []byte("old binary"), 0o755) }, "old binary"}, // the rename never happened
+			{"garbage marker", func(_, marker string) { os.WriteFile(marker, []byte("attempts=x\n"), 0o644) }, "new binary"},
+		} {
+			t.Run(g.name+"/"+tc.name, func(t *testing.T) {
+				live, marker, _ := trialLayout(t, 1, true)
+				tc.spoil(live, marker)
+				g.run(t, live, marker)
+				if _, err := os.Stat(marker); !os.IsNotExist(err) {
+					t.Errorf("%s: marker kept: %v", tc.name, err)
+				}
+				if b, _ := os.ReadFile(live); string(b) != tc.wantLive {
+					t.Errorf("live = %q; want untouched", b)
+				}
+			})
+		}
 		t.Run(g.name+"/no prev", func(t *testing.T) {
 			live, marker, _ := trialLayout(t, 1, false)
 			g.run(t, live, marker)
@@ -134,17 +144,6 @@ func TestGuardStaleAndNoPrev(t *testing.T) {
 			rb, _ := readRollback(filepath.Join(filepath.Dir(marker), "rolledback"))
 			if rb == nil || rb.Result != "no-prev" {
 				t.Errorf("rollback record = %+v; want no-prev", rb)
-			}
-		})
-		t.Run(g.name+"/garbage marker", func(t *testing.T) {
-			live, marker, _ := trialLayout(t, 1, true)
-			os.WriteFile(marker, []byte("attempts=x\n"), 0o644)
-			g.run(t, live, marker)
-			if _, err := os.Stat(marker); !os.IsNotExist(err) {
-				t.Errorf("garbage marker kept: %v", err)
-			}
-			if b, _ := os.ReadFile(live); string(b) != "new binary" {
-				t.Errorf("live = %q; want untouched", b)
 			}
 		})
 		t.Run(g.name+"/no marker", func(t *testing.T) {

@@ -123,14 +123,24 @@ func (l layout) dl() string         { return filepath.Join(l.dir, "dl") }
 // TrialMarkerPath is the trial marker the guard script is given.
 func TrialMarkerPath(dataDir string) string { return newLayout(dataDir).marker() }
 
-func loadState(l layout) (State, error) {
-	var s State
-	b, err := os.ReadFile(l.state())
+// readIfThere reads the file at path, the update's what; ok is false when
+// there is none.
+func readIfThere(path, what string) (b []byte, ok bool, err error) {
+	b, err = os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return s, fmt.Errorf("update: load state: %w", err)
+		return nil, false, fmt.Errorf("update: %s: %w", what, err)
+	}
+	return b, true, nil
+}
+
+func loadState(l layout) (State, error) {
+	var s State
+	b, ok, err := readIfThere(l.state(), "load state")
+	if !ok || err != nil {
+		return s, err
 	}
 	if err := json.Unmarshal(b, &s); err != nil {
 		return State{}, fmt.Errorf("update: load state: %w", err)
@@ -247,19 +257,20 @@ func parseMarker(b []byte) (Marker, error) {
 	return m, nil
 }
 
-func readMarker(path string) (*Marker, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+func readMarker(path string) (*Marker, error) { return readParsed(path, "read marker", parseMarker) }
+
+// readParsed reads the file at path, the update's what, with parse; nil
+// when there is none.
+func readParsed[T any](path, what string, parse func([]byte) (T, error)) (*T, error) {
+	b, ok, err := readIfThere(path, what)
+	if !ok || err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("update: read marker: %w", err)
-	}
-	m, err := parseMarker(b)
+	v, err := parse(b)
 	if err != nil {
 		return nil, err
 	}
-	return &m, nil
+	return &v, nil
 }
 
 // RollbackRecord is what the guard leaves in update/rolledback when it
@@ -278,16 +289,13 @@ func (r RollbackRecord) encode() []byte {
 }
 
 func readRollback(path string) (*RollbackRecord, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("update: read rollback record: %w", err)
-	}
+	return readParsed(path, "read rollback record", parseRollback)
+}
+
+func parseRollback(b []byte) (RollbackRecord, error) {
 	kv, err := parseKV(b)
 	if err != nil {
-		return nil, err
+		return RollbackRecord{}, err
 	}
 	r := RollbackRecord{Version: kv["version"], From: kv["from"], Result: kv["result"]}
 	if validSHA(kv["sha256"]) {
@@ -295,7 +303,7 @@ func readRollback(path string) (*RollbackRecord, error) {
 	}
 	r.Attempts, _ = strconv.Atoi(kv["attempts"])
 	r.At, _ = strconv.ParseInt(kv["at"], 10, 64)
-	return &r, nil
+	return r, nil
 }
 
 // StatusReport is what `update status` prints.
