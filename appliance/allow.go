@@ -70,7 +70,7 @@ func allowList(s sources, next http.Handler, logger *slog.Logger) http.Handler {
 		logger.Warn("callback from a source not allowed", "remote", r.RemoteAddr, "caller", a.String(), "path", r.URL.Path)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
-		json.NewEncoder(w).Encode(cmb.Envelope{Status: 1, Message: "source address not allowed"})
+		json.NewEncoder(w).Encode(cmb.Envelope{Status: cmb.StatusFailed, Message: "source address not allowed"})
 	})
 }
 

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"laned/cmb"
 )
 
 // adminPlatform is a `cmbsim serve` reached through its admin API
@@ -79,7 +81,7 @@ func (a *laneAnswer) err(what string) error {
 	switch {
 	case a.Error != "":
 		return fmt.Errorf("%s: %s", what, a.Error)
-	case a.Status != 0:
+	case a.Status != cmb.StatusOK:
 		return fmt.Errorf("%s: the lane answered %d (%s)", what, a.Status, a.Message)
 	}
 	return nil
@@ -113,7 +115,7 @@ func (p adminPlatform) NoVpln(ctx context.Context, virtual string, inCode int) (
 	if err := p.call(ctx, http.MethodPost, "/_sim/lane/novpln", map[string]any{"vpl_number": virtual, "in_code": inCode}, &a); err != nil {
 		return 0, "", err
 	}
-	if a.Error != "" && a.Status == 0 {
+	if a.Error != "" && a.Status == cmb.StatusOK {
 		return 0, "", fmt.Errorf("NoVpln: %s", a.Error)
 	}
 	return a.Status, a.Message, nil

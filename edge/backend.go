@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"laned/cmb"
 	"laned/edge/console"
 	"laned/edge/tariff"
 	"laned/hal"
@@ -195,7 +196,7 @@ func (b *Console) recordInfo(r store.Record) console.RecordInfo {
 	}
 	var kinds []string
 	for _, it := range r.Items {
-		kinds = append(kinds, payTypeName(it.PayType))
+		kinds = append(kinds, cmb.PayType(it.PayType).String())
 	}
 	info.Payment = strings.Join(kinds, ", ")
 	if r.State.Open() {
@@ -226,24 +227,6 @@ func (b *Console) Arrears(plate string) ([]console.ArrearInfo, error) {
 		out = append(out, console.ArrearInfo{Plate: a.Plate, RecordID: a.RecordID, AmountFen: a.Amount, Since: a.Since, Reason: a.Reason})
 	}
 	return out, nil
-}
-
-func payTypeName(t int) string {
-	switch t {
-	case 99:
-		return "CMB"
-	case 7:
-		return "VIP/monthly free"
-	case 8:
-		return "manual free"
-	case 0:
-		return "short stay free"
-	case 52:
-		return "free by tariff"
-	case 12:
-		return "prepaid grace"
-	}
-	return fmt.Sprintf("pay_type %d", t)
 }
 
 func (b *Console) Records(plate string, limit int) ([]console.RecordInfo, error) {

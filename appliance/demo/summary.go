@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"laned/cmb"
 )
 
 func (d *demo) summary() error {
@@ -50,7 +52,7 @@ func (d *demo) summary() error {
 	byEp := map[string]int{}
 	delivered := 0
 	for _, u := range recv {
-		if u.Status == 0 {
+		if u.Status == cmb.StatusOK {
 			byEp[u.Endpoint]++
 			delivered++
 		}

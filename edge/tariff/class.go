@@ -3,6 +3,8 @@ package tariff
 import (
 	"strings"
 	"unicode/utf8"
+
+	"laned/hal"
 )
 
 // Class is a vehicle class, each with its own rule set.
@@ -30,12 +32,6 @@ func (c Class) String() string {
 	return "unknown"
 }
 
-// Plate colours, the CMB platform's codes (hal.Colour*).
-const (
-	colourYellow = 1
-	colourGreen  = 4
-)
-
 // provinces are the first characters of civil plates.
 const provinces = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 
@@ -47,9 +43,9 @@ const provinces = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋�
 // wins over the length: a large new-energy vehicle prices as Large.
 func Classify(plate string, colour int) Class {
 	switch {
-	case colour == colourYellow:
+	case colour == hal.ColourYellow:
 		return Large
-	case colour == colourGreen:
+	case colour == hal.ColourGreen:
 		return NewEnergy
 	case isNewEnergyPlate(plate):
 		return NewEnergy

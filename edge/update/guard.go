@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"laned/internal/atomicfile"
 )
 
 // GuardAction is what Guard did.
@@ -34,7 +36,7 @@ func Guard(live, marker string, now time.Time) (GuardAction, error) {
 	m, err := readMarker(marker)
 	if err != nil {
 		// A marker that does not parse cannot be trusted: drop it.
-		return GuardStale, removeDurable(marker)
+		return GuardStale, atomicfile.Remove(marker)
 	}
 	if m == nil {
 		return GuardNone, nil
@@ -44,11 +46,11 @@ func Guard(live, marker string, now time.Time) (GuardAction, error) {
 		return GuardNone, fmt.Errorf("update: guard: %w", err)
 	}
 	if sum != m.SHA256 {
-		return GuardStale, removeDurable(marker)
+		return GuardStale, atomicfile.Remove(marker)
 	}
 	m.Attempts++
 	if m.Attempts <= m.Limit {
-		if err := writeFileDurable(marker, m.encode(), 0o644); err != nil {
+		if err := atomicfile.Write(marker, m.encode(), 0o644); err != nil {
 			return GuardNone, fmt.Errorf("update: guard: %w", err)
 		}
 		return GuardCounted, nil
@@ -59,7 +61,7 @@ func Guard(live, marker string, now time.Time) (GuardAction, error) {
 		rec.Result = string(GuardNoPrev)
 	}
 	rbPath := filepath.Join(filepath.Dir(marker), "rolledback")
-	if err := writeFileDurable(rbPath, rec.encode(), 0o644); err != nil {
+	if err := atomicfile.Write(rbPath, rec.encode(), 0o644); err != nil {
 		return GuardNone, fmt.Errorf("update: guard: %w", err)
 	}
 	if rec.Result == string(GuardRolledBack) {
@@ -68,11 +70,11 @@ func Guard(live, marker string, now time.Time) (GuardAction, error) {
 		if err := os.Rename(prev, live); err != nil {
 			return GuardNone, fmt.Errorf("update: guard: roll back: %w", err)
 		}
-		if err := syncDir(filepath.Dir(live)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(live)); err != nil {
 			return GuardNone, fmt.Errorf("update: guard: %w", err)
 		}
 	}
-	if err := removeDurable(marker); err != nil {
+	if err := atomicfile.Remove(marker); err != nil {
 		return GuardNone, fmt.Errorf("update: guard: %w", err)
 	}
 	return GuardAction(rec.Result), nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"laned/hal/clock"
+	"laned/internal/atomicfile"
 )
 
 // guardRunner runs one guard implementation: the Go one or the shell script.
@@ -56,7 +57,7 @@ func trialLayout(t *testing.T, limit int, withPrev bool) (live, marker, data str
 	marker = TrialMarkerPath(data)
 	os.MkdirAll(filepath.Dir(marker), 0o755)
 	m := Marker{Version: "v1.1.0", From: "v1.0.0", SHA256: sum([]byte("new binary")), Limit: limit, Started: t0.Unix()}
-	if err := writeFileDurable(marker, m.encode(), 0o644); err != nil {
+	if err := atomicfile.Write(marker, m.encode(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return live, marker, data

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"laned/internal/atomicfile"
 )
 
 // land brings a release whose manifest m is admitted onto this machine,
@@ -96,17 +98,17 @@ func install(ctx context.Context, o Options, l layout, m Manifest, verified stri
 	}
 	now := o.Clock.Now().Unix()
 	mk := Marker{Version: m.Version, From: o.Running, SHA256: m.SHA256, Attempts: 0, Limit: o.MaxStarts, Started: now}
-	if err := writeFileDurable(l.marker(), mk.encode(), 0o644); err != nil {
+	if err := atomicfile.Write(l.marker(), mk.encode(), 0o644); err != nil {
 		os.Remove(staged)
 		return fmt.Errorf("update: install: trial marker: %w", err)
 	}
 	o.Step(StepRename)
 	if err := os.Rename(staged, live); err != nil {
 		os.Remove(staged)
-		removeDurable(l.marker())
+		atomicfile.Remove(l.marker())
 		return fmt.Errorf("update: install: rename: %w", err)
 	}
-	if err := syncDir(filepath.Dir(live)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(live)); err != nil {
 		return fmt.Errorf("update: install: sync: %w", err)
 	}
 	o.Step(StepSwapped)
@@ -167,7 +169,7 @@ func keepPrev(live, prev string) error {
 	if err := os.Rename(tmp, prev); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(prev))
+	return atomicfile.SyncDir(filepath.Dir(prev))
 }
 
 func copyFileSync(src, dst string) error {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"laned/internal/atomicfile"
 )
 
 // Bounds of the persisted state.
@@ -156,52 +158,10 @@ func saveState(l layout, s State) error {
 	if err := os.MkdirAll(l.dir, 0o755); err != nil {
 		return fmt.Errorf("update: save state: %w", err)
 	}
-	if err := writeFileDurable(l.state(), append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(l.state(), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("update: save state: %w", err)
 	}
 	return nil
-}
-
-// writeFileDurable writes data to a temp file beside path, fsyncs and
-// closes it, renames it over path and fsyncs the directory.
-func writeFileDurable(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// removeDurable removes path (absent is fine) and fsyncs its directory.
-func removeDurable(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }
 
 // Marker is the trial marker: a key=value text file that the POSIX guard

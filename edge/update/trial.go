@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"laned/hal/clock"
+	"laned/internal/atomicfile"
 )
 
 // HealthFunc is the daemon's health check: nil when the store is open, the
@@ -75,7 +76,7 @@ func (t *Trial) reconcile() error {
 	if m != nil && !t.onTrial(m) {
 		// The install stopped before its rename, or the guard has not
 		// run: this binary is not the one on trial.
-		if err := removeDurable(t.l.marker()); err != nil {
+		if err := atomicfile.Remove(t.l.marker()); err != nil {
 			return fmt.Errorf("update: reconcile: %w", err)
 		}
 		s.record(Event{At: t.clk.Now().Unix(), Kind: EventFail, Version: m.Version, From: m.From, Detail: "install interrupted; running " + t.running})
@@ -102,7 +103,7 @@ func (t *Trial) reconcile() error {
 		}
 	}
 	if rb != nil {
-		if err := removeDurable(t.l.rolledback()); err != nil {
+		if err := atomicfile.Remove(t.l.rolledback()); err != nil {
 			return fmt.Errorf("update: reconcile: %w", err)
 		}
 	}
@@ -141,7 +142,7 @@ func (t *Trial) Commit() error {
 	if t.marker == nil {
 		return nil
 	}
-	if err := removeDurable(t.l.marker()); err != nil {
+	if err := atomicfile.Remove(t.l.marker()); err != nil {
 		return fmt.Errorf("update: commit: %w", err)
 	}
 	s, err := loadState(t.l)
