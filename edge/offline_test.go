@@ -33,7 +33,9 @@ func TestPlatformDownForADay(t *testing.T) {
 		}
 	}
 	h.drain()
-	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
+	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Round 0: the contactless cars stay under an hour and owe 5 yuan each,
 	// released owing once the AutoPay wait ran out (offline_release). Then 19 rounds of 52 temporary cars
