@@ -22,6 +22,16 @@ func decodeEach[T any](b *bolt.Bucket) ([]T, error) {
 	return out, err
 }
 
+// viewEach is decodeEach of bucket in a read transaction named op.
+func viewEach[T any](db *DB, op string, bucket []byte) ([]T, error) {
+	var out []T
+	err := db.view(op, func(tx *bolt.Tx) (err error) {
+		out, err = decodeEach[T](tx.Bucket(bucket))
+		return err
+	})
+	return out, err
+}
+
 // decodeEnds decodes up to n values of b, a bucket of JSON values, from
 // its first key forwards, or from its last backwards.
 func decodeEnds[T any](b *bolt.Bucket, n int, newestFirst bool) ([]T, error) {

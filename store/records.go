@@ -60,6 +60,19 @@ func getRecord(tx *bolt.Tx, id string) (*Record, error) {
 	return &r, nil
 }
 
+// getOpenRecord is getRecord of a record still open: ErrRecordClosed
+// once it is closed.
+func getOpenRecord(tx *bolt.Tx, id string) (*Record, error) {
+	r, err := getRecord(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !r.State.Open() {
+		return nil, fmt.Errorf("record %s: %w", id, ErrRecordClosed)
+	}
+	return r, nil
+}
+
 // putRecord writes rec and keeps the plate index and the open counters in
 // step with the change from old (nil for a new record). It touches the
 // records and open_plate buckets and meta (inline: no page of its own).
@@ -167,12 +180,9 @@ func (db *DB) OpenRecord(rec Record, msgs ...Message) (Record, error) {
 // Indata), in one transaction. staleID must be the plate's open record.
 func (db *DB) ReplaceStale(staleID string, exit Exit, rec Record, msgs ...Message) (Record, error) {
 	err := db.update("replace stale record", func(tx *bolt.Tx) error {
-		old, err := getRecord(tx, staleID)
+		old, err := getOpenRecord(tx, staleID)
 		if err != nil {
 			return err
-		}
-		if !old.State.Open() {
-			return fmt.Errorf("record %s: %w", staleID, ErrRecordClosed)
 		}
 		if old.Plate != rec.Plate {
 			return fmt.Errorf("%w: stale record %s is plate %s, not %s", ErrInvalid, staleID, old.Plate, rec.Plate)
@@ -267,12 +277,9 @@ func (db *DB) OpenRecordsByLane(inCode int) ([]Record, error) {
 func (db *DB) UpdateRecord(id string, fn func(*Record) error, msgs ...Message) (Record, error) {
 	var rec Record
 	err := db.update("update record", func(tx *bolt.Tx) error {
-		old, err := getRecord(tx, id)
+		old, err := getOpenRecord(tx, id)
 		if err != nil {
 			return err
-		}
-		if !old.State.Open() {
-			return fmt.Errorf("record %s: %w", id, ErrRecordClosed)
 		}
 		rec = *old
 		rec.Items = append([]ChargeItem(nil), old.Items...)
