@@ -29,22 +29,10 @@ answered) as one JSON object a line, the command read back.
 `
 
 func runDisplay(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, displayUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "send":
-		return displaySend(ctx, args[1:], stdout, stderr)
-	case "decode":
-		return displayDecode(args[1:], stdin, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, displayUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "laned display: unknown subcommand %q\n", args[0])
-	fmt.Fprint(stderr, displayUsage)
-	return errUsage
+	return subcommand("display", displayUsage, args, stdout, stderr, map[string]func([]string) error{
+		"send":   func(args []string) error { return displaySend(ctx, args, stdout, stderr) },
+		"decode": func(args []string) error { return displayDecode(args, stdin, stdout, stderr) },
+	})
 }
 
 func displaySend(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -41,26 +41,12 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 }
 
 func ioMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env ioEnv) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, ioUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "release":
-		return ioRelease(args[1:], stdout, stderr, env)
-	case "watch":
-		return ioWatch(ctx, args[1:], stdout, stderr, env)
-	case "pulse":
-		return ioPulse(ctx, args[1:], stdin, stdout, stderr, env)
-	case "boot-config":
-		return ioBootConfig(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, ioUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "laned io: unknown subcommand %q\n", args[0])
-	fmt.Fprint(stderr, ioUsage)
-	return errUsage
+	return subcommand("io", ioUsage, args, stdout, stderr, map[string]func([]string) error{
+		"release":     func(args []string) error { return ioRelease(args, stdout, stderr, env) },
+		"watch":       func(args []string) error { return ioWatch(ctx, args, stdout, stderr, env) },
+		"pulse":       func(args []string) error { return ioPulse(ctx, args, stdin, stdout, stderr, env) },
+		"boot-config": func(args []string) error { return ioBootConfig(args, stdout, stderr) },
+	})
 }
 
 // ioBoard loads the configuration, refuses while laned runs and opens the

@@ -92,6 +92,27 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'laned <command> -h' for a command's flags.")
 }
 
+// subcommand runs the subcommand args[0] of `laned name` from subs with
+// the rest of args. Without one, or with an unknown one, it prints usage
+// to stderr (errUsage); help, -h and --help print it to stdout.
+func subcommand(name, usage string, args []string, stdout, stderr io.Writer, subs map[string]func(args []string) error) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	if run, ok := subs[args[0]]; ok {
+		return run(args[1:])
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "laned %s: unknown subcommand %q\n", name, args[0])
+	fmt.Fprint(stderr, usage)
+	return errUsage
+}
+
 // configFlags is the flag set of a subcommand that reads the
 // configuration: its usage goes to stderr, and it has -config.
 func configFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
