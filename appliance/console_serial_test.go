@@ -5,15 +5,17 @@ import (
 	"context"
 	"errors"
 	"io"
-	"laned/appliance/appliancetest"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"laned/appliance/appliancetest"
 	"laned/edge/console"
 	"laned/hal/clock"
+	"laned/internal/syncbuf"
 )
 
 func TestSerialConsoleOverPTY(t *testing.T) {
@@ -88,21 +90,14 @@ func consoleMustPIN(t *testing.T, pin string) *console.PINCheck {
 type consoleFakePort struct {
 	r      *io.PipeReader
 	w      *io.PipeWriter
-	mu     sync.Mutex
-	out    bytes.Buffer
-	closed bool
+	out    syncbuf.Buffer
+	closed atomic.Bool
 }
 
-func (f *consoleFakePort) Read(p []byte) (int, error) { return f.r.Read(p) }
-func (f *consoleFakePort) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.out.Write(p)
-}
+func (f *consoleFakePort) Read(p []byte) (int, error)  { return f.r.Read(p) }
+func (f *consoleFakePort) Write(p []byte) (int, error) { return f.out.Write(p) }
 func (f *consoleFakePort) Close() error {
-	f.mu.Lock()
-	f.closed = true
-	f.mu.Unlock()
+	f.closed.Store(true)
 	f.r.CloseWithError(errors.New("closed"))
 	return nil
 }
@@ -173,14 +168,6 @@ func TestSerialConsoleReopensWithBackoff(t *testing.T) {
 	}
 }
 
-func (f *consoleFakePort) isClosed() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.closed
-}
+func (f *consoleFakePort) isClosed() bool { return f.closed.Load() }
 
-func (f *consoleFakePort) output() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.out.String()
-}
+func (f *consoleFakePort) output() string { return f.out.String() }

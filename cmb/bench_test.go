@@ -54,7 +54,7 @@ func BenchmarkBareCalc(b *testing.B) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		v, _ := url.ParseQuery(string(body))
-		if refSign(v, secret, "") != v.Get("sign") {
+		if cmbtest.RefSign(v, secret, "") != v.Get("sign") {
 			w.WriteHeader(400)
 			return
 		}

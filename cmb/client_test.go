@@ -1,7 +1,6 @@
 package cmb_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbtest"
+	"laned/internal/syncbuf"
 )
 
 const (
@@ -44,29 +44,11 @@ func classOf(t *testing.T, err error) string {
 	return got[0]
 }
 
-// safeBuffer collects log output from several goroutines.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newClient returns a Client for base whose log is checked for the secret
 // at the end of the test.
 func newClient(t *testing.T, base string, mod func(*cmb.Config)) *cmb.Client {
 	t.Helper()
-	var logs safeBuffer
+	var logs syncbuf.Buffer
 	cfg := cmb.Config{BaseURL: base, AppID: appID, Secret: secret, ParkCode: parkCode,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mod != nil {

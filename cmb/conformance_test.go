@@ -23,7 +23,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,30 +31,6 @@ import (
 	"laned/cmb"
 	"laned/cmb/cmbtest"
 )
-
-// refSign is §3.2 as written, independent of cmb.Sign: the non-empty
-// parameters except sign (and skip), sorted by name in ASCII order, joined
-// as key=value with the raw values, the appsecret appended, MD5 in lower
-// case.
-func refSign(v url.Values, secret, skip string) string {
-	var keys []string
-	for k, vs := range v {
-		if k == "sign" || k == skip || len(vs) == 0 || vs[0] == "" {
-			continue
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(k + "=" + v.Get(k))
-	}
-	sum := md5.Sum([]byte(b.String() + secret))
-	return hex.EncodeToString(sum[:])
-}
 
 // The known answers of the spec page's table, checked against the MD5 of
 // the literal signed strings (the table itself) and against cmb.Sign.
@@ -85,8 +60,8 @@ func TestConformanceKnownAnswers(t *testing.T) {
 			if got := cmb.Sign(tt.params, secret); got != tt.want {
 				t.Errorf("Sign(%v) = %s; want %s", tt.params, got, tt.want)
 			}
-			if got := refSign(tt.params, secret, ""); got != tt.want {
-				t.Errorf("refSign(%v) = %s; want %s", tt.params, got, tt.want)
+			if got := cmbtest.RefSign(tt.params, secret, ""); got != tt.want {
+				t.Errorf("cmbtest.RefSign(%v) = %s; want %s", tt.params, got, tt.want)
 			}
 			v := url.Values{}
 			for k, vs := range tt.params {
@@ -123,7 +98,7 @@ func TestConformanceSignMatchesReference(t *testing.T) {
 			v.Set("pic_con", "aGVsbG8+Pz8/")
 			endpoint, skip = cmb.EpPicUpload, "pic_con"
 		}
-		want := refSign(v, secret, skip)
+		want := cmbtest.RefSign(v, secret, skip)
 		if got := cmb.SignFor(endpoint, v, secret); got != want {
 			t.Fatalf("SignFor(%q, %v) = %s; want %s", endpoint, v, got, want)
 		}
@@ -179,7 +154,7 @@ func TestConformanceConstantTimeCompare(t *testing.T) {
 // it as a form body.
 func platformForm(v url.Values) string {
 	v.Set("appid", appID)
-	v.Set("sign", refSign(v, secret, ""))
+	v.Set("sign", cmbtest.RefSign(v, secret, ""))
 	return v.Encode()
 }
 
@@ -218,7 +193,7 @@ func TestConformanceDownlinkPathsAndSign(t *testing.T) {
 		{"upper-case hex sign", "/hello/world/cmbParking/autoPayUnbind", func() string {
 			v := base()
 			v.Set("appid", appID)
-			v.Set("sign", strings.ToUpper(refSign(v, secret, "")))
+			v.Set("sign", strings.ToUpper(cmbtest.RefSign(v, secret, "")))
 			return v.Encode()
 		}(), 0, cmb.EpAutoPayUnbind},
 		{"empty field signed as k=", "/hello/world/cmbParking/autoPayUnbind", func() string {
@@ -635,7 +610,7 @@ func TestConformanceUplinkWire(t *testing.T) {
 			if call.name == cmb.EpPicUpload {
 				skip = "pic_con"
 			}
-			if got, want := r.form.Get("sign"), refSign(r.form, secret, skip); got != want {
+			if got, want := r.form.Get("sign"), cmbtest.RefSign(r.form, secret, skip); got != want {
 				t.Errorf("%s sign = %s; want %s by §3.2", call.name, got, want)
 			}
 			for _, k := range []string{"in_time", "out_time"} {

@@ -16,6 +16,7 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbtest"
+	"laned/internal/syncbuf"
 )
 
 type refusalLog struct {
@@ -39,7 +40,7 @@ func (r *refusalLog) list() []string {
 // check that its log never holds the secret.
 func newServer(t *testing.T, h cmb.Handler, maxBody int64) (*cmb.Server, *refusalLog) {
 	t.Helper()
-	var logs safeBuffer
+	var logs syncbuf.Buffer
 	refused := &refusalLog{}
 	s, err := cmb.NewServer(cmb.ServerConfig{AppID: appID, Secret: secret, ParkCode: parkCode, Prefix: "/a/b/", MaxBody: maxBody,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), OnRefused: refused.add}, h)

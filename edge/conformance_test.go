@@ -7,40 +7,26 @@ package edge
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/cmb/cmbtest"
 	"laned/store"
 )
 
-// refSign is §3.2 as written, independent of package cmb.
-func refSign(params map[string]string, secret, skip string) string {
-	var keys []string
-	for k, v := range params {
-		if k != "sign" && k != skip && v != "" {
-			keys = append(keys, k)
-		}
+// uplinkValues are an uplink's parameters as the form they came in.
+func uplinkValues(u cmbsim.Uplink) url.Values {
+	v := url.Values{}
+	for k, x := range u.Params {
+		v.Set(k, x)
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(k + "=" + params[k])
-	}
-	sum := md5.Sum([]byte(b.String() + secret))
-	return hex.EncodeToString(sum[:])
+	return v
 }
 
 // checkUplink checks an uplink as received: every required field of the
@@ -63,7 +49,7 @@ func checkUplink(t *testing.T, u cmbsim.Uplink, required, optional []string) {
 		t.Errorf("%s #%d: appid = %q; want %q", u.Endpoint, u.Seq, u.Params["appid"], testAppID)
 	}
 	if u.Endpoint != cmb.EpPicUpload {
-		if got, want := u.Params["sign"], refSign(u.Params, testSecret, ""); got != want {
+		if got, want := u.Params["sign"], cmbtest.RefSign(uplinkValues(u), testSecret, ""); got != want {
 			t.Errorf("%s #%d: sign = %s; want %s", u.Endpoint, u.Seq, got, want)
 		}
 	}
@@ -88,10 +74,7 @@ func unixParam(t *testing.T, u cmbsim.Uplink, k string) int64 {
 // is 01:00 UTC).
 func TestConformanceStayUplinks(t *testing.T) {
 	h := newHarness(t)
-	rec := h.enter("京A12345")
-	h.advance(2 * time.Hour)
-	before := opens(h.exit)
-	h.arriveExit("京A12345")
+	rec, _, before := h.atExitAfter("京A12345", 2*time.Hour)
 	res, err := h.sim.ScanPay(context.Background(), 1)
 	if err != nil || !res.Paid {
 		t.Fatalf("ScanPay = %+v, %v", res, err)
@@ -186,16 +169,8 @@ func (h *harness) advanceUntilDrained(step time.Duration, max int) {
 // platform charges it once.
 func TestConformanceAutoPayRetriesKeepRequestOrder(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.Guaranteed = true })
-	if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
-		t.Fatal(err)
-	}
-	rec := h.enter("沪C88888")
-	h.drain()
-	h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
-	h.advance(time.Hour)
-	if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Down: true, Times: 3}); err != nil {
-		t.Fatal(err)
-	}
+	rec := h.contactlessHour("沪C88888", 5000)
+	h.setFault(cmb.EpAutoPay, cmbsim.Fault{Down: true, Times: 3})
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
 	// Released on the answer (guaranteed mode too), once the retries got
@@ -225,22 +200,12 @@ func TestConformanceAutoPayRetriesKeepRequestOrder(t *testing.T) {
 // one's); "no such order" leads to a resend with the same request_order.
 func TestConformancePayOrderStatusBeforeResend(t *testing.T) {
 	h := newHarness(t)
-	if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
-		t.Fatal(err)
-	}
-	rec := h.enter("沪C88888")
-	h.drain()
-	h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
-	h.advance(time.Hour)
-	if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Cut: true, Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	rec := h.contactlessHour("沪C88888", 5000)
+	h.setFault(cmb.EpAutoPay, cmbsim.Fault{Cut: true, Times: 1})
 	// The first PayOrderStatus is refused as "no such order" although the
 	// order exists: the lane must resend the same request_order, which the
 	// platform answers with the first outcome instead of charging again.
-	if err := h.sim.SetFault(cmb.EpPayOrderStatus, cmbsim.Fault{Status: cmbsim.StatusNoSuchOrder, Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpPayOrderStatus, cmbsim.Fault{Status: cmbsim.StatusNoSuchOrder, Times: 1})
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
 	h.eventually("the AutoPay was sent", func() bool { return len(h.received(cmb.EpAutoPay, rec.ID)) == 1 })
@@ -274,9 +239,7 @@ func TestConformancePayOrderStatusBeforeResend(t *testing.T) {
 	if h.sim.ChargedCount(order) != 1 || h.sim.RecordCharges(rec.ID) != 1 {
 		t.Errorf("charged %d times; want once", h.sim.RecordCharges(rec.ID))
 	}
-	if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-		t.Errorf("fees = %+v; want paid 500 once", got.Fees)
-	}
+	h.checkPaid(rec.ID, 500)
 	h.checkPlatform()
 }
 
@@ -300,10 +263,8 @@ func audited(t *testing.T, h *harness, kind string) bool {
 func TestConformancePayAmountDiffers(t *testing.T) {
 	t.Run("short", func(t *testing.T) {
 		h := newHarness(t)
-		rec := h.enter("京A12345")
-		h.advance(2 * time.Hour)
-		before := opens(h.exit)
-		if st := h.arriveExit("京A12345"); st.Due != 900 {
+		rec, st, before := h.atExitAfter("京A12345", 2*time.Hour)
+		if st.Due != 900 {
 			t.Fatalf("due %d; want 900", st.Due)
 		}
 		if _, err := h.sim.Pay(context.Background(), cmbsim.PayNotice{Plate: "京A12345", RecordID: rec.ID, Amount: 500}); err != nil {
@@ -315,7 +276,7 @@ func TestConformancePayAmountDiffers(t *testing.T) {
 		if !audited(t, h, "pay_mismatch") {
 			t.Error("no pay_mismatch audit for a short payment")
 		}
-		st := h.laneStatus(h.exit)
+		st = h.laneStatus(h.exit)
 		if st.State != vWaitPay.String() || st.Due != 400 || opens(h.exit) != before {
 			t.Fatalf("after paying 500 of 900: lane %+v, opens %d; want 400 still due, barrier down", st, opens(h.exit)-before)
 		}
@@ -324,19 +285,14 @@ func TestConformancePayAmountDiffers(t *testing.T) {
 		}
 		h.leaveExit(before)
 		h.drain()
-		if got := h.closed(rec.ID); got.Fees.Paid != 900 {
-			t.Errorf("fees = %+v; want paid 900", got.Fees)
-		}
+		h.checkPaid(rec.ID, 900)
 		if items := chargeItems(t, h.received(cmb.EpOutdata, rec.ID)[0]); len(items) != 2 {
 			t.Errorf("charge items = %+v; want the two payments", items)
 		}
 	})
 	t.Run("over", func(t *testing.T) {
 		h := newHarness(t)
-		rec := h.enter("京A12345")
-		h.advance(2 * time.Hour)
-		before := opens(h.exit)
-		h.arriveExit("京A12345")
+		rec, _, before := h.atExitAfter("京A12345", 2*time.Hour)
 		if _, err := h.sim.Pay(context.Background(), cmbsim.PayNotice{Plate: "京A12345", RecordID: rec.ID, Amount: 1000}); err != nil {
 			t.Fatalf("pay 1000 = %v; want status 0", err)
 		}
@@ -354,10 +310,8 @@ func TestConformancePayAmountDiffers(t *testing.T) {
 // already waiting at an exit opens that exit.
 func TestConformancePlatePaymentReleasesWaitingVehicle(t *testing.T) {
 	h := newHarness(t)
-	rec := h.enter("京A12345")
-	h.advance(2 * time.Hour)
-	before := opens(h.exit)
-	if st := h.arriveExit("京A12345"); st.State != vWaitPay.String() {
+	rec, st, before := h.atExitAfter("京A12345", 2*time.Hour)
+	if st.State != vWaitPay.String() {
 		t.Fatalf("exit lane %+v; want waiting to pay", st)
 	}
 	res, err := h.sim.PayPlate(context.Background(), "京A12345")
@@ -394,9 +348,7 @@ func TestConformancePayListAndLateNotice(t *testing.T) {
 	if _, err := h.db.PaymentByOrder("88880001"); err != nil {
 		t.Errorf("numeric order 88880001 not recorded by its text: %v", err)
 	}
-	before := opens(h.exit)
-	h.exit.Arrive("京A12345")
-	h.leaveExit(before) // paid in advance: free within the grace
+	h.passExit("京A12345") // paid in advance: free within the grace
 	h.drain()
 	h.closed(rec.ID)
 	if _, err := h.sim.Pay(ctx, cmbsim.PayNotice{Plate: "京A12345", RecordID: rec.ID, Amount: 100, Order: "LATE-1"}); err != nil {
@@ -420,16 +372,8 @@ func TestConformanceContactlessPayNoticeCreditedOnce(t *testing.T) {
 			if by == "channel_order" {
 			}
 			h := newHarness(t, func(c *Config) { c.Guaranteed = true })
-			if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
-				t.Fatal(err)
-			}
-			rec := h.enter("沪C88888")
-			h.drain()
-			h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
-			h.advance(time.Hour)
-			before := opens(h.exit)
-			h.exit.Arrive("沪C88888")
-			h.leaveExit(before)
+			rec := h.contactlessHour("沪C88888", 5000)
+			h.passExit("沪C88888")
 			h.drain()
 			orders := h.sim.Orders()
 			if len(orders) != 1 || !orders[0].Charged {
@@ -601,9 +545,7 @@ func TestConformanceBindAsSent(t *testing.T) {
 	}
 
 	h.advance(time.Hour)
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.leaveExit(before)
+	h.passExit("沪C88888")
 	h.drain()
 	if n := len(h.received(cmb.EpAutoPayStatus, "")); n != 0 {
 		t.Errorf("AutoPayStatus sent %d times at the exit; want none (the binding is local)", n)
@@ -639,10 +581,7 @@ func TestConformanceStaleRecordGetsOutdata(t *testing.T) {
 // the paid vehicle from leaving, nor its exit from being reported.
 func TestConformancePayNoticeOddPayType(t *testing.T) {
 	h := newHarness(t)
-	rec := h.enter("京A12345")
-	h.advance(2 * time.Hour)
-	before := opens(h.exit)
-	h.arriveExit("京A12345")
+	rec, _, before := h.atExitAfter("京A12345", 2*time.Hour)
 	if _, err := h.sim.Pay(context.Background(), cmbsim.PayNotice{Plate: "京A12345", RecordID: rec.ID, Amount: 900, PayType: 30}); err != nil {
 		t.Fatalf("pay notice with pay_type 30 = %v; want status 0", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 	"laned/edge/tariff"
-	"laned/hal"
 	"laned/hal/sim"
 	"laned/internal/progress"
 	"laned/store"
@@ -42,14 +41,12 @@ func TestLateFrameAtExit(t *testing.T) {
 	a := h.enter("京A00001")
 	b := h.enter("京A00002")
 	h.advance(10 * time.Minute) // free
-	before := opens(h.exit)
-	h.exit.Arrive("京A00001")
-	h.leaveExit(before)
+	h.passExit("京A00001")
 	h.closed(a.ID)
 	h.exit.Camera.SetAnswerTriggers(false)
 	h.exit.ArriveUnread("京A00002")
 	h.settle()
-	before = opens(h.exit)
+	before := opens(h.exit)
 	h.exit.Camera.Show("京A00001", 0, 90) // late
 	h.settle()
 	if opens(h.exit) != before {
@@ -182,17 +179,9 @@ func TestRestartBetweenCommitAndBarrier(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var gate *gateBarrier
-			h := newHarnessWith(t, harnessSetup{barrier: func(lane string, b hal.Barrier) hal.Barrier {
-				if lane != tt.lane {
-					return b
-				}
-				gate = newGate(b)
-				return gate
-			}})
+			h, first := newGatedHarness(t, tt.lane)
 			plate := tt.setup(h)
 			lane := map[string]func() *sim.Lane{"entry1": func() *sim.Lane { return h.entry }, "exit1": func() *sim.Lane { return h.exit }}[tt.lane]
-			first := gate
 			first.shut.Store(true)
 			lane().Arrive(plate)
 			progress.Recv(t, "the relay command", first.entered) // committed; the relay is next

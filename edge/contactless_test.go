@@ -47,11 +47,8 @@ func TestContactlessReleasedOnAnswer(t *testing.T) {
 	for _, guaranteed := range []bool{true, false} {
 		t.Run(modeName(guaranteed), func(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.Guaranteed = guaranteed })
-			rec := h.contactlessEntry("沪C88888", 5000)
-			h.advance(time.Hour)
-			if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Hold: true}); err != nil {
-				t.Fatal(err)
-			}
+			rec := h.contactlessHour("沪C88888", 5000)
+			h.setFault(cmb.EpAutoPay, cmbsim.Fault{Hold: true})
 			before := opens(h.exit)
 			h.exit.Arrive("沪C88888")
 			h.eventually("the AutoPay at the platform", func() bool { return len(h.received(cmb.EpAutoPay, rec.ID)) == 1 })
@@ -87,15 +84,10 @@ func TestContactlessReleasedOnAnswer(t *testing.T) {
 func TestContactlessNonGuaranteedSlowCharge(t *testing.T) {
 	h := newHarness(t)
 	h.sim.SetChargeDelay(300 * time.Millisecond)
-	rec := h.contactlessEntry("沪C88888", 5000)
-	h.advance(time.Hour)
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.leaveExit(before)
+	rec := h.contactlessHour("沪C88888", 5000)
+	h.passExit("沪C88888")
 	h.drain()
-	if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-		t.Errorf("fees = %+v; want 500 paid", got.Fees)
-	}
+	h.checkPaid(rec.ID, 500)
 	if o := h.sim.Orders(); len(o) != 1 || !o[0].Charged || o[0].Guaranteed {
 		t.Errorf("orders = %+v; want one non-guaranteed charged order", o)
 	}
@@ -116,12 +108,9 @@ func TestContactlessRefusalScanToPay(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.Guaranteed = tc.guaranteed })
-			rec := h.contactlessEntry("沪C88888", 5000)
-			h.advance(time.Hour)
+			rec := h.contactlessHour("沪C88888", 5000)
 			if tc.down {
-				if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-					t.Fatal(err)
-				}
+				h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
 			} else {
 				h.sim.RemoveAgreement("沪C88888") // the bank no longer charges it
 			}
@@ -132,21 +121,10 @@ func TestContactlessRefusalScanToPay(t *testing.T) {
 				t.Fatal("the barrier rose without a successful answer")
 			}
 			h.sim.ClearFaults()
-			res, err := h.sim.ScanPay(context.Background(), 1)
-			if err != nil || !res.Paid || res.Amount != 500 {
-				t.Fatalf("ScanPay = %+v, %v; want 500 paid", res, err)
-			}
+			h.scanPay(500)
 			h.leaveExit(before)
 			h.advanceUntilDrained(time.Minute, 20)
-			if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-				t.Errorf("fees = %+v; want 500 paid once", got.Fees)
-			}
-			for _, o := range h.sim.Orders() {
-				if o.Charged {
-					t.Errorf("order %+v charged", o)
-				}
-			}
-			h.checkPlatform()
+			h.checkScanPaidOnly(rec.ID, 500)
 		})
 	}
 }
@@ -155,15 +133,8 @@ func TestContactlessRefusalScanToPay(t *testing.T) {
 // for the AutoPay; paid later, the record shows it paid.
 func TestOfflineReleaseOwedThenPaid(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.OfflineRelease = true })
-	rec := h.contactlessEntry("沪C88888", 5000)
-	h.advance(time.Hour)
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.advanceUntil("released owing", 5*time.Second, 10, func() bool { return opens(h.exit) > before })
-	h.leaveExit(before)
+	rec := h.contactlessHour("沪C88888", 5000)
+	h.releasedOwing("沪C88888")
 	got := h.closed(rec.ID)
 	if got.Fees.Due != 500 || got.Fees.Paid != 0 || got.AwaitOrder == "" {
 		t.Fatalf("record released owing = %+v, awaiting %q; want 500 due, an AutoPay awaited", got.Fees, got.AwaitOrder)
@@ -194,15 +165,8 @@ func TestOfflineReleaseOwedThenPaid(t *testing.T) {
 // own.
 func TestOfflineReleaseRefusedArrearsCollected(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.OfflineRelease = true })
-	first := h.contactlessEntry("沪C88888", 5000)
-	h.advance(time.Hour)
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.advanceUntil("released owing", 5*time.Second, 10, func() bool { return opens(h.exit) > before })
-	h.leaveExit(before)
+	first := h.contactlessHour("沪C88888", 5000)
+	h.releasedOwing("沪C88888")
 	h.sim.RemoveAgreement("沪C88888") // the bank refuses the charge when it comes
 	h.sim.ClearFaults()
 	h.advanceUntilDrained(time.Minute, 30)
@@ -242,12 +206,7 @@ func TestOfflineReleaseRefusedArrearsCollected(t *testing.T) {
 	if st.State != vWaitPay.String() || st.Due != 1000 {
 		t.Fatalf("next exit: %+v; want waiting to pay 1000 (500 + 500 arrears)", st)
 	}
-	before = opens(h.exit)
-	res, err := h.sim.ScanPay(context.Background(), 1)
-	if err != nil || res.Amount != 1000 {
-		t.Fatalf("ScanPay = %+v, %v; want 1000", res, err)
-	}
-	h.leaveExit(before)
+	h.scanPayAndLeave(1000)
 	h.drain()
 	closed := h.closed(second.ID)
 	if len(closed.Collected) != 1 || closed.Collected[0].RecordID != first.ID {
@@ -310,9 +269,7 @@ func TestStatusQueryAtEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The platform is down: the entry does not wait for it.
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
 	rec := h.enter("沪C88888")
 	if st, _ := h.db.OutboxStats(h.clk.Now()); st.ByKind[store.KindAutoPayStatus] != 1 {
 		t.Fatalf("outbox after the entry: %v; want one AutoPayStatus queued", st.ByKind)
@@ -336,9 +293,7 @@ func TestStatusQueryAtEntry(t *testing.T) {
 		t.Errorf("AutoPayStatus received %d times; want still 1 (Indata answered)", n)
 	}
 	h.advance(time.Hour)
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.leaveExit(before)
+	h.passExit("沪C88888")
 	h.drain()
 	o := h.sim.Orders()
 	if got := h.closed(rec.ID); len(o) != 1 || !o[0].Charged || got.Fees.Paid != o[0].Amount || got.Fees.Due != 0 {
@@ -358,11 +313,8 @@ func TestContactlessPayNoticeOwnOrder(t *testing.T) {
 				if err := h.sim.SetPayNotice(when); err != nil {
 					t.Fatal(err)
 				}
-				rec := h.contactlessEntry("沪C88888", 5000)
-				h.advance(time.Hour)
-				before := opens(h.exit)
-				h.exit.Arrive("沪C88888")
-				h.leaveExit(before)
+				rec := h.contactlessHour("沪C88888", 5000)
+				h.passExit("沪C88888")
 				h.eventually("the bank's pay notice answered", func() bool {
 					for _, cb := range h.sim.Sent() {
 						if cb.Endpoint == cmb.EpPay && cb.Err == "" && cb.Status == 0 {
@@ -378,9 +330,7 @@ func TestContactlessPayNoticeOwnOrder(t *testing.T) {
 				if pays, _ := h.db.Payments(rec.ID); len(pays) != 1 || pays[0].BankNotice == "" {
 					t.Errorf("payments = %+v; want one, with the notice's order noted", pays)
 				}
-				if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-					t.Errorf("fees = %+v; want 500", got.Fees)
-				}
+				h.checkPaid(rec.ID, 500)
 				h.checkPlatform()
 			})
 		}
@@ -392,11 +342,8 @@ func TestContactlessPayNoticeOwnOrder(t *testing.T) {
 // second, different notice is new money.
 func TestContactlessPayNoticeAcrossRestart(t *testing.T) {
 	h := newHarness(t)
-	rec := h.contactlessEntry("沪C88888", 5000)
-	h.advance(time.Hour)
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
+	rec := h.contactlessHour("沪C88888", 5000)
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
 	h.exit.Arrive("沪C88888")
 	h.settle()
 	if q, _ := h.db.QueuedAutoPays(rec.ID); len(q) != 1 {
@@ -454,17 +401,13 @@ func TestPostURL(t *testing.T) {
 	rec := h.enter("沪C88888")
 	h.drain()
 	h.advance(time.Hour)
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.leaveExit(before)
+	h.passExit("沪C88888")
 	h.drain()
 	aps := h.received(cmb.EpAutoPay, rec.ID)
 	if len(aps) != 1 || aps[0].Path != cmbsim.PostPath {
 		t.Fatalf("AutoPay = %+v; want one at %s", aps, cmbsim.PostPath)
 	}
-	if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-		t.Errorf("fees = %+v; want 500", got.Fees)
-	}
+	h.checkPaid(rec.ID, 500)
 	h.checkPlatform()
 }
 
@@ -527,11 +470,8 @@ func TestBindReplayRefused(t *testing.T) {
 // bank's notice for it, with an order of its own, is still the same money.
 func TestContactlessPayNoticeAfterRestart(t *testing.T) {
 	h := newHarness(t)
-	rec := h.contactlessEntry("沪C88888", 5000)
-	h.advance(time.Hour)
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.leaveExit(before)
+	rec := h.contactlessHour("沪C88888", 5000)
+	h.passExit("沪C88888")
 	h.drain()
 	h.restartSettled()
 	if _, err := h.sim.Pay(context.Background(), cmbsim.PayNotice{Plate: "沪C88888", RecordID: rec.ID, Amount: 500, Order: "BANK-9"}); err != nil {
@@ -541,7 +481,5 @@ func TestContactlessPayNoticeAfterRestart(t *testing.T) {
 	if len(pays) != 1 || pays[0].Amount != 500 || pays[0].BankNotice != "BANK-9" {
 		t.Errorf("payments = %+v; want the AutoPay's one, the notice's order noted", pays)
 	}
-	if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-		t.Errorf("fees = %+v; want 500", got.Fees)
-	}
+	h.checkPaid(rec.ID, 500)
 }

@@ -15,9 +15,7 @@ import (
 // the console's queue and status, and the record's later uplinks go on.
 func TestRefusedUplinkDeadLetteredRecordGoesOn(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.MaxRefusals = 3 })
-	if err := h.sim.SetFault(cmb.EpIndata, cmbsim.Fault{Status: 7, Message: "记录重复 (duplicate record)", Times: 3}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpIndata, cmbsim.Fault{Status: 7, Message: "记录重复 (duplicate record)", Times: 3})
 	rec := h.enter("京A12345")
 	h.refusedTimes(rec.ID, 3)
 	h.eventually("dead_letter audit", func() bool { return len(h.audits("dead_letter")) > 0 })
@@ -49,14 +47,10 @@ func TestRefusedUplinkDeadLetteredRecordGoesOn(t *testing.T) {
 // Different refusals in a row are not "identical": the count restarts.
 func TestDifferentRefusalsRestartTheCount(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.MaxRefusals = 2 })
-	if err := h.sim.SetFault(cmb.EpIndata, cmbsim.Fault{Status: 7, Message: "a", Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpIndata, cmbsim.Fault{Status: 7, Message: "a", Times: 1})
 	rec := h.enter("京A12345")
 	h.eventually("first refusal", func() bool { return len(h.received(cmb.EpIndata, rec.ID)) == 1 })
-	if err := h.sim.SetFault(cmb.EpIndata, cmbsim.Fault{Status: 8, Message: "b", Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpIndata, cmbsim.Fault{Status: 8, Message: "b", Times: 1})
 	h.refusedTimes(rec.ID, 3)
 	h.drain()
 	if len(h.audits("dead_letter")) != 0 {

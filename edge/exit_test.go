@@ -86,9 +86,7 @@ func TestPaymentAfterExitIsRecorded(t *testing.T) {
 	h := newHarness(t)
 	rec := h.enter("京A12345")
 	h.advance(10 * time.Minute) // free period
-	before := opens(h.exit)
-	h.exit.Arrive("京A12345")
-	h.leaveExit(before)
+	h.passExit("京A12345")
 	h.closed(rec.ID)
 	if _, err := h.sim.Pay(context.Background(), cmbsim.PayNotice{Plate: rec.Plate, RecordID: rec.ID, Amount: 300, Order: "AFTER-1"}); err != nil {
 		t.Fatalf("pay after exit = %v; want status 0 (the money was taken)", err)
@@ -108,14 +106,11 @@ func TestPaymentAfterExitIsRecorded(t *testing.T) {
 // let out.
 func TestPayCheckUsesTheLanesQuote(t *testing.T) {
 	h := newHarness(t)
-	rec := h.enter("京A12345")
-	h.advance(2 * time.Hour)
-	st := h.arriveExit("京A12345")
+	rec, st, before := h.atExitAfter("京A12345", 2*time.Hour)
 	if st.Due != 900 {
 		t.Fatalf("exit = %+v; want 900 due", st)
 	}
 	h.advance(20 * time.Minute) // a fresh quote would now say 1100
-	before := opens(h.exit)
 	if _, err := h.sim.Pay(context.Background(), cmbsim.PayNotice{Plate: rec.Plate, RecordID: rec.ID, Amount: 900}); err != nil {
 		t.Fatalf("Pay = %v", err)
 	}
@@ -201,9 +196,7 @@ func TestPayPlateDiffersCreditedByRecord(t *testing.T) {
 	if ev := h.audits("pay_plate"); len(ev) != 1 || !strings.Contains(ev[0].Detail, "京A12346") {
 		t.Errorf("pay_plate audits = %+v; want one naming 京A12346", ev)
 	}
-	before := opens(h.exit)
-	h.exit.Arrive("京A12345")
-	h.leaveExit(before)
+	h.passExit("京A12345")
 }
 
 // Issue 11 item 7: a decision made on a quote that a payment overtook
@@ -272,9 +265,7 @@ func TestQuotePaidAsAPeriodBegan(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.advance(4 * time.Minute)
-			before := opens(h.exit)
-			h.exit.Arrive("京A12345")
-			h.leaveExit(before)
+			h.passExit("京A12345")
 			if got := h.closed(rec.ID); got.Fees.Paid != 900 {
 				t.Errorf("fees = %+v; want 900 paid, left within the grace", got.Fees)
 			}

@@ -31,6 +31,25 @@ func newGate(b hal.Barrier) *gateBarrier {
 	return &gateBarrier{Barrier: b, entered: make(chan struct{}, 1), release: make(chan struct{}), errs: make(chan error, 8)}
 }
 
+// newGatedHarness is a harness whose lane named lane drives its barrier
+// through a gateBarrier; it returns the gate of the first start (a restart
+// gives the lane a new one, open).
+func newGatedHarness(t *testing.T, lane string) (*harness, *gateBarrier) {
+	t.Helper()
+	var first *gateBarrier
+	h := newHarnessWith(t, harnessSetup{barrier: func(name string, b hal.Barrier) hal.Barrier {
+		if name != lane {
+			return b
+		}
+		gate := newGate(b)
+		if first == nil {
+			first = gate
+		}
+		return gate
+	}})
+	return h, first
+}
+
 func (b *gateBarrier) Open(ctx context.Context) error {
 	if b.shut.Load() {
 		b.entered <- struct{}{}
@@ -107,14 +126,7 @@ func TestDecidedBarrierOutlivesTheCaller(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var gate *gateBarrier
-			h := newHarnessWith(t, harnessSetup{barrier: func(lane string, b hal.Barrier) hal.Barrier {
-				if lane != tt.lane {
-					return b
-				}
-				gate = newGate(b)
-				return gate
-			}})
+			h, gate := newGatedHarness(t, tt.lane)
 			tt.setup(h)
 			gate.shut.Store(true)
 			ctx, cancel := context.WithCancel(context.Background())

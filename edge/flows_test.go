@@ -29,10 +29,7 @@ func chargeItems(t *testing.T, u cmbsim.Uplink) []cmb.ChargeItem {
 // Outdata carries the payment.
 func TestScanToPayExit(t *testing.T) {
 	h := newHarness(t)
-	rec := h.enter("京A12345")
-	h.advance(2 * time.Hour)
-	before := opens(h.exit)
-	st := h.arriveExit("京A12345")
+	rec, st, before := h.atExitAfter("京A12345", 2*time.Hour)
 	if st.State != vWaitPay.String() || st.Due != 900 {
 		t.Fatalf("exit lane = %+v; want waiting to pay 900 fen (500 first hour + 2×200)", st)
 	}
@@ -67,9 +64,7 @@ func TestFreePeriodExit(t *testing.T) {
 	h := newHarness(t)
 	rec := h.enter("粤B12345")
 	h.advance(14 * time.Minute)
-	before := opens(h.exit)
-	h.exit.Arrive("粤B12345")
-	h.leaveExit(before)
+	h.passExit("粤B12345")
 	h.drain()
 	got := h.closed(rec.ID)
 	if got.Fees.Total != 0 {
@@ -84,19 +79,13 @@ func TestFreePeriodExit(t *testing.T) {
 
 func TestContactlessGuaranteed(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.Guaranteed = true })
-	if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
-		t.Fatal(err)
-	}
-	rec := h.enter("沪C88888")
-	h.drain() // the Indata answer teaches the lane the binding
+	rec := h.contactlessEntry("沪C88888", 5000) // the Indata answer teaches the lane the binding
 	h.eventually("binding from the Indata answer", func() bool {
 		b, err := h.db.Binding("沪C88888")
 		return err == nil && b.Limit == 5000 && b.Source == store.SourceIndata
 	})
 	h.advance(3 * time.Hour)
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.leaveExit(before) // released on the answer, which guaranteed mode gives at once
+	h.passExit("沪C88888") // released on the answer, which guaranteed mode gives at once
 	h.drain()
 	orders := h.sim.Orders()
 	if len(orders) != 1 || orders[0].Amount != 1300 || !orders[0].Charged {
@@ -114,16 +103,8 @@ func TestContactlessGuaranteed(t *testing.T) {
 
 func TestContactlessNonGuaranteed(t *testing.T) {
 	h := newHarness(t)
-	if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
-		t.Fatal(err)
-	}
-	h.enter("沪C88888")
-	h.drain()
-	h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
-	h.advance(time.Hour)
-	before := opens(h.exit)
-	h.exit.Arrive("沪C88888")
-	h.leaveExit(before) // after the AutoPay succeeded
+	h.contactlessHour("沪C88888", 5000)
+	h.passExit("沪C88888") // after the AutoPay succeeded
 	h.drain()
 	if o := h.sim.Orders(); len(o) != 1 || !o[0].Charged || o[0].Amount != 500 {
 		t.Fatalf("orders = %+v; want one charged 500", o)
@@ -133,14 +114,8 @@ func TestContactlessNonGuaranteed(t *testing.T) {
 
 func TestContactlessFailedFallsBackToScan(t *testing.T) {
 	h := newHarness(t)
-	if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
-		t.Fatal(err)
-	}
 	h.sim.FailPayments("沪C88888", true)
-	rec := h.enter("沪C88888")
-	h.drain()
-	h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
-	h.advance(time.Hour)
+	rec := h.contactlessHour("沪C88888", 5000)
 	before := opens(h.exit)
 	h.exit.Arrive("沪C88888")
 	h.drain()
@@ -153,32 +128,15 @@ func TestContactlessFailedFallsBackToScan(t *testing.T) {
 	if st.State != vWaitPay.String() || opens(h.exit) != before {
 		t.Fatalf("after a failed AutoPay the lane is %+v; want waiting to pay, barrier down", st)
 	}
-	res, err := h.sim.ScanPay(context.Background(), 1)
-	if err != nil || !res.Paid || res.Amount != 500 {
-		t.Fatalf("ScanPay = %+v, %v; want 500 paid", res, err)
-	}
+	h.scanPay(500)
 	h.leaveExit(before)
 	h.drain()
-	if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-		t.Errorf("fees = %+v; want paid 500 once", got.Fees)
-	}
-	for _, o := range h.sim.Orders() {
-		if o.Charged {
-			t.Errorf("failed AutoPay %+v was charged", o)
-		}
-	}
-	h.checkPlatform()
+	h.checkScanPaidOnly(rec.ID, 500)
 }
 
 func TestContactlessOverLimitScans(t *testing.T) {
 	h := newHarness(t)
-	if err := h.sim.AddAgreement("沪C88888", 100); err != nil {
-		t.Fatal(err)
-	}
-	h.enter("沪C88888")
-	h.drain()
-	h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
-	h.advance(time.Hour)
+	h.contactlessHour("沪C88888", 100)
 	st := h.arriveExit("沪C88888")
 	if st.State != vWaitPay.String() {
 		t.Fatalf("lane = %+v; want scan-to-pay when the fee exceeds the limit", st)
@@ -194,16 +152,8 @@ func TestAutoPayLostAnswerChargedOnce(t *testing.T) {
 	for _, guaranteed := range []bool{false, true} {
 		t.Run("guaranteed="+strconv.FormatBool(guaranteed), func(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.Guaranteed = guaranteed })
-			if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
-				t.Fatal(err)
-			}
-			rec := h.enter("沪C88888")
-			h.drain()
-			h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
-			h.advance(time.Hour)
-			if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Cut: true, Times: 1}); err != nil {
-				t.Fatal(err)
-			}
+			rec := h.contactlessHour("沪C88888", 5000)
+			h.setFault(cmb.EpAutoPay, cmbsim.Fault{Cut: true, Times: 1})
 			before := opens(h.exit)
 			h.exit.Arrive("沪C88888")
 			h.eventually("the AutoPay was sent", func() bool { return len(h.received(cmb.EpAutoPay, rec.ID)) == 1 })
@@ -230,9 +180,7 @@ func TestAutoPayLostAnswerChargedOnce(t *testing.T) {
 			if n := len(h.received(cmb.EpAutoPay, rec.ID)); n != 1 {
 				t.Errorf("AutoPay sent %d times; want 1 (resolved, not resent)", n)
 			}
-			if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-				t.Errorf("fees = %+v; want paid 500", got.Fees)
-			}
+			h.checkPaid(rec.ID, 500)
 			h.checkPlatform()
 		})
 	}
@@ -252,9 +200,7 @@ func TestPrepaidByPlate(t *testing.T) {
 		}
 	}
 	h.advance(10 * time.Minute)
-	before := opens(h.exit)
-	h.exit.Arrive("京A11111")
-	h.leaveExit(before) // within the 15 min grace: free
+	h.passExit("京A11111") // within the 15 min grace: free
 	if got := h.closed(a.ID); got.Fees.Paid != 900 {
 		t.Errorf("A fees = %+v; want paid 900", got.Fees)
 	}
@@ -264,12 +210,7 @@ func TestPrepaidByPlate(t *testing.T) {
 	if st.State != vWaitPay.String() || st.Due != 400 {
 		t.Fatalf("B at the exit = %+v; want 400 fen due for the extra time", st)
 	}
-	before = opens(h.exit)
-	res, err := h.sim.ScanPay(context.Background(), 1)
-	if err != nil || res.Amount != 400 {
-		t.Fatalf("ScanPay = %+v, %v; want 400", res, err)
-	}
-	h.leaveExit(before)
+	h.scanPayAndLeave(400)
 	h.drain()
 	if got := h.closed(b.ID); got.Fees.Paid != 1300 {
 		t.Errorf("B fees = %+v; want paid 1300", got.Fees)
@@ -382,9 +323,7 @@ func TestVIPFree(t *testing.T) {
 		a.Discount[0].Unit != cmb.DiscountAmount || a.Discount[0].Value != 2100 || a.Discount[0].Name == "" {
 		t.Errorf("calc for a VIP = %+v, %v; want total 2100, 0 to pay, one discount of 2100 fen", a, err)
 	}
-	before := opens(h.exit)
-	h.exit.Arrive("京V00001")
-	h.leaveExit(before)
+	h.passExit("京V00001")
 	h.drain()
 	items := chargeItems(t, h.received(cmb.EpOutdata, rec.ID)[0])
 	// Issue 11 item 12: pay_type 7 (授权车免费) for VIP and monthly.
@@ -598,16 +537,8 @@ func TestVehicleUnderClosingBarrierReopens(t *testing.T) {
 // driver to pay the same stay again by scan.
 func TestCalcDuringAutoPay(t *testing.T) {
 	h := newHarness(t)
-	if err := h.sim.AddAgreement("沪C88888", 5000); err != nil {
-		t.Fatal(err)
-	}
-	rec := h.enter("沪C88888")
-	h.drain()
-	h.eventually("binding", func() bool { _, err := h.db.Binding("沪C88888"); return err == nil })
-	h.advance(time.Hour)
-	if err := h.sim.SetFault(cmb.EpAutoPay, cmbsim.Fault{Down: true}); err != nil {
-		t.Fatal(err)
-	}
+	rec := h.contactlessHour("沪C88888", 5000)
+	h.setFault(cmb.EpAutoPay, cmbsim.Fault{Down: true})
 	h.exit.Arrive("沪C88888")
 	h.settle()
 	if st := h.laneStatus(h.exit); st.State != vAutoPay.String() {
@@ -634,12 +565,7 @@ func TestCalcDuringAutoPay(t *testing.T) {
 		h.eventually("dispatcher idle", func() bool { h.ctl.kick(); return h.dispatcherIdle() })
 	}
 	h.sim.ClearFaults()
-	before := opens(h.exit)
-	res, err := h.sim.ScanPay(context.Background(), 1)
-	if err != nil || res.Amount != 500 {
-		t.Fatalf("ScanPay = %+v, %v; want 500", res, err)
-	}
-	h.leaveExit(before)
+	h.scanPayAndLeave(500)
 	// The dispatcher still holds off after the refused AutoPays (it
 	// cannot know the platform is back): simulated time runs past it.
 	h.advanceUntilDrained(time.Minute, 20)
@@ -648,9 +574,7 @@ func TestCalcDuringAutoPay(t *testing.T) {
 			t.Errorf("the withdrawn AutoPay was processed by the platform: %+v", u)
 		}
 	}
-	if got := h.closed(rec.ID); got.Fees.Paid != 500 {
-		t.Errorf("fees = %+v; want 500 paid once", got.Fees)
-	}
+	h.checkPaid(rec.ID, 500)
 	h.checkPlatform()
 }
 
@@ -661,9 +585,7 @@ func TestRetention(t *testing.T) {
 	old := h.enter("京A00001")
 	inside := h.enter("京A00002")
 	h.advance(10 * time.Minute)
-	before := opens(h.exit)
-	h.exit.Arrive("京A00001")
-	h.leaveExit(before)
+	h.passExit("京A00001")
 	h.drain()
 	h.advance(49 * time.Hour) // the maintenance timer fires on the way
 	h.eventually("the old record deleted", func() bool {

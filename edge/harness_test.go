@@ -326,12 +326,42 @@ func (h *harness) arriveExit(plate string) laneStatus {
 	return h.laneStatus(h.exit)
 }
 
+// atExitAfter drives plate in, lets stay pass and brings plate to the
+// exit; it returns its record, the exit lane's decision and the exit
+// barrier's opens before the vehicle arrived (for leaveExit).
+func (h *harness) atExitAfter(plate string, stay time.Duration) (rec store.Record, st laneStatus, before int) {
+	h.t.Helper()
+	rec = h.enter(plate)
+	h.advance(stay)
+	before = opens(h.exit)
+	return rec, h.arriveExit(plate), before
+}
+
 // leaveExit expects the exit barrier up for the vehicle and drives it out.
 func (h *harness) leaveExit(opensBefore int) {
 	h.t.Helper()
 	h.eventually("exit barrier up", func() bool { return opens(h.exit) > opensBefore })
 	h.exit.PassThrough()
 	h.eventually("exit barrier down", func() bool { return lastOp(h.exit) == "close" })
+}
+
+// scanPay has the driver waiting at the exit scan its QR code and pay,
+// which must be want fen.
+func (h *harness) scanPay(want int64) {
+	h.t.Helper()
+	res, err := h.sim.ScanPay(context.Background(), 1)
+	if err != nil || !res.Paid || res.Amount != want {
+		h.t.Fatalf("ScanPay = %+v, %v; want %d paid", res, err, want)
+	}
+}
+
+// scanPayAndLeave has the driver waiting at the exit pay want fen by
+// scanning and drives the vehicle out.
+func (h *harness) scanPayAndLeave(want int64) {
+	h.t.Helper()
+	before := opens(h.exit)
+	h.scanPay(want)
+	h.leaveExit(before)
 }
 
 // drain waits until the outbox is empty.
@@ -412,8 +442,9 @@ func (h *harness) advanceUntil(what string, step time.Duration, max int, cond fu
 	}
 }
 
-// contactlessPlate gives plate an agreement of limit fen on the platform
-// and waits until the lane knows it (from the entry's Indata answer).
+// contactlessEntry gives plate an agreement of limit fen on the platform,
+// drives it in and waits until the lane knows the binding (from the
+// entry's Indata answer).
 func (h *harness) contactlessEntry(plate string, limit int64) store.Record {
 	h.t.Helper()
 	if err := h.sim.AddAgreement(plate, limit); err != nil {
@@ -423,6 +454,66 @@ func (h *harness) contactlessEntry(plate string, limit int64) store.Record {
 	h.drain()
 	h.eventually("binding of "+plate, func() bool { b, err := h.db.Binding(plate); return err == nil && b.Limit == limit })
 	return rec
+}
+
+// contactlessHour is the contactless tests' common start: plate, bound
+// with limit fen, has been inside for an hour (5 yuan by the tariff).
+func (h *harness) contactlessHour(plate string, limit int64) store.Record {
+	h.t.Helper()
+	rec := h.contactlessEntry(plate, limit)
+	h.advance(time.Hour)
+	return rec
+}
+
+// passExit drives plate to the exit and through it, expecting the barrier
+// to rise for it with nobody paying at the lane (contactless, prepaid,
+// free or exempt).
+func (h *harness) passExit(plate string) {
+	h.t.Helper()
+	before := opens(h.exit)
+	h.exit.Arrive(plate)
+	h.leaveExit(before)
+}
+
+// setFault sets the platform's fault for endpoint (cmbsim.AllEndpoints:
+// every uplink); a zero Fault clears it.
+func (h *harness) setFault(endpoint string, f cmbsim.Fault) {
+	h.t.Helper()
+	if err := h.sim.SetFault(endpoint, f); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// releasedOwing takes the platform down, drives plate to the exit and
+// expects offline_release to let it out owing.
+func (h *harness) releasedOwing(plate string) {
+	h.t.Helper()
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Down: true})
+	before := opens(h.exit)
+	h.exit.Arrive(plate)
+	h.advanceUntil("released owing", 5*time.Second, 10, func() bool { return opens(h.exit) > before })
+	h.leaveExit(before)
+}
+
+// checkPaid asserts that record id is closed with want paid.
+func (h *harness) checkPaid(id string, want int64) {
+	h.t.Helper()
+	if got := h.closed(id); got.Fees.Paid != want {
+		h.t.Errorf("fees = %+v; want %d paid once", got.Fees, want)
+	}
+}
+
+// checkScanPaidOnly asserts that record id is closed with want paid and
+// that no order was charged contactless: the fee was paid by scanning.
+func (h *harness) checkScanPaidOnly(id string, want int64) {
+	h.t.Helper()
+	h.checkPaid(id, want)
+	for _, o := range h.sim.Orders() {
+		if o.Charged {
+			h.t.Errorf("order %+v charged", o)
+		}
+	}
+	h.checkPlatform()
 }
 
 func asRejected(err error, re **cmb.RejectedError) bool { return errors.As(err, re) }

@@ -29,9 +29,7 @@ func TestCallbackBodiesAsTheBankSendsThem(t *testing.T) {
 				t.Fatalf("ScanPay as %s = %+v, %v; want 900 paid for %s", enc, res, err, rec.ID)
 			}
 			h.leaveExit(before)
-			if got := h.closed(rec.ID); got.Fees.Paid != 900 {
-				t.Errorf("fees = %+v; want 900 paid", got.Fees)
-			}
+			h.checkPaid(rec.ID, 900)
 			if sent := h.sim.Sent(); len(sent) == 0 || sent[len(sent)-1].Status != 0 {
 				t.Errorf("last callback = %+v; want answered 0", sent)
 			}

@@ -45,13 +45,11 @@ func TestDayReportReconciles(t *testing.T) {
 	h.enter("京V00001")         // waived, pay_type 7
 	free := h.enter("京F00001") // leaves in the free period
 	h.advance(10 * time.Minute)
-	before := opens(h.exit)
-	h.exit.Arrive("京F00001")
-	h.leaveExit(before)
+	h.passExit("京F00001")
 	h.advance(110 * time.Minute) // 11:00
 	// scan to pay, with a plate that differs on the notice and 800 of 900.
 	h.arriveExit("京A00001")
-	before = opens(h.exit)
+	before := opens(h.exit)
 	if _, err := h.sim.Pay(ctx, cmbsim.PayNotice{Plate: "京A00002", RecordID: scan.ID, Amount: 800, Order: "N1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +78,7 @@ func TestDayReportReconciles(t *testing.T) {
 	}
 	h.leaveExit(before)
 	// An uplink dead-lettered.
-	if err := h.sim.SetFault(cmb.EpIndata, cmbsim.Fault{Status: 9, Message: "no", Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmb.EpIndata, cmbsim.Fault{Status: 9, Message: "no", Times: 1})
 	h.enter("京D00001")
 	h.eventually("dead letter", func() bool { return len(h.audits("dead_letter")) == 1 })
 	h.drain()

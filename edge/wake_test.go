@@ -22,18 +22,14 @@ func TestOutboxWakesAfterDroppedConnections(t *testing.T) {
 		c.SpaceInfoMinGap = time.Second
 	})
 	h.drain()
-	if err := h.sim.SetFault(cmbsim.AllEndpoints, cmbsim.Fault{Cut: true}); err != nil {
-		t.Fatal(err)
-	}
+	h.setFault(cmbsim.AllEndpoints, cmbsim.Fault{Cut: true})
 	var ids []string
 	for i := range 5 {
 		ids = append(ids, h.enter(fmt.Sprintf("京E%05d", i)).ID)
 		h.advance(3 * time.Second)
 	}
 	h.advance(5 * time.Minute) // free stays
-	before := opens(h.exit)
-	h.exit.Arrive("京E00000")
-	h.leaveExit(before)
+	h.passExit("京E00000")
 	h.advance(2 * time.Second)
 	h.eventually("an attempt after the last exit", func() bool { return h.dispatcherIdle() })
 	st, err := h.db.OutboxStats(h.clk.Now())

@@ -57,10 +57,10 @@ type Display interface {
 	SetClock(ctx context.Context, t time.Time) error
 }
 
-// QRDisplay is a Display that can also show a QR code (some boards and
-// LCD lane screens): the exit's dynamic pay URL with the fee.
+// QRDisplay is what a Display that can also show a QR code (some boards
+// and LCD lane screens) adds: the exit's dynamic pay URL with the fee. The
+// lane asks its Display for it with a type assertion.
 type QRDisplay interface {
-	Display
 	// ShowQR shows the QR code of url with caption (e.g. the fee) for
 	// secs seconds (0: until replaced).
 	ShowQR(ctx context.Context, url, caption string, secs int) error

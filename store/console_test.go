@@ -23,11 +23,7 @@ func TestConsoleLockoutSurvivesReopen(t *testing.T) {
 		t.Errorf("PutConsoleLockout(negative) = %v; want ErrInvalid", err)
 	}
 	db.Close()
-	db2, _, err := store.Open(path, opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
+	db2, _ := storetest.Reopen(t, path, opts())
 	if got, err := db2.ConsoleLockout(); err != nil || got != want {
 		t.Errorf("after reopen ConsoleLockout() = %+v, %v; want %+v", got, err, want)
 	}

@@ -94,12 +94,7 @@ func TestCorruptAtRuntime(t *testing.T) {
 		t.Errorf("log = %s; want an ERROR line for the panic", l)
 	}
 
-	db, rep, err := store.Open(path, opts())
-	if err != nil {
-		t.Fatalf("reopen = %v", err)
-	}
-	defer storetest.Check(t, path, opts())
-	defer db.Close()
+	db, rep := storetest.Reopen(t, path, opts())
 	if rep.Salvage == nil {
 		t.Fatalf("reopen report = %+v; want a salvage", rep)
 	}
@@ -257,11 +252,7 @@ func TestCompactFileHoldsLock(t *testing.T) {
 		t.Errorf("CompactFile report = %+v; want a smaller file", rep)
 	}
 	storetest.Check(t, path, opts())
-	db, _, err := store.Open(path, opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, _ := storetest.Reopen(t, path, opts())
 	for id, want := range c.records {
 		if got, err := db.RecordByID(id); err != nil || got.State != want.State || got.Plate != want.Plate {
 			t.Fatalf("RecordByID(%s) after compaction = %+v, %v; want %+v", id, got, err, want)

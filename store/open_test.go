@@ -58,12 +58,7 @@ func TestOpenCorruptFile(t *testing.T) {
 			if err := os.WriteFile(path, tc.content, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			db, rep, err := store.Open(path, opts())
-			if err != nil {
-				t.Fatalf("Open = %v; want a usable store", err)
-			}
-			defer storetest.Check(t, path, opts())
-			defer db.Close()
+			db, rep := storetest.Reopen(t, path, opts())
 			if (rep.MovedAside != "") != tc.movedAway {
 				t.Fatalf("Open report = %+v; want moved aside %v", rep, tc.movedAway)
 			}
@@ -79,7 +74,7 @@ func TestOpenCorruptFile(t *testing.T) {
 					t.Errorf("report %+v; want Created or Salvage", rep)
 				}
 			}
-			_, err = db.OpenByPlate("京A1")
+			_, err := db.OpenByPlate("京A1")
 			if wantRecord := tc.name == "valid" || rep.Salvage != nil && rep.Salvage.Kept[store.KindRecords] == 1; (err == nil) != wantRecord {
 				t.Errorf("OpenByPlate after open = %v; want record present %v", err, wantRecord)
 			}
@@ -269,11 +264,7 @@ func TestCompact(t *testing.T) {
 		t.Errorf("Compact onto an existing file = %v; want ErrExist", err)
 	}
 	storetest.Check(t, dst, opts())
-	c, _, err := store.Open(dst, opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, _ := storetest.Reopen(t, dst, opts())
 	if s, _ := c.OutboxStats(t0); s.Count != 200 {
 		t.Errorf("compacted outbox = %d; want 200", s.Count)
 	}
@@ -348,12 +339,7 @@ func TestOpenUnreadableFile(t *testing.T) {
 	if err := os.Symlink(path, path); err != nil {
 		t.Fatal(err)
 	}
-	db, rep, err := store.Open(path, opts())
-	if err != nil {
-		t.Fatalf("Open(unreadable) = %v; want a fresh store", err)
-	}
-	defer storetest.Check(t, path, opts())
-	defer db.Close()
+	db, rep := storetest.Reopen(t, path, opts())
 	if rep.MovedAside == "" || !strings.Contains(rep.Reason, "unreadable") || !rep.Created {
 		t.Fatalf("Open report = %+v; want the file set aside as unreadable and a fresh one", rep)
 	}

@@ -77,9 +77,24 @@ func Run(ctx context.Context, out io.Writer, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("demo: zone: %w", err)
 	}
-	d := &demo{out: out, zone: zone, version: opt.Version}
+	// The narration, the log view (from any goroutine) and the summary
+	// all write to out: one write at a time.
+	d := &demo{out: &lockedWriter{w: out}, zone: zone, version: opt.Version}
 	d.clk = clock.NewFake(time.Date(2026, 3, 2, 7, 55, 0, 0, zone))
 	return d.run(ctx, opt)
+}
+
+// lockedWriter lets one Write through at a time (fmt's Fprint family
+// writes each call's text in one Write).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (d *demo) say(format string, args ...any) {

@@ -67,6 +67,18 @@ func newEnv(t *testing.T, mod func(*cmbsim.Config)) *env {
 	return &env{sim: sim, srv: srv, cli: cli, clock: clk}
 }
 
+// autoPayChargedOnce sends req (what names it), which must succeed, and
+// expects record r1 charged once in all.
+func (e *env) autoPayChargedOnce(ctx context.Context, t *testing.T, req cmb.AutoPay, what string) {
+	t.Helper()
+	if _, err := e.cli.AutoPay(ctx, req); err != nil {
+		t.Errorf("%s = %v; want success", what, err)
+	}
+	if n := e.sim.RecordCharges("r1"); n != 1 {
+		t.Errorf("RecordCharges(r1) = %d; want 1", n)
+	}
+}
+
 func indata(plate, record string) cmb.Indata {
 	return cmb.Indata{InCode: 1, VplNumber: plate, RecordID: record, InTime: t0 - 3600, CarType: cmb.CarSmall, PowerType: cmb.PowerNormal}
 }
@@ -231,12 +243,7 @@ func TestAutoPayRepeatAfterModeChange(t *testing.T) {
 	}
 	// A new request_order is a new payment.
 	req.RequestOrder = "ro-2"
-	if _, err := e.cli.AutoPay(ctx, req); err != nil {
-		t.Errorf("AutoPay(ro-2) = %v; want success", err)
-	}
-	if n := e.sim.RecordCharges("r1"); n != 1 {
-		t.Errorf("RecordCharges(r1) = %d; want 1", n)
-	}
+	e.autoPayChargedOnce(ctx, t, req, "AutoPay(ro-2)")
 }
 
 func TestDoubleChargeAndReuse(t *testing.T) {
@@ -373,12 +380,7 @@ func TestFaults(t *testing.T) {
 			if (perr == nil) != tt.wantCharged {
 				t.Errorf("PayOrderStatus = %v; want found %v", perr, tt.wantCharged)
 			}
-			if _, err := e.cli.AutoPay(ctx, req); err != nil {
-				t.Errorf("AutoPay retry = %v; want success", err)
-			}
-			if n := e.sim.RecordCharges("r1"); n != 1 {
-				t.Errorf("RecordCharges(r1) = %d; want 1", n)
-			}
+			e.autoPayChargedOnce(ctx, t, req, "AutoPay retry")
 		})
 	}
 }

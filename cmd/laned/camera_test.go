@@ -129,32 +129,13 @@ func TestCameraListen(t *testing.T) {
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		err := runCamera(runCtx, []string{"listen", "--port", slave, "--addr", "1"}, nil, pw, io.Discard)
-		pw.Close()
-		done <- err
-	}()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines, done := outputLines(func(w io.Writer) error {
+		return runCamera(runCtx, []string{"listen", "--port", slave, "--addr", "1"}, nil, w, io.Discard)
+	})
 	cam := cameratest.NewFakeCamera(master, 1, nil)
 	cam.Start(ctx)
 	cam.Write([]byte("\xFF\xFE"))
-	// The listener opens the port asynchronously; the camera retries
-	// until acknowledged, as a real one does.
-	ev := hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourBlue, Conf: 96, Trigger: hal.TriggerIO, CameraTime: time.Unix(1700000000, 0)}
-	for cam.SendPlate(ctx, ev) != nil {
-		if ctx.Err() != nil {
-			t.Fatal("no ACK from laned camera listen")
-		}
-	}
+	sendPlateAcked(ctx, t, cam, "laned camera listen")
 	var kinds []string
 	for line := range lines {
 		var m map[string]any
@@ -182,23 +163,51 @@ func TestCameraListen(t *testing.T) {
 	}
 }
 
+// outputLines runs fn in a goroutine with a writer whose output comes back
+// on lines, one a line, closed once fn returned; fn's error is then on
+// done.
+func outputLines(fn func(w io.Writer) error) (lines <-chan string, done <-chan error) {
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		err := fn(pw)
+		pw.Close()
+		errc <- err
+	}()
+	out := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			out <- sc.Text()
+		}
+		close(out)
+	}()
+	return out, errc
+}
+
+// sendPlateAcked has cam send a plate frame (京A12345, blue, 96) until the
+// listener acknowledges it: the listener opens the port asynchronously
+// and the camera retries until acknowledged, as a real one does. what
+// names the listener.
+func sendPlateAcked(ctx context.Context, t *testing.T, cam *cameratest.FakeCamera, what string) {
+	t.Helper()
+	ev := hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourBlue, Conf: 96, Trigger: hal.TriggerIO, CameraTime: time.Unix(1700000000, 0)}
+	for cam.SendPlate(ctx, ev) != nil {
+		if ctx.Err() != nil {
+			t.Fatal("no ACK from " + what)
+		}
+	}
+}
+
 // laneConfig is minimalConfig on the rpi4 profile with both lanes'
 // cameras on path (addresses 1 and 2, DE on GPIO4, as the HATs wire it).
 func laneConfig(t *testing.T, dir, path string) string {
 	t.Helper()
 	p := minimalConfig(t, dir, "")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), `profile = "sim"`, `profile = "rpi4"`, 1)
-	s = strings.Replace(s, "name = \"in1\"\nkind = \"entry\"\ncode = 1\n",
-		"name = \"in1\"\nkind = \"entry\"\ncode = 1\ncamera = { path = \""+path+"\", de_pin = \"GPIO4\" }\n", 1)
-	s = strings.Replace(s, "name = \"out1\"\nkind = \"exit\"\ncode = 1\n",
-		"name = \"out1\"\nkind = \"exit\"\ncode = 1\ncamera = { path = \""+path+"\", de_pin = \"GPIO4\" }\n", 1)
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cam := "camera = { path = \"" + path + "\", de_pin = \"GPIO4\" }\n"
+	editConfig(t, p, `profile = "sim"`, `profile = "rpi4"`)
+	editConfig(t, p, "name = \"in1\"\nkind = \"entry\"\ncode = 1\n", "name = \"in1\"\nkind = \"entry\"\ncode = 1\n"+cam)
+	editConfig(t, p, "name = \"out1\"\nkind = \"exit\"\ncode = 1\n", "name = \"out1\"\nkind = \"exit\"\ncode = 1\n"+cam)
 	return p
 }
 
@@ -214,30 +223,13 @@ func TestCameraListenLaneDE(t *testing.T) {
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	pr, pw := io.Pipe()
 	var errb bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		err := cameraListen(runCtx, []string{"-config", cfgPath, "-lane", "in1"}, pw, &errb, pins)
-		pw.Close()
-		done <- err
-	}()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines, done := outputLines(func(w io.Writer) error {
+		return cameraListen(runCtx, []string{"-config", cfgPath, "-lane", "in1"}, w, &errb, pins)
+	})
 	cam := cameratest.NewFakeCamera(master, 1, nil)
 	cam.Start(ctx)
-	ev := hal.PlateEvent{Kind: hal.KindPlate, Plate: "京A12345", Colour: hal.ColourBlue, Conf: 96, Trigger: hal.TriggerIO, CameraTime: time.Unix(1700000000, 0)}
-	for cam.SendPlate(ctx, ev) != nil {
-		if ctx.Err() != nil {
-			t.Fatal("no ACK from laned camera listen -lane in1")
-		}
-	}
+	sendPlateAcked(ctx, t, cam, "laned camera listen -lane in1")
 	for line := range lines {
 		if strings.Contains(line, `"plate":"京A12345"`) {
 			stop()

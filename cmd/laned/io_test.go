@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"laned/appliance"
 	"laned/board/boardtest"
 	"laned/hal/clock"
+	"laned/internal/syncbuf"
 )
 
 // rpiConfig is minimalConfig on the rpi4 profile (the default wiring:
@@ -29,15 +29,8 @@ import (
 func rpiConfig(t *testing.T, dir, out1 string) string {
 	t.Helper()
 	p := minimalConfig(t, dir, "")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), `profile = "sim"`, `profile = "rpi4"`, 1)
-	s = strings.Replace(s, "name = \"out1\"\nkind = \"exit\"\ncode = 1\n", "name = \"out1\"\nkind = \"exit\"\ncode = 1\n"+out1, 1)
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, p, `profile = "sim"`, `profile = "rpi4"`)
+	editConfig(t, p, "name = \"out1\"\nkind = \"exit\"\ncode = 1\n", "name = \"out1\"\nkind = \"exit\"\ncode = 1\n"+out1)
 	return p
 }
 
@@ -163,28 +156,10 @@ func TestInstallBootLines(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // squeeze collapses runs of spaces: the columns' padding is not checked.
 func squeeze(s string) string { return regexp.MustCompile(` +`).ReplaceAllString(s, " ") }
 
-func waitOutput(t *testing.T, out *syncBuffer, want string) {
+func waitOutput(t *testing.T, out *syncbuf.Buffer, want string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(squeeze(out.String()), want); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -199,7 +174,7 @@ func TestIOWatch(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- ioMain(ctx, []string{"watch", "-config", cfg}, nil, &out, io.Discard, ioEnv{pins: pins, clock: clk})
@@ -254,7 +229,7 @@ func TestIOPulse(t *testing.T) {
 			open := boardtest.NewRecordingPin("GPIO5", 5)
 			pins := &relayPins{Pins: boardtest.NewPins(nil), relays: map[string]*boardtest.RecordingPin{"GPIO5": open}}
 			clk := clock.NewFake(time.Unix(1700000000, 0))
-			var out syncBuffer
+			var out syncbuf.Buffer
 			done := make(chan error, 1)
 			go func() {
 				done <- ioMain(context.Background(), append([]string{"pulse", "-config", cfg}, tt.args...), strings.NewReader(tt.stdin), &out, &out, ioEnv{pins: pins, clock: clk})

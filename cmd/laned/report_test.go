@@ -3,21 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"laned/store"
+	"laned/store/storetest"
 )
 
 func TestReportDayCommand(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "laned.db")
-	db, _, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := storetest.Open(t, store.Options{})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	in := time.Date(2026, 3, 2, 9, 0, 0, 0, loc)
 	r, err := db.OpenRecord(store.Record{Plate: "京A12345", InCode: 1, InTime: in, CarType: 1, PowerType: 1})
@@ -62,11 +57,7 @@ func TestReportDayCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"report", "week"}, nil, &out, &out); err == nil {
 		t.Error("report week accepted")
 	}
-	db, _, err = store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, _ = storetest.Reopen(t, path, store.Options{})
 	if err := db.CheckConsistency(); err != nil {
 		t.Error(err)
 	}

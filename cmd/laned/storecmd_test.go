@@ -11,15 +11,11 @@ import (
 	"time"
 
 	"laned/store"
+	"laned/store/storetest"
 )
 
 func TestStoreCheckAndCompact(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "laned.db")
-	db, _, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := storetest.Open(t, store.Options{})
 	in := time.Unix(1790000000, 0)
 	for i := range 50 {
 		r, err := db.OpenRecord(store.Record{Plate: "京A" + string(rune('0'+i%10)) + strings.Repeat("1", 4) + string(rune('A'+i/10)), InCode: 1, InTime: in, CarType: 1, PowerType: 1})
@@ -47,11 +43,7 @@ func TestStoreCheckAndCompact(t *testing.T) {
 	if _, err := os.Stat(path + ".precompact"); err != nil {
 		t.Errorf("the old file was not kept: %v", err)
 	}
-	db, _, err = store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, _ = storetest.Reopen(t, path, store.Options{})
 	if s, _ := db.Summary(); s.Records != 50 {
 		t.Errorf("after compaction %d records; want 50", s.Records)
 	}

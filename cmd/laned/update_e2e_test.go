@@ -220,6 +220,17 @@ type e2eSite struct {
 	guard              string
 }
 
+// installedSite is a site whose check has installed release from a server
+// of its own, the live binary already release's.
+func installedSite(t *testing.T, b *e2eBuilds, release string) (*e2eServer, *e2eSite) {
+	t.Helper()
+	srv := newE2EServer(t, b, release)
+	s := newSite(t, b, srv.URL)
+	mustRun(t, s.live, nil, "update", "check", "-restart=false", "-config", s.config)
+	s.liveVerifies(t, release)
+	return srv, s
+}
+
 func newSite(t *testing.T, b *e2eBuilds, url string) *e2eSite {
 	dir := t.TempDir()
 	s := &e2eSite{b: b, live: filepath.Join(dir, "bin", "laned"), data: filepath.Join(dir, "data"), config: filepath.Join(dir, "laned.conf")}
@@ -299,6 +310,27 @@ func (s *e2eSite) liveVerifies(t *testing.T, candidates ...string) string {
 	return ""
 }
 
+// expectRunning checks that the live binary runs version and that
+// `update status` says each of status.
+func (s *e2eSite) expectRunning(t *testing.T, version string, status ...string) {
+	t.Helper()
+	if v := s.version(t); v != version {
+		t.Errorf("running version = %s; want %s", v, version)
+	}
+	s.expectStatus(t, status...)
+}
+
+// expectStatus checks that `update status` says each of want.
+func (s *e2eSite) expectStatus(t *testing.T, want ...string) {
+	t.Helper()
+	st := s.status(t)
+	for _, w := range want {
+		if !strings.Contains(st, w) {
+			t.Errorf("update status = %s; want %q in it", st, w)
+		}
+	}
+}
+
 func (s *e2eSite) status(t *testing.T) string {
 	t.Helper()
 	return mustRun(t, s.live, nil, "update", "status", "-config", s.config)
@@ -330,13 +362,7 @@ func TestUpdateE2E(t *testing.T) {
 		if err != nil || !strings.Contains(out, "v1.1.0 committed") {
 			t.Fatalf("trial = %v: %s", err, out)
 		}
-		if v := s.version(t); v != "v1.1.0" {
-			t.Errorf("running version = %s; want v1.1.0", v)
-		}
-		st := s.status(t)
-		if !strings.Contains(st, "floor: v1.1.0") || !strings.Contains(st, "commit v1.1.0") {
-			t.Errorf("update status = %s; want floor v1.1.0 and the commit", st)
-		}
+		s.expectRunning(t, "v1.1.0", "floor: v1.1.0", "commit v1.1.0")
 		// The next check finds nothing newer.
 		out, err = s.laned(nil, append(check, "-config", s.config)...)
 		if err != nil || !strings.Contains(out, "nothing installed") {
@@ -401,10 +427,7 @@ func TestUpdateE2E(t *testing.T) {
 	}
 
 	t.Run("update failing its health check is rolled back", func(t *testing.T) {
-		srv := newE2EServer(t, b, "v1.2.0-unhealthy")
-		s := newSite(t, b, srv.URL)
-		mustRun(t, s.live, nil, append(check, "-config", s.config)...)
-		s.liveVerifies(t, "v1.2.0-unhealthy")
+		_, s := installedSite(t, b, "v1.2.0-unhealthy")
 		for start := 1; start <= 2; start++ { // update_max_starts = 2
 			out, err := s.restart(t)
 			if err == nil || !strings.Contains(out, "health check failed") {
@@ -418,13 +441,7 @@ func TestUpdateE2E(t *testing.T) {
 		if live, _ := os.ReadFile(s.live); !bytes.Equal(live, b.v100) {
 			t.Fatalf("live is not v1.0.0 after the rollback")
 		}
-		if v := s.version(t); v != "v1.0.0" {
-			t.Errorf("running version = %s; want v1.0.0", v)
-		}
-		st := s.status(t)
-		if !strings.Contains(st, "rollback v1.2.0 (from v1.0.0)") || !strings.Contains(st, "rolled back versions: v1.2.0") {
-			t.Errorf("update status = %s; want the rollback audited", st)
-		}
+		s.expectRunning(t, "v1.0.0", "rollback v1.2.0 (from v1.0.0)", "rolled back versions: v1.2.0")
 		out, err = s.laned(nil, append(check, "-config", s.config)...)
 		if err != nil || !strings.Contains(out, "rolled back before") {
 			t.Errorf("check after rollback = %v: %s; want the version skipped", err, out)
@@ -452,10 +469,7 @@ func TestUpdateE2E(t *testing.T) {
 	})
 
 	t.Run("crash-looping update is rolled back and never re-installed", func(t *testing.T) {
-		srv := newE2EServer(t, b, "v1.4.0-crash")
-		s := newSite(t, b, srv.URL)
-		mustRun(t, s.live, nil, append(check, "-config", s.config)...)
-		s.liveVerifies(t, "v1.4.0-crash")
+		srv, s := installedSite(t, b, "v1.4.0-crash")
 		// Each start panics a few seconds in, before its trial could
 		// commit; the test waits for the process to end, not for a time.
 		for start := 1; start <= 2; start++ { // update_max_starts = 2
@@ -476,10 +490,7 @@ func TestUpdateE2E(t *testing.T) {
 		}
 		crash, _ := os.ReadFile(filepath.Join(b.release["v1.4.0-crash"], update.BinaryName))
 		sum := sha256.Sum256(crash)
-		st := s.status(t)
-		if !strings.Contains(st, "rollback v1.4.0 (from v1.0.0)") || !strings.Contains(st, "refused build: sha256 "+hex.EncodeToString(sum[:])) {
-			t.Errorf("update status = %s; want the rollback and the build's sha256", st)
-		}
+		s.expectStatus(t, "rollback v1.4.0 (from v1.0.0)", "refused build: sha256 "+hex.EncodeToString(sum[:]))
 		// The same binary, offered again under its own or any other
 		// version, pulled or pushed (even forced: the stamp refuses it).
 		for _, rel := range []string{"v1.4.0-crash", "v1.4.0-crash-as-v1.4.1", "v1.4.0-crash-as-v9.0.0"} {

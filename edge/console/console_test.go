@@ -14,26 +14,16 @@ import (
 	"laned/edge/console"
 	"laned/edge/console/consoletest"
 	"laned/hal/clock"
+	"laned/internal/syncbuf"
 )
 
 // script is a session's terminal: input to read, output collected.
 type script struct {
-	in  io.Reader
-	mu  sync.Mutex
-	out bytes.Buffer
+	in io.Reader
+	syncbuf.Buffer
 }
 
 func (s *script) Read(p []byte) (int, error) { return s.in.Read(p) }
-func (s *script) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.Write(p)
-}
-func (s *script) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
 
 // serve runs one session reading in and returns its output.
 func serve(t *testing.T, c *console.Console, in string) string {

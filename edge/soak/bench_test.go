@@ -605,17 +605,14 @@ func crossSize(t *testing.T, goarch, goarm string) int64 {
 // returns its resident memory once serving (after a second of settling)
 // and the time from exec to the first answered health probe.
 func footprint(t *testing.T, n int) (rss, anon, file int64, start time.Duration) {
-	lanedBin, simBin := binaries(t)
-	dir := t.TempDir()
-	port := freePort(t)
-	sim := startSim(t, simBin, fmt.Sprintf("http://127.0.0.1:%d/", port), filepath.Join(dir, "cmbsim.log"))
-	cfg, _ := lanedConfig(t, dir, sim.base, port)
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o750); err != nil {
+	rg := newRig(t)
+	port := rg.port
+	if err := os.MkdirAll(filepath.Join(rg.dir, "data"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	db := openStore(t, filepath.Join(dir, "data"), n, nil)
+	db := openStore(t, filepath.Join(rg.dir, "data"), n, nil)
 	db.Close()
-	d, took, err := startLaned(t, lanedBin, cfg, port, io.Discard)
+	d, took, err := startLaned(t, rg.laned, rg.cfg, port, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,21 +27,11 @@ import (
 // nothing may be counted twice, and good requests must still be answered.
 func TestCallbackAbuse(t *testing.T) {
 	lv := soakLevel()
-	lanedBin, simBin := binaries(t)
-	dir := t.TempDir()
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	sim := startSim(t, simBin, base, filepath.Join(dir, "cmbsim.log"))
-	cfg, _ := lanedConfig(t, dir, sim.base, port)
-	dbPath := filepath.Join(dir, "data", "laned.db")
-	plates := preParked(t, dbPath, 3, sim)
+	rg := newRig(t)
+	port, base, sim := rg.port, rg.laneURL, rg.sim
+	plates := preParked(t, rg.dbPath(), 3, sim)
 	plate := plates[1] // no contactless agreement
-	logf, err := os.Create(filepath.Join(dir, "laned.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	d, _, err := startLaned(t, lanedBin, cfg, port, logf)
+	d, _, err := rg.start(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,14 +188,7 @@ func TestCallbackAbuse(t *testing.T) {
 		t.Fatalf("laned stop: %v", err)
 	}
 
-	db, _, err := store.Open(dbPath, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.CheckConsistency(); err != nil {
-		t.Errorf("CheckConsistency() = %v", err)
-	}
+	db := rg.storeAfter(t)
 	pays, err := db.Payments(before.RecordID)
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +225,7 @@ func TestCallbackAbuse(t *testing.T) {
 		lv.badSigns, refused.Load(), accepted.Load(), leaked, refusedLogged)
 	report(t, "1 pay notice of %d fen replayed %d times (%d answered ok): %d payment(s) worth %d fen in the store; calc after all: should_pay %d, paid %d",
 		before.Charge.ShouldPay, replays, replayOK, len(pays), credited, after.Charge.ShouldPay, after.Charge.Paid)
-	if strings.Contains(readFile(t, logf.Name()), secret) {
+	if strings.Contains(readFile(t, rg.log.Name()), secret) {
 		t.Errorf("the daemon's log holds the appsecret")
 	}
 }

@@ -62,25 +62,16 @@ type journal struct {
 // the outbox drained completely.
 func TestKill9(t *testing.T) {
 	lv := soakLevel()
-	lanedBin, simBin := binaries(t)
-	dir := t.TempDir()
-	port := freePort(t)
-	laneURL := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	sim := startSim(t, simBin, laneURL, filepath.Join(dir, "cmbsim.log"))
-	cfg, sock := lanedConfig(t, dir, sim.base, port)
-	logf, err := os.Create(filepath.Join(dir, "laned.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
+	rg := newRig(t)
+	sim := rg.sim
 	dump := func() {
-		if b, err := os.ReadFile(logf.Name()); err == nil {
+		if b, err := os.ReadFile(rg.log.Name()); err == nil {
 			t.Logf("laned log (tail):\n%s", tail(string(b), 4000))
 		}
 	}
 
-	parked := preParked(t, filepath.Join(dir, "data", "laned.db"), 40*lv.kills+200, sim)
-	d, _, err := startLaned(t, lanedBin, cfg, port, logf)
+	parked := preParked(t, rg.dbPath(), 40*lv.kills+200, sim)
+	d, _, err := rg.start(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +82,7 @@ func TestKill9(t *testing.T) {
 	defer cancel()
 	jr := &journal{entered: map[string]bool{}, exited: map[string]bool{}, paid: map[string]string{}}
 	driverDone := make(chan error, 1)
-	go func() { driverDone <- drive(ctx, sim, sock, life, jr, parked) }()
+	go func() { driverDone <- drive(ctx, sim, rg.sock, life, jr, parked) }()
 
 	rnd := rand.New(rand.NewPCG(9, uint64(lv.kills)))
 	var restarts []time.Duration
@@ -110,7 +101,7 @@ func TestKill9(t *testing.T) {
 		ep := life.dying()
 		d.kill()
 		// The store must check clean as the kill left it.
-		if db, _, err := store.Open(filepath.Join(dir, "data", "laned.db"), store.Options{}); err != nil {
+		if db, _, err := store.Open(rg.dbPath(), store.Options{}); err != nil {
 			checkErrs = append(checkErrs, fmt.Sprintf("kill %d: open: %v", k, err))
 		} else {
 			if err := db.CheckConsistency(); err != nil {
@@ -119,7 +110,7 @@ func TestKill9(t *testing.T) {
 			db.Close()
 		}
 		var took time.Duration
-		if d, took, err = startLaned(t, lanedBin, cfg, port, logf); err != nil {
+		if d, took, err = rg.start(t); err != nil {
 			killErr = fmt.Errorf("restart after kill %d: %v", k, err)
 			break
 		}
@@ -146,7 +137,7 @@ func TestKill9(t *testing.T) {
 	}
 
 	// The outbox drains completely.
-	cc, err := dialConsole(sock)
+	cc, err := dialConsole(rg.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,14 +177,7 @@ func TestKill9(t *testing.T) {
 	}
 
 	// Read side: the store after the last stop.
-	db, _, err := store.Open(filepath.Join(dir, "data", "laned.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.CheckConsistency(); err != nil {
-		t.Errorf("CheckConsistency after the run = %v", err)
-	}
+	db := rg.storeAfter(t)
 	for _, e := range checkErrs {
 		t.Errorf("store after a kill: %s", e)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"laned/internal/progress"
+	"laned/store"
 )
 
 const (
@@ -233,6 +234,60 @@ socket = %q
 		t.Fatal(err)
 	}
 	return path, sock
+}
+
+// rig is a soak run's outside: the laned binary, a cmbsim serving with
+// callbacks to laned's port, and laned's sim-board configuration and log
+// in dir. laned itself is not started.
+type rig struct {
+	laned   string   // the laned binary
+	dir     string   // the run's files: configuration, logs, data/
+	port    int      // laned's callback port
+	laneURL string   // http://127.0.0.1:port/
+	sim     *simProc // the platform
+	cfg     string   // laned's configuration file
+	sock    string   // laned's console socket
+	log     *os.File // laned's log, laned.log in dir
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	lanedBin, simBin := binaries(t)
+	r := &rig{laned: lanedBin, dir: t.TempDir(), port: freePort(t)}
+	r.laneURL = fmt.Sprintf("http://127.0.0.1:%d/", r.port)
+	r.sim = startSim(t, simBin, r.laneURL, filepath.Join(r.dir, "cmbsim.log"))
+	r.cfg, r.sock = lanedConfig(t, r.dir, r.sim.base, r.port)
+	var err error
+	if r.log, err = os.Create(filepath.Join(r.dir, "laned.log")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.log.Close() })
+	return r
+}
+
+// dbPath is laned's store file.
+func (r *rig) dbPath() string { return filepath.Join(r.dir, "data", "laned.db") }
+
+// storeAfter opens laned's store once laned stopped, checks its
+// consistency, and closes it when the test ends.
+func (r *rig) storeAfter(t *testing.T) *store.DB {
+	t.Helper()
+	db, _, err := store.Open(r.dbPath(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.CheckConsistency(); err != nil {
+		t.Errorf("CheckConsistency of the store after the run = %v", err)
+	}
+	return db
+}
+
+// start runs laned on the rig's configuration, its log in laned.log (see
+// startLaned).
+func (r *rig) start(t *testing.T) (*daemonProc, time.Duration, error) {
+	t.Helper()
+	return startLaned(t, r.laned, r.cfg, r.port, r.log)
 }
 
 // daemonProc is a `laned run` process.

@@ -3,8 +3,6 @@ package soak
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,27 +15,19 @@ import (
 // driver pays by plate and by scan, so that a charged stay and the expiry
 // of a payment's grace are played against the real process.
 func TestSimClockDaemon(t *testing.T) {
-	lanedBin, simBin := binaries(t)
-	dir := t.TempDir()
-	port := freePort(t)
-	sim := startSim(t, simBin, "http://127.0.0.1:"+strconv.Itoa(port)+"/", filepath.Join(dir, "cmbsim.log"))
-	cfg, sock := lanedConfig(t, dir, sim.base, port)
-	body := readFile(t, cfg)
+	rg := newRig(t)
+	logf := rg.log
+	body := readFile(t, rg.cfg)
 	body = strings.Replace(body, "[board]\nprofile = \"sim\"\n", "[board]\nprofile = \"sim\"\nclock = \"sim\"\n", 1)
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(rg.cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "laned.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	p, _, err := startLaned(t, lanedBin, cfg, port, logf)
+	p, _, err := rg.start(t)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, readFile(t, logf.Name()))
 	}
 	defer p.stop()
-	cc, err := dialConsole(sock)
+	cc, err := dialConsole(rg.sock)
 	if err != nil {
 		t.Fatal(err)
 	}

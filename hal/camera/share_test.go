@@ -88,17 +88,6 @@ func (r *shareRig) next(t *testing.T) string {
 	return ""
 }
 
-func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: never happened", what)
-		case <-time.After(time.Millisecond):
-		}
-	}
-}
-
 func TestTurnWaitsForCameraFrameAndGuard(t *testing.T) {
 	clk := clock.NewFake(t0)
 	r := newShareRig(t, clk)

@@ -31,6 +31,24 @@ func Open(t testing.TB, opt store.Options) (*store.DB, string) {
 	return db, path
 }
 
+// Reopen opens the existing store file at path with opt and returns it
+// with Open's report. At cleanup the DB is closed (again, if the test
+// closed it) and the file is checked with Check.
+func Reopen(t testing.TB, path string, opt store.Options) (*store.DB, store.OpenReport) {
+	t.Helper()
+	db, rep, err := store.Open(path, opt)
+	if err != nil {
+		t.Fatalf("store.Open(%s) = %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		Check(t, path, opt)
+	})
+	return db, rep
+}
+
 // Check opens the store file at path (which must be closed), runs
 // CheckConsistency and closes it again, failing t on any error.
 func Check(t testing.TB, path string, opt store.Options) {
