@@ -34,10 +34,6 @@ func laneCamera(cfg *config.Config, name string) (board.CameraPort, string, erro
 	return board.CameraPort{}, "", fmt.Errorf("no lane %q in %s (lanes: %s)", name, cfg.Path, strings.Join(names, ", "))
 }
 
-func init() {
-	register("camera", "field tools for the cameras: decode an RS-485 capture, listen live, push-test a network camera path", runCamera)
-}
-
 const cameraUsage = `usage:
   laned camera decode [--codec lane-frame|template] [--template FILE] < capture.bin
   laned camera listen --port /dev/ttyUSB0 [--baud 115200] [--codec …] [flags]

@@ -14,10 +14,6 @@ import (
 	"laned/hal/display"
 )
 
-func init() {
-	register("display", "bench tools for the lane's LED board: send a text, decode a capture", runDisplay)
-}
-
 const displayUsage = `usage:
   laned display send -port /dev/ttyUSB0 [-baud 9600] [-parity none] [-addr 100] [-line 1] [-secs 0] [-colour red] [-say] [-volume N] TEXT
   laned display decode [-family aa55] < capture.bin

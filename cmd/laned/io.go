@@ -14,10 +14,6 @@ import (
 	"laned/hal/clock"
 )
 
-func init() {
-	register("io", "field tools for the lane's GPIO: watch inputs, pulse a relay, release every relay, boot-time relay lines", runIO)
-}
-
 const ioUsage = `usage:
   laned io watch   [-config FILE]                 print every loop, limit switch and fault input change, live
   laned io pulse   [-config FILE] [-yes] LANE open|close|stop

@@ -14,10 +14,6 @@ import (
 	"laned/store"
 )
 
-func init() {
-	register("report", "reconciliation: report day [YYYY-MM-DD] [-csv] — entries, exits, money by channel, waived, owed", runReport)
-}
-
 // runReport is `laned report day [YYYY-MM-DD] [-config FILE | -file PATH]
 // [-zone ZONE] [-csv]`: the day's reconciliation from the store file,
 // opened read-only (laned stopped; a running laned answers the console's

@@ -12,10 +12,6 @@ import (
 	"laned/store"
 )
 
-func init() {
-	register("store", "offline store tools: check (consistency), compact (rewrite the file small)", runStore)
-}
-
 func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	usage := func() error {
 		fmt.Fprintln(stderr, "usage: laned store check|compact [-config FILE | -file PATH]")
