@@ -233,17 +233,7 @@ func (db *DB) OpenByPlate(plate string) (Record, error) {
 // OpenRecords returns every open record, by plate. It decodes every one:
 // for the console and tests, not for a lane (see OpenLookalikes).
 func (db *DB) OpenRecords() ([]Record, error) {
-	var out []Record
-	err := db.view("open records", func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOpenPlate).ForEach(func(_, id []byte) error {
-			r, err := getRecord(tx, string(id))
-			if err != nil {
-				return err
-			}
-			out = append(out, *r)
-			return nil
-		})
-	})
+	out, err := db.openRecords("open records", func(*Record) bool { return true })
 	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Plate, b.Plate) })
 	return out, err
 }
@@ -253,20 +243,26 @@ func (db *DB) OpenRecords() ([]Record, error) {
 // would cost every entry and exit commit pages of its own), so it is for
 // the console, not for a lane's hot path.
 func (db *DB) OpenRecordsByLane(inCode int) ([]Record, error) {
+	out, err := db.openRecords("open records by lane", func(r *Record) bool { return r.InCode == inCode })
+	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// openRecords decodes every open record and returns those keep takes.
+func (db *DB) openRecords(op string, keep func(*Record) bool) ([]Record, error) {
 	var out []Record
-	err := db.view("open records by lane", func(tx *bolt.Tx) error {
+	err := db.view(op, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOpenPlate).ForEach(func(_, id []byte) error {
 			r, err := getRecord(tx, string(id))
 			if err != nil {
 				return err
 			}
-			if r.InCode == inCode {
+			if keep(r) {
 				out = append(out, *r)
 			}
 			return nil
 		})
 	})
-	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.ID, b.ID) })
 	return out, err
 }
 
