@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -20,6 +21,16 @@ func decodeEach[T any](b *bolt.Bucket) ([]T, error) {
 		return nil
 	})
 	return out, err
+}
+
+// getJSON decodes the value of key in b into v: ErrNotFound, named what,
+// when b has none.
+func getJSON(b *bolt.Bucket, key []byte, v any, what string) error {
+	j := b.Get(key)
+	if j == nil {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return json.Unmarshal(j, v)
 }
 
 // viewEach is decodeEach of bucket in a read transaction named op.

@@ -61,11 +61,7 @@ func (db *DB) DeleteBinding(plate string, msgs ...Message) (existed bool, err er
 func (db *DB) Binding(plate string) (Binding, error) {
 	var b Binding
 	err := db.view("binding", func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketBindings).Get([]byte(plate))
-		if v == nil {
-			return fmt.Errorf("binding of %s: %w", plate, ErrNotFound)
-		}
-		return json.Unmarshal(v, &b)
+		return getJSON(tx.Bucket(bucketBindings), []byte(plate), &b, "binding of "+plate)
 	})
 	return b, err
 }
