@@ -28,12 +28,9 @@ func (db *DB) Settle(id string, fn SettleFunc) (Record, error) {
 func (db *DB) settle(op, id string, fn SettleFunc) (Record, error) {
 	var rec *Record
 	err := db.update(op, func(tx *bolt.Tx) error {
-		old, err := getRecord(tx, id)
+		old, err := getOpenRecord(tx, id)
 		if err != nil {
 			return err
-		}
-		if !old.State.Open() {
-			return fmt.Errorf("record %s: %w", id, ErrRecordClosed)
 		}
 		var pays []Payment
 		if err := eachPayment(tx, id, func(_ []byte, p Payment) error {
