@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"laned/appliance"
@@ -67,6 +68,11 @@ type demo struct {
 	net     *demoNetLane // entry2: a network camera with pictures
 
 	mu sync.Mutex // serialises the narration
+
+	// ended mutes the log view once the summary begins: what the daemon
+	// logs while it stops (an uplink cut short by the stop) is not the
+	// story.
+	ended atomic.Bool
 }
 
 // Run runs the demo, narrating on out, until the script and its summary
@@ -178,6 +184,7 @@ func (d *demo) run(ctx context.Context, opt Options) error {
 	}
 	var sumErr error
 	if scriptErr == nil {
+		d.ended.Store(true)
 		sumErr = d.summary() // before the daemon stops and closes the store
 	}
 	stop()

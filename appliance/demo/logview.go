@@ -21,6 +21,9 @@ func (h *demoHandler) Enabled(_ context.Context, l slog.Level) bool {
 }
 
 func (h *demoHandler) Handle(_ context.Context, r slog.Record) error {
+	if h.d.ended.Load() {
+		return nil
+	}
 	attrs := append([]slog.Attr(nil), h.attrs...)
 	r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
 	get := func(k string) string {
