@@ -98,15 +98,7 @@ func (n *notifier) Watchdog(ctx context.Context, clk clock.Clock, healthy func()
 	if every <= 0 {
 		return
 	}
-	clk = clock.Or(clk)
-	t := clk.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-		}
+	clock.Every(ctx, clock.Or(clk), 0, every, func() {
 		if err := healthy(); err != nil {
 			if onSick != nil {
 				onSick(err)
@@ -114,8 +106,7 @@ func (n *notifier) Watchdog(ctx context.Context, clk clock.Clock, healthy func()
 		} else if err := n.Notify("WATCHDOG=1"); err != nil && onSick != nil {
 			onSick(err)
 		}
-		t.Reset(every)
-	}
+	})
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }

@@ -169,7 +169,11 @@ func (s *simCommands) run(ctx context.Context, args []string) (string, error) {
 }
 
 func (s *simCommands) runPlatform(ctx context.Context, args []string, need func(int, string) error) (string, error) {
-	code := func(what string) (int, error) {
+	// code needs args[1] (usage tells how) and reads it as a lane code.
+	code := func(usage, what string) (int, error) {
+		if err := need(2, usage); err != nil {
+			return 0, err
+		}
 		c, err := strconv.Atoi(args[1])
 		if err != nil || c < 1 || c > 255 {
 			return 0, fmt.Errorf("%s %q: want a number 1–255 such as 1", what, args[1])
@@ -178,10 +182,7 @@ func (s *simCommands) runPlatform(ctx context.Context, args []string, need func(
 	}
 	switch args[0] {
 	case "scanpay":
-		if err := need(2, "scanpay OUT_CODE"); err != nil {
-			return "", err
-		}
-		c, err := code("out code")
+		c, err := code("scanpay OUT_CODE", "out code")
 		if err != nil {
 			return "", err
 		}
@@ -200,10 +201,7 @@ func (s *simCommands) runPlatform(ctx context.Context, args []string, need func(
 		}
 		return "paid " + console.FormatFen(fen) + " yuan", s.after(ctx)
 	case "novpln":
-		if err := need(2, "novpln IN_CODE"); err != nil {
-			return "", err
-		}
-		c, err := code("in code")
+		c, err := code("novpln IN_CODE", "in code")
 		if err != nil {
 			return "", err
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"laned/hal"
 )
 
 // ErrInvalid is wrapped by every validation error: errors.Is(err,
@@ -119,7 +121,7 @@ func (c Config) Validate() error {
 		}{
 			{"pulse", l.Pulse, time.Millisecond, 10 * time.Second},
 			{"travel", l.Travel, time.Millisecond, 2 * time.Minute},
-			{"debounce", l.Debounce, time.Millisecond, time.Second},
+			{"debounce", l.Debounce, time.Millisecond, hal.MaxDebounce},
 			{"stuck_after", l.StuckAfter, time.Second, 24 * time.Hour},
 		}
 		for _, d := range durations {

@@ -23,11 +23,14 @@ func TestStaleArmingRelease(t *testing.T) {
 	}{
 		{"stale release, loop occupied", false, -time.Second, "沪A99999"},
 		{"stale release at the read's instant", false, 0, "沪A99999"},
+		// The car before left the instant this one arrived: its release
+		// is stamped a debounce after the edge, after this car's read.
+		{"stale release stamped a debounce after the read", false, 30 * time.Millisecond, "沪A99999"},
 		{"real release, loop clear", true, 0, ""},
 		// The car read backed off and the next one came onto the loop
 		// before its release was handled: the read is older than the
-		// release, so it is not the car now there.
-		{"release after the read, loop occupied again", false, time.Second, ""},
+		// release's edge, so it is not the car now there.
+		{"release well after the read, loop occupied again", false, 3 * time.Second, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"laned/hal/clock"
 	"laned/store"
 )
 
@@ -48,17 +49,7 @@ func (c *Controller) auditOrHold(lane, kind string, laneCode int, format string,
 // retryHeld commits what is held, in order, until none is left; a failure
 // stops the pass (the store is still unwell) until the next period.
 func (c *Controller) retryHeld(ctx context.Context) {
-	t := c.clk.NewTimer(heldPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-		}
-		c.flushHeld()
-		t.Reset(heldPeriod)
-	}
+	clock.Every(ctx, c.clk, heldPeriod, heldPeriod, func() { c.flushHeld() })
 }
 
 // flushHeld tries the held commits once, in order, and returns how many

@@ -314,11 +314,12 @@ func (l *lane) onArming(ctx context.Context, ev hal.LoopEvent) {
 	// The vehicle left the arming loop. One that was let through is now
 	// on the safety loop; any other drove away (or backed off) — unless
 	// the loop is occupied again (the device's word) and the vehicle was
-	// read no earlier than this release: then the release is the car
-	// before's, handled after the next car's arrival and read (loops and
-	// camera come on separate channels), and the vehicle is that next car.
+	// read after the release's edge (its At is up to a debounce after
+	// it): then the release is the car before's, handled after the next
+	// car's arrival and read (loops and camera come on separate
+	// channels), and the vehicle is that next car.
 	if v := l.veh; v != nil && v.state != vReleased && !l.safety &&
-		(!l.cfg.Arming.Occupied() || v.read.At.IsZero() || v.read.At.Before(ev.At)) {
+		(!l.cfg.Arming.Occupied() || v.read.At.IsZero() || v.read.At.Before(ev.At.Add(-hal.MaxDebounce))) {
 		l.log.Info("vehicle left the lane", "lane", l.cfg.Name, "plate", l.veh.plate, "state", l.veh.state.String())
 		l.veh = nil
 	}

@@ -24,6 +24,10 @@ type LoopEvent struct {
 	Fault    bool      // the detector reports a fault: Occupied is true while it does
 }
 
+// MaxDebounce is the longest debounce a loop input may have: a
+// LoopEvent's At is at most this long after the edge it reports.
+const MaxDebounce = time.Second
+
 // Loop is an inductive loop detector read through a dry contact.
 type Loop interface {
 	Device

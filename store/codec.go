@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -18,6 +19,26 @@ func decodeEach[T any](b *bolt.Bucket) ([]T, error) {
 		}
 		out = append(out, x)
 		return nil
+	})
+	return out, err
+}
+
+// getJSON decodes the value of key in b into v: ErrNotFound, named what,
+// when b has none.
+func getJSON(b *bolt.Bucket, key []byte, v any, what string) error {
+	j := b.Get(key)
+	if j == nil {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return json.Unmarshal(j, v)
+}
+
+// viewEach is decodeEach of bucket in a read transaction named op.
+func viewEach[T any](db *DB, op string, bucket []byte) ([]T, error) {
+	var out []T
+	err := db.view(op, func(tx *bolt.Tx) (err error) {
+		out, err = decodeEach[T](tx.Bucket(bucket))
+		return err
 	})
 	return out, err
 }

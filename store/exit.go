@@ -30,12 +30,9 @@ func (db *DB) Settle(id string, fn SettleFunc) (Record, error) {
 func (db *DB) settle(op, id string, before func(tx *bolt.Tx) error, fn SettleFunc) (Record, error) {
 	var rec *Record
 	err := db.update(op, func(tx *bolt.Tx) error {
-		old, err := getRecord(tx, id)
+		old, err := getOpenRecord(tx, id)
 		if err != nil {
 			return err
-		}
-		if !old.State.Open() {
-			return fmt.Errorf("record %s: %w", id, ErrRecordClosed)
 		}
 		if before != nil {
 			if err := before(tx); err != nil {

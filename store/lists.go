@@ -61,23 +61,14 @@ func (db *DB) DeleteBinding(plate string, msgs ...Message) (existed bool, err er
 func (db *DB) Binding(plate string) (Binding, error) {
 	var b Binding
 	err := db.view("binding", func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketBindings).Get([]byte(plate))
-		if v == nil {
-			return fmt.Errorf("binding of %s: %w", plate, ErrNotFound)
-		}
-		return json.Unmarshal(v, &b)
+		return getJSON(tx.Bucket(bucketBindings), []byte(plate), &b, "binding of "+plate)
 	})
 	return b, err
 }
 
 // Bindings lists every binding, by plate.
 func (db *DB) Bindings() ([]Binding, error) {
-	var out []Binding
-	err := db.view("bindings", func(tx *bolt.Tx) (err error) {
-		out, err = decodeEach[Binding](tx.Bucket(bucketBindings))
-		return err
-	})
-	return out, err
+	return viewEach[Binding](db, "bindings", bucketBindings)
 }
 
 func vehicleKey(plate string, l List) []byte { return payKey(plate, string(l)) }
@@ -143,10 +134,5 @@ func (db *DB) LookupVehicle(plate string, at time.Time) (Vehicle, error) {
 
 // ListVehicles lists every entry, by plate then list.
 func (db *DB) ListVehicles() ([]Vehicle, error) {
-	var out []Vehicle
-	err := db.view("list vehicles", func(tx *bolt.Tx) (err error) {
-		out, err = decodeEach[Vehicle](tx.Bucket(bucketVehicles))
-		return err
-	})
-	return out, err
+	return viewEach[Vehicle](db, "list vehicles", bucketVehicles)
 }

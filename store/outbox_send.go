@@ -171,16 +171,11 @@ func (db *DB) UpdateMessage(seq uint64, fn func(*Message) error) (Message, error
 // on them.
 func (db *DB) Retry(seq uint64, nextDue time.Time, errText string) (dead bool, err error) {
 	err = db.update("retry", func(tx *bolt.Tx) error {
-		m, err := delMsg(tx, seq)
+		m, err := takeFailed(tx, seq, nextDue, errText)
 		if err != nil {
 			return err
 		}
-		m.Attempts++
-		m.LastError, m.Due = errText, nextDue
 		m.Refusals, m.LastRefusal = 0, "" // not a refusal: the count of identical ones starts again
-		if err := tx.Bucket(bucketMeta).Put(metaLastError, []byte(errText)); err != nil {
-			return err
-		}
 		if Droppable(m.Kind) && nextDue.Sub(m.Created) > db.opt.DeadLetterAfter {
 			dead = true
 			m.DeadWhy = "too old: " + errText
@@ -189,6 +184,19 @@ func (db *DB) Retry(seq uint64, nextDue time.Time, errText string) (dead bool, e
 		return putMsg(tx, &m, 0)
 	})
 	return dead, err
+}
+
+// takeFailed takes message seq out of the outbox after a failed send: one
+// more attempt, its error (the outbox's last error too) and its next due
+// time. The caller puts it back (putMsg) or dead-letters it.
+func takeFailed(tx *bolt.Tx, seq uint64, nextDue time.Time, errText string) (Message, error) {
+	m, err := delMsg(tx, seq)
+	if err != nil {
+		return m, err
+	}
+	m.Attempts++
+	m.LastError, m.Due = errText, nextDue
+	return m, tx.Bucket(bucketMeta).Put(metaLastError, []byte(errText))
 }
 
 // MarkUnresolved records a send of a message with a RequestOrder

@@ -112,11 +112,7 @@ func (db *DB) PaymentByOrder(order string) (Payment, error) {
 		if rid == nil {
 			return fmt.Errorf("order %s: %w", order, ErrNotFound)
 		}
-		v := tx.Bucket(bucketPayments).Get(payKey(string(rid), order))
-		if v == nil {
-			return fmt.Errorf("order %s: %w", order, ErrNotFound)
-		}
-		return json.Unmarshal(v, &p)
+		return getJSON(tx.Bucket(bucketPayments), payKey(string(rid), order), &p, "order "+order)
 	})
 	return p, err
 }

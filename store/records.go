@@ -60,6 +60,19 @@ func getRecord(tx *bolt.Tx, id string) (*Record, error) {
 	return &r, nil
 }
 
+// getOpenRecord is getRecord of a record still open: ErrRecordClosed
+// once it is closed.
+func getOpenRecord(tx *bolt.Tx, id string) (*Record, error) {
+	r, err := getRecord(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !r.State.Open() {
+		return nil, fmt.Errorf("record %s: %w", id, ErrRecordClosed)
+	}
+	return r, nil
+}
+
 // putRecord writes rec and keeps the plate index and the open counters in
 // step with the change from old (nil for a new record). It touches the
 // records and open_plate buckets and meta (inline: no page of its own).
@@ -167,12 +180,9 @@ func (db *DB) OpenRecord(rec Record, msgs ...Message) (Record, error) {
 // Indata), in one transaction. staleID must be the plate's open record.
 func (db *DB) ReplaceStale(staleID string, exit Exit, rec Record, msgs ...Message) (Record, error) {
 	err := db.update("replace stale record", func(tx *bolt.Tx) error {
-		old, err := getRecord(tx, staleID)
+		old, err := getOpenRecord(tx, staleID)
 		if err != nil {
 			return err
-		}
-		if !old.State.Open() {
-			return fmt.Errorf("record %s: %w", staleID, ErrRecordClosed)
 		}
 		if old.Plate != rec.Plate {
 			return fmt.Errorf("%w: stale record %s is plate %s, not %s", ErrInvalid, staleID, old.Plate, rec.Plate)
@@ -223,17 +233,7 @@ func (db *DB) OpenByPlate(plate string) (Record, error) {
 // OpenRecords returns every open record, by plate. It decodes every one:
 // for the console and tests, not for a lane (see OpenLookalikes).
 func (db *DB) OpenRecords() ([]Record, error) {
-	var out []Record
-	err := db.view("open records", func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOpenPlate).ForEach(func(_, id []byte) error {
-			r, err := getRecord(tx, string(id))
-			if err != nil {
-				return err
-			}
-			out = append(out, *r)
-			return nil
-		})
-	})
+	out, err := db.openRecords("open records", func(*Record) bool { return true })
 	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Plate, b.Plate) })
 	return out, err
 }
@@ -243,20 +243,26 @@ func (db *DB) OpenRecords() ([]Record, error) {
 // would cost every entry and exit commit pages of its own), so it is for
 // the console, not for a lane's hot path.
 func (db *DB) OpenRecordsByLane(inCode int) ([]Record, error) {
+	out, err := db.openRecords("open records by lane", func(r *Record) bool { return r.InCode == inCode })
+	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// openRecords decodes every open record and returns those keep takes.
+func (db *DB) openRecords(op string, keep func(*Record) bool) ([]Record, error) {
 	var out []Record
-	err := db.view("open records by lane", func(tx *bolt.Tx) error {
+	err := db.view(op, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOpenPlate).ForEach(func(_, id []byte) error {
 			r, err := getRecord(tx, string(id))
 			if err != nil {
 				return err
 			}
-			if r.InCode == inCode {
+			if keep(r) {
 				out = append(out, *r)
 			}
 			return nil
 		})
 	})
-	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.ID, b.ID) })
 	return out, err
 }
 
@@ -267,12 +273,9 @@ func (db *DB) OpenRecordsByLane(inCode int) ([]Record, error) {
 func (db *DB) UpdateRecord(id string, fn func(*Record) error, msgs ...Message) (Record, error) {
 	var rec Record
 	err := db.update("update record", func(tx *bolt.Tx) error {
-		old, err := getRecord(tx, id)
+		old, err := getOpenRecord(tx, id)
 		if err != nil {
 			return err
-		}
-		if !old.State.Open() {
-			return fmt.Errorf("record %s: %w", id, ErrRecordClosed)
 		}
 		rec = *old
 		rec.Items = append([]ChargeItem(nil), old.Items...)

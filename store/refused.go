@@ -21,19 +21,14 @@ func (db *DB) Refused(seq uint64, nextDue time.Time, refusal string, max int, no
 		max = 5
 	}
 	err = db.update("refused", func(tx *bolt.Tx) error {
-		m, err := delMsg(tx, seq)
+		m, err := takeFailed(tx, seq, nextDue, refusal)
 		if err != nil {
 			return err
 		}
-		m.Attempts++
-		m.LastError, m.Due = refusal, nextDue
 		if m.LastRefusal == refusal {
 			m.Refusals++
 		} else {
 			m.Refusals, m.LastRefusal = 1, refusal
-		}
-		if err := tx.Bucket(bucketMeta).Put(metaLastError, []byte(refusal)); err != nil {
-			return err
 		}
 		if m.Refusals < max {
 			return putMsg(tx, &m, 0)

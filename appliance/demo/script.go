@@ -254,19 +254,20 @@ func (d *demo) script(ctx context.Context) error {
 }
 
 func (d *demo) mustEnter(ctx context.Context, plate string) error {
-	ok, err := d.drive(ctx, d.entry, plate)
-	if err == nil && !ok {
-		_, state, _ := d.ctl.LaneState("entry1")
-		err = fmt.Errorf("demo: %s was not let in (%s)", plate, state)
-	}
-	return err
+	return d.mustPass(ctx, d.entry, "entry1", plate, "in")
 }
 
 func (d *demo) mustLeave(ctx context.Context, plate string) error {
-	ok, err := d.drive(ctx, d.exit, plate)
+	return d.mustPass(ctx, d.exit, "exit1", plate, "out")
+}
+
+// mustPass drives plate through lane l (named name) and fails unless it
+// was let through (let "in" or "out").
+func (d *demo) mustPass(ctx context.Context, l *sim.Lane, name, plate, way string) error {
+	ok, err := d.drive(ctx, l, plate)
 	if err == nil && !ok {
-		_, state, _ := d.ctl.LaneState("exit1")
-		err = fmt.Errorf("demo: %s was not let out (%s)", plate, state)
+		_, state, _ := d.ctl.LaneState(name)
+		err = fmt.Errorf("demo: %s was not let %s (%s)", plate, way, state)
 	}
 	return err
 }

@@ -34,10 +34,6 @@ func laneCamera(cfg *config.Config, name string) (board.CameraPort, string, erro
 	return board.CameraPort{}, "", fmt.Errorf("no lane %q in %s (lanes: %s)", name, cfg.Path, strings.Join(names, ", "))
 }
 
-func init() {
-	register("camera", "field tools for the cameras: decode an RS-485 capture, listen live, push-test a network camera path", runCamera)
-}
-
 const cameraUsage = `usage:
   laned camera decode [--codec lane-frame|template] [--template FILE] < capture.bin
   laned camera listen --port /dev/ttyUSB0 [--baud 115200] [--codec …] [flags]
@@ -56,24 +52,11 @@ prints the answer. Run 'laned camera SUBCOMMAND -h' for flags.
 
 // runCamera is `laned camera`.
 func runCamera(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, cameraUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "decode":
-		return cameraDecode(args[1:], stdin, stdout, stderr)
-	case "listen":
-		return cameraListen(ctx, args[1:], stdout, stderr, nil)
-	case "push-test":
-		return cameraPushTest(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, cameraUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "laned camera: unknown subcommand %q\n", args[0])
-	fmt.Fprint(stderr, cameraUsage)
-	return errUsage
+	return subcommand("camera", cameraUsage, args, stdout, stderr, map[string]func([]string) error{
+		"decode":    func(args []string) error { return cameraDecode(args, stdin, stdout, stderr) },
+		"listen":    func(args []string) error { return cameraListen(ctx, args, stdout, stderr, nil) },
+		"push-test": func(args []string) error { return cameraPushTest(ctx, args, stdout, stderr) },
+	})
 }
 
 // codecFlags are the flags choosing the codec, common to decode and listen.

@@ -8,10 +8,6 @@ import (
 	"laned/appliance/config"
 )
 
-func init() {
-	register("check", "check the configuration file: every mistake with its line and key; exits non-zero on any", runCheck)
-}
-
 func runCheck(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	return checkMain(args, stdout, stderr, config.HostEnv{})
 }

@@ -17,10 +17,6 @@ import (
 	"laned/edge/console"
 )
 
-func init() {
-	register("console", "the technician console of the running daemon (root); console hash-pin hashes a serial console PIN", runConsole)
-}
-
 func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "hash-pin" {
 		return runHashPIN(args[1:], stdin, stdout, stderr)

@@ -10,10 +10,6 @@ import (
 	"laned/appliance/demo"
 )
 
-func init() {
-	register("demo", "run the embedded default: sim board, built-in platform simulator, scripted traffic", runDemo)
-}
-
 func runDemo(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)

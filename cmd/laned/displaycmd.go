@@ -14,10 +14,6 @@ import (
 	"laned/hal/display"
 )
 
-func init() {
-	register("display", "bench tools for the lane's LED board: send a text, decode a capture", runDisplay)
-}
-
 const displayUsage = `usage:
   laned display send -port /dev/ttyUSB0 [-baud 9600] [-parity none] [-addr 100] [-line 1] [-secs 0] [-colour red] [-say] [-volume N] TEXT
   laned display decode [-family aa55] < capture.bin
@@ -29,22 +25,10 @@ answered) as one JSON object a line, the command read back.
 `
 
 func runDisplay(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, displayUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "send":
-		return displaySend(ctx, args[1:], stdout, stderr)
-	case "decode":
-		return displayDecode(args[1:], stdin, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, displayUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "laned display: unknown subcommand %q\n", args[0])
-	fmt.Fprint(stderr, displayUsage)
-	return errUsage
+	return subcommand("display", displayUsage, args, stdout, stderr, map[string]func([]string) error{
+		"send":   func(args []string) error { return displaySend(ctx, args, stdout, stderr) },
+		"decode": func(args []string) error { return displayDecode(args, stdin, stdout, stderr) },
+	})
 }
 
 func displaySend(ctx context.Context, args []string, stdout, stderr io.Writer) error {

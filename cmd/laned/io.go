@@ -14,10 +14,6 @@ import (
 	"laned/hal/clock"
 )
 
-func init() {
-	register("io", "field tools for the lane's GPIO: watch inputs, pulse a relay, release every relay, boot-time relay lines", runIO)
-}
-
 const ioUsage = `usage:
   laned io watch   [-config FILE]                 print every loop, limit switch and fault input change, live
   laned io pulse   [-config FILE] [-yes] LANE open|close|stop
@@ -41,26 +37,12 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 }
 
 func ioMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env ioEnv) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, ioUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "release":
-		return ioRelease(args[1:], stdout, stderr, env)
-	case "watch":
-		return ioWatch(ctx, args[1:], stdout, stderr, env)
-	case "pulse":
-		return ioPulse(ctx, args[1:], stdin, stdout, stderr, env)
-	case "boot-config":
-		return ioBootConfig(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, ioUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "laned io: unknown subcommand %q\n", args[0])
-	fmt.Fprint(stderr, ioUsage)
-	return errUsage
+	return subcommand("io", ioUsage, args, stdout, stderr, map[string]func([]string) error{
+		"release":     func(args []string) error { return ioRelease(args, stdout, stderr, env) },
+		"watch":       func(args []string) error { return ioWatch(ctx, args, stdout, stderr, env) },
+		"pulse":       func(args []string) error { return ioPulse(ctx, args, stdin, stdout, stderr, env) },
+		"boot-config": func(args []string) error { return ioBootConfig(args, stdout, stderr) },
+	})
 }
 
 // ioBoard loads the configuration, refuses while laned runs and opens the

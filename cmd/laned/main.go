@@ -51,14 +51,22 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
-// commands is filled by each subcommand's file in its init.
-var commands = map[string]command{}
-
-func register(name, summary string, fn func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error) {
-	if _, dup := commands[name]; dup {
-		panic("laned: command registered twice: " + name)
-	}
-	commands[name] = command{summary: summary, run: fn}
+// commands are laned's subcommands, by name, the one list of them; each
+// run function is in the file named after it (displaycmd.go, storecmd.go).
+var commands = map[string]command{
+	"camera":   {"field tools for the cameras: decode an RS-485 capture, listen live, push-test a network camera path", runCamera},
+	"check":    {"check the configuration file: every mistake with its line and key; exits non-zero on any", runCheck},
+	"console":  {"the technician console of the running daemon (root); console hash-pin hashes a serial console PIN", runConsole},
+	"demo":     {"run the embedded default: sim board, built-in platform simulator, scripted traffic", runDemo},
+	"display":  {"bench tools for the lane's LED board: send a text, decode a capture", runDisplay},
+	"io":       {"field tools for the lane's GPIO: watch inputs, pulse a relay, release every relay, boot-time relay lines", runIO},
+	"release":  {"make signing keys and sign a release (keygen | sign)", runRelease},
+	"report":   {"reconciliation: report day [YYYY-MM-DD] [-csv] — entries, exits, money by channel, waived, owed", runReport},
+	"run":      {"the daemon: lanes, callback server, outbox and console (SIGHUP reloads tariff and vehicles)", runDaemon},
+	"selftest": {"check that this binary can run here (config, data dir); exits 0 when it can", runSelftest},
+	"store":    {"offline store tools: check (consistency), compact (rewrite the file small)", runStore},
+	"update":   {"software update: check | apply FILE | status | trial | guard", runUpdate},
+	"version":  {"print the version stamp", runVersion},
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -90,6 +98,27 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'laned <command> -h' for a command's flags.")
+}
+
+// subcommand runs the subcommand args[0] of `laned name` from subs with
+// the rest of args. Without one, or with an unknown one, it prints usage
+// to stderr (errUsage); help, -h and --help print it to stdout.
+func subcommand(name, usage string, args []string, stdout, stderr io.Writer, subs map[string]func(args []string) error) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	if run, ok := subs[args[0]]; ok {
+		return run(args[1:])
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "laned %s: unknown subcommand %q\n", name, args[0])
+	fmt.Fprint(stderr, usage)
+	return errUsage
 }
 
 // configFlags is the flag set of a subcommand that reads the

@@ -15,10 +15,6 @@ import (
 	"laned/edge/update"
 )
 
-func init() {
-	register("release", "make signing keys and sign a release (keygen | sign)", runRelease)
-}
-
 func runRelease(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: laned release keygen -out KEYFILE | sign -key KEYFILE -version V -arch A [-channel C] [-out DIR] [-exec QEMU] BINARY")

@@ -9,14 +9,9 @@ import (
 	"os"
 	"time"
 
-	"laned/appliance/config"
 	"laned/edge"
 	"laned/store"
 )
-
-func init() {
-	register("report", "reconciliation: report day [YYYY-MM-DD] [-csv] — entries, exits, money by channel, waived, owed", runReport)
-}
 
 // runReport is `laned report day [YYYY-MM-DD] [-config FILE | -file PATH]
 // [-zone ZONE] [-csv]`: the day's reconciliation from the store file,
@@ -56,14 +51,12 @@ func runReport(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 		day, rest = fs.Arg(0), fs.Args()[1:]
 	}
-	path := *file
+	path, cfg, err := storeFileOf(*file, *cfgPath)
+	if err != nil {
+		return err
+	}
 	var loc *time.Location
-	if path == "" {
-		cfg, err := config.LoadValid(*cfgPath)
-		if err != nil {
-			return err
-		}
-		path = cfg.StorePath()
+	if cfg != nil {
 		loc = cfg.Park.Location
 	}
 	if *zone != "" {
@@ -87,12 +80,9 @@ func runReport(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	db, err := store.OpenReadOnly(path, store.Options{LockTimeout: 2 * time.Second})
-	if errors.Is(err, store.ErrLocked) {
-		return fmt.Errorf("report: %s is held by a running laned: use the console's report, or stop laned: %w", path, err)
-	}
+	db, err := store.OpenReadOnly(path, offlineStore)
 	if err != nil {
-		return err
+		return heldErr("report", path, "use the console's report, or stop laned", err)
 	}
 	defer db.Close()
 	d, err := db.Report(from, to)

@@ -18,10 +18,6 @@ import (
 	_ "time/tzdata" // the binary carries the zone database: a Pi may have none
 )
 
-func init() {
-	register("run", "the daemon: lanes, callback server, outbox and console (SIGHUP reloads tariff and vehicles)", runDaemon)
-}
-
 func runDaemon(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
 	fs, cfgPath := configFlags("run", stderr)
 	if help, err := parseNoArgs(fs, args, stderr); help || err != nil {

@@ -30,7 +30,6 @@ func addSelftest(name string, fn func(ctx context.Context, configPath string) er
 }
 
 func init() {
-	register("selftest", "check that this binary can run here (config, data dir); exits 0 when it can", runSelftest)
 	addSelftest("config readable", func(_ context.Context, configPath string) error {
 		f, err := os.Open(configPath)
 		if err != nil {

@@ -12,10 +12,6 @@ import (
 	"laned/store"
 )
 
-func init() {
-	register("store", "offline store tools: check (consistency), compact (rewrite the file small)", runStore)
-}
-
 func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	usage := func() error {
 		fmt.Fprintln(stderr, "usage: laned store check|compact [-config FILE | -file PATH]")
@@ -32,13 +28,9 @@ func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	if help, err := parseNoArgs(fs, args[1:], stderr); help || err != nil {
 		return err
 	}
-	path := *file
-	if path == "" {
-		cfg, err := config.LoadValid(*cfgPath)
-		if err != nil {
-			return err
-		}
-		path = cfg.StorePath()
+	path, _, err := storeFileOf(*file, *cfgPath)
+	if err != nil {
+		return err
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("store: %w", err)
@@ -47,12 +39,9 @@ func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	case "check":
 		// Read-only: CheckFile never repairs (laned salvages a damaged
 		// file when it starts).
-		fc, err := store.CheckFile(path, store.Options{LockTimeout: 2 * time.Second})
-		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("store check: %s is held by a running laned: stop it first (systemctl stop laned): %w", path, err)
-		}
+		fc, err := store.CheckFile(path, offlineStore)
 		if err != nil {
-			return err
+			return heldErr("store check", path, "stop it first (systemctl stop laned)", err)
 		}
 		for _, n := range fc.Notes {
 			fmt.Fprintf(stdout, "note: %s\n", n)
@@ -70,15 +59,38 @@ func runStore(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	case "compact":
 		// CompactFile holds the store's lock from its first read to the
 		// swap: a laned starting meanwhile waits and gets ErrLocked.
-		rep, err := store.CompactFile(path, store.Options{LockTimeout: 2 * time.Second})
-		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("store compact: %s is held by a running laned: stop it first (systemctl stop laned): %w", path, err)
-		}
+		rep, err := store.CompactFile(path, offlineStore)
 		if err != nil {
-			return err
+			return heldErr("store compact", path, "stop it first (systemctl stop laned)", err)
 		}
 		fmt.Fprintf(stdout, "compacted %s: %d → %d bytes; the old file is %s (delete it once laned runs)\n", path, rep.Before, rep.After, rep.Old)
 		return nil
 	}
 	return usage()
+}
+
+// offlineStore are the options of the tools that open the store file
+// while laned should be stopped: a held lock is an answer, not a wait.
+var offlineStore = store.Options{LockTimeout: 2 * time.Second}
+
+// storeFileOf is file, else the store file of the configuration at
+// cfgPath, with that configuration (nil with file).
+func storeFileOf(file, cfgPath string) (string, *config.Config, error) {
+	if file != "" {
+		return file, nil, nil
+	}
+	cfg, err := config.LoadValid(cfgPath)
+	if err != nil {
+		return "", nil, err
+	}
+	return cfg.StorePath(), cfg, nil
+}
+
+// heldErr is err, or for store.ErrLocked op's word that a running laned
+// holds path and what to do about it.
+func heldErr(op, path, todo string, err error) error {
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%s: %s is held by a running laned: %s: %w", op, path, todo, err)
+	}
+	return err
 }

@@ -30,10 +30,6 @@ var healthBroken = ""
 // Tests only: it proves that a kill at any step leaves a good live binary.
 const killAtEnv = "LANED_TEST_KILL_AT"
 
-func init() {
-	register("update", "software update: check | apply FILE | status | trial | guard", runUpdate)
-}
-
 func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: laned update check | apply [-force] FILE | status | trial | guard  [-config FILE] [-live PATH]")

@@ -18,12 +18,11 @@ var (
 	buildTime = "" // UNIX seconds; the clock never reads earlier than this
 )
 
-func init() {
-	register("version", "print the version stamp", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) error {
-		// update.ParseVersionLine reads this line: keep its shape.
-		fmt.Fprintf(stdout, "laned %s (%s, %s, built %s)\n", Version(), update.Arch(), runtime.Version(), builtAt())
-		return nil
-	})
+// runVersion is `laned version`.
+func runVersion(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) error {
+	// update.ParseVersionLine reads this line: keep its shape.
+	fmt.Fprintf(stdout, "laned %s (%s, %s, built %s)\n", Version(), update.Arch(), runtime.Version(), builtAt())
+	return nil
 }
 
 // Version is the stamped version, else what the module build info knows.

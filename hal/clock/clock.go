@@ -4,6 +4,7 @@
 package clock
 
 import (
+	"context"
 	"slices"
 	"sort"
 	"sync"
@@ -62,6 +63,22 @@ func Or(c Clock) Clock {
 		return Real{}
 	}
 	return c
+}
+
+// Every calls fn after first and then every period after fn returns,
+// until ctx ends, on one timer of c.
+func Every(ctx context.Context, c Clock, first, period time.Duration, fn func()) {
+	t := c.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		fn()
+		t.Reset(period)
+	}
 }
 
 // Fake is a clock for tests: time stands still until Advance or Set.
