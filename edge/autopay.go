@@ -127,13 +127,14 @@ func (l *lane) releaseOwed(ctx context.Context) {
 	now := l.clk.Now()
 	defer l.pays.lockOutcomes()()
 	// The outcome may have come in the meantime: then it is on its way
-	// to this lane (autoPayDone), and the AutoPay is off the outbox.
+	// to this lane (autoPayDone, and the AutoPay is off the outbox, or
+	// autoPaid, handed to the lane).
 	queued, err := l.db.QueuedAutoPays(v.recordID)
 	if err != nil {
 		l.fail("queued autopays", err)
 		return
 	}
-	if !slices.ContainsFunc(queued, func(m store.Message) bool { return m.RequestOrder == v.order }) {
+	if !slices.ContainsFunc(queued, func(m store.Message) bool { return m.RequestOrder == v.order }) || l.pays.autoPayHanded(v.order) {
 		return
 	}
 	rec, err := l.db.RecordByID(v.recordID)

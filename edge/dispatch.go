@@ -33,8 +33,9 @@ type outcomes interface {
 	uplinkForm(m store.Message) (v url.Values, ok bool)
 	// picResult notes what became of a PicUpload.
 	picResult(m store.Message, result string)
-	// delivered acts on an answer with status 0.
-	delivered(m store.Message, env cmb.Envelope, now time.Time)
+	// delivered acts on an answer with status 0; handed: an AutoPay's
+	// outcome went to the lane waiting for it, which acks it.
+	delivered(m store.Message, env cmb.Envelope, now time.Time) (handed bool)
 	// autoPayFailed acts on an AutoPay the platform refused (and acks it).
 	autoPayFailed(m store.Message, detail string)
 	// autoPayResolved acts on the charge PayOrderStatus found for an
@@ -129,13 +130,23 @@ func (d *dispatcher) run(ctx context.Context) {
 			}
 			continue
 		}
+		handed := 0
 		for _, m := range msgs {
 			if ctx.Err() != nil {
 				return
 			}
+			if d.isHanded(m) {
+				handed++ // answered: its lane commits the outcome
+				continue
+			}
 			if !d.deliver(ctx, m) {
 				break // the platform is unreachable: hold everything
 			}
+		}
+		if handed == len(msgs) {
+			// Nothing due but outcomes lanes are committing: each lane
+			// kicks when it is done (handedBack).
+			d.sleep(ctx, forever)
 		}
 	}
 }
@@ -181,6 +192,8 @@ func (d *dispatcher) deliver(ctx context.Context, m store.Message) bool {
 			return true
 		case orderUnresolved:
 			return d.resolveAutoPay(ctx, m)
+		case orderHanded:
+			return true // answered: the lane commits its outcome
 		}
 		defer func() { d.offWire(m.RequestOrder, unknown) }()
 	}
@@ -202,8 +215,9 @@ func (d *dispatcher) deliver(ctx context.Context, m store.Message) bool {
 	case err == nil:
 		unlock := d.lockOutcome(m)
 		d.out.picResult(m, "delivered")
-		d.out.delivered(m, env, now)
-		d.ack(m)
+		if !d.out.delivered(m, env, now) {
+			d.ack(m)
+		}
 		unlock()
 		d.log.Info("uplink delivered", "kind", m.Kind, "record", m.RecordID, "seq", m.Seq)
 		return true

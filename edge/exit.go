@@ -29,6 +29,12 @@ var errRepriced = errors.New("the fee changed while the exit was decided")
 // nothing is closed and errRepriced is returned (the caller decides
 // again). Any other failure is noted on the lane and returned.
 func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, extra []store.ChargeItem, why string, msgs ...store.Message) error {
+	return l.releasePaid(ctx, rec, q, extra, nil, why, msgs...)
+}
+
+// releasePaid is release; paid, if set, is an AutoPay's outcome the
+// closing transaction records (store.SettleAutoPaid).
+func (l *lane) releasePaid(ctx context.Context, rec store.Record, q tariff.Quote, extra []store.ChargeItem, paid *store.AutoPaid, why string, msgs ...store.Message) error {
 	v := l.veh
 	now := l.clk.Now()
 	at := l.priceAt()
@@ -43,7 +49,12 @@ func (l *lane) release(ctx context.Context, rec store.Record, q tariff.Quote, ex
 	if v != nil && v.read.Pictures != nil && v.plate == rec.Plate {
 		pics = l.up.pictureMsgs(l.cfg.Name, rec.ID, cmb.FlagOut, now, v.read.Pictures) // behind the Outdata
 	}
-	_, err = l.db.Settle(rec.ID, l.settleExit(q, extra, msgs, now, at, vip, arrears, pics, true, &used))
+	fn := l.settleExit(q, extra, msgs, now, at, vip, arrears, pics, true, &used)
+	if paid != nil {
+		_, err = l.db.SettleAutoPaid(rec.ID, *paid, fn)
+	} else {
+		_, err = l.db.Settle(rec.ID, fn)
+	}
 	if errors.Is(err, errRepriced) {
 		l.log.Info("exit: repriced in the closing transaction", "lane", l.cfg.Name, "record", rec.ID, "err", err)
 		return err

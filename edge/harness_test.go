@@ -59,9 +59,11 @@ type harness struct {
 	client      *cmb.Client
 	laneHandler atomic.Value
 
-	faultMu sync.Mutex
-	fault   error           // the store's commits fail with it (nil: healthy)
-	faultOp map[string]bool // only these operations (nil: all)
+	faultMu  sync.Mutex
+	fault    error                 // the store's commits fail with it (nil: healthy)
+	faultOp  map[string]bool       // only these operations (nil: all)
+	onCommit func(op string) error // asked before each commit, after fault (nil: none)
+	commits  []string              // the operations committed or tried, in order
 }
 
 type harnessOpt func(*Config)
@@ -223,10 +225,28 @@ func (h *harness) failCommits(err error, ops ...string) {
 func (h *harness) commitFault(op string) error {
 	h.faultMu.Lock()
 	defer h.faultMu.Unlock()
+	h.commits = append(h.commits, op)
 	if h.fault != nil && (h.faultOp == nil || h.faultOp[op]) {
 		return h.fault
 	}
+	if h.onCommit != nil {
+		return h.onCommit(op)
+	}
 	return nil
+}
+
+// commitOps returns the store operations tried so far, in order.
+func (h *harness) commitOps() []string {
+	h.faultMu.Lock()
+	defer h.faultMu.Unlock()
+	return append([]string(nil), h.commits...)
+}
+
+// setOnCommit sets the hook asked before each commit (nil: none).
+func (h *harness) setOnCommit(f func(op string) error) {
+	h.faultMu.Lock()
+	defer h.faultMu.Unlock()
+	h.onCommit = f
 }
 
 // eventually polls cond until it holds. It fails only when nothing moved

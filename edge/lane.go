@@ -153,13 +153,20 @@ func (l *lane) haltOnPanic() {
 
 // post runs fn on the lane's goroutine, under the lane's own context,
 // without waiting.
-func (l *lane) post(fn func(lctx context.Context)) {
+func (l *lane) post(fn func(lctx context.Context)) { l.postOr(fn, nil) }
+
+// postOr is post; dropped, if set, is called when the lane has stopped
+// and fn will never run.
+func (l *lane) postOr(fn func(lctx context.Context), dropped func()) {
 	l.posts.Add(1)
 	go func() {
 		select {
 		case l.reqs <- func(lctx context.Context) { fn(lctx); l.posts.Add(-1) }:
 		case <-l.quit:
 			l.posts.Add(-1)
+			if dropped != nil {
+				dropped()
+			}
 		}
 	}()
 }

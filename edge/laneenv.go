@@ -81,6 +81,8 @@ type autoPays interface {
 	autoPayOnWire(order string) bool
 	cancelAutoPay(ctx context.Context, order string) (cancelled, busy bool)
 	lockOutcomes() (unlock func())
+	autoPayHanded(order string) bool
+	handedBack(order string, committed bool)
 }
 
 func (c *Controller) laneEnv() laneEnv {

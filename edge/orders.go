@@ -21,6 +21,8 @@ const (
 	orderOnWire                       // being sent right now
 	orderUnresolved                   // sent with an unknown outcome: never withdrawn
 	orderCancelled                    // withdrawn before it was ever sent
+	orderHanded                       // answered, its outcome handed to the lane: not sent again
+	orderSettled                      // its outcome committed by the lane: off the outbox
 )
 
 type autoPayOrder struct {
@@ -76,7 +78,7 @@ func (d *dispatcher) autoPaying(recordID string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, o := range d.orders {
-		if o.lane != nil && o.recordID == recordID {
+		if (o.lane != nil || o.handed()) && o.recordID == recordID {
 			return true
 		}
 	}
@@ -103,7 +105,7 @@ func (d *dispatcher) cancelAutoPay(ctx context.Context, order string) (cancelled
 	case orderOnWire:
 		d.mu.Unlock()
 		return false, true
-	case orderUnresolved:
+	case orderUnresolved, orderHanded, orderSettled:
 		d.mu.Unlock()
 		return false, false
 	}
@@ -157,7 +159,7 @@ func (d *dispatcher) nextPass() {
 	defer d.mu.Unlock()
 	d.pass++
 	for order, o := range d.orders {
-		if o.state == orderCancelled && o.withdrawn && o.donePass < d.pass && o.lane == nil {
+		if (o.state == orderCancelled || o.state == orderSettled) && o.withdrawn && o.donePass < d.pass && o.lane == nil {
 			delete(d.orders, order)
 		}
 	}
@@ -170,8 +172,13 @@ func (d *dispatcher) nextPass() {
 func (d *dispatcher) onWire(m store.Message) orderState {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if o := d.orders[m.RequestOrder]; o != nil && o.state == orderCancelled {
-		return orderCancelled
+	if o := d.orders[m.RequestOrder]; o != nil {
+		switch o.state {
+		case orderCancelled, orderSettled:
+			return orderCancelled // off the outbox: only a stale batch holds it
+		case orderHanded:
+			return orderHanded // the lane is committing its outcome
+		}
 	}
 	o := d.order(m.RequestOrder)
 	if m.Unresolved {
@@ -215,6 +222,83 @@ func (d *dispatcher) finishAutoPay(order string, ok bool, channelOrder, detail s
 	if l != nil {
 		l.post(func(lctx context.Context) { l.autoPayDone(lctx, order, ok, channelOrder, detail) })
 	}
+}
+
+// handAutoPay hands an answered AutoPay's outcome a, not recorded, to the
+// lane waiting for it, if any: the lane's closing transaction records it
+// and takes the AutoPay off the outbox (autoPaid), and until then the
+// AutoPay is not sent again (orderHanded). It reports false, handing
+// nothing, when no lane waits.
+func (d *dispatcher) handAutoPay(order string, a store.AutoPaid) bool {
+	d.mu.Lock()
+	o := d.orders[order]
+	if o == nil || o.lane == nil {
+		d.mu.Unlock()
+		return false
+	}
+	l := o.lane
+	o.lane = nil
+	if o.state == orderOnWire {
+		o.prev = orderHanded // offWire keeps it handed
+	} else {
+		o.state = orderHanded
+	}
+	d.mu.Unlock()
+	l.postOr(func(lctx context.Context) { l.autoPaid(lctx, order, a) },
+		func() { d.handedBack(order, false) }) // the lane is gone: send it again
+	return true
+}
+
+// isHanded reports whether m is an AutoPay whose outcome a lane is
+// committing (not to be sent meanwhile).
+func (d *dispatcher) isHanded(m store.Message) bool {
+	if m.Kind != store.KindAutoPay {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o := d.orders[m.RequestOrder]
+	return o != nil && o.state == orderHanded
+}
+
+// autoPayHanded reports whether the AutoPay's outcome is on its way to
+// (or being committed by) the lane that waited for it.
+func (d *dispatcher) autoPayHanded(order string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o := d.orders[order]
+	return o != nil && o.handed()
+}
+
+// handed: the order's outcome is with its lane (or about to be, once off
+// the wire).
+func (o *autoPayOrder) handed() bool {
+	return o.state == orderHanded || (o.state == orderOnWire && o.prev == orderHanded)
+}
+
+// handedBack: the lane is done with a handed AutoPay; committed, it is off
+// the outbox (a batch read before now may still hold it), else it is
+// queued again, to be sent again (same request_order) and its outcome
+// recorded then.
+func (d *dispatcher) handedBack(order string, committed bool) {
+	d.mu.Lock()
+	o := d.orders[order]
+	if o != nil {
+		next := orderQueued
+		if committed {
+			next = orderSettled
+			o.withdrawn, o.donePass = true, d.pass
+		}
+		switch {
+		case o.state == orderHanded:
+			o.state = next
+		case o.state == orderOnWire && o.prev == orderHanded:
+			o.prev = next
+		}
+		d.dropIdle(order, o)
+	}
+	d.mu.Unlock()
+	d.kick() // it may have idled on the handed AutoPay
 }
 
 // lockOutcome takes outcomeMu for an AutoPay's outcome; the returned

@@ -15,8 +15,9 @@ import (
 
 var _ outcomes = (*Controller)(nil)
 
-// delivered acts on a successful answer.
-func (c *Controller) delivered(m store.Message, env cmb.Envelope, now time.Time) {
+// delivered acts on a successful answer. It reports whether an AutoPay's
+// outcome was handed to the lane waiting for it (which acks it).
+func (c *Controller) delivered(m store.Message, env cmb.Envelope, now time.Time) bool {
 	switch m.Kind {
 	case store.KindIndata, store.KindAutoPayStatus:
 		c.learnContactless(m, env, now)
@@ -26,8 +27,9 @@ func (c *Controller) delivered(m store.Message, env cmb.Envelope, now time.Time)
 			c.log.Warn("autopay answer", "record", m.RecordID, "err", err)
 		}
 		ap := autoPayOf(m)
-		c.autoPaySucceeded(m, ap.VplNumber, ap.Amount, a.ChannelOrder, a.PayTime, now)
+		return c.autoPaySucceeded(m, ap.VplNumber, ap.Amount, a.ChannelOrder, a.PayTime, now, true)
 	}
+	return false
 }
 
 // plateOf reads the plate of a queued Indata or AutoPayStatus.
@@ -47,7 +49,11 @@ func autoPayOf(m store.Message) cmb.AutoPay {
 	return r
 }
 
-func (c *Controller) autoPaySucceeded(m store.Message, plate string, amount int64, channelOrder string, payTime int64, now time.Time) {
+// autoPaySucceeded records an AutoPay's payment. handoff: when a lane
+// waits for it, the payment (if not known yet) is handed to the lane, whose
+// closing transaction records it and acks the AutoPay (it reports true);
+// else it is recorded here, and the caller acks.
+func (c *Controller) autoPaySucceeded(m store.Message, plate string, amount int64, channelOrder string, payTime int64, now time.Time, handoff bool) bool {
 	at := now
 	if payTime > 0 {
 		at = time.Unix(payTime, 0)
@@ -62,15 +68,27 @@ func (c *Controller) autoPaySucceeded(m store.Message, plate string, amount int6
 	p := store.Payment{Order: order, RecordID: m.RecordID, Plate: plate, BillID: m.RequestOrder, PayType: int(cmb.PayCMB), Amount: amount, PayTime: at, RequestOrder: m.RequestOrder}
 	if c.settleOwed(m, true, p, "") {
 		c.out.finishAutoPay(m.RequestOrder, true, channelOrder, "")
-		return
+		return false
 	}
-	if !c.knownPayment(m.RecordID, m.RequestOrder, channelOrder) {
+	known := c.knownPayment(m.RecordID, m.RequestOrder, channelOrder)
+	if handoff {
+		a := store.AutoPaid{Seq: m.Seq}
+		if !known {
+			a.Payment = &p
+		}
+		if c.out.handAutoPay(m.RequestOrder, a) {
+			c.log.Info("contactless payment succeeded", "record", m.RecordID, "amount_fen", amount, "request_order", m.RequestOrder)
+			return true
+		}
+	}
+	if !known {
 		if err := c.db.AddAutoPayment(p); err != nil && !errors.Is(err, store.ErrAlreadyRecorded) {
 			c.log.Error("autopay: record payment", "record", m.RecordID, "err", err)
 		}
 	}
 	c.log.Info("contactless payment succeeded", "record", m.RecordID, "amount_fen", amount, "request_order", m.RequestOrder)
 	c.out.finishAutoPay(m.RequestOrder, true, channelOrder, "")
+	return false
 }
 
 // knownPayment reports whether a payment of the record was recorded under
@@ -106,5 +124,5 @@ func (c *Controller) autoPayResolved(m store.Message, a cmb.PayOrderStatusAnswer
 	if a.Amount > 0 {
 		ap.Amount = a.Amount // what the platform charged
 	}
-	c.autoPaySucceeded(m, ap.VplNumber, ap.Amount, a.ChannelOrder, 0, now)
+	c.autoPaySucceeded(m, ap.VplNumber, ap.Amount, a.ChannelOrder, 0, now, false)
 }

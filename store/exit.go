@@ -22,15 +22,22 @@ type SettleFunc func(rec Record, pays []Payment) (Exit, []Message, error)
 // Outdata — or recorded after the close with Payment.AfterExit set: never
 // lost from both. ErrRecordClosed if the record was closed already.
 func (db *DB) Settle(id string, fn SettleFunc) (Record, error) {
-	return db.settle("settle", id, fn)
+	return db.settle("settle", id, nil, fn)
 }
 
-func (db *DB) settle(op, id string, fn SettleFunc) (Record, error) {
+// settle is Settle; before, if set, runs first in the same transaction
+// (on the open record), and an error of it aborts the whole exit.
+func (db *DB) settle(op, id string, before func(tx *bolt.Tx) error, fn SettleFunc) (Record, error) {
 	var rec *Record
 	err := db.update(op, func(tx *bolt.Tx) error {
 		old, err := getOpenRecord(tx, id)
 		if err != nil {
 			return err
+		}
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
 		}
 		var pays []Payment
 		if err := eachPayment(tx, id, func(_ []byte, p Payment) error {

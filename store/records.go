@@ -327,7 +327,7 @@ func closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
 // AutoPay…) in the same transaction: either the exit and its uplinks are
 // all on disk, or none is. ErrRecordClosed if it was closed already.
 func (db *DB) CloseRecord(id string, exit Exit, msgs ...Message) (Record, error) {
-	return db.settle("close record", id, func(Record, []Payment) (Exit, []Message, error) { return exit, msgs, nil })
+	return db.settle("close record", id, nil, func(Record, []Payment) (Exit, []Message, error) { return exit, msgs, nil })
 }
 
 // ImportOpen stores many new open records in one transaction, all or
