@@ -50,6 +50,47 @@ func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
 	l.log.Info("exit: contactless payment queued", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due, "request_order", order, "post_url", m.URL)
 }
 
+// awaitQueuedAutoPay waits for an AutoPay of the stay that is still
+// queued — sent before a restart, or for the vehicle before it backed off
+// and came back — instead of queuing a second one: two request_orders for
+// one stay would be charged twice. It reports whether the lane now waits
+// (or has settled the stay: the outcome came while it looked).
+func (l *lane) awaitQueuedAutoPay(ctx context.Context, rec store.Record) bool {
+	queued, err := l.db.QueuedAutoPays(rec.ID)
+	if err != nil {
+		l.fail("queued autopays", err)
+		return true
+	}
+	if len(queued) == 0 {
+		return false
+	}
+	m := queued[0]
+	l.pays.awaitAutoPay(m.RequestOrder, rec.ID, l)
+	// An outcome handled before the lane waited is recorded already and
+	// the AutoPay gone: price the stay again with it.
+	still, err := l.db.QueuedAutoPays(rec.ID)
+	if err != nil || !slices.ContainsFunc(still, func(x store.Message) bool { return x.RequestOrder == m.RequestOrder }) {
+		l.pays.forgetAutoPay(m.RequestOrder)
+		if err != nil {
+			l.fail("queued autopays", err)
+			return true
+		}
+		l.resettle(ctx, rec.ID)
+		return true
+	}
+	v := l.veh
+	amount := autoPayOf(m).Amount
+	v.state, v.reason, v.order = vAutoPay, "contactless payment "+yuan(amount), m.RequestOrder
+	if b, err := l.db.Binding(rec.Plate); err == nil {
+		v.limit = b.Limit
+	}
+	l.autoPayTimer = l.clk.NewTimer(l.rules.autoPayWait)
+	l.autoPayC = l.autoPayTimer.C()
+	l.hub.kick()
+	l.log.Info("exit: waiting for the contactless payment queued before", "lane", l.cfg.Name, "plate", rec.Plate, "amount_fen", amount, "request_order", m.RequestOrder)
+	return true
+}
+
 // autoPayDone is called on the lane's goroutine with an AutoPay's outcome.
 func (l *lane) autoPayDone(ctx context.Context, order string, ok bool, channelOrder string, detail string) {
 	v := l.veh

@@ -195,6 +195,9 @@ func (l *lane) settle(ctx context.Context, rec store.Record) {
 		}
 		return
 	}
+	if l.awaitQueuedAutoPay(ctx, rec) {
+		return
+	}
 	if b, err := l.db.Binding(rec.Plate); err == nil && !rec.Unlicensed && q.Due <= b.Limit {
 		l.autoPay(ctx, rec, q)
 		return
