@@ -86,6 +86,10 @@ func probes[X any](f field[X], jsonWire bool) []probe[X] {
 			ns = append(ns, f.hi+1)
 		}
 		for _, n := range ns {
+			var x X
+			if f.setInt(&x, n); !representable(f, &x, n) {
+				continue // past what the field's Go type holds (int on 32-bit ARM)
+			}
 			in := n >= f.lo && n <= f.hi
 			sendOK := n >= f.least() && n <= f.hi
 			if f.kind == kindEnum {
@@ -114,6 +118,12 @@ func probes[X any](f field[X], jsonWire bool) []probe[X] {
 		}
 	}
 	return ps
+}
+
+// representable reports whether x, set to n, holds n.
+func representable[X any](f field[X], x *X, n int64) bool {
+	got, _ := f.getInt(x)
+	return got == n
 }
 
 // checkFields runs the probes of every field of tbl on the X that at finds
