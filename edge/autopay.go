@@ -24,7 +24,6 @@ import (
 // autoPay queues the AutoPay for the vehicle at the exit and waits for its
 // answer.
 func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
-	v := l.veh
 	now := l.clk.Now()
 	b, err := l.db.Binding(rec.Plate)
 	if err != nil {
@@ -43,11 +42,18 @@ func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
 		l.fail("queue autopay", err)
 		return
 	}
-	v.state, v.reason, v.order, v.limit = vAutoPay, "contactless payment "+yuan(q.Due), order, b.Limit
+	l.waitAutoPay(order, q.Due, b.Limit)
+	l.log.Info("exit: contactless payment queued", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due, "request_order", order, "post_url", m.URL)
+}
+
+// waitAutoPay puts the vehicle in wait for the AutoPay order of amount:
+// its outcome, or the AutoPay wait running out.
+func (l *lane) waitAutoPay(order string, amount, limit int64) {
+	v := l.veh
+	v.state, v.reason, v.order, v.limit = vAutoPay, "contactless payment "+yuan(amount), order, limit
 	l.autoPayTimer = l.clk.NewTimer(l.rules.autoPayWait)
 	l.autoPayC = l.autoPayTimer.C()
 	l.hub.kick()
-	l.log.Info("exit: contactless payment queued", "lane", l.cfg.Name, "plate", rec.Plate, "due_fen", q.Due, "request_order", order, "post_url", m.URL)
 }
 
 // awaitQueuedAutoPay waits for an AutoPay of the stay that is still
@@ -56,6 +62,9 @@ func (l *lane) autoPay(ctx context.Context, rec store.Record, q tariff.Quote) {
 // one stay would be charged twice. It reports whether the lane now waits
 // (or has settled the stay: the outcome came while it looked).
 func (l *lane) awaitQueuedAutoPay(ctx context.Context, rec store.Record) bool {
+	if rec.State != store.StateLeaving {
+		return false // an AutoPay is queued with the mark of leaving (autoPay)
+	}
 	queued, err := l.db.QueuedAutoPays(rec.ID)
 	if err != nil {
 		l.fail("queued autopays", err)
@@ -78,15 +87,12 @@ func (l *lane) awaitQueuedAutoPay(ctx context.Context, rec store.Record) bool {
 		l.resettle(ctx, rec.ID)
 		return true
 	}
-	v := l.veh
 	amount := autoPayOf(m).Amount
-	v.state, v.reason, v.order = vAutoPay, "contactless payment "+yuan(amount), m.RequestOrder
+	var limit int64
 	if b, err := l.db.Binding(rec.Plate); err == nil {
-		v.limit = b.Limit
+		limit = b.Limit
 	}
-	l.autoPayTimer = l.clk.NewTimer(l.rules.autoPayWait)
-	l.autoPayC = l.autoPayTimer.C()
-	l.hub.kick()
+	l.waitAutoPay(m.RequestOrder, amount, limit)
 	l.log.Info("exit: waiting for the contactless payment queued before", "lane", l.cfg.Name, "plate", rec.Plate, "amount_fen", amount, "request_order", m.RequestOrder)
 	return true
 }
