@@ -12,7 +12,7 @@ PKGS_ARM   := ./hal/... ./cmb/... ./store/...
 # go.mod carries none of the linter's dependencies.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build cross test fuzz test-arm bench soak demo fmt vet clean
+.PHONY: help build cross test test-site fuzz test-arm bench soak demo fmt vet clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test: ## go vet, staticcheck and the race-checked tests (the README's test comma
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 60m ./...
+
+test-site: ## the site tests alone: three laned boxes and cmbsim as processes (make test runs them too)
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 60m -run '^Test(Site|LinkProxy)' ./cmd/laned
 
 fuzz: ## every fuzz target briefly (FUZZTIME=3s each; CI runs it after make test)
 	GO=$(GO) scripts/fuzz.sh

@@ -1,0 +1,182 @@
+package main
+
+// The site's end-to-end tests (issue 18): three boxes as processes on
+// loopback, one bank, the links through proxies a test cuts and restores.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"laned/cmb"
+	"laned/cmb/cmbsim"
+)
+
+// TestLinkProxyCutRestore: the proxy carries bytes both ways, Cut closes
+// the live connection and refuses new ones, Restore carries again.
+func TestLinkProxyCutRestore(t *testing.T) {
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	p := newLinkProxy(t, echo.Addr().String())
+	roundTrip := func(c net.Conn, msg string) error {
+		if _, err := io.WriteString(c, msg+"\n"); err != nil {
+			return err
+		}
+		got, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if got != msg+"\n" {
+			return fmt.Errorf("echo %q, want %q", got, msg)
+		}
+		return nil
+	}
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := roundTrip(c, "before"); err != nil {
+		t.Fatalf("through the proxy: %v", err)
+	}
+	p.Cut()
+	if err := roundTrip(c, "cut"); err == nil {
+		t.Fatal("the connection carried bytes after Cut")
+	}
+	c2, err := net.Dial("tcp", p.Addr()) // the listener stays: the peer sees a reset
+	if err == nil {
+		if err := roundTrip(c2, "refused"); err == nil {
+			t.Fatal("a new connection carried bytes while cut")
+		}
+		c2.Close()
+	}
+	p.Restore()
+	c3, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	if err := roundTrip(c3, "after"); err != nil {
+		t.Fatalf("after Restore: %v", err)
+	}
+	if n := p.Links(); n != 2 {
+		t.Errorf("Links = %d; want 2 (before the cut, after the restore)", n)
+	}
+}
+
+// TestSiteBoxesAlone: three boxes without [site] (as every car park runs
+// today) as processes with one bank: each lets its own vehicles in and
+// out, the gateway's charged through the bank's scan-to-pay, and each box
+// sends its own uplinks once; a box knows nothing of the others' cars; a
+// kill -9 and restart loses nothing.
+func TestSiteBoxesAlone(t *testing.T) {
+	r := newSiteRig(t, false)
+	a, b, c := r.box("a"), r.box("b"), r.box("c")
+	payAt := func(code int) func() error {
+		return func() error { _, _, err := r.bank.scanPay(code); return err }
+	}
+	cars := []struct {
+		box   *box
+		plate string
+		pay   func() error // nil: a vip car, free
+		fee   string
+		notes int // pay notices
+	}{
+		{a, "粤A10001", payAt(a.code), "5.00", 1},
+		{b, vipPlates[0], nil, "0.00", 0},
+		{c, vipPlates[1], nil, "0.00", 0},
+	}
+	for _, car := range cars {
+		car.box.drive(t, car.box.entry(), car.plate, nil)
+	}
+	r.advance(t, 30*time.Minute)
+	for _, car := range cars {
+		car.box.drive(t, car.box.exit(), car.plate, car.pay)
+	}
+	ids := map[string]string{} // plate → record id
+	for _, car := range cars {
+		rows, err := car.box.records(car.plate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].state != "closed" {
+			t.Fatalf("box %s: records %s = %+v; want one closed record", car.box.name, car.plate, rows)
+		}
+		ids[car.plate] = rows[0].id
+		rec, err := car.box.record(rows[0].id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if paid, _, _ := strings.Cut(rec["paid"], " "); rec["fee"] != car.fee || paid != car.fee {
+			t.Errorf("box %s: record %s fee %q, paid %q; want %s, all paid", car.box.name, rows[0].id, rec["fee"], rec["paid"], car.fee)
+		}
+		if n := len(r.bank.payNotices(t, rows[0].id)); n != car.notes {
+			t.Errorf("record %s (%s): %d pay notices accepted; want %d", rows[0].id, car.plate, n, car.notes)
+		}
+		for _, other := range r.boxes {
+			if other == car.box {
+				continue
+			}
+			if rows, err := other.records(car.plate); err != nil || len(rows) != 0 {
+				t.Errorf("box %s alone knows %s of box %s: %+v, %v", other.name, car.plate, car.box.name, rows, err)
+			}
+		}
+	}
+	// The kill: b's record survives, nothing is sent again.
+	b.kill()
+	if err := b.start(); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := b.records(vipPlates[0]); err != nil || len(rows) != 1 || rows[0].state != "closed" || rows[0].id != ids[vipPlates[0]] {
+		t.Errorf("box b after kill -9: records %s = %+v, %v; want %s closed", vipPlates[0], rows, err, ids[vipPlates[0]])
+	}
+	for _, bx := range r.boxes {
+		bx.drained(t)
+	}
+	ins, outs := byRecord(r.bank.uplinks(t, cmb.EpIndata)), byRecord(r.bank.uplinks(t, cmb.EpOutdata))
+	for _, car := range cars {
+		id, code := ids[car.plate], strconv.Itoa(car.box.code)
+		for what, us := range map[string][]cmbsim.Uplink{"Indata": ins[id], "Outdata": outs[id]} {
+			if len(us) != 1 || codeParam(us[0]) != code {
+				t.Errorf("record %s (%s at box %s): %d accepted %s %+v; want one with lane code %s", id, car.plate, car.box.name, len(us), what, us, code)
+			}
+		}
+	}
+	r.checkBank(t)
+}
+
+// checkBank: no record charged twice, no uplink out of order.
+func (r *siteRig) checkBank(t *testing.T) {
+	t.Helper()
+	var doubles []cmbsim.DoubleCharge
+	var violations []cmbsim.Violation
+	if err := r.bank.get("/_sim/double-charges", &doubles); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.bank.get("/_sim/violations", &violations); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range doubles {
+		t.Errorf("the bank charged record %s by several orders: %v", d.RecordID, d.Orders)
+	}
+	for _, v := range violations {
+		t.Errorf("the bank saw an uplink out of order: %+v", v)
+	}
+}
