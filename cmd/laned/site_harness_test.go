@@ -195,8 +195,20 @@ func (b *bankProc) payNotices(t *testing.T, id string) []cmbsim.Callback {
 }
 
 // scanPay plays the driver at exit outCode scanning the QR code and
-// paying: the bank's calc and pay notice go to the gateway.
+// paying: the bank's calc (by out_code) and pay notice go to the gateway.
 func (b *bankProc) scanPay(outCode int) (order string, fen int64, err error) {
+	return b.pay("/_sim/scan-pay", map[string]any{"out_code": outCode})
+}
+
+// platePay plays the driver of plate paying on the phone: the bank's calc
+// (by plate) and pay notice go to the gateway.
+func (b *bankProc) platePay(plate string) (order string, fen int64, err error) {
+	return b.pay("/_sim/plate-pay", map[string]any{"vpl_number": plate})
+}
+
+// pay is a driver's payment; not paid (nothing owed yet, the lane's
+// owner unreachable) is errTryAgain.
+func (b *bankProc) pay(path string, body any) (order string, fen int64, err error) {
 	var res struct {
 		Paid   bool   `json:"paid"`
 		Order  string `json:"order"`
@@ -205,11 +217,11 @@ func (b *bankProc) scanPay(outCode int) (order string, fen int64, err error) {
 		Msg    string `json:"message"`
 		Error  string `json:"error"`
 	}
-	if err := b.post("/_sim/scan-pay", map[string]any{"out_code": outCode}, &res); err != nil {
+	if err := b.post(path, body, &res); err != nil {
 		return "", 0, err
 	}
 	if !res.Paid {
-		return "", 0, fmt.Errorf("scan-pay at out_code %d: not paid: status %d %s %s", outCode, res.Status, res.Msg, res.Error)
+		return "", 0, fmt.Errorf("%s %v: not paid: status %d %s %s: %w", path, body, res.Status, res.Msg, res.Error, errTryAgain)
 	}
 	return res.Order, res.Amount, nil
 }
@@ -680,42 +692,74 @@ func until(t *testing.T, what string, cond func() (bool, error), moved func() an
 func barrierUp(l laneState) bool { return l.barrier == "open" || l.barrier == "opening" }
 
 // drive plays a vehicle at lane of b: it arrives, the lane lets it through
-// (pay is called once when the lane waits for payment; nil: the test
-// fails there), and it drives away; it returns when the barrier is down.
+// (pay is called when the lane waits for payment; nil: the test fails
+// there), and it drives away; it returns when the barrier is down.
 func (b *box) drive(t *testing.T, lane, plate string, pay func() error) {
 	t.Helper()
-	b.must(t, "sim arrive "+lane+" "+plate)
+	if err := b.driveErr(lane, plate, pay); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errTryAgain is a payment the bank could not make yet (the lane's owner
+// unreachable, a calc answered "try again"): pay is called again.
+var errTryAgain = errors.New("try again")
+
+// driveErr is drive for a goroutine: it returns what failed. A stall of
+// progress.Stall with the lane's state unchanged is a failure.
+func (b *box) driveErr(lane, plate string, pay func() error) error {
+	if _, err := b.do("sim arrive " + lane + " " + plate); err != nil {
+		return fmt.Errorf("box %s: sim arrive %s %s: %w", b.name, lane, plate, err)
+	}
 	paid := false
 	var last laneState
-	until(t, fmt.Sprintf("box %s: %s through %s", b.name, plate, lane), func() (bool, error) {
+	var payErr error
+	w := progress.NewWatch(func() any { return last })
+	for !barrierUp(last) {
 		rows, err := b.lanes()
 		if err != nil {
-			return false, err
+			return err
 		}
 		last = rows[lane]
 		switch {
 		case barrierUp(last):
-			return true, nil
 		case strings.HasPrefix(last.state, "waiting to pay") && !paid:
 			if pay == nil {
-				return false, fmt.Errorf("%s waits to pay: %s", lane, last.state)
+				return fmt.Errorf("box %s: %s waits to pay: %s", b.name, lane, last.state)
 			}
-			paid = true
-			return false, pay()
+			payErr = pay()
+			switch {
+			case errors.Is(payErr, errTryAgain):
+			case payErr != nil:
+				return fmt.Errorf("box %s: paying for %s at %s: %w", b.name, plate, lane, payErr)
+			default:
+				paid = true
+			}
 		case strings.HasPrefix(last.state, "refused"):
-			return false, fmt.Errorf("%s refused %s: %s", lane, plate, last.state)
+			return fmt.Errorf("box %s: %s refused %s: %s", b.name, lane, plate, last.state)
 		}
-		return false, nil
-	}, func() any { return last })
-	b.must(t, "sim pass "+lane)
-	until(t, fmt.Sprintf("box %s: %s closes behind %s", b.name, lane, plate), func() (bool, error) {
+		if w.Stalled() {
+			return fmt.Errorf("box %s: %s at %s: stuck for %s in %+v (last payment: %v)", b.name, plate, lane, progress.Stall, last, payErr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := b.do("sim pass " + lane); err != nil {
+		return err
+	}
+	w = progress.NewWatch(func() any { return last })
+	for last.barrier != "closed" {
 		rows, err := b.lanes()
 		if err != nil {
-			return false, err
+			return err
 		}
-		last = rows[lane]
-		return last.barrier == "closed", nil
-	}, func() any { return last })
+		if last = rows[lane]; last.barrier != "closed" {
+			if w.Stalled() {
+				return fmt.Errorf("box %s: %s stays %+v behind %s", b.name, lane, last, plate)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
 }
 
 // drained waits until b's outbox is empty.
