@@ -462,7 +462,19 @@ func (b *box) start() error {
 	if err := waitServing(b.port, done); err != nil {
 		return fmt.Errorf("box %s: %w", b.name, err)
 	}
-	return nil
+	// The console socket comes up beside the callback server: until it
+	// answers, a dial may meet the socket file a killed life left.
+	deadline := time.Now().Add(progress.Stall)
+	for {
+		_, err := b.do()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("box %s: console socket: %w", b.name, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitServing polls the daemon's health probe until it answers; the guard
