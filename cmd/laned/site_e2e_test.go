@@ -120,6 +120,9 @@ func TestSiteBoxesAlone(t *testing.T) {
 			t.Fatalf("box %s: records %s = %+v; want one closed record", car.box.name, car.plate, rows)
 		}
 		ids[car.plate] = rows[0].id
+		if id := rows[0].id; len(id) != 26 || strings.Trim(id, "0123456789") != "" {
+			t.Errorf("box %s alone: record id %q; want today's 26 digits (no box id)", car.box.name, id)
+		}
 		rec, err := car.box.record(rows[0].id)
 		if err != nil {
 			t.Fatal(err)
