@@ -47,6 +47,11 @@ type DB struct {
 func Open(path string, opt Options) (*DB, OpenReport, error) {
 	opt = opt.withDefaults()
 	var rep OpenReport
+	if opt.Box != "" {
+		if err := ValidBox(opt.Box); err != nil {
+			return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
+		}
+	}
 	if err := inspect(path, opt, &rep, ""); err != nil {
 		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 	}

@@ -22,12 +22,16 @@ const MaxRecordID = 32
 // OpenRecord, so an ID is never reused for a committed record, across
 // restarts too. It does no I/O; use it when the entry's messages must
 // carry the record_id before OpenRecord runs.
+//
+// With Options.Box, the box id follows the time: "20250301084512" + "b1"
+// + "001" + "000000042", at most 32 bytes, unique across the site (each
+// box has its own sequence).
 func (db *DB) NewRecordID(t time.Time, lane int) string {
 	seq := db.idSeq.Add(1)
 	if lane < 0 {
 		lane = 0
 	}
-	return fmt.Sprintf("%s%03d%09d", t.UTC().Format("20060102150405"), lane%1000, seq%1_000_000_000)
+	return fmt.Sprintf("%s%s%03d%09d", t.UTC().Format("20060102150405"), db.opt.Box, lane%1000, seq%1_000_000_000)
 }
 
 func validKey(s string, max int) bool {

@@ -293,6 +293,16 @@ type Options struct {
 
 	compactHook func() // tests: runs in CompactFile between the copy and the swap
 
+	// Box is this box's id in its site (see ValidBox); "" means no site:
+	// no replication log is kept and record ids are as without a site.
+	// With a Box, NewRecordID puts it into every id, every domain change
+	// is logged in its own transaction (see ReplOwn), and ApplyRepl
+	// merges the other boxes' changes.
+	Box string
+	// ReplKeep: an entry of the replication log older than this (its At)
+	// and published already is deleted by Prune. Default 30 days.
+	ReplKeep time.Duration
+
 	// FailCommit, when set, is asked before each write transaction is
 	// committed (op names it, e.g. "open record"); an error rolls the
 	// transaction back and is returned as the commit's error. It lets the
@@ -325,6 +335,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ReplKeep <= 0 {
+		o.ReplKeep = 30 * 24 * time.Hour
 	}
 	if o.CheckTimeout == 0 {
 		o.CheckTimeout = 10 * time.Second
