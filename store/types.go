@@ -84,6 +84,11 @@ type Record struct {
 	// Collected lists the plate's earlier arrears this stay's exit
 	// collected (added to its fee, each with its own charge item).
 	Collected []Arrear `json:"collected,omitempty"`
+	// Rev counts the record's changes and Writer is the box that made the
+	// last one: with Options.Box only (see ApplyRepl's merge); zero
+	// and empty without a site.
+	Rev    uint64 `json:"rev,omitempty"`
+	Writer string `json:"writer,omitempty"`
 }
 
 // Exit is what closing a record sets.
