@@ -179,6 +179,9 @@ func pruneRecord(tx *bolt.Tx, id string, before time.Time) (bool, error) {
 			return false, err
 		}
 	}
+	if err := pruneAliases(tx, id); err != nil {
+		return false, err
+	}
 	return true, tx.Bucket(bucketRecords).Delete([]byte(id))
 }
 
@@ -319,7 +322,7 @@ func checkPayments(tx *bolt.Tx, bad func(string, ...any)) {
 	pays := tx.Bucket(bucketPayments)
 	recs := tx.Bucket(bucketRecords)
 	_ = tx.Bucket(bucketOrders).ForEach(func(order, rid []byte) error {
-		if pays.Get(payKey(string(rid), string(order))) == nil {
+		if pays.Get(payKey(string(rid), string(order))) == nil && !aliased(tx, string(rid), string(order)) {
 			bad("order %s → record %s has no payment", order, rid)
 		}
 		return nil

@@ -86,9 +86,14 @@ var (
 	// bucketReplPending: record_id + 0x00 + order → Payment (JSON): a
 	// replicated payment whose record has not arrived yet.
 	bucketReplPending = []byte("repl_pending")
+
+	// bucketReplAlias: record_id + 0x00 + order → the order kept: one
+	// AutoPay's payment recorded under two orders (at two boxes) keeps the
+	// smaller; the other stays in the orders index, aliased here.
+	bucketReplAlias = []byte("repl_alias")
 )
 
-var replBuckets = [][]byte{bucketRepl, bucketReplCursor, bucketReplShadow, bucketReplStamp, bucketReplPending}
+var replBuckets = [][]byte{bucketRepl, bucketReplCursor, bucketReplShadow, bucketReplStamp, bucketReplPending, bucketReplAlias}
 
 // metaReplPub: uint64 BE, the highest own entry the transport published.
 var metaReplPub = []byte("repl_pub")

@@ -89,6 +89,10 @@ type Record struct {
 	// and empty without a site.
 	Rev    uint64 `json:"rev,omitempty"`
 	Writer string `json:"writer,omitempty"`
+	// Superseded: the record was closed here, not by an exit, because
+	// another box's record of the same plate, this one, entered later
+	// while both were open (a partition). See ApplyRepl.
+	Superseded string `json:"superseded,omitempty"`
 }
 
 // Exit is what closing a record sets.
