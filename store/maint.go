@@ -41,7 +41,8 @@ func (db *DB) PagesWritten() int64 {
 // Prune deletes closed records whose exit is before `before`, with their
 // payments (and their orders: a pay notice repeated after that answers
 // "unknown record"), in transactions of at most batch records, until none
-// is left or ctx ends. It returns how many records it deleted.
+// is left or ctx ends. It returns how many records it deleted. With a
+// box it then prunes the replication log too (PruneRepl).
 //
 // There is no retention index (it would cost every exit commit pages of
 // its own): Prune walks the records bucket in key order (entry time, for
@@ -87,6 +88,9 @@ func (db *DB) Prune(ctx context.Context, before time.Time, batch int) (n int, er
 			n += done
 		}
 		if end {
+			if _, err := db.PruneRepl(ctx, batch); err != nil {
+				return n, err
+			}
 			return n, nil
 		}
 	}
