@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -59,4 +60,20 @@ func (s *salvager) finishRepl(tx *bolt.Tx, old map[string][]byte) error {
 		return putU64(tx.Bucket(bucketMeta), metaReplPub, pub)
 	}
 	return nil
+}
+
+// replAlias keeps an alias with its order (the orders index is rebuilt
+// from the payments kept, which do not name it).
+func (s *salvager) replAlias(tx *bolt.Tx, k, v []byte) error {
+	i := bytes.IndexByte(k, 0)
+	if i <= 0 || i == len(k)-1 {
+		return fmt.Errorf("%w: payment alias key %q", ErrInvalid, k)
+	}
+	if tx.Bucket(bucketRecords).Get(k[:i]) == nil {
+		return fmt.Errorf("payment alias %q: record %s: %w", k, k[:i], ErrNotFound)
+	}
+	if err := tx.Bucket(bucketOrders).Put(k[i+1:], k[:i]); err != nil {
+		return err
+	}
+	return s.replRaw(bucketReplAlias)(tx, k, v)
 }

@@ -25,6 +25,17 @@ func TestSalvageKeepsRepl(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.sync("a", "b")
+	// One AutoPay under two orders: a keeps A1, Z9 an alias.
+	if err := b.AddAutoPayment(store.Payment{Order: "Z9", RecordID: id, RequestOrder: "RO1", Amount: 300}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AddAutoPayment(store.Payment{Order: "A1", RecordID: id, RequestOrder: "RO1", Amount: 300}); err != nil {
+		t.Fatal(err)
+	}
+	s.sync("a", "b")
+	if ps, _ := a.Payments(id); len(ps) != 1 || ps[0].Order != "A1" {
+		t.Fatalf("payments at a = %+v; want A1 kept", ps)
+	}
 	ra, _ := a.OpenRecord(car("京E3", 1, t0))
 	a.PutVehicle(store.Vehicle{Plate: "京E3", List: store.ListVIP})
 	if err := a.SetReplPublished(1); err != nil {
@@ -55,6 +66,14 @@ func TestSalvageKeepsRepl(t *testing.T) {
 	}
 	if got, _ := db.ReplShadow("b"); len(got) != 2 || mustJSON(t, got) != mustJSON(t, wantShadow) {
 		t.Errorf("shadow after salvage = %+v; want %+v", got, wantShadow)
+	}
+	for _, o := range []string{"A1", "Z9"} {
+		if _, _, err := db.AddPayments([]store.Payment{{Order: o, RecordID: id, Amount: 300}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sum, _, _ := db.PaidFor(id); sum != 300 {
+		t.Errorf("after salvage and repeated notices paid %d; want 300", sum)
 	}
 	r2, err := db.OpenRecord(car("京E4", 1, t0))
 	if err != nil {

@@ -144,7 +144,7 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 		{bucketReplShadow, s.replRaw(bucketReplShadow), KindRepl},
 		{bucketReplStamp, s.replRaw(bucketReplStamp), KindRepl},
 		{bucketReplPending, s.replRaw(bucketReplPending), KindRepl},
-		{bucketReplAlias, s.replRaw(bucketReplAlias), KindRepl},
+		{bucketReplAlias, s.replAlias, KindRepl},
 	} {
 		bv, ok := roots[string(step.bucket)]
 		orph := orphans[string(step.bucket)]
