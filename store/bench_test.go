@@ -14,7 +14,12 @@ import (
 
 func benchDB(b testing.TB, open int) *store.DB {
 	b.Helper()
-	db, _, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), opts())
+	return benchDBOpt(b, open, opts())
+}
+
+func benchDBOpt(b testing.TB, open int, opt store.Options) *store.DB {
+	b.Helper()
+	db, _, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), opt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,8 +120,14 @@ func BenchmarkCloseAndEnqueue(b *testing.B) {
 // record among 10k open ones with its Outdata (no routine audit event
 // since issue 12 item 9), the audit ring full, 10k closed records kept
 // for retention.
-func BenchmarkExitCommit(b *testing.B) {
-	db := benchDB(b, 20000+b.N)
+func BenchmarkExitCommit(b *testing.B) { exitCommit(b, opts()) }
+
+// BenchmarkExitCommitSite is BenchmarkExitCommit in a box of a site: the
+// record's and the Outdata's replication entries in the same commit.
+func BenchmarkExitCommitSite(b *testing.B) { exitCommit(b, boxOpts("a")) }
+
+func exitCommit(b *testing.B, opt store.Options) {
+	db := benchDBOpt(b, 20000+b.N, opt)
 	recs, _ := db.OpenRecords()
 	out := t0.Add(time.Hour)
 	for i := 0; i < 10000; i += 2000 { // closed records: the retention history
