@@ -163,3 +163,29 @@ func (db *DB) mergeOwn(tx *bolt.Tx, taken []Message) ([]Message, error) {
 	}
 	return out, nil
 }
+
+// QueuedElsewhere lists the record uplinks of recordID that other boxes
+// have queued and not yet delivered, as far as this box knows (their
+// shadow queues), by origin then order: e.g. the Indata of a record whose
+// Outdata this box is about to send. It walks every shadow queue (they
+// hold only what is undelivered), so it is not for a hot path at scale.
+func (db *DB) QueuedElsewhere(recordID string) ([]Message, error) {
+	var out []Message
+	err := db.view("queued elsewhere", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketReplShadow)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decode shadow %q: %w", k, err)
+			}
+			if m.RecordID == recordID {
+				out = append(out, m)
+			}
+			return nil
+		})
+	})
+	return out, err
+}

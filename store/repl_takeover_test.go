@@ -43,6 +43,12 @@ func TestTakeOver(t *testing.T) {
 	must(err)
 	s.sync("g", "a")
 	s.sync("c", "a")
+	if q, _ := g.QueuedElsewhere(id1); len(q) != 3 || q[0].Kind != "Indata" {
+		t.Errorf("QueuedElsewhere(id1) at g = %v; want a's three", msgKinds(q))
+	}
+	if q, _ := g.QueuedElsewhere(id2); len(q) != 0 {
+		t.Errorf("QueuedElsewhere(id2) at g = %v; want none (delivered)", msgKinds(q))
+	}
 	sh, _ := g.ReplShadow("a")
 	if got := msgKinds(sh); !slices.Equal(got, []string{"Indata", "AutoPay", "Outdata"}) {
 		t.Fatalf("g's shadow of a = %v; want Indata, AutoPay, Outdata", got)
