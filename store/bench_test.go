@@ -170,3 +170,40 @@ func BenchmarkPruneWalk(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkApplyRepl: a box applying another box's entries (an entry and
+// its Indata, as the other box logged them), one ApplyRepl a pair and
+// one ApplyRepl of 100 pairs, with 10k open records: the store's share
+// of the replication delay.
+func BenchmarkApplyRepl(b *testing.B) {
+	for _, batch := range []int{2, 200} {
+		b.Run(fmt.Sprintf("entries=%d", batch), func(b *testing.B) {
+			src := benchDBOpt(b, 0, boxOpts("b"))
+			dst := benchDBOpt(b, 10000, boxOpts("a"))
+			var es []store.ReplEntry
+			var seq uint64
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				for len(es) < batch {
+					id := src.NewRecordID(t0, 2)
+					r := store.Record{ID: id, Plate: fmt.Sprintf("沪B%07d", i*batch+len(es)), InCode: 2, InTime: t0}
+					if _, err := src.OpenRecord(r, store.Message{Kind: store.KindIndata, RecordID: id}); err != nil {
+						b.Fatal(err)
+					}
+					more, err := src.ReplOwn(seq, 2)
+					if err != nil {
+						b.Fatal(err)
+					}
+					seq += uint64(len(more))
+					es = append(es, more...)
+				}
+				b.StartTimer()
+				if _, err := dst.ApplyRepl("b", es); err != nil {
+					b.Fatal(err)
+				}
+				es = es[:0]
+			}
+		})
+	}
+}
