@@ -422,12 +422,23 @@ func (r *siteRig) advance(t *testing.T, d time.Duration) {
 	}
 }
 
-// dumpLogs logs the tail of every process's log.
+// dumpLogs logs every box's warnings and errors and the tail of its log.
 func (r *siteRig) dumpLogs() {
 	for _, b := range r.boxes {
-		if data, err := os.ReadFile(filepath.Join(b.dir, "laned.log")); err == nil {
-			r.t.Logf("box %s log (tail):\n%s", b.name, tailText(string(data), 6000))
+		data, err := os.ReadFile(filepath.Join(b.dir, "laned.log"))
+		if err != nil {
+			continue
 		}
+		var bad []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+				bad = append(bad, line)
+			}
+		}
+		if len(bad) > 40 {
+			bad = bad[len(bad)-40:]
+		}
+		r.t.Logf("box %s: warnings and errors (last %d):\n%s\nlog (tail):\n%s", b.name, len(bad), strings.Join(bad, "\n"), tailText(string(data), 3000))
 	}
 }
 
