@@ -758,8 +758,8 @@ func (b *box) driveErr(lane, plate string, pay func() error) error {
 			default:
 				paid = true
 			}
-		case strings.HasPrefix(last.state, "refused"):
-			return fmt.Errorf("box %s: %s refused %s: %s", b.name, lane, plate, last.state)
+		case strings.HasPrefix(last.state, "refused"), strings.HasPrefix(last.state, "unknown"):
+			return fmt.Errorf("box %s: %s at %s: %s", b.name, plate, lane, last.state)
 		}
 		if w.Stalled() {
 			return fmt.Errorf("box %s: %s at %s: stuck for %s in %+v (last payment: %v)", b.name, plate, lane, progress.Stall, last, payErr)
