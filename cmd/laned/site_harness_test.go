@@ -705,7 +705,11 @@ func until(t *testing.T, what string, cond func() (bool, error), moved func() an
 			return
 		}
 		if w.Stalled() {
-			t.Fatalf("%s: nothing moved for %s", what, progress.Stall)
+			var seen any
+			if moved != nil {
+				seen = moved()
+			}
+			t.Fatalf("%s: nothing moved for %s; last seen: %v", what, progress.Stall, seen)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
