@@ -37,6 +37,7 @@ func TestEntriesFlowEveryWay(t *testing.T) {
 }
 
 func TestPartitionThenHeal(t *testing.T) {
+	noLeak(t)
 	s := newSite(t, nil, "a", "b", "c")
 	a, b, c := s.boxes[0], s.boxes[1], s.boxes[2]
 	for _, x := range s.boxes {
@@ -79,6 +80,7 @@ func TestKilledConnectionsReconnect(t *testing.T) {
 }
 
 func TestRestartResumesFromCursors(t *testing.T) {
+	noLeak(t)
 	s := newSite(t, nil, "a", "b", "c")
 	a, b := s.boxes[0], s.boxes[1]
 	for _, x := range s.boxes {
