@@ -97,8 +97,10 @@ func (a *applier) follow() error {
 		case msgs <- m:
 		case <-stop:
 		}
-	}, jetstream.PullMaxMessages(batchMax), jetstream.PullExpiry(10*time.Second),
-		jetstream.PullHeartbeat(2*time.Second),
+	}, jetstream.PullMaxMessages(batchMax), jetstream.PullExpiry(5*time.Second),
+		// A missed heartbeat or two tells the consumer its origin's
+		// server restarted or the link went: it re-creates itself.
+		jetstream.PullHeartbeat(time.Second),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			a.n.log.Debug("site: consumer", "origin", a.origin, "err", err)
 		}))
@@ -180,8 +182,8 @@ func (a *applier) startSeq(ctx context.Context, js jetstream.JetStream, cur stor
 func (a *applier) decode(ms []jetstream.Msg) ([]store.ReplEntry, error) {
 	es := make([]store.ReplEntry, 0, len(ms))
 	for _, m := range ms {
-		var e store.ReplEntry
-		if err := json.Unmarshal(m.Data(), &e); err != nil || e.Origin != a.origin || e.Seq == 0 {
+		e, err := decodeEntry(a.origin, m.Data())
+		if err != nil {
 			// Not ours to repair: an origin's stream carries only what
 			// its publisher wrote. Skip it; a gap it hides is fetched.
 			a.n.log.Error("site: bad entry in stream", "origin", a.origin, "subject", m.Subject(), "err", err)
@@ -322,29 +324,64 @@ func (a *applier) fetch(ctx context.Context, after uint64) ([]store.ReplEntry, e
 	if e := m.Header.Get(errHeader); e != "" {
 		return nil, fmt.Errorf("fetch %s after %d: %s", a.origin, after, e)
 	}
-	var es []store.ReplEntry
-	if err := json.Unmarshal(m.Data, &es); err != nil {
+	es, err := decodeFetched(a.origin, after, m.Data)
+	if err != nil {
 		return nil, fmt.Errorf("fetch %s after %d: %w", a.origin, after, err)
+	}
+	return es, nil
+}
+
+// decodeFetched reads a fetch answer: origin's entries after after, in
+// increasing Seq.
+func decodeFetched(origin string, after uint64, data []byte) ([]store.ReplEntry, error) {
+	var es []store.ReplEntry
+	if err := json.Unmarshal(data, &es); err != nil {
+		return nil, err
 	}
 	last := after
 	for _, e := range es {
-		if e.Origin != a.origin || e.Seq <= last {
-			return nil, fmt.Errorf("fetch %s after %d: entry %q/%d out of place", a.origin, after, e.Origin, e.Seq)
+		if e.Origin != origin || e.Seq <= last {
+			return nil, fmt.Errorf("entry %q/%d out of place", e.Origin, e.Seq)
 		}
 		last = e.Seq
 	}
 	return es, nil
 }
 
+// decodeFetchReq reads a fetch request.
+func decodeFetchReq(data []byte) (fetchReq, error) {
+	var req fetchReq
+	if err := json.Unmarshal(data, &req); err != nil {
+		return req, err
+	}
+	if req.Max <= 0 {
+		return req, fmt.Errorf("fetch request: max %d", req.Max)
+	}
+	req.Max = min(req.Max, batchMax)
+	return req, nil
+}
+
+// decodeEntry reads one message of origin's stream.
+func decodeEntry(origin string, data []byte) (store.ReplEntry, error) {
+	var e store.ReplEntry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return e, err
+	}
+	if e.Origin != origin || e.Seq == 0 {
+		return e, fmt.Errorf("entry %q/%d in the stream of %s", e.Origin, e.Seq, origin)
+	}
+	return e, nil
+}
+
 // serveFetch answers laned.fetch.<box> from this box's store.
 func (n *Node) serveFetch(m *nats.Msg) {
-	var req fetchReq
-	if err := json.Unmarshal(m.Data, &req); err != nil || req.Max <= 0 {
-		n.log.Warn("site: bad fetch request", "err", err, "max", req.Max)
+	req, err := decodeFetchReq(m.Data)
+	if err != nil {
+		n.log.Warn("site: bad fetch request", "err", err)
 		respondErr(m, "bad fetch request")
 		return
 	}
-	es, err := n.st.ReplOwn(req.After, min(req.Max, batchMax))
+	es, err := n.st.ReplOwn(req.After, req.Max)
 	if err != nil {
 		n.log.Error("site: fetch", "after", req.After, "err", err)
 		respondErr(m, "store error")

@@ -2,6 +2,7 @@ package site
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -67,16 +68,41 @@ func (n *Node) sayHello() {
 	}
 }
 
+// decodeHello reads a heartbeat received on subject.
+func decodeHello(subject string, data []byte) (hello, error) {
+	var h hello
+	box, ok := strings.CutPrefix(subject, "laned.hello.")
+	if !ok {
+		return h, fmt.Errorf("hello on %q", subject)
+	}
+	if err := json.Unmarshal(data, &h); err != nil {
+		return h, err
+	}
+	if h.Box != box {
+		return h, fmt.Errorf("hello of %q on %q", h.Box, subject)
+	}
+	if h.Published > h.Head {
+		return h, fmt.Errorf("hello of %s: published %d beyond head %d", h.Box, h.Published, h.Head)
+	}
+	if len(h.Entries) > maxLanes || len(h.Exits) > maxLanes {
+		return h, fmt.Errorf("hello of %s: %d+%d lanes", h.Box, len(h.Entries), len(h.Exits))
+	}
+	return h, nil
+}
+
+// maxLanes bounds a heartbeat's lane lists.
+const maxLanes = 256
+
 func (n *Node) gotHello(m *nats.Msg) {
-	box := strings.TrimPrefix(m.Subject, "laned.hello.")
-	if box == n.cfg.Box {
+	if m.Subject == helloSubject(n.cfg.Box) {
 		return
 	}
-	var h hello
-	if err := json.Unmarshal(m.Data, &h); err != nil || h.Box != box {
+	h, err := decodeHello(m.Subject, m.Data)
+	if err != nil {
 		n.log.Warn("site: bad hello", "subject", m.Subject, "err", err)
 		return
 	}
+	box := h.Box
 	if _, member := slices.BinarySearch(n.cfg.Members, box); !member {
 		n.log.Warn("site: hello from a box not among the members", "box", box)
 		return

@@ -1,6 +1,8 @@
 package site_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"laned/site"
@@ -162,5 +164,42 @@ func TestGapRepairedFromOrigin(t *testing.T) {
 	}
 	if !fetched {
 		t.Fatalf("a applied b's log without a fetch; the stream should have dropped its start (results %+v)", a.applyResults())
+	}
+}
+
+func TestStreamTailLostWhileStopped(t *testing.T) {
+	s := newSite(t, nil, "a", "b")
+	b := s.boxes[1]
+	b.commit(40)
+	s.waitConverged("before the loss")
+	s.stop(b)
+	// A power cut before NATS synced: the tail of b's message block is
+	// gone (JetStream checks the block on start and drops what is torn).
+	blks, _ := filepath.Glob(filepath.Join(b.cfg.DataDir, "jetstream", "*", "streams", site.StreamName("b"), "msgs", "*.blk"))
+	if len(blks) == 0 {
+		t.Fatalf("no message blocks of %s under %s", site.StreamName("b"), b.cfg.DataDir)
+	}
+	last := blks[len(blks)-1]
+	fi, err := os.Stat(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(last, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	// The stream's index files may still name the lost messages; like
+	// after a real power cut, only the blocks are what they are.
+	idx, _ := filepath.Glob(filepath.Join(b.cfg.DataDir, "jetstream", "*", "streams", site.StreamName("b"), "msgs", "*.idx"))
+	for _, f := range idx {
+		removeAll(t, f)
+	}
+	removeAll(t, filepath.Join(b.cfg.DataDir, "jetstream", "$G", "streams", site.StreamName("b"), "msgs", "index.db"))
+	s.start(b)
+	b.commit(2)
+	s.waitConverged("after the tail's loss")
+	s.checkLogs()
+	r := b.st.Resets()
+	if len(r) != 1 || r[0] >= 40 {
+		t.Fatalf("b's resets = %v; want one, below 40 (the stream lost its tail)", r)
 	}
 }

@@ -2,6 +2,7 @@ package site_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"laned/internal/progress"
 	"laned/site"
+	"laned/store"
 )
 
 func TestServeAndRequest(t *testing.T) {
@@ -125,5 +127,35 @@ func TestStatus(t *testing.T) {
 	s.waitConverged("after the restore")
 	if m := member(a.node.Status(), "b"); m.Cursor.Seq != 7 || m.Lag != 0 {
 		t.Fatalf("a's view of b = %+v; want cursor 7, no lag", m)
+	}
+}
+
+func TestFetchService(t *testing.T) {
+	s := newSite(t, func(c *site.Config) { c.RequestTimeout = 2 * time.Second }, "a", "b")
+	a, b := s.boxes[0], s.boxes[1]
+	b.commit(5)
+	var got []store.ReplEntry
+	progress.Until(t, "b's fetch answer at a", func() bool {
+		r, err := a.node.Request(context.Background(), "laned.fetch.b", []byte(`{"after":1,"max":3}`))
+		if err != nil {
+			return false
+		}
+		if err := json.Unmarshal(r, &got); err != nil {
+			t.Fatalf("fetch answer %q: %v", r, err)
+		}
+		return true
+	}, nil)
+	if len(got) != 3 || got[0].Seq != 2 || got[2].Seq != 4 || got[0].Origin != "b" {
+		t.Fatalf("fetch after 1 max 3 = %+v; want b's entries 2..4", got)
+	}
+	r, err := a.node.Request(context.Background(), "laned.fetch.b", []byte(`{"after":5,"max":3}`))
+	if err != nil || string(r) != "[]" {
+		t.Fatalf("fetch after the head = %q, %v; want []", r, err)
+	}
+	for _, bad := range []string{`junk`, `{"after":1}`, `{"after":1,"max":-2}`} {
+		_, err := a.node.Request(context.Background(), "laned.fetch.b", []byte(bad))
+		if err == nil || errors.Is(err, site.ErrUnreachable) || !strings.Contains(err.Error(), "bad fetch request") {
+			t.Errorf("fetch %s = %v; want a bad-request error", bad, err)
+		}
 	}
 }
