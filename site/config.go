@@ -48,7 +48,9 @@ type Config struct {
 	// operators' tools; "" = in-process connection only.
 	ClientListen string
 
-	Clock  clock.Clock  // nil: the wall clock
+	// Clock gives the heartbeat's and the cursors' times, reachability
+	// and the loops' timers (poll, retry, heartbeat). nil: the wall clock.
+	Clock  clock.Clock
 	Logger *slog.Logger // nil: discard
 }
 

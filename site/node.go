@@ -59,9 +59,7 @@ type Node struct {
 	exits     []int
 	hellos    map[string]helloSeen
 	closed    bool
-	appliers  map[string]*applier
 	closeOnce sync.Once
-	closeErr  error
 }
 
 // Start starts this box's server, creates or updates its stream and runs
@@ -94,7 +92,7 @@ func Start(ctx context.Context, cfg Config, st Store) (*Node, error) {
 	}
 	srv.SetLoggerV2(serverLog{cfg.Logger.With("nats", cfg.Box)}, false, false, false)
 	srv.Start()
-	n := &Node{cfg: cfg, st: st, log: cfg.Logger, srv: srv, hellos: map[string]helloSeen{}, appliers: map[string]*applier{}}
+	n := &Node{cfg: cfg, st: st, log: cfg.Logger, srv: srv, hellos: map[string]helloSeen{}}
 	fail := func(err error) (*Node, error) {
 		if n.nc != nil {
 			n.nc.Close()
@@ -136,7 +134,6 @@ func Start(ctx context.Context, cfg Config, st Store) (*Node, error) {
 			continue
 		}
 		a := &applier{n: n, origin: m}
-		n.appliers[m] = a
 		n.wg.Add(1)
 		go a.run()
 	}
@@ -190,7 +187,8 @@ func (n *Node) applied(res store.ApplyResult) {
 }
 
 // Close stops the loops, the connection and the server, and waits for
-// them. It is safe to call twice.
+// them. It is safe to call twice; it returns nil (the server's shutdown
+// reports nothing).
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.mu.Lock()
@@ -203,7 +201,7 @@ func (n *Node) Close() error {
 		n.srv.WaitForShutdown()
 		n.log.Info("site: stopped", "box", n.cfg.Box)
 	})
-	return n.closeErr
+	return nil
 }
 
 // Box is this node's box id.

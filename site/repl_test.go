@@ -203,3 +203,17 @@ func TestStreamTailLostWhileStopped(t *testing.T) {
 		t.Fatalf("b's resets = %v; want one, below 40 (the stream lost its tail)", r)
 	}
 }
+
+func TestHubFailoverURLs(t *testing.T) {
+	// A leaf lists a dead hub URL before the live one: it gets through.
+	dead := freePort(t)
+	s := newSite(t, func(c *site.Config) {
+		if len(c.Hub) > 0 {
+			c.Hub = append([]string{"nats-leaf://" + dead}, c.Hub...)
+		}
+	}, "a", "b")
+	s.boxes[0].commit(2)
+	s.boxes[1].commit(2)
+	s.waitConverged("through the second hub URL")
+	s.checkLogs()
+}
