@@ -26,8 +26,14 @@ type applier struct {
 	last uint64
 }
 
-// errRestart asks run to follow again from the store's cursor.
-var errRestart = errors.New("site: restart consumer")
+var (
+	// errRestart asks run to follow again from the store's cursor.
+	errRestart = errors.New("site: restart consumer")
+	// errStore marks the store's refusals (an entry it finds invalid, a
+	// disk error): replication from that origin stops there, loudly,
+	// and is tried again.
+	errStore = errors.New("site: apply")
+)
 
 func (a *applier) run() {
 	defer a.n.wg.Done()
@@ -39,7 +45,11 @@ func (a *applier) run() {
 		if errors.Is(err, errRestart) {
 			continue
 		}
-		a.n.log.Debug("site: applier", "origin", a.origin, "err", err)
+		if errors.Is(err, errStore) {
+			a.n.log.Error("site: applier", "origin", a.origin, "err", err)
+		} else {
+			a.n.log.Debug("site: applier", "origin", a.origin, "err", err)
+		}
 		if !a.n.wait(retryEvery) {
 			return
 		}
@@ -148,16 +158,21 @@ func (a *applier) follow() error {
 }
 
 // startSeq is the stream sequence to follow from: after the cursor's
-// when its last entry came with one. After a fetch it is estimated from
-// the stream's last entry (one message per entry): too early costs a few
-// skipped entries, too late a gap, which is fetched.
+// stream sequence (that of the last entry that came by the stream) while
+// the stream still reaches it. When the cursor has none, or the stream is
+// now shorter (the origin's stream was lost and began again), it is
+// estimated from the stream's last entry (one message per entry): too
+// early costs a few skipped entries, too late a gap, which is fetched.
 func (a *applier) startSeq(ctx context.Context, js jetstream.JetStream, cur store.ReplCursor) (uint64, error) {
-	if cur.Stream > 0 || cur.Seq == 0 {
-		return cur.Stream + 1, nil
+	if cur.Seq == 0 {
+		return 1, nil
 	}
 	s, err := js.Stream(ctx, StreamName(a.origin))
 	if err != nil {
 		return 0, fmt.Errorf("stream: %w", err)
+	}
+	if cur.Stream > 0 && cur.Stream <= s.CachedInfo().State.LastSeq {
+		return cur.Stream + 1, nil
 	}
 	m, err := s.GetLastMsgForSubject(ctx, replSubject(a.origin))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -204,7 +219,7 @@ func (a *applier) apply(ctx context.Context, es []store.ReplEntry) error {
 	for len(es) > 0 {
 		res, err := a.n.st.ApplyRepl(a.origin, es)
 		if err != nil {
-			return fmt.Errorf("apply: %w", err)
+			return fmt.Errorf("%w: %w", errStore, err)
 		}
 		a.moved(res)
 		if !res.Gap {
@@ -263,7 +278,7 @@ func (a *applier) repair(ctx context.Context, cursor, through uint64) error {
 		}
 		res, err := a.n.st.ApplyRepl(a.origin, es)
 		if err != nil {
-			return fmt.Errorf("apply fetched: %w", err)
+			return fmt.Errorf("%w (fetched): %w", errStore, err)
 		}
 		a.moved(res)
 		if res.Gap || res.Cursor <= cursor {

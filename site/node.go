@@ -27,6 +27,8 @@ type Store interface {
 	ReplCursors() ([]store.ReplCursor, error)
 }
 
+var _ Store = (*store.DB)(nil)
+
 // Timings of the loops. They bound how stale a view gets, never how long
 // a lane waits.
 const (

@@ -13,7 +13,9 @@ import (
 // MemStore is an in-memory replication log with the semantics of
 // store.DB's: an own log from Seq 1 without gaps, a published cursor
 // (monotonic; Reset lowers it), a wake channel, and per-origin cursors
-// that ApplyRepl advances one Seq at a time, stopping at a gap. It keeps
+// that ApplyRepl advances one Seq at a time, stopping at a gap (the
+// cursor keeps the stream sequence of the last entry that came with one,
+// as store.DB does). It keeps
 // every applied entry so that tests can compare boxes. Its state survives
 // a Node's Close and Start, like a bbolt file.
 type MemStore struct {
@@ -28,6 +30,7 @@ type MemStore struct {
 	applied   map[string][]store.ReplEntry
 	resets    []uint64
 	skipped   int
+	fetched   int
 }
 
 // NewMemStore returns an empty store of box; now nil = time.Now.
@@ -133,7 +136,12 @@ func (m *MemStore) ApplyRepl(origin string, es []store.ReplEntry) (store.ApplyRe
 			res.Gap = true
 			break
 		}
-		c.Seq, c.Stream, c.At, c.AppliedAt = e.Seq, e.Stream, e.At, m.now()
+		c.Seq, c.At, c.AppliedAt = e.Seq, e.At, m.now()
+		if e.Stream != 0 {
+			c.Stream = e.Stream
+		} else {
+			m.fetched++
+		}
 		e.Stream = 0
 		m.applied[origin] = append(m.applied[origin], e)
 		switch e.Kind {
@@ -177,6 +185,14 @@ func (m *MemStore) Skipped() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.skipped
+}
+
+// Fetched is how many entries were applied without a stream sequence
+// (they came by a fetch from their origin).
+func (m *MemStore) Fetched() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fetched
 }
 
 // Applied returns the entries applied from origin, in order (Stream
