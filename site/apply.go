@@ -37,6 +37,7 @@ var (
 
 func (a *applier) run() {
 	defer a.n.wg.Done()
+	refused := 0 // the store's refusals in a row: retried less and less often
 	for {
 		err := a.follow()
 		if a.n.ctx.Err() != nil {
@@ -45,12 +46,16 @@ func (a *applier) run() {
 		if errors.Is(err, errRestart) {
 			continue
 		}
+		wait := retryEvery
 		if errors.Is(err, errStore) {
 			a.n.log.Error("site: applier", "origin", a.origin, "err", err)
+			wait <<= min(refused, 6)
+			refused++
 		} else {
 			a.n.log.Debug("site: applier", "origin", a.origin, "err", err)
+			refused = 0
 		}
-		if !a.n.wait(retryEvery) {
+		if !a.n.wait(wait) {
 			return
 		}
 	}
@@ -217,11 +222,10 @@ func (a *applier) decode(ms []jetstream.Msg) ([]store.ReplEntry, error) {
 func (a *applier) apply(ctx context.Context, es []store.ReplEntry) error {
 	slices.SortStableFunc(es, func(x, y store.ReplEntry) int { return cmpSeq(x.Seq, y.Seq) })
 	for len(es) > 0 {
-		res, err := a.n.st.ApplyRepl(a.origin, es)
+		res, err := a.applyUpToBad(es)
 		if err != nil {
-			return fmt.Errorf("%w: %w", errStore, err)
+			return err
 		}
-		a.moved(res)
 		if !res.Gap {
 			return nil
 		}
@@ -241,6 +245,31 @@ func (a *applier) apply(ctx context.Context, es []store.ReplEntry) error {
 		es = slices.DeleteFunc(es, func(e store.ReplEntry) bool { return e.Seq < want })
 	}
 	return nil
+}
+
+// applyUpToBad applies es; when the store refuses the batch for an
+// invalid entry (it then applies none of it), the entries before the bad
+// one are applied one by one, so that replication stops exactly at it.
+func (a *applier) applyUpToBad(es []store.ReplEntry) (store.ApplyResult, error) {
+	res, err := a.n.st.ApplyRepl(a.origin, es)
+	if err == nil {
+		a.moved(res)
+		return res, nil
+	}
+	if !errors.Is(err, store.ErrInvalid) || len(es) == 1 {
+		return res, fmt.Errorf("%w: %w", errStore, err)
+	}
+	for _, e := range es {
+		r, err := a.n.st.ApplyRepl(a.origin, []store.ReplEntry{e})
+		if err != nil {
+			return r, fmt.Errorf("%w: %w", errStore, err)
+		}
+		a.moved(r)
+		if r.Gap {
+			return r, nil
+		}
+	}
+	return res, fmt.Errorf("%w: %w", errStore, err)
 }
 
 func cmpSeq(x, y uint64) int {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"laned/internal/progress"
 	"laned/site"
 )
 
@@ -210,4 +211,26 @@ func TestHubFailoverURLs(t *testing.T) {
 	s.boxes[1].commit(2)
 	s.waitConverged("through the second hub URL")
 	s.checkLogs()
+}
+
+func TestStopsAtAnInvalidEntry(t *testing.T) {
+	// The store refuses a batch holding an entry it finds invalid: the
+	// entries before it are applied, replication of that origin stops
+	// at it (logged), and the other origins go on.
+	s := newSite(t, nil, "a", "b", "c")
+	a, b, c := s.boxes[0], s.boxes[1], s.boxes[2]
+	b.proxy.Cut()
+	b.commit(2)
+	b.st.Commit("bogus", "x", nil)
+	b.commit(2)
+	progressUntilPublished(t, s, b.st, 5)
+	b.proxy.Restore()
+	progress.Until(t, "a and c past b's valid entries", func() bool {
+		return a.st.Cursor("b") == 2 && c.st.Cursor("b") == 2
+	}, s.progressOf)
+	c.commit(3)
+	s.waitConverged("a and c", a, c)
+	if got := a.st.Cursor("b"); got != 2 {
+		t.Fatalf("a's cursor of b = %d; want 2 (stopped at the invalid entry 3)", got)
+	}
 }

@@ -121,13 +121,19 @@ func (m *MemStore) ApplyRepl(origin string, es []store.ReplEntry) (store.ApplyRe
 	if origin == m.box {
 		return store.ApplyResult{}, fmt.Errorf("memstore: apply own log %s", origin)
 	}
+	for _, e := range es {
+		if e.Origin != origin {
+			return store.ApplyResult{}, fmt.Errorf("memstore: entry of %s among %s's: %w", e.Origin, origin, store.ErrInvalid)
+		}
+		if !knownKinds[e.Kind] {
+			// Like store.DB: a bad entry refuses the whole batch.
+			return store.ApplyResult{}, fmt.Errorf("memstore: entry %d: kind %q: %w", e.Seq, e.Kind, store.ErrInvalid)
+		}
+	}
 	c := m.cursors[origin]
 	c.Origin = origin
 	res := store.ApplyResult{Origin: origin}
 	for _, e := range es {
-		if e.Origin != origin {
-			return store.ApplyResult{}, fmt.Errorf("memstore: entry of %s among %s's", e.Origin, origin)
-		}
 		if e.Seq <= c.Seq {
 			m.skipped++
 			continue
@@ -157,6 +163,12 @@ func (m *MemStore) ApplyRepl(origin string, es []store.ReplEntry) (store.ApplyRe
 	m.cursors[origin] = c
 	res.Cursor, res.Stream = c.Seq, c.Stream
 	return res, nil
+}
+
+var knownKinds = map[string]bool{
+	store.ReplRecord: true, store.ReplPayment: true, store.ReplBinding: true, store.ReplUnbind: true,
+	store.ReplVehicle: true, store.ReplVehicleDel: true, store.ReplArrear: true, store.ReplArrearDel: true,
+	store.ReplUplink: true, store.ReplUplinkDone: true, store.ReplTakeover: true,
 }
 
 // ReplCursors returns the cursor of every origin applied so far.
