@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
 	"laned/hal/clock"
@@ -131,6 +132,9 @@ func (cfg Config) normalize() (Config, error) {
 	if (cfg.Listen != "" || len(cfg.Hub) > 0) && cfg.User == "" && cfg.NkeySeedFile == "" {
 		return bad("leafnode links need credentials (user/password or an nkey seed)")
 	}
+	if cfg.ClientListen != "" && cfg.User == "" && cfg.NkeySeedFile == "" {
+		return bad("a client port needs credentials (user/password or an nkey seed)")
+	}
 	if cfg.User != "" && cfg.NkeySeedFile != "" {
 		return bad("credentials: user/password or an nkey seed, not both")
 	}
@@ -180,8 +184,33 @@ func parseHub(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// serverOptions builds the embedded server's options.
-func (cfg Config) serverOptions() (*server.Options, error) {
+// serverOptions builds the embedded server's options and the in-process
+// connection's (credentials when a client port asks for them).
+func (cfg Config) serverOptions() (*server.Options, []nats.Option, error) {
+	o, seed, err := cfg.serverOpts()
+	if err != nil {
+		return nil, nil, err
+	}
+	var conn []nats.Option
+	switch {
+	case cfg.ClientListen == "":
+	case cfg.User != "":
+		conn = append(conn, nats.UserInfo(cfg.User, cfg.Password))
+	case seed != "":
+		kp, err := nkeys.FromSeed([]byte(seed))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: nkey seed: %v", ErrConfig, err)
+		}
+		pub, _ := kp.PublicKey()
+		o.Nkeys = []*server.NkeyUser{{Nkey: pub}}
+		conn = append(conn, nats.Nkey(pub, kp.Sign))
+	default:
+		return nil, nil, fmt.Errorf("%w: a client port needs credentials", ErrConfig)
+	}
+	return o, conn, nil
+}
+
+func (cfg Config) serverOpts() (*server.Options, string, error) {
 	o := &server.Options{
 		ServerName:         "laned-" + cfg.Box,
 		DontListen:         true,
@@ -197,7 +226,7 @@ func (cfg Config) serverOptions() (*server.Options, error) {
 	if cfg.ClientListen != "" {
 		host, port, err := splitHostPort(cfg.ClientListen)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		o.DontListen, o.Host, o.Port = false, host, port
 		if cfg.User != "" {
@@ -208,28 +237,28 @@ func (cfg Config) serverOptions() (*server.Options, error) {
 	if cfg.NkeySeedFile != "" {
 		b, err := os.ReadFile(cfg.NkeySeedFile)
 		if err != nil {
-			return nil, fmt.Errorf("site: nkey seed: %w", err)
+			return nil, "", fmt.Errorf("site: nkey seed: %w", err)
 		}
 		kp, err := nkeys.ParseDecoratedNKey(b)
 		if err != nil {
-			return nil, fmt.Errorf("%w: nkey seed %s: %v", ErrConfig, cfg.NkeySeedFile, err)
+			return nil, "", fmt.Errorf("%w: nkey seed %s: %v", ErrConfig, cfg.NkeySeedFile, err)
 		}
 		s, err := kp.Seed()
 		if err != nil {
-			return nil, fmt.Errorf("%w: nkey seed %s: not a seed", ErrConfig, cfg.NkeySeedFile)
+			return nil, "", fmt.Errorf("%w: nkey seed %s: not a seed", ErrConfig, cfg.NkeySeedFile)
 		}
 		seed = string(s)
 		if pub, err = kp.PublicKey(); err != nil {
-			return nil, fmt.Errorf("%w: nkey seed %s: %v", ErrConfig, cfg.NkeySeedFile, err)
+			return nil, "", fmt.Errorf("%w: nkey seed %s: %v", ErrConfig, cfg.NkeySeedFile, err)
 		}
 		if !nkeys.IsValidPublicUserKey(pub) {
-			return nil, fmt.Errorf("%w: nkey seed %s: want a user seed (SU…)", ErrConfig, cfg.NkeySeedFile)
+			return nil, "", fmt.Errorf("%w: nkey seed %s: want a user seed (SU…)", ErrConfig, cfg.NkeySeedFile)
 		}
 	}
 	if cfg.Listen != "" {
 		host, port, err := splitHostPort(cfg.Listen)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		o.LeafNode.Host, o.LeafNode.Port = host, port
 		// The hub's URLs are the configured ones: a hub behind NAT or a
@@ -242,7 +271,7 @@ func (cfg Config) serverOptions() (*server.Options, error) {
 				Verify: cfg.TLSCA != "",
 			})
 			if err != nil {
-				return nil, fmt.Errorf("%w: tls: %v", ErrConfig, err)
+				return nil, "", fmt.Errorf("%w: tls: %v", ErrConfig, err)
 			}
 			o.LeafNode.TLSConfig = tc
 			o.LeafNode.TLSTimeout = 5
@@ -260,14 +289,14 @@ func (cfg Config) serverOptions() (*server.Options, error) {
 		if cfg.TLSCert != "" || cfg.TLSCA != "" || cfg.TLSInsecure {
 			tc, err := remoteTLS(cfg)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			r.TLS, r.TLSConfig, r.TLSTimeout = true, tc, 5
 		}
 		o.LeafNode.Remotes = []*server.RemoteLeafOpts{r}
 		o.LeafNode.ReconnectInterval = time.Second
 	}
-	return o, nil
+	return o, seed, nil
 }
 
 func remoteTLS(cfg Config) (*tls.Config, error) {

@@ -55,6 +55,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		{"bad nkey seed", func(c *site.Config) { c.User, c.Password, c.NkeySeedFile = "", "", seed }},
 		{"cert without key", func(c *site.Config) { c.TLSCert = "c.pem" }},
 		{"negative age", func(c *site.Config) { c.MaxAge = -1 }},
+		{"client port without credentials", func(c *site.Config) { c.Hub, c.User, c.Password, c.ClientListen = nil, "", "", "127.0.0.1:4222" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good()

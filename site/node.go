@@ -72,7 +72,7 @@ func Start(ctx context.Context, cfg Config, st Store) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := cfg.serverOptions()
+	opts, connOpts, err := cfg.serverOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +110,8 @@ func Start(ctx context.Context, cfg Config, st Store) (*Node, error) {
 			return fail(fmt.Errorf("site: server not ready: %w", ctx.Err()))
 		}
 	}
-	n.nc, err = nats.Connect("", nats.InProcessServer(srv), nats.Name("laned-"+cfg.Box),
-		nats.MaxReconnects(-1), nats.NoCallbacksAfterClientClose())
+	n.nc, err = nats.Connect("", append(connOpts, nats.InProcessServer(srv), nats.Name("laned-"+cfg.Box),
+		nats.MaxReconnects(-1), nats.NoCallbacksAfterClientClose())...)
 	if err != nil {
 		return fail(fmt.Errorf("site: connect: %w", err))
 	}
