@@ -36,7 +36,7 @@ test: ## go vet, staticcheck and the race-checked tests (the README's test comma
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 60m ./...
 
 test-site: ## the site tests alone: three laned boxes and cmbsim as processes (make test runs them too)
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 60m -run '^Test(Site|LinkProxy)' ./cmd/laned
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 60m -run '^TestSite' ./cmd/laned
 
 fuzz: ## every fuzz target briefly (FUZZTIME=3s each; CI runs it after make test)
 	GO=$(GO) scripts/fuzz.sh

@@ -4,10 +4,6 @@ package main
 // loopback, one bank, the links through proxies a test cuts and restores.
 
 import (
-	"bufio"
-	"fmt"
-	"io"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,70 +12,6 @@ import (
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 )
-
-// TestLinkProxyCutRestore: the proxy carries bytes both ways, Cut closes
-// the live connection and refuses new ones, Restore carries again.
-func TestLinkProxyCutRestore(t *testing.T) {
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer echo.Close()
-	go func() {
-		for {
-			c, err := echo.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	p := newLinkProxy(t, echo.Addr().String())
-	roundTrip := func(c net.Conn, msg string) error {
-		if _, err := io.WriteString(c, msg+"\n"); err != nil {
-			return err
-		}
-		got, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if got != msg+"\n" {
-			return fmt.Errorf("echo %q, want %q", got, msg)
-		}
-		return nil
-	}
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := roundTrip(c, "before"); err != nil {
-		t.Fatalf("through the proxy: %v", err)
-	}
-	p.Cut()
-	if err := roundTrip(c, "cut"); err == nil {
-		t.Fatal("the connection carried bytes after Cut")
-	}
-	c2, err := net.Dial("tcp", p.Addr()) // the listener stays: the peer sees a reset
-	if err == nil {
-		if err := roundTrip(c2, "refused"); err == nil {
-			t.Fatal("a new connection carried bytes while cut")
-		}
-		c2.Close()
-	}
-	p.Restore()
-	c3, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c3.Close()
-	if err := roundTrip(c3, "after"); err != nil {
-		t.Fatalf("after Restore: %v", err)
-	}
-	if n := p.Links(); n != 2 {
-		t.Errorf("Links = %d; want 2 (before the cut, after the restore)", n)
-	}
-}
 
 // TestSiteBoxesAlone: three boxes without [site] (as every car park runs
 // today) as processes with one bank: each lets its own vehicles in and

@@ -4,8 +4,9 @@ package main
 // test process and run as processes on loopback; one cmbsim (the bank,
 // calling back the gateway box) and three laned boxes, each with its own
 // data_dir, sim board, console socket and, for a site, a [site] section
-// whose hub URL is a TCP proxy in this process in front of the hub's
-// leafnode listener, so that a test cuts and restores each box's link.
+// whose hub URL is a TCP proxy in this process (sitetest.Proxy) in front
+// of the hub's leafnode listener, so that a test cuts and restores each
+// box's link.
 
 import (
 	"bufio"
@@ -29,6 +30,7 @@ import (
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 	"laned/internal/progress"
+	"laned/site/sitetest"
 )
 
 const (
@@ -242,9 +244,9 @@ type box struct {
 	dir   string
 	cfg   string
 	sock  string
-	port  int        // the platform callback port
-	leaf  int        // the leafnode listen port (the hub), 0: none
-	proxy *linkProxy // this box's link to the hub (site, not the hub)
+	port  int             // the platform callback port
+	leaf  int             // the leafnode listen port (the hub), 0: none
+	proxy *sitetest.Proxy // this box's link to the hub (site, not the hub)
 	logf  *os.File
 
 	mu   sync.Mutex
@@ -288,7 +290,12 @@ func newSiteRig(t *testing.T, site bool) *siteRig {
 	if site {
 		hub.leaf = freeTCPPort(t)
 		for _, b := range r.boxes[1:] {
-			b.proxy = newLinkProxy(t, fmt.Sprintf("127.0.0.1:%d", hub.leaf))
+			p, err := sitetest.NewProxy(fmt.Sprintf("127.0.0.1:%d", hub.leaf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.Close() })
+			b.proxy = p
 		}
 	}
 	r.bank = startBank(t, simBin, fmt.Sprintf("http://127.0.0.1:%d/", hub.port), filepath.Join(root, "cmbsim.log"))
@@ -816,127 +823,4 @@ func codeParam(u cmbsim.Uplink) string {
 		return u.Params["out_code"]
 	}
 	return u.Params["in_code"]
-}
-
-// linkProxy is a TCP proxy in front of the hub's leafnode listener: one
-// box's link to the site. Cut closes every connection and refuses new
-// ones (a cable pulled); Restore accepts again.
-type linkProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	links int // connections proxied so far
-}
-
-func newLinkProxy(t *testing.T, target string) *linkProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &linkProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(p.close)
-	return p
-}
-
-// Addr is the proxy's host:port, for a box's hub URL.
-func (p *linkProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *linkProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.link(c)
-	}
-}
-
-// track adds c to the live connections; false when cut.
-func (p *linkProxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cut {
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
-func (p *linkProxy) untrack(cs ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range cs {
-		delete(p.conns, c)
-	}
-}
-
-func (p *linkProxy) link(c net.Conn) {
-	if !p.track(c) {
-		c.Close()
-		return
-	}
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		p.untrack(c)
-		c.Close()
-		return
-	}
-	if !p.track(up) {
-		p.untrack(c)
-		c.Close()
-		up.Close()
-		return
-	}
-	p.mu.Lock()
-	p.links++
-	p.mu.Unlock()
-	var wg sync.WaitGroup
-	pipe := func(dst, src net.Conn) {
-		defer wg.Done()
-		io.Copy(dst, src)
-		dst.Close() // either side gone: the link is gone
-		src.Close()
-	}
-	wg.Add(2)
-	go pipe(up, c)
-	go pipe(c, up)
-	wg.Wait()
-	p.untrack(c, up)
-}
-
-// Cut closes every proxied connection and refuses new ones.
-func (p *linkProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-// Restore accepts connections again.
-func (p *linkProxy) Restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = false
-}
-
-// Links is how many connections the proxy has carried.
-func (p *linkProxy) Links() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.links
-}
-
-func (p *linkProxy) close() {
-	p.ln.Close()
-	p.Cut()
 }
