@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"laned/cmb"
+	"laned/cmb/cmbsim"
 	"laned/store"
 )
 
@@ -383,4 +384,25 @@ func FuzzSiteForm(f *testing.F) {
 		_, _ = cmb.DecodeCalcRequest(v) // the cmb decoder judges it; it must not panic
 		_, _ = cmb.DecodeNoVplnRequest(v)
 	})
+}
+
+// A lane box of a site sends the uplinks of its records, never the car
+// park's own (SpaceInfo, ConfigUpload: the gateway's); a box alone or a
+// gateway sends both.
+func TestLaneBoxSendsNoParkUplinks(t *testing.T) {
+	for _, laneBox := range []bool{false, true} {
+		h := newHarness(t, func(c *Config) { c.LaneBox = laneBox })
+		rec := h.enter("粤B55555")
+		h.drain()
+		if n := len(h.received(cmb.EpIndata, rec.ID)); n != 1 {
+			t.Errorf("lane box %t: Indata sent %d times; want 1", laneBox, n)
+		}
+		park := len(h.sim.Received(cmbsim.Filter{Endpoint: cmb.EpSpaceInfo})) + len(h.sim.Received(cmbsim.Filter{Endpoint: cmb.EpConfigUpload}))
+		if laneBox && park != 0 {
+			t.Errorf("lane box: %d SpaceInfo/ConfigUpload sent; want none", park)
+		}
+		if !laneBox && park < 2 {
+			t.Errorf("box alone: %d SpaceInfo/ConfigUpload sent; want both", park)
+		}
+	}
 }
