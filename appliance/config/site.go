@@ -212,8 +212,8 @@ func redactURL(u *url.URL) string {
 }
 
 // readSiteCredentials reads the site's credentials file: root-only, and
-// either one nkey user seed (SU…) or user= and password= lines (blank
-// lines and # comments allowed). Errors never contain a secret.
+// either one nkey user seed (SU…) alone or user= and password= lines
+// (blank lines and # comments allowed). Errors never contain a secret.
 func readSiteCredentials(path string) (SiteAuth, error) {
 	if err := checkPrivateFile(path, "the site's credentials"); err != nil {
 		return SiteAuth{}, err
@@ -236,10 +236,14 @@ func readSiteCredentials(path string) (SiteAuth, error) {
 // for a seed (the caller puts the file's path there).
 func parseSiteCredentials(text string) (SiteAuth, error) {
 	var a SiteAuth
-	seed, set := false, map[string]bool{}
+	seed, comments, set := false, false, map[string]bool{}
 	for i, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			comments = true
 			continue
 		}
 		n := i + 1
@@ -271,6 +275,8 @@ func parseSiteCredentials(text string) (SiteAuth, error) {
 	switch {
 	case seed && len(set) > 0:
 		return SiteAuth{}, errors.New("holds both an nkey seed and user/password: keep one")
+	case seed && comments:
+		return SiteAuth{}, errors.New("an nkey seed file holds the seed alone: remove the comments")
 	case seed:
 		a.NkeySeed = "-"
 	case a.User == "" || a.Password == "":

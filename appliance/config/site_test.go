@@ -240,6 +240,7 @@ func TestParseSiteCredentials(t *testing.T) {
 		{"user password", "user=laned\npassword=" + testPassword, SiteAuth{User: "laned", Password: testPassword}, ""},
 		{"spaces comments crlf", "# the site\r\n  user = laned \r\n\r\npassword = " + testPassword + "\r\n", SiteAuth{User: "laned", Password: testPassword}, ""},
 		{"seed", testSeed + "\n", SiteAuth{NkeySeed: "-"}, ""},
+		{"seed with a comment", "# the site\n" + testSeed + "\n", SiteAuth{}, "the seed alone"},
 		{"seed and user", testSeed + "\nuser=x\npassword=y\n", SiteAuth{}, "keep one"},
 		{"two seeds", testSeed + "\n" + testSeed + "\n", SiteAuth{}, "line 2: a second nkey seed"},
 		{"not a seed", "SUshort\n", SiteAuth{}, "line 1: want user=, password= or an nkey user seed"},
@@ -271,7 +272,7 @@ func TestParseSiteCredentials(t *testing.T) {
 
 // FuzzParseSiteCredentials: an accepted file names exactly one way in.
 func FuzzParseSiteCredentials(f *testing.F) {
-	for _, s := range []string{"user=a\npassword=b\n", testSeed, "# x\n" + testSeed + "\n", "user=a\n", "=\n", "SU\n"} {
+	for _, s := range []string{"user=a\npassword=b\n", testSeed, "\n" + testSeed + "\n", "# x\nuser=a\npassword=b", "user=a\n", "=\n", "SU\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
