@@ -160,7 +160,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Opt
 	if opt.AfterTrial != nil {
 		opt.AfterTrial()
 	}
-	db, rep, err := store.Open(cfg.StorePath(), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
+	db, rep, err := store.Open(cfg.StorePath(), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout, Box: cfg.Site.Box})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"laned/cmb"
 	"laned/cmb/cmbsim"
 	"laned/store"
+	"laned/store/storetest"
 )
 
 // fakeSite is the site's request/reply between boxes in memory: the
@@ -405,4 +406,47 @@ func TestLaneBoxSendsNoParkUplinks(t *testing.T) {
 			t.Errorf("box alone: %d SpaceInfo/ConfigUpload sent; want both", park)
 		}
 	}
+}
+
+// Through the store's replication: the gateway (box a) records the pay
+// notice in its own store; its log, applied to this box's (b) store,
+// reports the payment, and SiteApplied lets the car out: once charged,
+// one Outdata, sent by b.
+func TestSiteAppliedReplicatedPayment(t *testing.T) {
+	h := newHarnessWith(t, harnessSetup{box: "b"})
+	gw, _ := storetest.Open(t, store.Options{Now: h.clk.Now, Box: "a"})
+	rec, _, before := h.atExitAfter("粤B66666", time.Hour)
+	own, err := h.db.ReplOwn(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := gw.ApplyRepl("b", own); err != nil || res.Gap {
+		t.Fatalf("gateway ApplyRepl(b) = %+v, %v", res, err)
+	}
+	if _, _, err := gw.AddPayments([]store.Payment{{Order: "GW-7", RecordID: rec.ID, Plate: rec.Plate, PayType: int(cmb.PayCMB), Amount: 500, PayTime: h.clk.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := gw.ReplOwn(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.db.ApplyRepl("a", theirs)
+	if err != nil || !slices.Contains(res.Paid, rec.ID) {
+		t.Fatalf("ApplyRepl(a) = %+v, %v; want %s paid", res, err, rec.ID)
+	}
+	h.settle()
+	if n := opens(h.exit); n != before {
+		t.Fatalf("exit opened before SiteApplied")
+	}
+	h.ctl.SiteApplied(res.Records, res.Paid)
+	h.leaveExit(before)
+	h.drain()
+	h.checkPaid(rec.ID, 500)
+	if n := len(h.received(cmb.EpOutdata, rec.ID)); n != 1 {
+		t.Errorf("Outdata of %s sent %d times; want 1", rec.ID, n)
+	}
+	if !strings.Contains(rec.ID, "b") {
+		t.Errorf("record id %s does not carry the box", rec.ID)
+	}
+	h.checkPlatform()
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"laned/store"
 )
 
 // SiteConfig is [site]: this box's place in a car park of several boxes
@@ -66,20 +68,11 @@ const (
 	DefaultSiteTakeoverAfter  = 30 * time.Minute
 )
 
-// ValidBox is the rule of a box id: 1–6 characters of [a-z0-9],
-// starting with a letter (it goes into record ids and NATS subjects).
-// The same rule as store.ValidBox (SITE.md).
-func ValidBox(s string) error {
-	if len(s) < 1 || len(s) > 6 {
-		return fmt.Errorf("box id %q: want 1–6 characters", s)
-	}
-	if s[0] < 'a' || s[0] > 'z' {
-		return fmt.Errorf("box id %q: must start with a letter a–z", s)
-	}
-	for _, c := range []byte(s) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return fmt.Errorf("box id %q: only a–z and 0–9", s)
-		}
+// checkBox judges a box id by store.ValidBox (the rule: it goes into
+// record ids and NATS subjects), in the file's words.
+func checkBox(s string) error {
+	if store.ValidBox(s) != nil {
+		return fmt.Errorf("box id %q: want 1–6 of a–z and 0–9, starting with a letter", s)
 	}
 	return nil
 }
@@ -101,13 +94,13 @@ func (d *configDecoder) validateSite(cfg *Config, withFiles bool) {
 	}
 	if s.Box == "" {
 		d.add("site.box", "required: this box's id in the site, e.g. \"a\" (1–6 of a–z, 0–9)")
-	} else if err := ValidBox(s.Box); err != nil {
+	} else if err := checkBox(s.Box); err != nil {
 		d.add("site.box", "%v", err)
 	}
 	seen := map[string]bool{}
 	for i, m := range s.Members {
 		key := fmt.Sprintf("site.members[%d]", i)
-		if err := ValidBox(m); err != nil {
+		if err := checkBox(m); err != nil {
 			d.add(key, "%v", err)
 		} else if seen[m] {
 			d.add(key, "%q listed twice", m)
