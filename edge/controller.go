@@ -134,13 +134,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("edge: run: already running")
 	}
-	var wg sync.WaitGroup
-	if !c.cfg.LaneBox { // the car park's own uplinks: a site's gateway sends them
+	park := !c.cfg.LaneBox // the car park's own uplinks: a site's gateway sends them
+	if park {
 		c.enqueueConfig()
 		c.markSpaces()
-		wg.Add(1)
-		go func() { defer wg.Done(); c.reportSpaces(ctx) }()
 	}
+	var wg sync.WaitGroup
 	for _, l := range c.lanes {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.run(ctx) }()
@@ -148,6 +147,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	wg.Add(3)
 	go func() { defer wg.Done(); c.retryHeld(ctx) }()
 	go func() { defer wg.Done(); c.out.run(ctx) }()
+	if park {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.reportSpaces(ctx) }()
+	}
 	go func() { defer wg.Done(); c.maintain(ctx) }()
 	<-ctx.Done()
 	wg.Wait()
