@@ -297,3 +297,25 @@ func TestCheckBoxIsTheStoreRule(t *testing.T) {
 		}
 	}
 }
+
+// A lane box of a site leaves the car park's own uplinks to the gateway.
+func TestSiteLaneBoxToEdge(t *testing.T) {
+	const creds = "user=laned\npassword=" + testPassword + "\n"
+	tests := []struct {
+		name, site string
+		want       bool
+	}{
+		{"alone", "", false},
+		{"gateway", "[site]\nbox = \"a\"\nmembers = [\"a\", \"b\"]\ngateway = true\nlisten = \":7422\"\ncredentials = \"site.creds\"\n", false},
+		{"lane box", "[site]\nbox = \"b\"\nmembers = [\"a\", \"b\"]\nhub = [\"nats-leaf://10.0.0.1:7422\"]\ncredentials = \"site.creds\"\n", true},
+	}
+	for _, tt := range tests {
+		cfg, ps := loadSite(t, siteDir(t, creds), tt.site)
+		if len(ps) != 0 {
+			t.Fatalf("%s: %v", tt.name, ps)
+		}
+		if got := cfg.Edge().LaneBox; got != tt.want {
+			t.Errorf("%s: Edge().LaneBox = %t; want %t", tt.name, got, tt.want)
+		}
+	}
+}
