@@ -92,6 +92,12 @@ var _ console.SiteBackend = siteConsole{}
 func (s siteConsole) Site() console.SiteInfo {
 	info := s.d.site.Status()
 	info.TakeoverAfter = s.d.cfg.Site.TakeoverAfter.D()
+	for i, m := range info.Members {
+		info.Members[i].Queued = -1
+		if ms, err := s.d.db.ReplShadow(m.Box); err == nil {
+			info.Members[i].Queued = len(ms)
+		}
+	}
 	if info.Box == "" {
 		info.Box, info.Gateway = s.d.cfg.Site.Box, s.d.cfg.Site.Gateway
 	}
@@ -124,4 +130,12 @@ func (d *Daemon) consoleRoles(who string) console.Backend {
 		r.Site = siteConsole{d: d, who: who}
 	}
 	return r
+}
+
+// SiteStatus is the site as this box sees it; zero for a box alone.
+func (d *Daemon) SiteStatus() console.SiteInfo {
+	if d.site == nil {
+		return console.SiteInfo{}
+	}
+	return d.site.Status()
 }

@@ -47,6 +47,9 @@ type SiteMemberInfo struct {
 	LagTime   time.Duration
 	Entries   []int
 	Exits     []int
+	// Queued is its queued record uplinks as this box knows them (what a
+	// takeover would send); -1: unknown.
+	Queued int
 }
 
 // TakeoverRefusal says why box's queue may not be taken over now, or ""
@@ -189,7 +192,11 @@ func (c *Console) siteTakeover(ctx context.Context, w io.Writer, box string, res
 		}
 		fmt.Fprintf(w, "box %s silent since %s (%s); its changes applied here up to %d of %d.\n",
 			box, c.fmtTime(m.silentSince(s.Since)), c.ago(m.silentSince(s.Since)), m.Applied, m.Head)
-		fmt.Fprintf(w, "This box will send box %s's queued uplinks from now on. Box %s must stay off the site:\n", box, box)
+		queued := "its queued uplinks"
+		if m.Queued >= 0 {
+			queued = fmt.Sprintf("its %d queued uplink%s", m.Queued, plural(m.Queued))
+		}
+		fmt.Fprintf(w, "This box will send %s (as this box knows them) from now on. Box %s must stay off the site:\n", queued, box)
 		fmt.Fprintf(w, "when it returns it drops what was taken over. To do it: site takeover %s confirm REASON\n", box)
 		return nil
 	}

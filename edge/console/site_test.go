@@ -25,8 +25,8 @@ func siteConsole(t *testing.T, gateway bool) (*console.Console, *consoletest.Bac
 		TakeoverAfter: 30 * time.Minute,
 		Members: []console.SiteMemberInfo{
 			{Box: "b", Reachable: true, LastHello: t0.Add(-time.Second), Head: 57, Published: 57, Applied: 57, Entries: []int{2}, Exits: []int{2}},
-			{Box: "c", LastHello: t0.Add(-2 * time.Hour), Head: 80, Published: 80, Applied: 75, Lag: 5, LagTime: 3 * time.Minute, Exits: []int{3}},
-			{Box: "d", Head: 0, Applied: 12},
+			{Box: "c", LastHello: t0.Add(-2 * time.Hour), Head: 80, Published: 80, Applied: 75, Lag: 5, LagTime: 3 * time.Minute, Exits: []int{3}, Queued: 4},
+			{Box: "d", Head: 0, Applied: 12, Queued: -1},
 		},
 	}
 	b.SiteTaken = 7
@@ -54,10 +54,10 @@ func TestSiteCommand(t *testing.T) {
 		{name: "lane box", lane: true, args: "site", want: []string{"box  a (lane box), 2 links up"}},
 		{name: "preview", args: "site takeover c", want: []string{
 			"box c silent since 2025-03-01 12:03:22 (2h0m0s ago); its changes applied here up to 75 of 80.",
-			"This box will send box c's queued uplinks from now on. Box c must stay off the site:",
+			"This box will send its 4 queued uplinks (as this box knows them) from now on. Box c must stay off the site:",
 			"To do it: site takeover c confirm REASON",
 		}},
-		{name: "never heard, since start", args: "site takeover d", want: []string{"box d silent since 2025-03-01 13:23:22 (40m0s ago)"}},
+		{name: "never heard, since start", args: "site takeover d", want: []string{"box d silent since 2025-03-01 13:23:22 (40m0s ago)", "This box will send its queued uplinks (as"}},
 		{name: "confirmed", args: "site takeover c confirm box c burnt", want: []string{"box c: 7 queued uplinks taken over; this box sends them (audited: box c burnt)"},
 			wantCalls: []string{"takeover c box c burnt"}},
 		{name: "CONFIRM", args: "site TAKEOVER c CONFIRM x", want: []string{"7 queued uplinks taken over"}, wantCalls: []string{"takeover c x"}},
