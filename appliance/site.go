@@ -39,14 +39,6 @@ type SiteNode interface {
 // StartSite starts this box's node of the site on its store.
 type StartSite func(ctx context.Context, cfg *config.Config, db *store.DB, logger *slog.Logger) (SiteNode, error)
 
-// errNoSiteBuild: the site's transport is not in this build yet.
-var errNoSiteBuild = errors.New("[site] is configured but this build of laned has no site transport: remove [site] to run this box alone")
-
-// startSite is the real StartSite.
-func startSite(context.Context, *config.Config, *store.DB, *slog.Logger) (SiteNode, error) {
-	return nil, errNoSiteBuild
-}
-
 // joinSite starts the site's node when [site] is configured and returns
 // the callbacks' handler: the Controller alone for a box alone, else its
 // Router, with this box's lanes served to the others and their changes
@@ -61,7 +53,7 @@ func (d *Daemon) joinSite(ctx context.Context) (cmb.Handler, error) {
 	}
 	node, err := start(ctx, d.cfg, d.db, d.log.With("part", "site"))
 	if err != nil {
-		return nil, fmt.Errorf("run: site: %w", err)
+		return nil, fmt.Errorf("run: %w", err) // the site's errors say "site: …"
 	}
 	d.site = node
 	node.OnApplied(d.ctl.SiteApplied)

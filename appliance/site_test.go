@@ -246,9 +246,10 @@ func TestBuildJoinsSite(t *testing.T) {
 	}
 }
 
-// Without [site] no node starts and the console has no site role; with
-// [site] and no transport in the build, Build says so.
-func TestBuildAloneOrNoTransport(t *testing.T) {
+// Without [site] no node starts and the console has no site role; a
+// site node that cannot start fails the build clearly and leaves nothing
+// open (the data directory's lock is released).
+func TestBuildAloneOrSiteFails(t *testing.T) {
 	cfg := siteTestConfig(t, "")
 	ctx := context.Background()
 	d, err := Build(ctx, cfg, nil, Options{StartSite: func(context.Context, *config.Config, *store.DB, *slog.Logger) (SiteNode, error) {
@@ -264,9 +265,19 @@ func TestBuildAloneOrNoTransport(t *testing.T) {
 	if err := d.close(); err != nil {
 		t.Fatal(err)
 	}
-	cfg = siteTestConfig(t, "[site]\nbox = \"a\"\nmembers = [\"a\"]\n")
-	if _, err := Build(ctx, cfg, nil, Options{}); !errors.Is(err, errNoSiteBuild) {
-		t.Errorf("Build with [site] and no transport = %v; want %v", err, errNoSiteBuild)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg = siteTestConfig(t, fmt.Sprintf("[site]\nbox = \"a\"\nmembers = [\"a\", \"b\"]\ngateway = true\nlisten = %q\ncredentials = \"site.creds\"\n", taken.Addr().String()))
+	if _, err := Build(ctx, cfg, nil, Options{}); err == nil || !strings.Contains(err.Error(), "run: site:") {
+		t.Fatalf("Build with the site's port taken = %v; want a site error", err)
+	}
+	if lock, err := LockDataDir(cfg.DataDir); err != nil {
+		t.Errorf("data dir still locked after a failed build: %v", err)
+	} else {
+		lock.Release()
 	}
 }
 
