@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nkeys"
+
 	"laned/store"
 )
 
@@ -280,16 +282,17 @@ func parseSiteCredentials(text string) (SiteAuth, error) {
 	return a, nil
 }
 
-// isNkeyUserSeed reports whether s looks like an nkey user seed: "SU",
-// then base32 (A–Z, 2–7), 58 characters in all.
+// isNkeyUserSeed reports whether s is an nkey user seed (SU…, its
+// checksum right), as NATS will read it.
 func isNkeyUserSeed(s string) bool {
-	if len(s) != 58 || !strings.HasPrefix(s, "SU") {
+	if !strings.HasPrefix(s, "SU") {
 		return false
 	}
-	for _, c := range []byte(s) {
-		if (c < 'A' || c > 'Z') && (c < '2' || c > '7') {
-			return false
-		}
+	kp, err := nkeys.FromSeed([]byte(s))
+	if err != nil {
+		return false
 	}
-	return true
+	defer kp.Wipe()
+	pub, err := kp.PublicKey()
+	return err == nil && nkeys.IsValidPublicUserKey(pub)
 }

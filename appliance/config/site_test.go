@@ -43,11 +43,13 @@ next_minutes = 30
 next_price = 200
 `
 
-const (
-	testSeed     = "SUAMLK2ZNL35WSMW37E7UD4VZ7ELPKW7DHC3BWBSD2GCZ7IUQQXZIORRBU" // shape of an nkey user seed
-	testPassword = "site-pa55word"
-)
+const testPassword = "site-pa55word"
 
+// testSeed is an nkey user seed made for these tests (nkeys.CreateUser).
+const testSeed = "SUAKMFL44URWHFF7EZHK464XGPSXB5PU35BW5RLILLWGSIVNYRO5TS5Q2Y"
+
+// badSeed is testSeed with one character changed: its checksum fails.
+var badSeed = testSeed[:10] + string(rune(testSeed[10]^1)) + testSeed[11:]
 // siteDir writes the appsecret and a credentials file (mode 0600) into a
 // temp dir and returns it.
 func siteDir(t *testing.T, creds string) string {
@@ -246,6 +248,7 @@ func TestParseSiteCredentials(t *testing.T) {
 		{"seed and user", testSeed + "\nuser=x\npassword=y\n", SiteAuth{}, "keep one"},
 		{"two seeds", testSeed + "\n" + testSeed + "\n", SiteAuth{}, "line 2: a second nkey seed"},
 		{"not a seed", "SUshort\n", SiteAuth{}, "line 1: want user=, password= or an nkey user seed"},
+		{"seed with a bad checksum", badSeed + "\n", SiteAuth{}, "line 1:"},
 		{"account seed", "SA" + testSeed[2:] + "\n", SiteAuth{}, "line 1:"},
 		{"unknown key", "user=a\npassword=b\ntoken=c\n", SiteAuth{}, `line 3: unknown key "token"`},
 		{"twice", "user=a\nuser=b\npassword=c\n", SiteAuth{}, "line 2: user set twice"},
