@@ -50,6 +50,7 @@ const testSeed = "SUAKMFL44URWHFF7EZHK464XGPSXB5PU35BW5RLILLWGSIVNYRO5TS5Q2Y"
 
 // badSeed is testSeed with one character changed: its checksum fails.
 var badSeed = testSeed[:10] + string(rune(testSeed[10]^1)) + testSeed[11:]
+
 // siteDir writes the appsecret and a credentials file (mode 0600) into a
 // temp dir and returns it.
 func siteDir(t *testing.T, creds string) string {
