@@ -87,12 +87,6 @@ func (s *siteDemo) holds(id string, st store.State, boxes ...string) bool {
 	return true
 }
 
-// paidAt reports whether box name holds a payment of record id.
-func (s *siteDemo) paidAt(name, id string) bool {
-	ps, err := s.box(name).db.Payments(id)
-	return err == nil && len(ps) > 0
-}
-
 // reachable reports whether box from sees box to as reachable.
 func (s *siteDemo) reachable(from, to string) bool {
 	for _, m := range s.box(from).app.SiteStatus().Members {
