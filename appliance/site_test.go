@@ -29,6 +29,12 @@ const siteTestSecret = "s3cr3t-appsecret-value"
 // the given [site] section into a temp dir and loads it.
 func siteTestConfig(t *testing.T, site string) *config.Config {
 	t.Helper()
+	return siteTestConfigCode(t, 1, site)
+}
+
+// siteTestConfigCode is siteTestConfig with the lanes' codes code.
+func siteTestConfigCode(t *testing.T, code int, site string) *config.Config {
+	t.Helper()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "appsecret"), []byte(siteTestSecret), 0o600)
 	os.WriteFile(filepath.Join(dir, "site.creds"), []byte("user=laned\npassword=pw-of-the-site\n"), 0o600)
@@ -61,7 +67,8 @@ first_minutes = 60
 first_price = 500
 next_minutes = 30
 next_price = 200
-`, filepath.Join(dir, "data")) + site
+`, filepath.Join(dir, "data"))
+	body = strings.ReplaceAll(body, "code = 1\n", fmt.Sprintf("code = %d\n", code)) + site
 	p := filepath.Join(dir, "laned.conf")
 	os.WriteFile(p, []byte(body), 0o644)
 	cfg, err := config.LoadValid(p)
