@@ -74,6 +74,11 @@ func TestSiteBoxesAlone(t *testing.T) {
 			}
 		}
 	}
+	for _, bx := range r.boxes {
+		if out := bx.must(t, "site"); !strings.Contains(out, "no site: this box is the car park's only one") {
+			t.Errorf("box %s alone: site printed %q; want it alone", bx.name, out)
+		}
+	}
 	// The kill: b's record survives, nothing is sent again.
 	b.kill()
 	if err := b.start(); err != nil {
