@@ -161,7 +161,6 @@ type sent struct {
 	plate   string
 	id      string
 	in, out int
-	resends bool // its box was killed: a resend of an uplink whose ack died with it is allowed
 }
 
 // checkUplinks: each record's Indata and Outdata went once, from the lane
@@ -188,10 +187,6 @@ func (r *siteRig) checkUplinks(t *testing.T, want []sent) {
 			}
 			us := got[w.id]
 			n := len(us)
-			if w.resends && n > 1 {
-				t.Logf("record %s (%s): %s accepted %d times: a resend after kill -9", w.id, w.plate, ep, n)
-				n = 1
-			}
 			switch {
 			case code == 0 && n != 0:
 				t.Errorf("record %s (%s): %d %s; want none", w.id, w.plate, n, ep)
@@ -271,10 +266,12 @@ func TestSitePayNoticeAtGateway(t *testing.T) {
 	r.checkUplinks(t, []sent{{plate: plate, id: id, in: a.code, out: b.code}})
 }
 
-// TestSiteKillBox: b is killed -9 while cars keep entering at a and its
-// own lanes have just been used, then restarted: nothing is lost, every
-// box holds every record, nothing went twice (but an uplink of b's whose
-// ack died with it).
+// TestSiteKillBox: b is killed -9 while cars keep entering at a (b
+// applying them), just after its own lanes were used, then restarted:
+// nothing is lost, every box holds every record, nothing went twice. (b's
+// own uplinks are delivered before the kill: a resend of one whose ack
+// died with the process is the outbox's at-least-once, edge/soak's
+// TestKill9 covers it; here a second uplink would be the site's doing.)
 func TestSiteKillBox(t *testing.T) {
 	r := newLinkedSite(t)
 	a, b := r.box("a"), r.box("b")
@@ -285,6 +282,7 @@ func TestSiteKillBox(t *testing.T) {
 	const b1, b2 = "粤B40001", "粤B40002"
 	b.drive(t, b.entry(), b1, nil)
 	b.drive(t, b.entry(), b2, nil)
+	b.drained(t) // b's own uplinks went: any second one would be the site's doing
 
 	var wg sync.WaitGroup
 	var trafficErr error
@@ -326,13 +324,13 @@ func TestSiteKillBox(t *testing.T) {
 	}
 	r.converged(t, false, append([]string{b1, b2}, traffic...)...)
 	want := []sent{
-		{plate: b1, id: ids[b1], in: b.code, out: b.code, resends: true},
-		{plate: b2, id: ids[b2], in: b.code, out: a.code, resends: true},
+		{plate: b1, id: ids[b1], in: b.code, out: b.code},
+		{plate: b2, id: ids[b2], in: b.code, out: a.code},
 	}
 	for i, p := range traffic {
 		w := sent{plate: p, id: ids[p], in: a.code}
 		if i < 3 {
-			w.out, w.resends = b.code, true
+			w.out = b.code
 		}
 		want = append(want, w)
 	}
@@ -361,6 +359,7 @@ func TestSitePowerCut(t *testing.T) {
 	if rows, err := a.records(e2); err != nil || len(rows) != 0 {
 		t.Fatalf("box a sees %s's entry at c during the cut (%+v, %v): the link was not cut", e2, rows, err)
 	}
+	c.drained(t) // c's own uplinks went: any second one would be the site's doing
 	c.kill()
 	nats := filepath.Join(c.dataDir(), "nats")
 	if _, err := os.Stat(nats); err != nil {
@@ -389,9 +388,9 @@ func TestSitePowerCut(t *testing.T) {
 	r.paidEverywhere(t, ids[e2], "5.00")
 	r.paidEverywhere(t, ids[a1], "5.00")
 	r.checkUplinks(t, []sent{
-		{plate: e1, id: ids[e1], in: c.code, resends: true},
-		{plate: e2, id: ids[e2], in: c.code, out: a.code, resends: true},
-		{plate: e3, id: ids[e3], in: c.code, resends: true},
+		{plate: e1, id: ids[e1], in: c.code},
+		{plate: e2, id: ids[e2], in: c.code, out: a.code},
+		{plate: e3, id: ids[e3], in: c.code},
 		{plate: a1, id: ids[a1], in: a.code, out: c.code},
 	})
 }
