@@ -226,7 +226,8 @@ func (r *siteRig) paidEverywhere(t *testing.T, id, fee string) {
 // TestSiteCrossBoxExit: a car enters at a and leaves at c: c finds its
 // record, prices it, the driver scans c's QR code (the bank's calc goes to
 // the gateway a, which asks c), pays once, c's barrier opens; one Indata
-// from a's lane, one Outdata from c's.
+// from a's lane, one Outdata from c's; then each box stops cleanly on
+// SIGTERM.
 func TestSiteCrossBoxExit(t *testing.T) {
 	r := newLinkedSite(t)
 	a, c := r.box("a"), r.box("c")
@@ -244,6 +245,11 @@ func TestSiteCrossBoxExit(t *testing.T) {
 		t.Errorf("record %s: %d pay notices accepted; want one", id, n)
 	}
 	r.checkUplinks(t, []sent{{plate: plate, id: id, in: a.code, out: c.code}})
+	for _, b := range r.boxes { // a box of a site stops cleanly, its node too
+		if err := b.stop(); err != nil {
+			t.Errorf("box %s: stop: %v", b.name, err)
+		}
+	}
 }
 
 // TestSitePayNoticeAtGateway: a car waits to pay at b's exit; its driver
