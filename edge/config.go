@@ -109,6 +109,9 @@ type Config struct {
 	DropAfter time.Duration
 	// Display is what the lanes' boards show and say (display.go).
 	Display DisplayConfig
+	// Site: the rules of a box in a site of several (noentry.go); the
+	// zero value is one box, as ever.
+	Site SiteRules
 }
 
 func (c Config) withDefaults() Config {
@@ -127,6 +130,7 @@ func (c Config) withDefaults() Config {
 	def(&c.SendTimeout, 10*time.Second)
 	def(&c.Retention, 90*24*time.Hour)
 	def(&c.DropAfter, 72*time.Hour)
+	def(&c.Site.NoEntryHold, 24*time.Hour)
 	if c.MaxRefusals <= 0 {
 		c.MaxRefusals = 5
 	}

@@ -48,7 +48,10 @@ func (l *lane) decideEntry(ctx context.Context) {
 		l.reRaise(ctx, stale.ID, "admitted")
 		return
 	}
-	if hasStale && !l.rules.replaceStale {
+	// Anti-passback, on this box's own records only: another box's open
+	// record may have left by an exit this box has not heard of (a site's
+	// partition); it is closed as stale, as with replace_stale (admit).
+	if hasStale && !l.rules.replaceStale && !l.rules.site.otherBox(stale.ID) {
 		l.refuse("already inside (record " + stale.ID + ")")
 		return
 	}

@@ -84,6 +84,9 @@ type Record struct {
 	// Collected lists the plate's earlier arrears this stay's exit
 	// collected (added to its fee, each with its own charge item).
 	Collected []Arrear `json:"collected,omitempty"`
+	// NoEntry marks the record of an exit whose entry this box could not
+	// see (a site's partition); see noentry.go. Nil for every other record.
+	NoEntry *NoEntry `json:"no_entry,omitempty"`
 }
 
 // Exit is what closing a record sets.
