@@ -144,3 +144,129 @@ func TestNoEntryOutsideSiteWaits(t *testing.T) {
 		t.Errorf("PendingNoEntries = %+v, %v; want none", pend, err)
 	}
 }
+
+// matchOnce matches the entry ids and expects want matches, then none on
+// a repeat (the SiteApplied hook called twice).
+func (h *harness) matchOnce(ids []string, want int) {
+	h.t.Helper()
+	if n := h.ctl.MatchEntries(ids); n != want {
+		h.t.Fatalf("MatchEntries(%v) = %d; want %d", ids, n, want)
+	}
+	if n := h.ctl.MatchEntries(ids); n != 0 {
+		h.t.Fatalf("MatchEntries(%v) again = %d; want 0", ids, n)
+	}
+}
+
+// The entry arrives after the exit: the real record is closed with the
+// exit's data, priced for the real stay, with the exit's payments; one
+// Outdata (after the held AutoPay's outcome for a contactless exit); an
+// overcharge in the day's report. Nothing twice, across a restart too.
+func TestNoEntryMatched(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		stay      time.Duration // entry before the exit
+		prep      func(h *harness, plate string)
+		scan      bool
+		due, paid int64 // the real record's total and paid
+		items     []int // its pay_types
+		over      int64 // overcharge listed
+	}{
+		{"scan, overcharged", time.Hour, func(*harness, string) {}, true, 500, noEntryFee, []int{int(cmb.PayCMB)}, noEntryFee - 500},
+		{"scan, underpaid waived", 5 * time.Hour, func(*harness, string) {}, true, 2100, noEntryFee, []int{int(cmb.PayCMB)}, 0},
+		{"contactless held", 2 * time.Hour, func(h *harness, plate string) {
+			if err := h.sim.AddAgreement(plate, 5000); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.db.Bind(store.Binding{Plate: plate, Limit: 5000, Source: store.SourceBind, Updated: h.clk.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}, false, 900, 900, []int{int(cmb.PayCMB)}, 0},
+		{"monthly", 3 * time.Hour, func(h *harness, plate string) {
+			if err := h.db.PutVehicle(store.Vehicle{Plate: plate, List: store.ListMonthly}); err != nil {
+				t.Fatal(err)
+			}
+		}, false, 0, 0, []int{int(cmb.PayAuthorisedFree)}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, siteBox)
+			plate := "粤B54321"
+			tc.prep(h, plate)
+			exitAt := h.clk.Now()
+			if tc.scan {
+				h.arriveExit(plate)
+				h.scanPayAndLeave(noEntryFee)
+			} else {
+				h.passExit(plate)
+			}
+			ne := h.noEntryRecord(plate)
+			h.drain()
+
+			late := h.otherEntry("粤B54320", exitAt.Add(time.Minute), 1) // another plate: not its entry
+			after := h.otherEntry(plate, exitAt.Add(time.Second), 2)     // entered after the exit: not its entry
+			h.matchOnce([]string{late.ID, after.ID}, 0)
+			// The plate's real entry replaces the one after the exit (in
+			// the store, the newer keeps the plate; here: closed by hand).
+			if _, err := h.db.CloseRecord(after.ID, store.Exit{OutCode: 3, OutTime: exitAt.Add(time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			real := h.otherEntry(plate, exitAt.Add(-tc.stay), 3)
+			h.matchOnce([]string{real.ID}, 1)
+			h.drain()
+			h.restartSettled()
+			if n := h.ctl.MatchEntries([]string{real.ID}); n != 0 {
+				t.Errorf("MatchEntries after a restart = %d; want 0", n)
+			}
+			h.ctl.settleNoEntries(h.clk.Now().Add(48 * time.Hour)) // the upkeep, past the hold: nothing more
+			h.drain()
+
+			got := h.closed(real.ID)
+			if got.OutCode != 1 || !got.OutTime.Equal(exitAt) || got.Fees.Total != tc.due || got.Fees.Paid != tc.paid || got.Fees.Due != 0 || got.AwaitOrder != "" {
+				t.Errorf("real record = %+v; want closed at exit 1 at %s, %d due, %d paid", got, exitAt, tc.due, tc.paid)
+			}
+			var pts []int
+			for _, it := range got.Items {
+				pts = append(pts, it.PayType)
+			}
+			if len(pts) != len(tc.items) || (len(pts) > 0 && pts[0] != tc.items[0]) {
+				t.Errorf("real record's items = %+v; want pay_types %v", got.Items, tc.items)
+			}
+			if n := h.sent(cmb.EpOutdata, real.ID); n != 1 {
+				t.Errorf("Outdata of the real record sent %d times; want 1", n)
+			}
+			for _, ep := range []string{cmb.EpIndata, cmb.EpOutdata, cmb.EpAutoPay} {
+				if n := h.sent(ep, ne.ID); n != 0 {
+					t.Errorf("%s of the no-entry record sent %d times; want none", ep, n)
+				}
+			}
+			order := noEntryOrder(ne.ID)
+			if wantCharged := tc.name == "contactless held"; (h.sim.ChargedCount(order) == 1) != wantCharged {
+				t.Errorf("ChargedCount(%s) = %d; want charged: %v", order, h.sim.ChargedCount(order), wantCharged)
+			}
+			if n := len(h.received(cmb.EpAutoPay, real.ID)); n > 1 {
+				t.Errorf("AutoPay sent %d times", n)
+			}
+			mark := h.closed(ne.ID).NoEntry
+			if mark.Matched != real.ID || mark.Overcharge != tc.over || mark.Pending() {
+				t.Errorf("no-entry mark = %+v; want matched to %s, overcharge %d", mark, real.ID, tc.over)
+			}
+			h.checkPlatform()
+
+			r, err := h.ctl.DayReport("", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var listed int64
+			for _, l := range r.Lines {
+				if l.Section == secNoEntry && strings.Contains(l.Item, "refund by hand") && strings.Contains(l.Item, real.ID) {
+					listed += l.Fen
+				}
+			}
+			if listed != tc.over {
+				t.Errorf("report lists %d fen to refund; want %d (lines %+v)", listed, tc.over, r.Lines)
+			}
+			if !r.AddsUp() {
+				t.Errorf("report does not add up: %+v", r)
+			}
+		})
+	}
+}
