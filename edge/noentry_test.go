@@ -57,8 +57,8 @@ func (h *harness) sent(ep, id string) int { return len(h.received(ep, id)) }
 
 func TestRecordBox(t *testing.T) {
 	for _, tc := range []struct{ id, want string }{
-		{"20250301084512001000000042", ""},          // one box: digits only
-		{"20250301084512a001000000042", "a"},        // site box a
+		{"20250301084512001000000042", ""},   // one box: digits only
+		{"20250301084512a001000000042", "a"}, // site box a
 		{"20250301084512gate12001000000042", "gate12"},
 		{"2025030108451", ""},
 		{"20250301084512A001000000042", ""},
@@ -202,7 +202,7 @@ func TestNoEntryMatched(t *testing.T) {
 			h.drain()
 
 			late := h.otherEntry("粤B54320", exitAt.Add(time.Minute), 1) // another plate: not its entry
-			after := h.otherEntry(plate, exitAt.Add(time.Second), 2)     // entered after the exit: not its entry
+			after := h.otherEntry(plate, exitAt.Add(time.Second), 2)    // entered after the exit: not its entry
 			h.matchOnce([]string{late.ID, after.ID}, 0)
 			// The plate's real entry replaces the one after the exit (in
 			// the store, the newer keeps the plate; here: closed by hand).
