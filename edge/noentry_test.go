@@ -270,3 +270,81 @@ func TestNoEntryMatched(t *testing.T) {
 		})
 	}
 }
+
+// Past NoEntryHold a no-entry exit is settled alone by the upkeep: its own
+// Indata and Outdata (a held contactless one with the AutoPay of the
+// no-entry fee), each once; a late entry is then not matched.
+func TestNoEntryHoldLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		prep  func(h *harness, plate string)
+		scan  bool
+		paid  int64
+		order bool // the no-entry fee charged contactless
+	}{
+		{"contactless", func(h *harness, plate string) {
+			if err := h.sim.AddAgreement(plate, 5000); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.db.Bind(store.Binding{Plate: plate, Limit: 5000, Source: store.SourceBind, Updated: h.clk.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}, false, noEntryFee, true},
+		{"scan", func(*harness, string) {}, true, noEntryFee, false},
+		{"monthly", func(h *harness, plate string) {
+			if err := h.db.PutVehicle(store.Vehicle{Plate: plate, List: store.ListVIP}); err != nil {
+				t.Fatal(err)
+			}
+		}, false, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, siteBox)
+			plate := "粤B67890"
+			tc.prep(h, plate)
+			if tc.scan {
+				h.arriveExit(plate)
+				h.scanPayAndLeave(noEntryFee)
+			} else {
+				h.passExit(plate)
+			}
+			ne := h.noEntryRecord(plate)
+			h.drain()
+			h.advance(23 * time.Hour) // the upkeep runs: within the hold, nothing
+			h.drain()
+			if h.sent(cmb.EpIndata, ne.ID) != 0 || len(h.sim.Orders()) != 0 {
+				t.Fatalf("within the hold: Indata %d, orders %+v; want nothing sent", h.sent(cmb.EpIndata, ne.ID), h.sim.Orders())
+			}
+			h.advance(2 * time.Hour)
+			h.eventually("no-entry record settled alone", func() bool {
+				r, err := h.db.RecordByID(ne.ID)
+				return err == nil && !r.NoEntry.Settled.IsZero()
+			})
+			h.drain()
+			h.eventually("Outdata of the no-entry record", func() bool {
+				h.ctl.kick()
+				return h.sent(cmb.EpOutdata, ne.ID) > 0
+			})
+			h.drain()
+			late := h.otherEntry(plate, ne.OutTime.Add(-time.Hour), 1)
+			if n := h.ctl.MatchEntries([]string{late.ID}); n != 0 {
+				t.Errorf("MatchEntries after the hold = %d; want 0", n)
+			}
+			h.ctl.settleNoEntries(h.clk.Now().Add(24 * time.Hour))
+			h.drain()
+			if a, b := h.sent(cmb.EpIndata, ne.ID), h.sent(cmb.EpOutdata, ne.ID); a != 1 || b != 1 {
+				t.Errorf("Indata sent %d, Outdata %d times; want each once", a, b)
+			}
+			got := h.closed(ne.ID)
+			if got.Fees.Paid != tc.paid || got.Fees.Due != 0 || got.AwaitOrder != "" {
+				t.Errorf("no-entry record = %+v; want %d paid, nothing owed", got, tc.paid)
+			}
+			if c := h.sim.ChargedCount(noEntryOrder(ne.ID)); (c == 1) != tc.order || c > 1 {
+				t.Errorf("ChargedCount = %d; want charged once: %v", c, tc.order)
+			}
+			if r, err := h.db.RecordByID(late.ID); err != nil || r.State != store.StateInside {
+				t.Errorf("late entry = %+v, %v; want left inside", r, err)
+			}
+			h.checkPlatform()
+		})
+	}
+}
