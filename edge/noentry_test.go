@@ -348,3 +348,47 @@ func TestNoEntryHoldLimit(t *testing.T) {
 		})
 	}
 }
+
+// Anti-passback (replace_stale off) refuses an entry for this box's own
+// open record only: another box's is closed as stale and the entry
+// admitted.
+func TestNoEntryAntiPassbackOtherBox(t *testing.T) {
+	noReplace := func(c *Config) { c.ReplaceStale = false }
+	for _, tc := range []struct {
+		name  string
+		opts  []harnessOpt
+		box   string // the box in the open record's id
+		admit bool
+	}{
+		{"site, another box's record", []harnessOpt{siteBox, noReplace}, "a", true},
+		{"site, this box's record", []harnessOpt{siteBox, noReplace}, "b", false},
+		{"one box", []harnessOpt{noReplace}, "a", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.opts...)
+			plate := "粤B24680"
+			in := h.clk.Now().Add(-time.Hour)
+			old := store.Record{ID: in.UTC().Format("20060102150405") + tc.box + "003000000001", Plate: plate, InCode: 3, InTime: in, State: store.StateInside}
+			if err := h.db.ImportOpen([]store.Record{old}); err != nil {
+				t.Fatal(err)
+			}
+			before := opens(h.entry)
+			h.entry.Arrive(plate)
+			h.settle()
+			if got := opens(h.entry) > before; got != tc.admit {
+				t.Fatalf("entry barrier up = %v; want %v (lane %+v)", got, tc.admit, h.laneStatus(h.entry))
+			}
+			cur, err := h.db.OpenByPlate(plate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.admit {
+				if cur.ID == old.ID || h.closed(old.ID).State != store.StateClosed {
+					t.Errorf("open record = %s; want a new one, %s closed as stale", cur.ID, old.ID)
+				}
+			} else if cur.ID != old.ID {
+				t.Errorf("open record = %s; want %s kept (refused)", cur.ID, old.ID)
+			}
+		})
+	}
+}
