@@ -113,8 +113,12 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		}
 		// The stale record's Outdata before the new Indata: they are
 		// different records, but the platform sees the old stay end
-		// before the new one begins.
-		msgs = append([]store.Message{out}, msgs...)
+		// before the new one begins. A no-entry record (a site's exit
+		// whose driver drove off unpaid) sends nothing: it waits for its
+		// entry or its hold limit (noentry.go).
+		if stale.NoEntry == nil {
+			msgs = append([]store.Message{out}, msgs...)
+		}
 		_, err = db.ReplaceStale(stale.ID, exit, rec, msgs...)
 	} else {
 		_, err = db.OpenRecord(rec, msgs...)

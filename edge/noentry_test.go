@@ -392,3 +392,40 @@ func TestNoEntryAntiPassbackOtherBox(t *testing.T) {
 		})
 	}
 }
+
+// A driver asked for the no-entry fee backs off and enters again: the
+// no-entry record is closed as stale without an Outdata (it was never
+// announced) and still settled once at the hold limit.
+func TestNoEntryBackedOffThenEntered(t *testing.T) {
+	h := newHarness(t, siteBox)
+	plate := "粤B13579"
+	if st := h.arriveExit(plate); st.State != vWaitPay.String() {
+		t.Fatalf("exit lane = %+v; want waiting for the no-entry fee", st)
+	}
+	h.exit.Back()
+	h.settle()
+	ne, err := h.db.OpenByPlate(plate)
+	if err != nil || ne.NoEntry == nil {
+		t.Fatalf("OpenByPlate = %+v, %v; want the no-entry record", ne, err)
+	}
+	h.advance(time.Hour)
+	rec := h.enter(plate)
+	if rec.ID == ne.ID {
+		t.Fatalf("entry kept the no-entry record %s open", ne.ID)
+	}
+	h.closed(ne.ID)
+	h.drain()
+	if n := h.sent(cmb.EpOutdata, ne.ID); n != 0 {
+		t.Errorf("Outdata of the no-entry record sent %d times at the entry; want none", n)
+	}
+	h.advance(24 * time.Hour)
+	h.eventually("no-entry record settled alone", func() bool {
+		r, err := h.db.RecordByID(ne.ID)
+		return err == nil && !r.NoEntry.Settled.IsZero()
+	})
+	h.drain()
+	if a, b := h.sent(cmb.EpIndata, ne.ID), h.sent(cmb.EpOutdata, ne.ID); a != 1 || b != 1 {
+		t.Errorf("Indata sent %d, Outdata %d times; want each once", a, b)
+	}
+	h.checkPlatform()
+}
