@@ -38,12 +38,15 @@ type SiteRules struct {
 	// it opens carry it.
 	Box string
 	// NoEntryFee is what a vehicle whose entry is not visible pays at the
-	// exit, in fen (0: it leaves free, matched later).
+	// exit, in fen, 0–MaxNoEntryFee (0: it leaves free, matched later).
 	NoEntryFee int64
 	// NoEntryHold: a no-entry exit still unmatched after it is settled
-	// alone. Default 24 h.
+	// alone (by the hourly upkeep). Default 24 h; 1 h–30 days.
 	NoEntryHold time.Duration
 }
+
+// MaxNoEntryFee bounds SiteRules.NoEntryFee: 10,000 yuan.
+const MaxNoEntryFee = 1_000_000
 
 // reasonNoEntry prices a no-entry record: the no-entry fee.
 const reasonNoEntry tariff.Reason = "no entry visible: the no-entry fee"
@@ -67,6 +70,21 @@ func (r SiteRules) otherBox(id string) bool { return r.Enabled && recordBox(id) 
 func (l *lane) noEntryExit(ctx context.Context) {
 	v := l.veh
 	now := l.clk.Now()
+	pend, err := l.db.PendingNoEntries(v.plate)
+	if err != nil {
+		l.fail("no-entry records", err)
+		return
+	}
+	for _, ne := range pend {
+		if ne.State == store.StateClosed && ne.OutCode == l.cfg.Code && now.Sub(ne.OutTime) < l.rules.passTimeout {
+			// Let out just now and back (it never passed, or a second
+			// read): a second no-entry exit would charge it twice.
+			v.state, v.recordID = vUnknown, ""
+			v.reason = "let out just now without a visible entry (record " + ne.ID + "): call a guard"
+			l.log.Warn("exit: no-entry vehicle back at the exit", "lane", l.cfg.Name, "plate", v.plate, "record", ne.ID)
+			return
+		}
+	}
 	class := tariff.Classify(v.plate, v.colour)
 	rec := store.Record{
 		ID: l.db.NewRecordID(now, l.cfg.Code), Plate: v.plate, PlateColor: v.colour,

@@ -429,3 +429,45 @@ func TestNoEntryBackedOffThenEntered(t *testing.T) {
 	}
 	h.checkPlatform()
 }
+
+func TestSiteRulesValidate(t *testing.T) {
+	base := Config{ParkCode: testPark, Spaces: Spaces{Total: 10}, Retention: DefaultRetention, TollCollector: "x", SendTimeout: DefaultSendTimeout}
+	for _, tc := range []struct {
+		site SiteRules
+		bad  string
+	}{
+		{SiteRules{Enabled: true, Box: "a", NoEntryFee: 4000, NoEntryHold: 48 * time.Hour}, ""},
+		{SiteRules{Enabled: true, Box: "a"}, ""},
+		{SiteRules{NoEntryFee: -1}, "Site.NoEntryFee"},
+		{SiteRules{NoEntryFee: MaxNoEntryFee + 1}, "Site.NoEntryFee"},
+		{SiteRules{NoEntryHold: time.Minute}, "Site.NoEntryHold"},
+		{SiteRules{NoEntryHold: 31 * 24 * time.Hour}, "Site.NoEntryHold"},
+	} {
+		c := base
+		c.Site = tc.site
+		err := c.Validate()
+		if got := err != nil && strings.Contains(err.Error(), tc.bad); tc.bad != "" && !got || tc.bad == "" && err != nil {
+			t.Errorf("Validate(%+v) = %v; want a problem with %q", tc.site, err, tc.bad)
+		}
+	}
+}
+
+// A contactless vehicle let out without a visible entry that comes back
+// to the exit at once (it never passed) is left to a guard: a second
+// no-entry exit would charge it twice.
+func TestNoEntryBackAtOnce(t *testing.T) {
+	h := newHarness(t, siteBox)
+	plate := "粤B11223"
+	if err := h.db.Bind(store.Binding{Plate: plate, Limit: 5000, Source: store.SourceBind, Updated: h.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	h.passExit(plate)
+	h.advance(20 * time.Second) // past the dedupe window
+	before := opens(h.exit)
+	if st := h.arriveExit(plate); st.State != vUnknown.String() || opens(h.exit) != before {
+		t.Fatalf("exit lane = %+v; want left to a guard", st)
+	}
+	if pend, err := h.db.PendingNoEntries(plate); err != nil || len(pend) != 1 {
+		t.Errorf("PendingNoEntries = %d records, %v; want 1", len(pend), err)
+	}
+}
