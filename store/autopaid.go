@@ -20,25 +20,25 @@ type AutoPaid struct {
 	Seq     uint64
 }
 
-// record writes a's payment once (as AddAutoPayment) and deletes its
-// message (gone already: nothing to delete).
-func (a AutoPaid) record(tx *bolt.Tx) error {
+// recordAutoPaid writes a's payment once (as AddAutoPayment) and deletes
+// its message (gone already: nothing to delete).
+func (db *DB) recordAutoPaid(tx *bolt.Tx, a AutoPaid) error {
 	if p := a.Payment; p != nil {
 		if p.RequestOrder == "" {
 			return fmt.Errorf("autopay payment: %w: no request_order", ErrInvalid)
 		}
-		done, err := noteAutoPayment(tx, *p)
+		done, err := db.noteAutoPayment(tx, *p)
 		switch {
 		case done: // recorded before; the note on it commits
 		case err != nil:
 			return err
 		default:
-			if err := addPayment(tx, *p); err != nil {
+			if err := db.addPayment(tx, *p); err != nil {
 				return err
 			}
 		}
 	}
-	if _, err := delMsg(tx, a.Seq); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := db.ackMsg(tx, a.Seq); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	return nil
@@ -49,12 +49,12 @@ func (a AutoPaid) record(tx *bolt.Tx) error {
 // payments) and its message deleted. An error of fn or the store changes
 // nothing: the AutoPay is still queued.
 func (db *DB) SettleAutoPaid(id string, a AutoPaid, fn SettleFunc) (Record, error) {
-	return db.settle("settle autopaid", id, a.record, fn)
+	return db.settle("settle autopaid", id, func(tx *bolt.Tx) error { return db.recordAutoPaid(tx, a) }, fn)
 }
 
 // RecordAutoPaid records the AutoPay's outcome a alone, in one
 // transaction: its payment (once) and its message deleted. A failure
 // changes nothing: the AutoPay is still queued.
 func (db *DB) RecordAutoPaid(a AutoPaid) error {
-	return db.update("record autopaid", a.record)
+	return db.update("record autopaid", func(tx *bolt.Tx) error { return db.recordAutoPaid(tx, a) })
 }

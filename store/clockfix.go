@@ -51,7 +51,7 @@ func (db *DB) ShiftTimes(from, to time.Time, delta time.Duration, fixMsg func(*M
 					rec.Items[i].Time = rec.Items[i].Time.Add(delta)
 				}
 			}
-			if err := putRecord(tx, &old, &rec); err != nil {
+			if err := db.saveRecord(tx, &old, &rec); err != nil {
 				return err
 			}
 			records++

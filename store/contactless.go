@@ -50,7 +50,7 @@ func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 	}
 	var dup error
 	err := db.update("add autopay payment", func(tx *bolt.Tx) error {
-		done, err := noteAutoPayment(tx, p)
+		done, err := db.noteAutoPayment(tx, p)
 		if done {
 			dup = err // the note on the recorded payment commits
 			return nil
@@ -58,7 +58,7 @@ func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 		if err != nil {
 			return err
 		}
-		if err := addPayment(tx, p); err != nil {
+		if err := db.addPayment(tx, p); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
@@ -71,7 +71,7 @@ func (db *DB) AddAutoPayment(p Payment, msgs ...Message) error {
 
 // noteAutoPayment reports whether p's AutoPay has its payment already,
 // noting p's BankNotice on it.
-func noteAutoPayment(tx *bolt.Tx, p Payment) (bool, error) {
+func (db *DB) noteAutoPayment(tx *bolt.Tx, p Payment) (bool, error) {
 	var found []byte
 	var rec Payment
 	if err := eachPayment(tx, p.RecordID, func(k []byte, q Payment) error {
@@ -92,6 +92,9 @@ func noteAutoPayment(tx *bolt.Tx, p Payment) (bool, error) {
 			return false, err
 		}
 		if err := tx.Bucket(bucketPayments).Put(found, v); err != nil {
+			return false, err
+		}
+		if _, err := db.logRepl(tx, ReplPayment, rec.Order, rec); err != nil {
 			return false, err
 		}
 	}
@@ -155,11 +158,11 @@ func (db *DB) SettleOwed(recordID string, o Owed, msgs ...Message) (Record, erro
 		if o.Paid {
 			p := o.Payment
 			p.RecordID, p.RequestOrder = recordID, old.AwaitOrder
-			if done, err := noteAutoPayment(tx, p); !done {
+			if done, err := db.noteAutoPayment(tx, p); !done {
 				if err != nil {
 					return err
 				}
-				if err := addPayment(tx, p); err != nil {
+				if err := db.addPayment(tx, p); err != nil {
 					return err
 				}
 			}
@@ -170,18 +173,14 @@ func (db *DB) SettleOwed(recordID string, o Owed, msgs ...Message) (Record, erro
 		} else {
 			a := Arrear{V: arrearV, Plate: rec.Plate, RecordID: rec.ID, Amount: rec.Fees.Due, Since: o.At, Reason: o.Reason}
 			if a.Amount > 0 {
-				v, err := json.Marshal(a)
-				if err != nil {
-					return err
-				}
-				if err := tx.Bucket(bucketArrears).Put(arrearKey(a.Plate, a.RecordID), v); err != nil {
+				if err := db.saveArrear(tx, a); err != nil {
 					return err
 				}
 			}
 			rec.Arrears = a.Amount
 			rec.Note = "arrears (欠费): contactless charge refused after an offline release: " + o.Reason
 		}
-		if err := putRecord(tx, old, &rec); err != nil {
+		if err := db.saveRecord(tx, old, &rec); err != nil {
 			return err
 		}
 		out = rec
@@ -191,7 +190,7 @@ func (db *DB) SettleOwed(recordID string, o Owed, msgs ...Message) (Record, erro
 }
 
 // collectArrears removes the arrears an exit of recordID collects.
-func collectArrears(tx *bolt.Tx, recordID string, as []Arrear) error {
+func (db *DB) collectArrears(tx *bolt.Tx, recordID string, as []Arrear) error {
 	b := tx.Bucket(bucketArrears)
 	for _, a := range as {
 		k := arrearKey(a.Plate, a.RecordID)
@@ -201,8 +200,20 @@ func collectArrears(tx *bolt.Tx, recordID string, as []Arrear) error {
 		if err := b.Delete(k); err != nil {
 			return err
 		}
+		if err := db.logLWW(tx, ReplArrearDel, a.Plate, arrearStamp(a.Plate, a.RecordID), Arrear{Plate: a.Plate, RecordID: a.RecordID}); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// saveArrear stores a (logged with a Box).
+func (db *DB) saveArrear(tx *bolt.Tx, a Arrear) error {
+	a.V = arrearV
+	if err := putJSON(tx.Bucket(bucketArrears), arrearKey(a.Plate, a.RecordID), a); err != nil {
+		return err
+	}
+	return db.logLWW(tx, ReplArrear, a.Plate, arrearStamp(a.Plate, a.RecordID), a)
 }
 
 // Arrears lists the arrears of plate, or of every plate when plate is "",
@@ -323,7 +334,7 @@ func (db *DB) Bind(b Binding, msgs ...Message) error {
 		if err := db.addEvent(tx, BindEvent{Plate: b.Plate, Limit: b.Limit, SerialNo: b.SerialNo, PostURL: b.PostURL, Time: b.Updated}); err != nil {
 			return err
 		}
-		if err := putBinding(tx, b); err != nil {
+		if err := db.saveBinding(tx, b); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
@@ -338,9 +349,8 @@ func (db *DB) Unbind(plate string, at time.Time, msgs ...Message) (existed bool,
 		if !validKey(plate, 64) {
 			return fmt.Errorf("%w: plate %q", ErrInvalid, plate)
 		}
-		b := tx.Bucket(bucketBindings)
-		existed = b.Get([]byte(plate)) != nil
-		if err := b.Delete([]byte(plate)); err != nil {
+		var err error
+		if existed, err = db.dropBinding(tx, plate); err != nil {
 			return err
 		}
 		if err := db.addEvent(tx, BindEvent{Plate: plate, Unbind: true, Time: at}); err != nil {

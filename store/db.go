@@ -27,9 +27,11 @@ type DB struct {
 	idSeq  atomic.Uint64 // highest record sequence handed out (NewRecordID)
 	newest atomic.Int64  // NewestTime, unix seconds
 	closed atomic.Bool
-	broken atomic.Bool  // a rollback panicked (bbolt's writer lock is lost): writes fail with ErrCorrupt
-	marked atomic.Bool  // the salvage marker was written
-	enq    enqueueQueue // Enqueue's group commit (group.go)
+	broken atomic.Bool   // a rollback panicked (bbolt's writer lock is lost): writes fail with ErrCorrupt
+	marked atomic.Bool   // the salvage marker was written
+	enq    enqueueQueue  // Enqueue's group commit (group.go)
+	rtx    replTx        // the replication state of the running write transaction (repl.go)
+	wake   chan struct{} // ReplWake
 }
 
 // Open opens (or creates) the store file at path.
@@ -47,6 +49,11 @@ type DB struct {
 func Open(path string, opt Options) (*DB, OpenReport, error) {
 	opt = opt.withDefaults()
 	var rep OpenReport
+	if opt.Box != "" {
+		if err := ValidBox(opt.Box); err != nil {
+			return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
+		}
+	}
 	if err := inspect(path, opt, &rep, ""); err != nil {
 		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -110,7 +117,7 @@ func openChecked(path string, opt Options, rep *OpenReport) (db *DB, fresh bool,
 	case err != nil:
 		return nil, false, err
 	}
-	db = &DB{bolt: bdb, opt: opt, log: opt.Logger, path: path}
+	db = &DB{bolt: bdb, opt: opt, log: opt.Logger, path: path, wake: make(chan struct{}, 1)}
 	var idSeq uint64
 	var newest int64
 	err = bdb.Update(func(tx *bolt.Tx) error {
@@ -134,6 +141,11 @@ func openChecked(path string, opt Options, rep *OpenReport) (db *DB, fresh bool,
 		meta = tx.Bucket(bucketMeta)
 		if err := putU64(meta, metaSchema, currentSchema); err != nil {
 			return err
+		}
+		if opt.Box != "" {
+			if err := createReplBuckets(tx); err != nil {
+				return err
+			}
 		}
 		rep.Schema = currentSchema
 		idSeq = getU64(meta, metaIDSeq)
@@ -212,11 +224,13 @@ func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
 		return fmt.Errorf("store: %s: %w: writes stopped after an earlier panic", op, ErrCorrupt)
 	}
 	var newest int64
+	logged := false
 	err := db.guard(op, true, func() error {
 		tx, err := db.bolt.Begin(true)
 		if err != nil {
 			return err
 		}
+		db.rtx = replTx{}
 		done := false
 		defer func() {
 			if !done { // fn or Commit panicked
@@ -234,6 +248,7 @@ func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
 			}
 		}
 		newest = int64(getU64(tx.Bucket(bucketMeta), metaNewest))
+		logged = db.rtx.logged
 		err = tx.Commit()
 		done = true
 		return err
@@ -249,6 +264,9 @@ func (db *DB) update(op string, fn func(tx *bolt.Tx) error) error {
 		if newest <= cur || db.newest.CompareAndSwap(cur, newest) {
 			break
 		}
+	}
+	if logged {
+		db.signalWake()
 	}
 	return nil
 }

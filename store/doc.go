@@ -11,7 +11,9 @@
 //
 // Record IDs: NewRecordID gives "YYYYMMDDhhmmss" (UTC) + 3-digit lane +
 // 9-digit sequence, 26 digits, sorting by time; the sequence is persisted
-// with each OpenRecord so IDs are unique across restarts.
+// with each OpenRecord so IDs are unique across restarts. With
+// Options.Box (a site of several boxes) the box id follows the time, so
+// IDs are unique across the site.
 //
 // Plates: the open-plate index is keyed by look-alike form (PlateForm:
 // confusable characters and the province folded) + plate, so that an

@@ -52,7 +52,7 @@ func (db *DB) settle(op, id string, before func(tx *bolt.Tx) error, fn SettleFun
 		if err != nil {
 			return err
 		}
-		if rec, err = closeRecord(tx, old, exit); err != nil {
+		if rec, err = db.closeRecord(tx, old, exit); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
@@ -115,7 +115,7 @@ func (db *DB) AddPayments(ps []Payment, msgs ...Message) (fresh []Payment, rec R
 				continue
 			}
 			seen[p.Order] = true
-			if err := putPayment(tx, p, r); err != nil {
+			if err := db.savePayment(tx, p, r); err != nil {
 				return err
 			}
 			p.V, p.AfterExit = paymentV, !r.State.Open()

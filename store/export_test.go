@@ -35,7 +35,7 @@ func (db *DB) CloseMany(recs []Record, exit Exit) error {
 			if err != nil {
 				return err
 			}
-			if _, err := closeRecord(tx, old, exit); err != nil {
+			if _, err := db.closeRecord(tx, old, exit); err != nil {
 				return err
 			}
 		}

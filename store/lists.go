@@ -20,7 +20,7 @@ func (db *DB) PutBinding(b Binding, msgs ...Message) error {
 		if err := checkBinding(b); err != nil {
 			return err
 		}
-		if err := putBinding(tx, b); err != nil {
+		if err := db.saveBinding(tx, b); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
@@ -42,14 +42,33 @@ func putBinding(tx *bolt.Tx, b Binding) error {
 	return putJSON(tx.Bucket(bucketBindings), []byte(b.Plate), b)
 }
 
+// saveBinding is putBinding of a domain change: logged with a Box.
+func (db *DB) saveBinding(tx *bolt.Tx, b Binding) error {
+	if err := putBinding(tx, b); err != nil {
+		return err
+	}
+	b.V = bindingV
+	return db.logLWW(tx, ReplBinding, b.Plate, bindStamp(b.Plate), b)
+}
+
+// dropBinding deletes plate's binding (logged with a Box, absent or not:
+// an unbind is a change of its own) and says whether there was one.
+func (db *DB) dropBinding(tx *bolt.Tx, plate string) (existed bool, err error) {
+	b := tx.Bucket(bucketBindings)
+	existed = b.Get([]byte(plate)) != nil
+	if err := b.Delete([]byte(plate)); err != nil {
+		return existed, err
+	}
+	return existed, db.logLWW(tx, ReplUnbind, plate, bindStamp(plate), nil)
+}
+
 // DeleteBinding removes the binding of plate (autoPayUnbind, or an Indata
 // answer without contactless). Deleting an absent binding is not an error
 // (an unbind may repeat); existed says whether there was one.
 func (db *DB) DeleteBinding(plate string, msgs ...Message) (existed bool, err error) {
 	err = db.update("delete binding", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketBindings)
-		existed = b.Get([]byte(plate)) != nil
-		if err := b.Delete([]byte(plate)); err != nil {
+		var err error
+		if existed, err = db.dropBinding(tx, plate); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
@@ -80,12 +99,7 @@ func (db *DB) PutVehicle(v Vehicle, msgs ...Message) error {
 		if err := validVehicle(v); err != nil {
 			return err
 		}
-		v.V = vehicleV
-		j, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketVehicles).Put(vehicleKey(v.Plate, v.List), j); err != nil {
+		if err := db.saveVehicle(tx, v); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
@@ -100,11 +114,28 @@ func (db *DB) DeleteVehicle(plate string, l List, msgs ...Message) error {
 		if b.Get(k) == nil {
 			return fmt.Errorf("vehicle %s on %s: %w", plate, l, ErrNotFound)
 		}
-		if err := b.Delete(k); err != nil {
+		if err := db.dropVehicle(tx, k, plate, l); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
 	})
+}
+
+// saveVehicle stores v (logged with a Box).
+func (db *DB) saveVehicle(tx *bolt.Tx, v Vehicle) error {
+	v.V = vehicleV
+	if err := putJSON(tx.Bucket(bucketVehicles), vehicleKey(v.Plate, v.List), v); err != nil {
+		return err
+	}
+	return db.logLWW(tx, ReplVehicle, v.Plate, vehicleStamp(v.Plate, v.List), v)
+}
+
+// dropVehicle deletes the entry at k, plate's on l (logged with a Box).
+func (db *DB) dropVehicle(tx *bolt.Tx, k []byte, plate string, l List) error {
+	if err := tx.Bucket(bucketVehicles).Delete(k); err != nil {
+		return err
+	}
+	return db.logLWW(tx, ReplVehicleDel, plate, vehicleStamp(plate, l), Vehicle{Plate: plate, List: l})
 }
 
 // LookupVehicle returns the entry of plate valid at `at`, blacklist

@@ -41,7 +41,8 @@ func (db *DB) PagesWritten() int64 {
 // Prune deletes closed records whose exit is before `before`, with their
 // payments (and their orders: a pay notice repeated after that answers
 // "unknown record"), in transactions of at most batch records, until none
-// is left or ctx ends. It returns how many records it deleted.
+// is left or ctx ends. It returns how many records it deleted. With a
+// box it then prunes the replication log too (PruneRepl).
 //
 // There is no retention index (it would cost every exit commit pages of
 // its own): Prune walks the records bucket in key order (entry time, for
@@ -87,6 +88,9 @@ func (db *DB) Prune(ctx context.Context, before time.Time, batch int) (n int, er
 			n += done
 		}
 		if end {
+			if _, err := db.PruneRepl(ctx, batch); err != nil {
+				return n, err
+			}
 			return n, nil
 		}
 	}
@@ -178,6 +182,9 @@ func pruneRecord(tx *bolt.Tx, id string, before time.Time) (bool, error) {
 		if err := tx.Bucket(bucketOrders).Delete([]byte(orders[j])); err != nil {
 			return false, err
 		}
+	}
+	if err := pruneAliases(tx, id); err != nil {
+		return false, err
 	}
 	return true, tx.Bucket(bucketRecords).Delete([]byte(id))
 }
@@ -319,7 +326,7 @@ func checkPayments(tx *bolt.Tx, bad func(string, ...any)) {
 	pays := tx.Bucket(bucketPayments)
 	recs := tx.Bucket(bucketRecords)
 	_ = tx.Bucket(bucketOrders).ForEach(func(order, rid []byte) error {
-		if pays.Get(payKey(string(rid), string(order))) == nil {
+		if pays.Get(payKey(string(rid), string(order))) == nil && !aliased(tx, string(rid), string(order)) {
 			bad("order %s → record %s has no payment", order, rid)
 		}
 		return nil

@@ -73,7 +73,7 @@ func (db *DB) AddNoEntry(rec Record, msgs ...Message) (Record, error) {
 		if err := db.persistIDSeq(tx); err != nil {
 			return err
 		}
-		if err := putRecord(tx, nil, &rec); err != nil {
+		if err := db.saveRecord(tx, nil, &rec); err != nil {
 			return err
 		}
 		b, err := tx.CreateBucketIfNotExists(bucketNoEntry)
@@ -132,8 +132,8 @@ func pendingNoEntry(tx *bolt.Tx, id string) (*Record, error) {
 
 // endNoEntry writes the no-entry record ne with its new mark and takes it
 // out of the pending index.
-func endNoEntry(tx *bolt.Tx, old *Record, ne Record) error {
-	if err := putRecord(tx, old, &ne); err != nil {
+func (db *DB) endNoEntry(tx *bolt.Tx, old *Record, ne Record) error {
+	if err := db.saveRecord(tx, old, &ne); err != nil {
 		return err
 	}
 	if b := tx.Bucket(bucketNoEntry); b != nil {
@@ -187,13 +187,13 @@ func (db *DB) MatchNoEntry(neID, realID string, at time.Time, fn MatchFunc) (Rec
 		if err != nil {
 			return err
 		}
-		if out, err = closeRecord(tx, real, exit); err != nil {
+		if out, err = db.closeRecord(tx, real, exit); err != nil {
 			return err
 		}
 		mark.Matched, mark.MatchedAt = realID, at
 		upd := *ne
 		upd.NoEntry = &mark
-		if err := endNoEntry(tx, ne, upd); err != nil {
+		if err := db.endNoEntry(tx, ne, upd); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
@@ -230,7 +230,7 @@ func (db *DB) SettleNoEntry(id string, at time.Time, fn func(r *Record) ([]Messa
 		mark = *upd.NoEntry
 		mark.Settled = at
 		upd.NoEntry = &mark
-		if err := endNoEntry(tx, ne, upd); err != nil {
+		if err := db.endNoEntry(tx, ne, upd); err != nil {
 			return err
 		}
 		out = upd

@@ -129,6 +129,11 @@ func (db *DB) enqueueOne(tx *bolt.Tx, m Message) (uint64, error) {
 	if err := putMsg(tx, &m, 0); err != nil {
 		return 0, err
 	}
+	if ordered(&m) {
+		if _, err := db.logRepl(tx, ReplUplink, m.RecordID, m); err != nil {
+			return 0, err
+		}
+	}
 	return seq, db.bound(tx)
 }
 

@@ -26,6 +26,9 @@ func (db *DB) deadLetter(tx *bolt.Tx, m *Message) error {
 	if err := addU64(tx.Bucket(bucketMeta), metaDeadTotal, 1); err != nil {
 		return err
 	}
+	if err := db.uplinkDone(tx, m); err != nil {
+		return err
+	}
 	db.log.Warn("outbox: dead-lettered a message", "seq", m.Seq, "kind", m.Kind, "attempts", m.Attempts, "error", m.LastError)
 	// Bucket.Stats does not see this transaction's writes: count.
 	n := 0

@@ -101,10 +101,16 @@ func (db *DB) NextDue() (t time.Time, ok bool, err error) {
 
 // Ack deletes a delivered message. ErrNotFound if it is not queued.
 func (db *DB) Ack(seq uint64) error {
-	return db.update("ack", func(tx *bolt.Tx) error {
-		_, err := delMsg(tx, seq)
+	return db.update("ack", func(tx *bolt.Tx) error { return db.ackMsg(tx, seq) })
+}
+
+// ackMsg deletes a delivered message (see uplinkDone).
+func (db *DB) ackMsg(tx *bolt.Tx, seq uint64) error {
+	m, err := delMsg(tx, seq)
+	if err != nil {
 		return err
-	})
+	}
+	return db.uplinkDone(tx, &m)
 }
 
 // Message returns one queued message.

@@ -25,14 +25,14 @@ func payKey(recordID, order string) []byte {
 // unknown. A payment of a closed record has AfterExit set.
 func (db *DB) AddPayment(p Payment, msgs ...Message) error {
 	return db.update("add payment", func(tx *bolt.Tx) error {
-		if err := addPayment(tx, p); err != nil {
+		if err := db.addPayment(tx, p); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
 	})
 }
 
-func addPayment(tx *bolt.Tx, p Payment) error {
+func (db *DB) addPayment(tx *bolt.Tx, p Payment) error {
 	if !validKey(p.Order, 128) {
 		return fmt.Errorf("%w: order %q", ErrInvalid, p.Order)
 	}
@@ -47,12 +47,27 @@ func addPayment(tx *bolt.Tx, p Payment) error {
 	if err != nil {
 		return err
 	}
-	return putPayment(tx, p, rec)
+	return db.savePayment(tx, p, rec)
+}
+
+// savePayment is putPayment of a domain change: logged with a Box.
+func (db *DB) savePayment(tx *bolt.Tx, p Payment, rec *Record) error {
+	p.V, p.AfterExit = paymentV, !rec.State.Open()
+	if err := writePayment(tx, p); err != nil {
+		return err
+	}
+	_, err := db.logRepl(tx, ReplPayment, p.Order, p)
+	return err
 }
 
 // putPayment writes p, a payment of rec, with its order.
 func putPayment(tx *bolt.Tx, p Payment, rec *Record) error {
 	p.V, p.AfterExit = paymentV, !rec.State.Open()
+	return writePayment(tx, p)
+}
+
+// writePayment writes p as it is, with its order.
+func writePayment(tx *bolt.Tx, p Payment) error {
 	if err := putJSON(tx.Bucket(bucketPayments), payKey(p.RecordID, p.Order), p); err != nil {
 		return err
 	}

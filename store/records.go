@@ -22,12 +22,16 @@ const MaxRecordID = 32
 // OpenRecord, so an ID is never reused for a committed record, across
 // restarts too. It does no I/O; use it when the entry's messages must
 // carry the record_id before OpenRecord runs.
+//
+// With Options.Box, the box id follows the time: "20250301084512" + "b1"
+// + "001" + "000000042", at most 32 bytes, unique across the site (each
+// box has its own sequence).
 func (db *DB) NewRecordID(t time.Time, lane int) string {
 	seq := db.idSeq.Add(1)
 	if lane < 0 {
 		lane = 0
 	}
-	return fmt.Sprintf("%s%03d%09d", t.UTC().Format("20060102150405"), lane%1000, seq%1_000_000_000)
+	return fmt.Sprintf("%s%s%03d%09d", t.UTC().Format("20060102150405"), db.opt.Box, lane%1000, seq%1_000_000_000)
 }
 
 func validKey(s string, max int) bool {
@@ -132,6 +136,22 @@ func putRecord(tx *bolt.Tx, old, rec *Record) error {
 	return bumpNewest(tx, rec.InTime, rec.OutTime)
 }
 
+// saveRecord is putRecord of a domain change: with a Box, the record's
+// Rev and Writer move on and the whole record is logged (ReplRecord).
+func (db *DB) saveRecord(tx *bolt.Tx, old, rec *Record) error {
+	if db.logs() {
+		rec.Rev, rec.Writer = 1, db.opt.Box
+		if old != nil {
+			rec.Rev = old.Rev + 1
+		}
+	}
+	if err := putRecord(tx, old, rec); err != nil {
+		return err
+	}
+	_, err := db.logRepl(tx, ReplRecord, rec.ID, rec)
+	return err
+}
+
 // persistIDSeq records the highest sequence NewRecordID handed out.
 func (db *DB) persistIDSeq(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
@@ -157,7 +177,7 @@ func (db *DB) openRecord(tx *bolt.Tx, rec *Record) error {
 	if err := db.persistIDSeq(tx); err != nil {
 		return err
 	}
-	return putRecord(tx, nil, rec)
+	return db.saveRecord(tx, nil, rec)
 }
 
 // OpenRecord stores a new open record and msgs (typically its Indata) in
@@ -187,7 +207,7 @@ func (db *DB) ReplaceStale(staleID string, exit Exit, rec Record, msgs ...Messag
 		if old.Plate != rec.Plate {
 			return fmt.Errorf("%w: stale record %s is plate %s, not %s", ErrInvalid, staleID, old.Plate, rec.Plate)
 		}
-		if _, err := closeRecord(tx, old, exit); err != nil {
+		if _, err := db.closeRecord(tx, old, exit); err != nil {
 			return err
 		}
 		if err := db.openRecord(tx, &rec); err != nil {
@@ -285,7 +305,7 @@ func (db *DB) UpdateRecord(id string, fn func(*Record) error, msgs ...Message) (
 		if rec.ID != id {
 			return fmt.Errorf("%w: the record_id cannot change", ErrInvalid)
 		}
-		if err := putRecord(tx, old, &rec); err != nil {
+		if err := db.saveRecord(tx, old, &rec); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
@@ -303,7 +323,7 @@ func (db *DB) MarkLeaving(id string, outCode int, at time.Time, msgs ...Message)
 }
 
 // closeRecord closes old with exit and returns the record as stored.
-func closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
+func (db *DB) closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
 	if !old.State.Open() {
 		return nil, fmt.Errorf("record %s: %w", old.ID, ErrRecordClosed)
 	}
@@ -315,12 +335,12 @@ func closeRecord(tx *bolt.Tx, old *Record, exit Exit) (*Record, error) {
 		rec.Note = exit.Note
 	}
 	if len(exit.Collected) > 0 {
-		if err := collectArrears(tx, rec.ID, exit.Collected); err != nil {
+		if err := db.collectArrears(tx, rec.ID, exit.Collected); err != nil {
 			return nil, err
 		}
 		rec.Collected = exit.Collected
 	}
-	return &rec, putRecord(tx, old, &rec)
+	return &rec, db.saveRecord(tx, old, &rec)
 }
 
 // CloseRecord closes a record with its exit data and enqueues msgs (Outdata,

@@ -84,6 +84,15 @@ type Record struct {
 	// Collected lists the plate's earlier arrears this stay's exit
 	// collected (added to its fee, each with its own charge item).
 	Collected []Arrear `json:"collected,omitempty"`
+	// Rev counts the record's changes and Writer is the box that made the
+	// last one: with Options.Box only (see ApplyRepl's merge); zero
+	// and empty without a site.
+	Rev    uint64 `json:"rev,omitempty"`
+	Writer string `json:"writer,omitempty"`
+	// Superseded: the record was closed here, not by an exit, because
+	// another box's record of the same plate, this one, entered later
+	// while both were open (a partition). See ApplyRepl.
+	Superseded string `json:"superseded,omitempty"`
 	// NoEntry marks the record of an exit whose entry this box could not
 	// see (a site's partition); see noentry.go. Nil for every other record.
 	NoEntry *NoEntry `json:"no_entry,omitempty"`
@@ -296,6 +305,16 @@ type Options struct {
 
 	compactHook func() // tests: runs in CompactFile between the copy and the swap
 
+	// Box is this box's id in its site (see ValidBox); "" means no site:
+	// no replication log is kept and record ids are as without a site.
+	// With a Box, NewRecordID puts it into every id, every domain change
+	// is logged in its own transaction (see ReplOwn), and ApplyRepl
+	// merges the other boxes' changes.
+	Box string
+	// ReplKeep: an entry of the replication log older than this (its At)
+	// and published already is deleted by Prune. Default 30 days.
+	ReplKeep time.Duration
+
 	// FailCommit, when set, is asked before each write transaction is
 	// committed (op names it, e.g. "open record"); an error rolls the
 	// transaction back and is returned as the commit's error. It lets the
@@ -328,6 +347,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ReplKeep <= 0 {
+		o.ReplKeep = 30 * 24 * time.Hour
 	}
 	if o.CheckTimeout == 0 {
 		o.CheckTimeout = 10 * time.Second

@@ -35,31 +35,28 @@ func (db *DB) SyncVehicles(want []Vehicle, mine func(Vehicle) bool) (put, delete
 					continue
 				}
 			}
-			j, err := json.Marshal(v)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(k, j); err != nil {
+			if err := db.saveVehicle(tx, v); err != nil {
 				return err
 			}
 			put++
 		}
 		var drop [][]byte
+		var dropV []Vehicle
 		err := b.ForEach(func(k, j []byte) error {
 			var v Vehicle
 			if err := json.Unmarshal(j, &v); err != nil {
 				return err
 			}
 			if !keep[string(k)] && mine(v) {
-				drop = append(drop, append([]byte(nil), k...))
+				drop, dropV = append(drop, append([]byte(nil), k...)), append(dropV, v)
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		for _, k := range drop {
-			if err := b.Delete(k); err != nil {
+		for i, k := range drop {
+			if err := db.dropVehicle(tx, k, dropV[i].Plate, dropV[i].List); err != nil {
 				return err
 			}
 			deleted++
