@@ -130,3 +130,41 @@ func TestSettleNoEntryOnce(t *testing.T) {
 		t.Errorf("PendingNoEntries = %+v; want none", pend)
 	}
 }
+
+// In a site, the no-entry record and the match are domain changes the
+// other boxes need: each is in the replication log of its transaction.
+func TestNoEntryReplicated(t *testing.T) {
+	o := opts()
+	o.Box = "b"
+	db, _ := storetest.Open(t, o)
+	exitAt := t0.Add(time.Hour)
+	ne, err := db.AddNoEntry(noEntry("京A1", exitAt, store.StateClosed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ne.ID[14:15]; got != "b" {
+		t.Errorf("no-entry record id %s; want box b in it", ne.ID)
+	}
+	real, err := db.OpenRecord(car("京A1", 3, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MatchNoEntry(ne.ID, real.ID, exitAt, func(r, n store.Record, _, _ []store.Payment) (store.Exit, store.NoEntry, []store.Message, error) {
+		return store.Exit{OutCode: 1, OutTime: n.OutTime}, *n.NoEntry, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := db.ReplOwn(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := map[string]int{}
+	for _, e := range es {
+		if e.Kind == store.ReplRecord {
+			logged[e.Key]++
+		}
+	}
+	if logged[ne.ID] != 2 || logged[real.ID] != 2 {
+		t.Errorf("record changes logged %v; want 2 of %s (added, matched) and 2 of %s (opened, closed)", logged, ne.ID, real.ID)
+	}
+}
