@@ -82,6 +82,8 @@ type harnessSetup struct {
 	barrier func(lane string, b hal.Barrier) hal.Barrier
 	// deps adjusts the controller's Deps (nil: as built).
 	deps func(*Deps)
+	// box opens the store as this box of a site ("": no site).
+	box string
 }
 
 // newHarnessDeps is newHarness with the controller's Deps adjusted by deps.
@@ -93,7 +95,7 @@ func newHarnessDeps(t *testing.T, deps func(*Deps), opts ...harnessOpt) *harness
 func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(start)}
-	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now, FailCommit: h.commitFault})
+	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now, FailCommit: h.commitFault, Box: setup.box})
 	eng, err := tariff.New(shenzhen())
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"laned/cmb"
 	"laned/store"
+	"laned/store/storetest"
 )
 
 // The no-entry rules of a site's box (noentry.go): exits whose entry is
@@ -470,4 +471,56 @@ func TestNoEntryBackAtOnce(t *testing.T) {
 	if pend, err := h.db.PendingNoEntries(plate); err != nil || len(pend) != 1 {
 		t.Errorf("PendingNoEntries = %d records, %v; want 1", len(pend), err)
 	}
+}
+
+// The whole way in a site: box b's exit decides alone; box a's entry
+// arrives through the replication log (store.ApplyRepl, as the site's
+// consumer applies it) and the records it changed are matched.
+func TestNoEntryMatchedFromReplication(t *testing.T) {
+	h := newHarnessWith(t, harnessSetup{box: "b"}, siteBox)
+	a, _ := storetest.Open(t, store.Options{Now: h.clk.Now, Box: "a"})
+	plate := "粤B97531"
+	exitAt := h.clk.Now()
+	h.arriveExit(plate)
+	h.scanPayAndLeave(noEntryFee)
+	ne := h.noEntryRecord(plate)
+	if recordBox(ne.ID) != "b" {
+		t.Errorf("no-entry record id %s; want box b's", ne.ID)
+	}
+
+	in := exitAt.Add(-3 * time.Hour)
+	real, err := a.OpenRecord(store.Record{ID: a.NewRecordID(in, 3), Plate: plate, PlateColor: int(cmb.ColourBlue), CarType: int(cmb.CarSmall), PowerType: int(cmb.PowerNormal), InCode: 3, InTime: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := h.ctl.indata(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.Send(context.Background(), cmb.EpIndata, params(msgs[0].Params)); err != nil {
+		t.Fatalf("box a's Indata: %v", err)
+	}
+	es, err := a.ReplOwn(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // delivered twice: applied once, matched once
+		res, err := h.db.ApplyRepl("a", es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.ctl.MatchEntries(res.Records)
+	}
+	h.drain()
+	got := h.closed(real.ID)
+	if got.OutCode != 1 || !got.OutTime.Equal(exitAt) || got.Fees.Total != 1300 || got.Fees.Paid != noEntryFee || got.Fees.Discount != 300 {
+		t.Errorf("real record = %+v; want closed at exit 1, 1300 due, 1000 paid, 300 waived", got)
+	}
+	if n := h.sent(cmb.EpOutdata, real.ID); n != 1 {
+		t.Errorf("Outdata of the real record sent %d times; want 1", n)
+	}
+	if n := h.sent(cmb.EpOutdata, ne.ID) + h.sent(cmb.EpIndata, ne.ID); n != 0 {
+		t.Errorf("uplinks of the no-entry record: %d; want none", n)
+	}
+	h.checkPlatform()
 }
