@@ -200,8 +200,12 @@ func (c *Controller) matchNoEntry(ne, real store.Record) bool {
 		r.OutCode, r.OutTime = n.OutCode, at
 		items, audits := c.chargeItems(r, q, all, at)
 		for _, it := range n.Items {
-			if it.PayType == int(cmb.PayManualFree) { // a guard's opening carries over
+			if it.PayType == int(cmb.PayManualFree) && q.Due > 0 {
+				// A guard's opening carries over, waiving what the real
+				// stay left due.
+				it.ShouldPay, it.ActualPay = q.Due, 0
 				items = append(items, it)
+				break
 			}
 		}
 		mark = *n.NoEntry

@@ -524,3 +524,43 @@ func TestNoEntryMatchedFromReplication(t *testing.T) {
 	}
 	h.checkPlatform()
 }
+
+// A guard opens for a vehicle asked the no-entry fee: the no-entry record
+// closes with the manual opening (pay_type 8), sends nothing, and its
+// entry's record carries the opening when matched.
+func TestNoEntryGuardOpens(t *testing.T) {
+	h := newHarness(t, siteBox)
+	plate := "粤B86420"
+	exitAt := h.clk.Now()
+	if st := h.arriveExit(plate); st.State != vWaitPay.String() {
+		t.Fatalf("exit lane = %+v; want waiting for the no-entry fee", st)
+	}
+	before := opens(h.exit)
+	if err := h.ctl.ManualOpen(context.Background(), "exit1", "guard", "driver has no phone"); err != nil {
+		t.Fatal(err)
+	}
+	h.leaveExit(before)
+	ne := h.closed(h.noEntryRecord(plate).ID)
+	if len(ne.Items) != 1 || ne.Items[0].PayType != int(cmb.PayManualFree) || ne.Items[0].ShouldPay != noEntryFee {
+		t.Errorf("no-entry items = %+v; want the manual opening of the no-entry fee", ne.Items)
+	}
+	h.drain()
+	if n := h.sent(cmb.EpOutdata, ne.ID); n != 0 {
+		t.Errorf("Outdata of the no-entry record sent %d times; want none", n)
+	}
+	real := h.otherEntry(plate, exitAt.Add(-time.Hour), 1)
+	h.matchOnce([]string{real.ID}, 1)
+	h.drain()
+	got := h.closed(real.ID)
+	var manual bool
+	for _, it := range got.Items {
+		manual = manual || it.PayType == int(cmb.PayManualFree) && it.ShouldPay == 500
+	}
+	if !manual || got.Fees.Paid != 0 || got.Fees.Total != 500 || got.Fees.Discount != 500 {
+		t.Errorf("real record = %+v; want 500 due, waived, with the guard's opening", got)
+	}
+	if n := h.sent(cmb.EpOutdata, real.ID); n != 1 {
+		t.Errorf("Outdata of the real record sent %d times; want 1", n)
+	}
+	h.checkPlatform()
+}
