@@ -21,7 +21,8 @@ import (
 //
 // The pending no-entry records are indexed by plate in bucketNoEntry,
 // created with the first one (a file of a box outside a site never has
-// it; its absence means none is pending).
+// it; its absence means none is pending), rebuilt by a salvage from the
+// records.
 
 // bucketNoEntry: plate + 0x00 + record_id → nothing: the no-entry records
 // neither matched nor settled yet.
@@ -76,16 +77,24 @@ func (db *DB) AddNoEntry(rec Record, msgs ...Message) (Record, error) {
 		if err := db.saveRecord(tx, nil, &rec); err != nil {
 			return err
 		}
-		b, err := tx.CreateBucketIfNotExists(bucketNoEntry)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(noEntryKey(rec.Plate, rec.ID), nil); err != nil {
+		if err := indexNoEntry(tx, &rec); err != nil {
 			return err
 		}
 		return db.enqueue(tx, msgs)
 	})
 	return rec, err
+}
+
+// indexNoEntry puts r in the pending no-entry index if it is pending.
+func indexNoEntry(tx *bolt.Tx, r *Record) error {
+	if !r.NoEntry.Pending() {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketNoEntry)
+	if err != nil {
+		return err
+	}
+	return b.Put(noEntryKey(r.Plate, r.ID), nil)
 }
 
 // PendingNoEntries lists the no-entry records waiting for their entry, of

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -166,5 +167,27 @@ func TestNoEntryReplicated(t *testing.T) {
 	}
 	if logged[ne.ID] != 2 || logged[real.ID] != 2 {
 		t.Errorf("record changes logged %v; want 2 of %s (added, matched) and 2 of %s (opened, closed)", logged, ne.ID, real.ID)
+	}
+}
+
+// A salvage rebuilds the pending no-entry index from the records.
+func TestNoEntryIndexSalvaged(t *testing.T) {
+	db, path := storetest.Open(t, opts())
+	ne, err := db.AddNoEntry(noEntry("京A1", t0, store.StateClosed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".salvage-needed", []byte("test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, rep := storetest.Reopen(t, path, opts())
+	if rep.Salvage == nil {
+		t.Fatalf("reopen report = %+v; want a salvage", rep)
+	}
+	if pend, err := db.PendingNoEntries("京A1"); err != nil || len(pend) != 1 || pend[0].ID != ne.ID {
+		t.Errorf("PendingNoEntries after the salvage = %+v, %v; want %s", pend, err, ne.ID)
 	}
 }
