@@ -14,7 +14,12 @@ import (
 
 func benchDB(b testing.TB, open int) *store.DB {
 	b.Helper()
-	db, _, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), opts())
+	return benchDBOpt(b, open, opts())
+}
+
+func benchDBOpt(b testing.TB, open int, opt store.Options) *store.DB {
+	b.Helper()
+	db, _, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), opt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,8 +120,14 @@ func BenchmarkCloseAndEnqueue(b *testing.B) {
 // record among 10k open ones with its Outdata (no routine audit event
 // since issue 12 item 9), the audit ring full, 10k closed records kept
 // for retention.
-func BenchmarkExitCommit(b *testing.B) {
-	db := benchDB(b, 20000+b.N)
+func BenchmarkExitCommit(b *testing.B) { exitCommit(b, opts()) }
+
+// BenchmarkExitCommitSite is BenchmarkExitCommit in a box of a site: the
+// record's and the Outdata's replication entries in the same commit.
+func BenchmarkExitCommitSite(b *testing.B) { exitCommit(b, boxOpts("a")) }
+
+func exitCommit(b *testing.B, opt store.Options) {
+	db := benchDBOpt(b, 20000+b.N, opt)
 	recs, _ := db.OpenRecords()
 	out := t0.Add(time.Hour)
 	for i := 0; i < 10000; i += 2000 { // closed records: the retention history
@@ -157,5 +168,42 @@ func BenchmarkPruneWalk(b *testing.B) {
 		if n, err := db.Prune(context.Background(), t0, 200); err != nil || n != 0 {
 			b.Fatalf("Prune = %d, %v; want 0", n, err)
 		}
+	}
+}
+
+// BenchmarkApplyRepl: a box applying another box's entries (an entry and
+// its Indata, as the other box logged them), one ApplyRepl a pair and
+// one ApplyRepl of 100 pairs, with 10k open records: the store's share
+// of the replication delay.
+func BenchmarkApplyRepl(b *testing.B) {
+	for _, batch := range []int{2, 200} {
+		b.Run(fmt.Sprintf("entries=%d", batch), func(b *testing.B) {
+			src := benchDBOpt(b, 0, boxOpts("b"))
+			dst := benchDBOpt(b, 10000, boxOpts("a"))
+			var es []store.ReplEntry
+			var seq uint64
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				for len(es) < batch {
+					id := src.NewRecordID(t0, 2)
+					r := store.Record{ID: id, Plate: fmt.Sprintf("沪B%07d", i*batch+len(es)), InCode: 2, InTime: t0}
+					if _, err := src.OpenRecord(r, store.Message{Kind: store.KindIndata, RecordID: id}); err != nil {
+						b.Fatal(err)
+					}
+					more, err := src.ReplOwn(seq, 2)
+					if err != nil {
+						b.Fatal(err)
+					}
+					seq += uint64(len(more))
+					es = append(es, more...)
+				}
+				b.StartTimer()
+				if _, err := dst.ApplyRepl("b", es); err != nil {
+					b.Fatal(err)
+				}
+				es = es[:0]
+			}
+		})
 	}
 }

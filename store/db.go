@@ -143,7 +143,7 @@ func openChecked(path string, opt Options, rep *OpenReport) (db *DB, fresh bool,
 			return err
 		}
 		if opt.Box != "" {
-			if err := createReplBuckets(tx); err != nil {
+			if err := openBox(tx, opt.Box); err != nil {
 				return err
 			}
 		}

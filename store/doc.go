@@ -46,4 +46,16 @@
 // bbolt's page check and the store's own invariants on an open DB; Prune
 // deletes old closed records in bounded batches; CompactFile rewrites a
 // file under its lock.
+//
+// Sites: with Options.Box, the file is one box's truth in a car park of
+// several boxes. Every domain change another box needs (records whole,
+// payments, bindings, vehicle-list entries, arrears, record uplinks
+// queued and done) is appended, in the transaction of the change, to
+// this box's replication log (seq from 1, no gaps, kept across restarts
+// and salvage); a transport publishes it (ReplOwn, SetReplPublished) and
+// applies the other boxes' logs with ApplyRepl (a cursor per origin,
+// idempotent, gaps detected, merge rules documented there), which never
+// logs. TakeOver moves a silent box's shadow queue into this box's
+// outbox. Without a Box none of it is written: no extra page, no extra
+// transaction. The store knows nothing of the transport.
 package store

@@ -37,4 +37,8 @@ var (
 	// fails with ErrCorrupt at once). A marker file beside the store makes
 	// the next Open salvage it.
 	ErrCorrupt = errors.New("store file damaged")
+	// ErrOtherBox: the file was written as another box of a site
+	// (Options.Box changed): its log's entries would reach the other boxes
+	// under the wrong origin. The file is left untouched.
+	ErrOtherBox = errors.New("store file belongs to another box of the site")
 )

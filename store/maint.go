@@ -219,7 +219,9 @@ func Compact(src, dst string) error {
 // order points at its payment; every payment's record exists; the outbox
 // indexes (record order, droppable kinds) and counters (count, bytes, per
 // kind) match its messages; the audit ring has no gap; no bucket of an
-// older schema is left. It returns nil or an error
+// older schema is left; a site's log is keyed by its entries' seqs, none
+// beyond its head, the published mark not beyond it either, and no
+// payment waits for a record that is there. It returns nil or an error
 // wrapping ErrInconsistent that lists every problem found.
 func (db *DB) CheckConsistency() error {
 	var errs []error
@@ -266,6 +268,7 @@ func checkAll(tx *bolt.Tx, bad func(string, ...any)) {
 	checkPayments(tx, bad)
 	checkOutbox(tx, bad)
 	checkAudit(tx, bad)
+	checkRepl(tx, bad)
 }
 
 func (db *DB) checkTx(fn func(tx *bolt.Tx) error) error {

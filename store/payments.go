@@ -60,12 +60,6 @@ func (db *DB) savePayment(tx *bolt.Tx, p Payment, rec *Record) error {
 	return err
 }
 
-// putPayment writes p, a payment of rec, with its order.
-func putPayment(tx *bolt.Tx, p Payment, rec *Record) error {
-	p.V, p.AfterExit = paymentV, !rec.State.Open()
-	return writePayment(tx, p)
-}
-
 // writePayment writes p as it is, with its order.
 func writePayment(tx *bolt.Tx, p Payment) error {
 	if err := putJSON(tx.Bucket(bucketPayments), payKey(p.RecordID, p.Order), p); err != nil {

@@ -101,6 +101,22 @@ var metaReplPub = []byte("repl_pub")
 // maxReplData bounds an entry's Data (a record with its items is ~2 KiB).
 const maxReplData = 64 << 10
 
+// metaBox: the box id the file's log was written as.
+var metaBox = []byte("box")
+
+// openBox makes the file box's: its log's buckets, and its id noted the
+// first time; a file of another box is refused.
+func openBox(tx *bolt.Tx, box string) error {
+	meta := tx.Bucket(bucketMeta)
+	if was := meta.Get(metaBox); was != nil && string(was) != box {
+		return fmt.Errorf("%w: file of box %q, opened as %q", ErrOtherBox, was, box)
+	}
+	if err := meta.Put(metaBox, []byte(box)); err != nil {
+		return err
+	}
+	return createReplBuckets(tx)
+}
+
 func createReplBuckets(tx *bolt.Tx) error {
 	for _, name := range replBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {

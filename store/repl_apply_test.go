@@ -61,9 +61,13 @@ func (s *site) apply(to, from string, es []store.ReplEntry) store.ApplyResult {
 	s.t.Helper()
 	before := s.cursor(to, from)
 	h0, _, _ := s.db[to].ReplHead()
+	drainWake(s.db[to])
 	res, err := s.db[to].ApplyRepl(from, es)
 	if err != nil {
 		s.t.Fatalf("%s.ApplyRepl(%s, %d entries) = %v", to, from, len(es), err)
+	}
+	if drainWake(s.db[to]) {
+		s.t.Fatalf("%s.ApplyRepl(%s) woke its publisher", to, from)
 	}
 	if h, _, _ := s.db[to].ReplHead(); h != h0 {
 		s.t.Fatalf("%s.ApplyRepl(%s) logged %d entries of its own", to, from, h-h0)

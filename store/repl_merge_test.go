@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
 	"laned/store"
+	"laned/store/storetest"
 )
 
 func TestApplyReplRecordMerge(t *testing.T) {
@@ -110,4 +112,41 @@ func TestApplyReplResult(t *testing.T) {
 func mustJSONv(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// A failed apply commit applies nothing and keeps the cursor: the same
+// entries are applied whole afterwards.
+func TestApplyReplFailedCommit(t *testing.T) {
+	src, _ := storetest.Open(t, boxOpts("b"))
+	r, _ := src.OpenRecord(car("京F1", 1, t0), indata("x"))
+	src.AddPayment(store.Payment{Order: "O1", RecordID: r.ID, Amount: 9})
+	es, _ := src.ReplOwn(0, 10)
+	var fail error
+	o := boxOpts("a")
+	o.FailCommit = func(op string) error {
+		if op == "apply repl" {
+			return fail
+		}
+		return nil
+	}
+	db, _ := storetest.Open(t, o)
+	before := snapshot(t, db)
+	fail = errors.New("power cut")
+	if _, err := db.ApplyRepl("b", es); !errors.Is(err, fail) {
+		t.Fatalf("ApplyRepl with a failing commit = %v", err)
+	}
+	if cs, _ := db.ReplCursors(); len(cs) != 0 || snapshot(t, db) != before {
+		t.Fatalf("a failed apply left cursors %+v or changes", cs)
+	}
+	fail = nil
+	res, err := db.ApplyRepl("b", es)
+	if err != nil || res.Cursor != 3 || len(res.Paid) != 1 {
+		t.Fatalf("ApplyRepl again = %+v, %v; want all 3 applied", res, err)
+	}
+	if sum, _, _ := db.PaidFor(r.ID); sum != 9 {
+		t.Errorf("paid %d; want 9", sum)
+	}
+	if sh, _ := db.ReplShadow("b"); len(sh) != 1 {
+		t.Errorf("shadow of b = %+v; want its Indata", sh)
+	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,4 +80,44 @@ func replBefore(v []byte, cutoff time.Time) bool {
 		At time.Time `json:"t"`
 	}
 	return json.Unmarshal(v, &e) == nil && e.At.Before(cutoff)
+}
+
+// checkRepl checks a site's replication state (see CheckConsistency).
+func checkRepl(tx *bolt.Tx, bad func(string, ...any)) {
+	b := tx.Bucket(bucketRepl)
+	if b == nil {
+		return
+	}
+	head := b.Sequence()
+	_ = b.ForEach(func(k, v []byte) error {
+		var e ReplEntry
+		switch {
+		case json.Unmarshal(v, &e) != nil:
+			bad("replication entry %x does not decode", k)
+		case len(k) != 8 || e.Seq != u64be(k):
+			bad("replication entry %d under key %x", e.Seq, k)
+		case e.Seq > head:
+			bad("replication entry %d beyond the head %d", e.Seq, head)
+		}
+		return nil
+	})
+	if pub := getU64(tx.Bucket(bucketMeta), metaReplPub); pub > head {
+		bad("replication published %d beyond the head %d", pub, head)
+	}
+	if p := tx.Bucket(bucketReplPending); p != nil {
+		_ = p.ForEach(func(k, _ []byte) error {
+			if i := bytes.IndexByte(k, 0); i > 0 && tx.Bucket(bucketRecords).Get(k[:i]) != nil {
+				bad("payment %q waits for record %s, which is there", k, k[:i])
+			}
+			return nil
+		})
+	}
+	if a := tx.Bucket(bucketReplAlias); a != nil {
+		_ = a.ForEach(func(k, _ []byte) error {
+			if i := bytes.IndexByte(k, 0); i < 0 || tx.Bucket(bucketOrders).Get(k[i+1:]) == nil {
+				bad("payment alias %q without its order", k)
+			}
+			return nil
+		})
+	}
 }

@@ -77,6 +77,7 @@ func (db *DB) TakeOver(origin string) (int, error) {
 		}
 		t := Takeover{Origin: origin, Upto: cur.Seq}
 		now := db.opt.Now()
+		taken := make([]Message, 0, len(msgs))
 		for _, m := range msgs {
 			t.Seqs = append(t.Seqs, m.Seq)
 			if err := sh.Delete(shadowKey(origin, m.Seq)); err != nil {
@@ -87,11 +88,18 @@ func (db *DB) TakeOver(origin string) (int, error) {
 			if c.Created.IsZero() {
 				c.Created = now
 			}
-			if _, err := db.enqueueOne(tx, c); err != nil {
-				return fmt.Errorf("message %d of %s: %w", m.Seq, origin, err)
-			}
-			n++
+			taken = append(taken, c)
 		}
+		queue, err := db.mergeOwn(tx, taken)
+		if err != nil {
+			return err
+		}
+		for _, m := range queue {
+			if _, err := db.enqueueOne(tx, m); err != nil {
+				return fmt.Errorf("message of %s (record %s): %w", m.Kind, m.RecordID, err)
+			}
+		}
+		n = len(taken)
 		if _, err := db.logRepl(tx, ReplTakeover, origin, t); err != nil {
 			return err
 		}
@@ -103,4 +111,81 @@ func (db *DB) TakeOver(origin string) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// mergeOwn returns taken (in origin's order) merged with this box's own
+// queued messages of the same records, which it takes off the outbox:
+// each record's messages by creation time, taken ones first at a tie, so
+// that a record's Outdata queued here does not overtake its Indata taken
+// over (a seq once given cannot be moved before another). A moved AutoPay
+// is marked Unresolved: it may be on the wire now, and its outcome is
+// asked before it is sent again.
+func (db *DB) mergeOwn(tx *bolt.Tx, taken []Message) ([]Message, error) {
+	var order []string
+	byRec := map[string][]Message{}
+	for _, m := range taken {
+		if _, ok := byRec[m.RecordID]; !ok {
+			order = append(order, m.RecordID)
+		}
+		byRec[m.RecordID] = append(byRec[m.RecordID], m)
+	}
+	var out []Message
+	for _, rec := range order {
+		prefix := recKey(rec, 0)[:len(rec)+1]
+		var seqs []uint64
+		c := tx.Bucket(bucketOutRecord).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			seqs = append(seqs, u64be(k[len(prefix):]))
+		}
+		var own []Message
+		for _, s := range seqs {
+			m, err := delMsg(tx, s)
+			if err != nil {
+				return nil, err
+			}
+			if err := db.uplinkDone(tx, &m); err != nil {
+				return nil, err
+			}
+			m.Seq = 0
+			if m.Kind == KindAutoPay && m.RequestOrder != "" {
+				m.Unresolved = true
+			}
+			own = append(own, m)
+		}
+		tk := byRec[rec]
+		for len(tk) > 0 || len(own) > 0 {
+			if len(own) == 0 || (len(tk) > 0 && !own[0].Created.Before(tk[0].Created)) {
+				out, tk = append(out, tk[0]), tk[1:]
+			} else {
+				out, own = append(out, own[0]), own[1:]
+			}
+		}
+	}
+	return out, nil
+}
+
+// QueuedElsewhere lists the record uplinks of recordID that other boxes
+// have queued and not yet delivered, as far as this box knows (their
+// shadow queues), by origin then order: e.g. the Indata of a record whose
+// Outdata this box is about to send. It walks every shadow queue (they
+// hold only what is undelivered), so it is not for a hot path at scale.
+func (db *DB) QueuedElsewhere(recordID string) ([]Message, error) {
+	var out []Message
+	err := db.view("queued elsewhere", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketReplShadow)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decode shadow %q: %w", k, err)
+			}
+			if m.RecordID == recordID {
+				out = append(out, m)
+			}
+			return nil
+		})
+	})
+	return out, err
 }

@@ -43,6 +43,12 @@ func TestTakeOver(t *testing.T) {
 	must(err)
 	s.sync("g", "a")
 	s.sync("c", "a")
+	if q, _ := g.QueuedElsewhere(id1); len(q) != 3 || q[0].Kind != "Indata" {
+		t.Errorf("QueuedElsewhere(id1) at g = %v; want a's three", msgKinds(q))
+	}
+	if q, _ := g.QueuedElsewhere(id2); len(q) != 0 {
+		t.Errorf("QueuedElsewhere(id2) at g = %v; want none (delivered)", msgKinds(q))
+	}
 	sh, _ := g.ReplShadow("a")
 	if got := msgKinds(sh); !slices.Equal(got, []string{"Indata", "AutoPay", "Outdata"}) {
 		t.Fatalf("g's shadow of a = %v; want Indata, AutoPay, Outdata", got)
@@ -135,4 +141,61 @@ func msgKinds(ms []store.Message) []string {
 		out = append(out, m.Kind)
 	}
 	return out
+}
+
+// A record entered at a and left at g: g's own Outdata, queued before the
+// takeover, still goes after a's Indata taken over.
+func TestTakeOverKeepsRecordOrder(t *testing.T) {
+	s := newSite(t, "batch", nil, "a", "g")
+	a, g := s.db["a"], s.db["g"]
+	id := a.NewRecordID(t0, 1)
+	r := car("京C1", 1, t0)
+	r.ID = id
+	if _, err := a.OpenRecord(r, indata(id)); err != nil {
+		t.Fatal(err)
+	}
+	s.sync("g", "a")
+	ap := store.Message{Kind: store.KindAutoPay, RecordID: id, RequestOrder: "RO1"}
+	if _, err := s.at("g", time.Hour).CloseRecord(id, store.Exit{OutCode: 2, OutTime: t0.Add(time.Hour)}, ap, outdata(id)); err != nil {
+		t.Fatal(err)
+	}
+	other := g.NewRecordID(t0, 2)
+	ro := car("京C2", 2, t0)
+	ro.ID = other
+	if _, err := g.OpenRecord(ro, indata(other)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.at("g", 2*time.Hour).TakeOver("a"); n != 1 || err != nil {
+		t.Fatalf("TakeOver = %d, %v; want 1", n, err)
+	}
+	out, _ := g.Messages(0, 10)
+	var got []string
+	for _, m := range out {
+		got = append(got, m.Kind+":"+m.RecordID)
+	}
+	want := []string{"Indata:" + other, "Indata:" + id, "AutoPay:" + id, "Outdata:" + id}
+	if !slices.Equal(got, want) {
+		t.Fatalf("g's outbox = %v; want %v", got, want)
+	}
+	if !out[2].Unresolved || out[2].RequestOrder != "RO1" {
+		t.Errorf("moved AutoPay = %+v; want RO1 unresolved", out[2])
+	}
+	due, _ := g.Due(t0.Add(3*time.Hour), 10)
+	if len(due) != 2 || due[0].RecordID != other || due[1].Kind != "Indata" || due[1].RecordID != id {
+		t.Errorf("due = %v; want the two Indata only", msgKinds(due))
+	}
+	// The other boxes' shadows of g follow the move.
+	b, _ := storetest.Open(t, store.Options{Box: "b", Now: func() time.Time { return t0 }})
+	es, _ := g.ReplOwn(0, 100)
+	if _, err := b.ApplyRepl("g", es); err != nil {
+		t.Fatal(err)
+	}
+	sh, _ := b.ReplShadow("g")
+	var gotSh []string
+	for _, m := range sh {
+		gotSh = append(gotSh, m.Kind+":"+m.RecordID)
+	}
+	if !slices.Equal(gotSh, want) {
+		t.Errorf("b's shadow of g = %v; want %v", gotSh, want)
+	}
 }

@@ -69,3 +69,18 @@ func TestRecordIDsOfTwoBoxesDiffer(t *testing.T) {
 		t.Fatalf("boxes a and b gave the same id %q for the same lane, time and sequence", x)
 	}
 }
+
+func TestOpenRefusesOtherBox(t *testing.T) {
+	db, path := storetest.Open(t, boxOpts("a"))
+	db.Close()
+	if _, _, err := store.Open(path, boxOpts("b")); !errors.Is(err, store.ErrOtherBox) {
+		t.Fatalf("Open of a's file as b = %v; want ErrOtherBox", err)
+	}
+	for _, box := range []string{"", "a"} {
+		db, _, err := store.Open(path, boxOpts(box))
+		if err != nil {
+			t.Fatalf("Open of a's file as %q = %v", box, err)
+		}
+		db.Close()
+	}
+}

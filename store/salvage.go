@@ -67,6 +67,9 @@ func (r SalvageReport) String() string {
 	for _, k := range salvageKinds {
 		fmt.Fprintf(&b, " %s=%d", k, r.Lost[k])
 	}
+	if n, l := r.Kept[KindRepl], r.Lost[KindRepl]; n+l > 0 {
+		fmt.Fprintf(&b, "; replication kept=%d lost=%d", n, l)
+	}
 	fmt.Fprintf(&b, "; %d bad pages, %d cut-off pages recovered", len(r.BadPages), len(r.Recovered))
 	if r.OutboxBefore >= 0 {
 		fmt.Fprintf(&b, "; outbox held %d before", r.OutboxBefore)
@@ -135,6 +138,13 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 		{bucketOutbox, s.message, KindOutbox},
 		{bucketDead, s.dead, KindDead},
 		{bucketAudit, s.auditEvent, KindAudit},
+		// A site's replication state (repl_salvage.go).
+		{bucketRepl, s.replEntry, KindRepl},
+		{bucketReplCursor, s.replRaw(bucketReplCursor), KindRepl},
+		{bucketReplShadow, s.replRaw(bucketReplShadow), KindRepl},
+		{bucketReplStamp, s.replRaw(bucketReplStamp), KindRepl},
+		{bucketReplPending, s.replRaw(bucketReplPending), KindRepl},
+		{bucketReplAlias, s.replAlias, KindRepl},
 	} {
 		bv, ok := roots[string(step.bucket)]
 		orph := orphans[string(step.bucket)]
@@ -276,8 +286,8 @@ func (s *salvager) record(tx *bolt.Tx, _, v []byte) error {
 			s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("record %s closed: plate %s had open record %s", r.ID, r.Plate, other))
 		}
 	}
-	if len(r.ID) == 26 {
-		if n, err := strconv.ParseUint(r.ID[17:], 10, 64); err == nil {
+	if len(r.ID) == 26 || (s.db.opt.Box != "" && len(r.ID) == 26+len(s.db.opt.Box) && r.ID[14:14+len(s.db.opt.Box)] == s.db.opt.Box) {
+		if n, err := strconv.ParseUint(r.ID[len(r.ID)-9:], 10, 64); err == nil {
 			s.idSeq = max(s.idSeq, n)
 		}
 	}
@@ -398,7 +408,10 @@ func (s *salvager) finish(tx *bolt.Tx, old map[string][]byte) error {
 		}
 	}
 	ob := tx.Bucket(bucketOutbox)
-	return ob.SetSequence(max(ob.Sequence(), s.maxSeq[string(bucketOutbox)], s.seqs[string(bucketOutbox)]))
+	if err := ob.SetSequence(max(ob.Sequence(), s.maxSeq[string(bucketOutbox)], s.seqs[string(bucketOutbox)])); err != nil {
+		return err
+	}
+	return s.finishRepl(tx, old)
 }
 
 // errSalvageNeeded is the reason given when a marker left by ErrCorrupt
