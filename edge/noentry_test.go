@@ -2,11 +2,13 @@ package edge
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"laned/cmb"
+	"laned/edge/tariff"
 	"laned/store"
 	"laned/store/storetest"
 )
@@ -19,6 +21,12 @@ const noEntryFee = 1000 // fen
 
 func siteBox(c *Config) {
 	c.Site = SiteRules{Enabled: true, Box: "b", NoEntryFee: noEntryFee}
+}
+
+// newSiteHarness is the harness of box b of a site.
+func newSiteHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWith(t, harnessSetup{box: "b"}, siteBox)
 }
 
 // otherEntry is the record another box ("a") opened for plate at in,
@@ -99,7 +107,7 @@ func TestNoEntryExitDecidesAlone(t *testing.T) {
 		{"scan", func(*harness, string) {}, true, false, []int{int(cmb.PayCMB)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, siteBox)
+			h := newSiteHarness(t)
 			plate := "粤B1234" + string(rune('5'+len(tc.name)%3))
 			tc.prep(h, plate)
 			before := opens(h.exit)
@@ -189,7 +197,7 @@ func TestNoEntryMatched(t *testing.T) {
 		}, false, 0, 0, []int{int(cmb.PayAuthorisedFree)}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, siteBox)
+			h := newSiteHarness(t)
 			plate := "粤B54321"
 			tc.prep(h, plate)
 			exitAt := h.clk.Now()
@@ -299,7 +307,7 @@ func TestNoEntryHoldLimit(t *testing.T) {
 		}, false, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, siteBox)
+			h := newSiteHarness(t)
 			plate := "粤B67890"
 			tc.prep(h, plate)
 			if tc.scan {
@@ -358,15 +366,16 @@ func TestNoEntryAntiPassbackOtherBox(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		opts  []harnessOpt
+		box0  string // this box's, in the store ("": no site)
 		box   string // the box in the open record's id
 		admit bool
 	}{
-		{"site, another box's record", []harnessOpt{siteBox, noReplace}, "a", true},
-		{"site, this box's record", []harnessOpt{siteBox, noReplace}, "b", false},
-		{"one box", []harnessOpt{noReplace}, "a", false},
+		{"site, another box's record", []harnessOpt{siteBox, noReplace}, "b", "a", true},
+		{"site, this box's record", []harnessOpt{siteBox, noReplace}, "b", "b", false},
+		{"one box", []harnessOpt{noReplace}, "", "a", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, tc.opts...)
+			h := newHarnessWith(t, harnessSetup{box: tc.box0}, tc.opts...)
 			plate := "粤B24680"
 			in := h.clk.Now().Add(-time.Hour)
 			old := store.Record{ID: in.UTC().Format("20060102150405") + tc.box + "003000000001", Plate: plate, InCode: 3, InTime: in, State: store.StateInside}
@@ -398,7 +407,7 @@ func TestNoEntryAntiPassbackOtherBox(t *testing.T) {
 // no-entry record is closed as stale without an Outdata (it was never
 // announced) and still settled once at the hold limit.
 func TestNoEntryBackedOffThenEntered(t *testing.T) {
-	h := newHarness(t, siteBox)
+	h := newSiteHarness(t)
 	plate := "粤B13579"
 	if st := h.arriveExit(plate); st.State != vWaitPay.String() {
 		t.Fatalf("exit lane = %+v; want waiting for the no-entry fee", st)
@@ -457,7 +466,7 @@ func TestSiteRulesValidate(t *testing.T) {
 // to the exit at once (it never passed) is left to a guard: a second
 // no-entry exit would charge it twice.
 func TestNoEntryBackAtOnce(t *testing.T) {
-	h := newHarness(t, siteBox)
+	h := newSiteHarness(t)
 	plate := "粤B11223"
 	if err := h.db.Bind(store.Binding{Plate: plate, Limit: 5000, Source: store.SourceBind, Updated: h.clk.Now()}); err != nil {
 		t.Fatal(err)
@@ -529,7 +538,7 @@ func TestNoEntryMatchedFromReplication(t *testing.T) {
 // closes with the manual opening (pay_type 8), sends nothing, and its
 // entry's record carries the opening when matched.
 func TestNoEntryGuardOpens(t *testing.T) {
-	h := newHarness(t, siteBox)
+	h := newSiteHarness(t)
 	plate := "粤B86420"
 	exitAt := h.clk.Now()
 	if st := h.arriveExit(plate); st.State != vWaitPay.String() {
@@ -563,4 +572,27 @@ func TestNoEntryGuardOpens(t *testing.T) {
 		t.Errorf("Outdata of the real record sent %d times; want 1", n)
 	}
 	h.checkPlatform()
+}
+
+func TestSiteBoxMustBeTheStores(t *testing.T) {
+	db, _ := storetest.Open(t, store.Options{Box: "a"})
+	eng, err := tariff.New(shenzhen())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deps{Store: db, Tariff: eng, Uplink: stubSender{}}
+	cfg := Config{ParkCode: testPark, Site: SiteRules{Enabled: true, Box: "b"}}
+	if _, err := New(cfg, nil, d); err == nil || !strings.Contains(err.Error(), "box") {
+		t.Errorf("New(box b on box a's store) = %v; want an error", err)
+	}
+	cfg.Site.Box = "a"
+	if _, err := New(cfg, nil, d); err != nil {
+		t.Errorf("New(box a) = %v", err)
+	}
+}
+
+type stubSender struct{}
+
+func (stubSender) Send(context.Context, string, url.Values) (cmb.Envelope, error) {
+	return cmb.Envelope{}, nil
 }
