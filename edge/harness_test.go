@@ -82,7 +82,7 @@ type harnessSetup struct {
 	barrier func(lane string, b hal.Barrier) hal.Barrier
 	// deps adjusts the controller's Deps (nil: as built).
 	deps func(*Deps)
-	// box opens the store as this box of a site ("": no site).
+	// box is the store's box in a site ("": alone).
 	box string
 }
 
