@@ -60,10 +60,6 @@ func New(cfg Config, lanes []LaneConfig, d Deps) (*Controller, error) {
 	if cfg.ParkCode <= 0 {
 		return nil, errors.New("edge: new: park_code must be set")
 	}
-	if cfg.Site.Enabled && recordBox(d.Store.NewRecordID(time.Time{}, 0)) != cfg.Site.Box {
-		// NewRecordID costs a sequence number, a gap and nothing more.
-		return nil, fmt.Errorf("edge: new: site: box %q is not the store's (its record ids name another box)", cfg.Site.Box)
-	}
 	if cfg.Spaces.Total < 0 || cfg.Spaces.VIP < 0 || cfg.Spaces.VIP > cfg.Spaces.Total {
 		return nil, fmt.Errorf("edge: new: spaces: total %d, vip %d: want 0 ≤ vip ≤ total", cfg.Spaces.Total, cfg.Spaces.VIP)
 	}

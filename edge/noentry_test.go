@@ -2,13 +2,11 @@ package edge
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"laned/cmb"
-	"laned/edge/tariff"
 	"laned/store"
 	"laned/store/storetest"
 )
@@ -484,7 +482,7 @@ func TestNoEntryBackAtOnce(t *testing.T) {
 
 // The whole way in a site: box b's exit decides alone; box a's entry
 // arrives through the replication log (store.ApplyRepl, as the site's
-// consumer applies it) and the records it changed are matched.
+// consumer applies it) and SiteApplied matches the records it changed.
 func TestNoEntryMatchedFromReplication(t *testing.T) {
 	h := newHarnessWith(t, harnessSetup{box: "b"}, siteBox)
 	a, _ := storetest.Open(t, store.Options{Now: h.clk.Now, Box: "a"})
@@ -518,7 +516,7 @@ func TestNoEntryMatchedFromReplication(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.ctl.MatchEntries(res.Records)
+		h.ctl.SiteApplied(res.Records, res.Paid) // the site's OnApplied hook
 	}
 	h.drain()
 	got := h.closed(real.ID)
@@ -572,27 +570,4 @@ func TestNoEntryGuardOpens(t *testing.T) {
 		t.Errorf("Outdata of the real record sent %d times; want 1", n)
 	}
 	h.checkPlatform()
-}
-
-func TestSiteBoxMustBeTheStores(t *testing.T) {
-	db, _ := storetest.Open(t, store.Options{Box: "a"})
-	eng, err := tariff.New(shenzhen())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := Deps{Store: db, Tariff: eng, Uplink: stubSender{}}
-	cfg := Config{ParkCode: testPark, Site: SiteRules{Enabled: true, Box: "b"}}
-	if _, err := New(cfg, nil, d); err == nil || !strings.Contains(err.Error(), "box") {
-		t.Errorf("New(box b on box a's store) = %v; want an error", err)
-	}
-	cfg.Site.Box = "a"
-	if _, err := New(cfg, nil, d); err != nil {
-		t.Errorf("New(box a) = %v", err)
-	}
-}
-
-type stubSender struct{}
-
-func (stubSender) Send(context.Context, string, url.Values) (cmb.Envelope, error) {
-	return cmb.Envelope{}, nil
 }
