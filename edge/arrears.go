@@ -18,8 +18,8 @@ const lineArrears = "arrears"
 // arrearsFor lists the arrears of rec's plate other than rec's own (none
 // for an unlicensed vehicle).
 func (c *Controller) arrearsFor(rec store.Record) ([]store.Arrear, error) {
-	if rec.Unlicensed {
-		return nil, nil
+	if rec.Unlicensed || rec.NoEntry != nil {
+		return nil, nil // a no-entry exit collects nothing but its fee
 	}
 	as, err := c.db.Arrears(rec.Plate)
 	if err != nil {

@@ -113,6 +113,9 @@ type Config struct {
 	// The car park's own uplinks (SpaceInfo, ConfigUpload) are the
 	// gateway's; this box sends only those of the records it made.
 	LaneBox bool
+	// Site: the rules of a box in a site of several (noentry.go); the
+	// zero value is one box, as ever.
+	Site SiteRules
 }
 
 func (c Config) withDefaults() Config {
@@ -131,6 +134,7 @@ func (c Config) withDefaults() Config {
 	def(&c.SendTimeout, 10*time.Second)
 	def(&c.Retention, 90*24*time.Hour)
 	def(&c.DropAfter, 72*time.Hour)
+	def(&c.Site.NoEntryHold, 24*time.Hour)
 	if c.MaxRefusals <= 0 {
 		c.MaxRefusals = 5
 	}

@@ -68,6 +68,12 @@ func (c Config) Validate() error {
 	if c.MaxRefusals < 0 || c.MaxRefusals > 1000 {
 		add("MaxRefusals", "%d out of range [0, 1000] (0: the default, 5)", c.MaxRefusals)
 	}
+	if c.Site.NoEntryFee < 0 || c.Site.NoEntryFee > MaxNoEntryFee {
+		add("Site.NoEntryFee", "%d fen out of range [0, %d]", c.Site.NoEntryFee, MaxNoEntryFee)
+	}
+	if h := c.Site.NoEntryHold; h != 0 && (h < time.Hour || h > 30*24*time.Hour) {
+		add("Site.NoEntryHold", "%s out of range [1h, 720h] (0: the default, 24h)", h)
+	}
 	if len(ps) == 0 {
 		return nil
 	}

@@ -6,7 +6,8 @@
 // Where things are: config.go (Config, its defaults, LaneConfig, Deps)
 // and controller.go (New, Run, what the parts share). A lane: lane.go (its
 // goroutine, loops, barrier and safety), camera.go (reads), entry.go,
-// exit.go, autopay.go (contactless exits), manual.go (a person's
+// exit.go, autopay.go (contactless exits), noentry.go (a site's exits
+// without a visible entry, anti-passback across boxes), manual.go (a person's
 // decisions), held.go (commits the store refused after the barrier moved),
 // laneenv.go (all a lane sees of the rest). Money: pricing.go, arrears.go,
 // callbacks.go (the platform's calc, pay and NoVpln), contactless.go

@@ -48,7 +48,10 @@ func (l *lane) decideEntry(ctx context.Context) {
 		l.reRaise(ctx, stale.ID, "admitted")
 		return
 	}
-	if hasStale && !l.rules.replaceStale {
+	// Anti-passback, on this box's own records only: another box's open
+	// record may have left by an exit this box has not heard of (a site's
+	// partition); it is closed as stale, as with replace_stale (admit).
+	if hasStale && !l.rules.replaceStale && !l.rules.site.otherBox(stale.ID) {
 		l.refuse("already inside (record " + stale.ID + ")")
 		return
 	}
@@ -110,8 +113,12 @@ func (l *lane) admit(ctx context.Context, auth int, hasStale bool, stale store.R
 		}
 		// The stale record's Outdata before the new Indata: they are
 		// different records, but the platform sees the old stay end
-		// before the new one begins.
-		msgs = append([]store.Message{out}, msgs...)
+		// before the new one begins. A no-entry record (a site's exit
+		// whose driver drove off unpaid) sends nothing: it waits for its
+		// entry or its hold limit (noentry.go).
+		if stale.NoEntry == nil {
+			msgs = append([]store.Message{out}, msgs...)
+		}
 		_, err = db.ReplaceStale(stale.ID, exit, rec, msgs...)
 	} else {
 		_, err = db.OpenRecord(rec, msgs...)

@@ -106,6 +106,12 @@ func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, msgs []store
 			fees.Discount = waived
 		}
 		r.OutCode, r.OutTime = l.cfg.Code, now
+		all := append(append([]store.Message(nil), msgs...), audits...)
+		if r.NoEntry != nil {
+			// Nothing of a no-entry record is sent while it waits for its
+			// entry (noentry.go).
+			return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items, Collected: collected}, all, nil
+		}
 		out, err := l.up.outdata(r, items)
 		if err != nil {
 			return store.Exit{}, nil, err
@@ -115,7 +121,7 @@ func (l *lane) settleExit(q tariff.Quote, extra []store.ChargeItem, msgs []store
 		// cost the commit the barrier waits on its own pages (the ring's
 		// leaf and branches). Exceptions (manual openings, corrections)
 		// come with msgs and audits and are kept.
-		all := append(append(append([]store.Message(nil), msgs...), audits...), out)
+		all = append(all, out)
 		all = append(all, pics...)
 		return store.Exit{OutCode: l.cfg.Code, OutTime: now, Fees: fees, Items: items, Collected: collected}, all, nil
 	}
@@ -162,6 +168,10 @@ func (l *lane) decideExit(ctx context.Context) {
 				return
 			}
 		}
+	}
+	if !found.found && l.rules.site.Enabled {
+		l.noEntryExit(ctx) // a site's lane decides alone
+		return
 	}
 	if !found.found {
 		v.state, v.reason, v.recordID = vUnknown, "no open record for this plate", ""

@@ -32,6 +32,8 @@ type laneRules struct {
 	passTimeout, dedupeWindow, autoPayWait time.Duration
 	replaceStale, offlineRelease           bool
 	reasons                                map[string]string // the board's texts for a refused entry
+	site                                   SiteRules
+	tollCollector                          string
 }
 
 // pricer prices a stay and lists what it paid.
@@ -91,6 +93,7 @@ func (c *Controller) laneEnv() laneEnv {
 		rules: laneRules{
 			passTimeout: c.cfg.PassTimeout, dedupeWindow: c.cfg.DedupeWindow, autoPayWait: c.cfg.AutoPayWait,
 			replaceStale: c.cfg.ReplaceStale, offlineRelease: c.cfg.OfflineRelease, reasons: c.cfg.Display.Reasons,
+			site: c.cfg.Site, tollCollector: c.cfg.TollCollector,
 		},
 		price: c, up: c, aud: c, hub: c, pays: c.out,
 	}

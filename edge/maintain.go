@@ -92,6 +92,7 @@ func (c *Controller) maintain(ctx context.Context) {
 			}
 		}
 		c.prunePictures(now)
+		c.settleNoEntries(now)
 		if pruned > 0 || expired > 0 {
 			c.log.Info("store maintenance", "records_deleted", pruned, "uplinks_dead_lettered", expired)
 			c.audit("retention", 0, "deleted %d closed records older than %s; dead-lettered %d droppable uplinks", pruned, c.cfg.Retention, expired)

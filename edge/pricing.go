@@ -77,6 +77,9 @@ func (c *Controller) quote(rec store.Record, at time.Time) (tariff.Quote, error)
 // quoteFrom prices rec at `at` with the payments given: pure, so that it
 // runs inside the closing transaction.
 func (c *Controller) quoteFrom(rec store.Record, pays []store.Payment, at time.Time, vip bool) (tariff.Quote, error) {
+	if rec.NoEntry != nil {
+		return c.noEntryQuote(rec, pays), nil
+	}
 	var paid int64
 	var last, quotedAt time.Time
 	for _, p := range pays {

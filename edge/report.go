@@ -59,6 +59,7 @@ const (
 	secPayments  = "payments made this day"
 	secArrears   = "owed by plates (all days)"
 	secUplinks   = "uplinks"
+	secNoEntry   = "exits without a visible entry (site)"
 	itemContact  = "collected, CMB contactless"
 	itemScan     = "collected, CMB scan/phone"
 	itemOther    = "collected, other pay_type"
@@ -101,7 +102,12 @@ func contactless(recordID string, p store.Payment, ok bool) bool {
 // BuildDayReport reconciles the day [d.From, d.To) from what the store
 // holds.
 func BuildDayReport(d store.ReportData, loc *time.Location) DayReport {
-	r := DayReport{Day: d.From.In(loc), Zone: loc.String(), Entries: len(d.Entered), Exits: len(d.Exited), InsideAtEnd: d.Open}
+	r := DayReport{Day: d.From.In(loc), Zone: loc.String(), InsideAtEnd: d.Open}
+	for _, rec := range d.Entered {
+		if rec.NoEntry == nil { // a no-entry record's in_time is its exit's
+			r.Entries++
+		}
+	}
 	type acc struct {
 		n   int
 		fen int64
@@ -122,6 +128,10 @@ func BuildDayReport(d store.ReportData, loc *time.Location) DayReport {
 		add(k, 0, 0)
 	}
 	for _, rec := range d.Exited {
+		if rec.NoEntry != nil && rec.NoEntry.Matched != "" {
+			continue // its entry's record carries the exit and its payments
+		}
+		r.Exits++
 		if strings.HasPrefix(rec.Note, "closed as stale") {
 			r.StaleCloses++
 		}
@@ -220,6 +230,14 @@ func BuildDayReport(d store.ReportData, loc *time.Location) DayReport {
 	dead := map[string]int{}
 	for _, m := range d.Dead {
 		dead[m.Kind]++
+	}
+	if len(d.Matched) > 0 {
+		line(secNoEntry, "matched to their entry this day", len(d.Matched), 0)
+	}
+	for _, rec := range d.Matched {
+		if n := rec.NoEntry; n.Overcharge > 0 {
+			line(secNoEntry, fmt.Sprintf("overcharged, refund by hand: %s, record %s (exit %s): paid %s, due %s", rec.Plate, n.Matched, rec.ID, yuan(n.Paid), yuan(n.Due)), 1, n.Overcharge)
+		}
 	}
 	line(secUplinks, "dead-lettered", len(d.Dead), 0)
 	for _, k := range sortedKeys(dead) {

@@ -334,12 +334,15 @@ func (c *Controller) LaneCodes() (entries, exits []int) {
 // box's store, touched: records inserted or changed, and records that got
 // a new payment. A payment for a record waiting at one of this box's
 // exits lets it out exactly as a local pay notice does; a changed record
-// needs nothing more (every lookup reads the store) than a recount of the
-// free spaces. Safe to call from any goroutine.
+// that is the entry of one of this box's no-entry exits is matched to it
+// (MatchEntries); otherwise it needs nothing more (every lookup reads the
+// store) than a recount of the free spaces. Safe to call from any
+// goroutine.
 func (c *Controller) SiteApplied(records, paid []string) {
 	for _, id := range paid {
 		c.wakePaid(id)
 	}
+	c.MatchEntries(records) // this box's exits whose entry just arrived (noentry.go)
 	if len(records) > 0 || len(paid) > 0 {
 		c.markSpaces()
 	}

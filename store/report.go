@@ -65,6 +65,9 @@ type ReportData struct {
 	// 0), and the sum: what plates carry as arrears.
 	OutstandingN int
 	Outstanding  int64
+	// Matched: no-entry records (see noentry.go) matched to their entry
+	// in the period: the overcharges to refund are among them.
+	Matched []Record
 }
 
 // Report reads the period [from, to) for a report. It walks every record
@@ -88,6 +91,9 @@ func (db *DB) Report(from, to time.Time) (ReportData, error) {
 			}
 			if r.State.Open() {
 				d.Open++
+			}
+			if r.NoEntry != nil && r.NoEntry.Matched != "" && in(r.NoEntry.MatchedAt) {
+				d.Matched = append(d.Matched, r)
 			}
 			if r.State == StateClosed && r.Fees.Due > 0 {
 				d.OutstandingN++

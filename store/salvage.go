@@ -291,7 +291,10 @@ func (s *salvager) record(tx *bolt.Tx, _, v []byte) error {
 			s.idSeq = max(s.idSeq, n)
 		}
 	}
-	return putRecord(tx, nil, &r)
+	if err := putRecord(tx, nil, &r); err != nil {
+		return err
+	}
+	return indexNoEntry(tx, &r) // the pending no-entry index, rebuilt
 }
 
 func (s *salvager) payment(tx *bolt.Tx, k, v []byte) error {

@@ -93,6 +93,9 @@ type Record struct {
 	// another box's record of the same plate, this one, entered later
 	// while both were open (a partition). See ApplyRepl.
 	Superseded string `json:"superseded,omitempty"`
+	// NoEntry marks the record of an exit whose entry this box could not
+	// see (a site's partition); see noentry.go. Nil for every other record.
+	NoEntry *NoEntry `json:"no_entry,omitempty"`
 }
 
 // Exit is what closing a record sets.

@@ -24,6 +24,7 @@ func (c *Config) Edge() edge.Config {
 		Retention: time.Duration(c.Park.RetentionDays) * 24 * time.Hour,
 		Display:   dc,
 		LaneBox:   c.Site.Enabled() && !c.Site.Gateway,
+		Site:      edge.SiteRules{Enabled: c.Site.Enabled(), Box: c.Site.Box, NoEntryFee: c.Site.NoEntryFee, NoEntryHold: c.Site.NoEntryHold.D()},
 	}
 }
 
@@ -32,6 +33,7 @@ var edgeKeys = map[string]string{
 	"ParkCode": "park.park_code", "Spaces.Total": "park.spaces_total", "Spaces.VIP": "park.spaces_vip",
 	"Retention": "park.retention_days", "DedupeWindow": "park.dedupe_window", "TollCollector": "park.toll_collector",
 	"SendTimeout": "platform.send_timeout", "MaxRefusals": "platform.max_refusals",
+	"Site.NoEntryFee": "site.no_entry_fee", "Site.NoEntryHold": "site.no_entry_hold",
 }
 
 // validateEdge has edge judge its values and reports the problems whose

@@ -36,6 +36,11 @@ type SiteConfig struct {
 	RetentionBytes int64    `toml:"retention_bytes"` // and its max size
 	RequestTimeout Duration `toml:"request_timeout"` // a lane-owner request's budget
 	TakeoverAfter  Duration `toml:"takeover_after"`  // silence before `site takeover` is allowed
+	// An exit whose entry is not visible (a partition; edge.SiteRules):
+	// the fee asked of a vehicle neither VIP nor contactless, in fen, and
+	// how long it waits for its entry before it is settled alone.
+	NoEntryFee  int64    `toml:"no_entry_fee"`
+	NoEntryHold Duration `toml:"no_entry_hold"` // default 24h
 
 	Auth SiteAuth `toml:"-"` // read from Credentials
 }
@@ -109,6 +114,7 @@ func (d *configDecoder) validateSite(cfg *Config, withFiles bool) {
 		}
 		seen[m] = true
 	}
+	d.validateEdge(cfg, "site") // no_entry_fee, no_entry_hold
 	if s.Box != "" && !slices.Contains(s.Members, s.Box) {
 		d.add("site.members", "list every box of the site, this one (%q) included", s.Box)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/edge"
 	"laned/store"
 )
 
@@ -207,6 +208,8 @@ func TestSiteProblems(t *testing.T) {
 		{"retention bytes", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\nretention_bytes = 1000\n", "site.retention_bytes", "at least 1 MiB", 0},
 		{"request timeout", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\nrequest_timeout = \"30s\"\n", "site.request_timeout", "30s out of range", 0},
 		{"takeover after", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\ntakeover_after = \"5s\"\n", "site.takeover_after", "5s out of range", 0},
+		{"no-entry fee", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\nno_entry_fee = -5\n", "site.no_entry_fee", "-5 fen out of range", 0},
+		{"no-entry hold", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\nno_entry_hold = \"10m\"\n", "site.no_entry_hold", "10m0s out of range", 0},
 		{"unknown key", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\npeers = [\"b\"]\n", "site.peers", "unknown key", 0},
 		{"bad type", userPass, "[site]\nbox = \"a\"\nmembers = \"a\"\n", "site.members", "", 0},
 	}
@@ -320,6 +323,27 @@ func TestSiteLaneBoxToEdge(t *testing.T) {
 		}
 		if got := cfg.Edge().LaneBox; got != tt.want {
 			t.Errorf("%s: Edge().LaneBox = %t; want %t", tt.name, got, tt.want)
+		}
+	}
+}
+
+// [site] gives edge its no-entry rules (edge.SiteRules).
+func TestSiteNoEntryToEdge(t *testing.T) {
+	const creds = "user=laned\npassword=" + testPassword + "\n"
+	for _, tt := range []struct {
+		name, site string
+		want       edge.SiteRules
+	}{
+		{"alone", "", edge.SiteRules{}},
+		{"defaults", "[site]\nbox = \"b\"\nmembers = [\"b\"]\n", edge.SiteRules{Enabled: true, Box: "b"}},
+		{"set", "[site]\nbox = \"b\"\nmembers = [\"b\"]\nno_entry_fee = 2000\nno_entry_hold = \"48h\"\n", edge.SiteRules{Enabled: true, Box: "b", NoEntryFee: 2000, NoEntryHold: 48 * time.Hour}},
+	} {
+		cfg, ps := loadSite(t, siteDir(t, creds), tt.site)
+		if len(ps) != 0 {
+			t.Fatalf("%s: %v", tt.name, ps)
+		}
+		if got := cfg.Edge().Site; got != tt.want {
+			t.Errorf("%s: Edge().Site = %+v; want %+v", tt.name, got, tt.want)
 		}
 	}
 }
