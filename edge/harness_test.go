@@ -82,6 +82,8 @@ type harnessSetup struct {
 	barrier func(lane string, b hal.Barrier) hal.Barrier
 	// deps adjusts the controller's Deps (nil: as built).
 	deps func(*Deps)
+	// store adjusts the store's Options (nil: as built), e.g. a Box.
+	store func(*store.Options)
 }
 
 // newHarnessDeps is newHarness with the controller's Deps adjusted by deps.
@@ -93,7 +95,11 @@ func newHarnessDeps(t *testing.T, deps func(*Deps), opts ...harnessOpt) *harness
 func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(start)}
-	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now, FailCommit: h.commitFault})
+	sopt := store.Options{Now: h.clk.Now, FailCommit: h.commitFault}
+	if setup.store != nil {
+		setup.store(&sopt)
+	}
+	h.db, _ = storetest.Open(t, sopt)
 	eng, err := tariff.New(shenzhen())
 	if err != nil {
 		t.Fatal(err)
