@@ -242,3 +242,29 @@ func (s *salvager) replShadow(tx *bolt.Tx, k, v []byte) error {
 	}
 	return indexShadow(tx, string(k[:i]), &m)
 }
+
+// checkShadowIndex checks that the index and the shadow queues name the
+// same messages (see CheckConsistency).
+func checkShadowIndex(tx *bolt.Tx, bad func(string, ...any)) {
+	sh, idx := tx.Bucket(bucketReplShadow), tx.Bucket(bucketReplShadowRec)
+	if sh == nil || idx == nil {
+		return
+	}
+	n := 0
+	_ = sh.ForEach(func(k, v []byte) error {
+		var m Message
+		i := bytes.IndexByte(k, 0)
+		if json.Unmarshal(v, &m) != nil || i <= 0 || m.RecordID == "" {
+			return nil // not the index's business
+		}
+		n++
+		iv := idx.Get(shadowRecKey(m.RecordID, string(k[:i]), m.Seq))
+		if len(iv) < 8 || int64(binary.BigEndian.Uint64(iv)) != unixNano(m.Created) {
+			bad("shadow %s/%d of record %s not in the shadow index", k[:i], m.Seq, m.RecordID)
+		}
+		return nil
+	})
+	if got := idx.Stats().KeyN; got != n {
+		bad("shadow index has %d entries, the shadow queues %d", got, n)
+	}
+}
