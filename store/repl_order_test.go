@@ -10,7 +10,9 @@ import (
 
 // holdAll holds every message it is asked about for an hour from its
 // creation and notes what it was asked.
-type holdAll struct{ asked map[uint64]store.ShadowedUplink }
+type holdAll struct {
+	asked map[uint64]store.ShadowedUplink
+}
 
 func (h *holdAll) fn(m *store.Message, first store.ShadowedUplink) time.Time {
 	h.asked[m.Seq] = first
