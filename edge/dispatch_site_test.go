@@ -86,9 +86,9 @@ func (s *siteTest) aDelivers(m store.Message) {
 	s.sync()
 }
 
-// exitFree drives plate out of C's exit within the free minutes and
+// exitAtC drives plate out of C's exit (free, or paid contactless) and
 // returns its Outdata's seq at C.
-func (s *siteTest) exitFree(plate, recordID string) uint64 {
+func (s *siteTest) exitAtC(plate, recordID string) uint64 {
 	s.t.Helper()
 	n := opens(s.exit)
 	s.exit.Arrive(plate)
@@ -133,7 +133,7 @@ func TestSiteOutdataHeldUntilIndataElsewhereDone(t *testing.T) {
 		t.Fatalf("QueuedElsewhere at C = %v, %v; want A's Indata", q, err)
 	}
 	s.advance(5 * time.Minute)
-	seq := s.exitFree("粤B12345", rec.ID)
+	seq := s.exitAtC("粤B12345", rec.ID)
 	s.waitHeld(seq)
 	if n := s.received(cmb.EpOutdata, rec.ID); n != 0 {
 		t.Fatalf("the bank got %d Outdata while the Indata waits at A; want 0", n)
@@ -157,7 +157,7 @@ func TestSiteOutdataHoldExpires(t *testing.T) {
 	rec, _ := s.enterAtA("粤B22222")
 	s.sync()
 	s.advance(time.Minute)
-	seq := s.exitFree("粤B22222", rec.ID)
+	seq := s.exitAtC("粤B22222", rec.ID)
 	s.waitHeld(seq)
 	s.advance(2 * time.Minute) // still short of 3 min after the Outdata was made
 	s.waitHeld(seq)
@@ -186,7 +186,7 @@ func TestSiteHoldSurvivesRestart(t *testing.T) {
 	rec, in := s.enterAtA("粤B33333")
 	s.sync()
 	s.advance(time.Minute)
-	seq := s.exitFree("粤B33333", rec.ID)
+	seq := s.exitAtC("粤B33333", rec.ID)
 	s.waitHeld(seq)
 	s.restartSettled()
 	s.advance(time.Minute)
@@ -207,7 +207,7 @@ func TestSiteHoldsOnlyTheRecord(t *testing.T) {
 	rec, _ := s.enterAtA("粤B44444")
 	s.sync()
 	s.advance(time.Minute)
-	seq := s.exitFree("粤B44444", rec.ID)
+	seq := s.exitAtC("粤B44444", rec.ID)
 	s.waitHeld(seq)
 	own := s.enter("粤B55555")
 	s.eventually("C's own Indata delivered", func() bool { return s.received(cmb.EpIndata, own.ID) == 1 })
@@ -230,5 +230,77 @@ func TestNoSiteNoHold(t *testing.T) {
 	h.drain()
 	if got := len(h.sim.Received(cmbsim.Filter{Endpoint: cmb.EpOutdata, RecordID: rec.ID})); got != 1 {
 		t.Errorf("Outdata delivered %d times; want 1", got)
+	}
+}
+
+// A contactless exit at C of a car that entered at A: the AutoPay the
+// lane waits for goes at once (the car leaves on its answer), though A's
+// Indata still waits; the Outdata behind it is held until A reports.
+func TestSiteWaitedAutoPayNotHeld(t *testing.T) {
+	s := newSiteTest(t)
+	if err := s.sim.AddAgreement("沪C88888", 5000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.sim.Bind(context.Background(), cmbsim.BindRequest{Plate: "沪C88888", Limit: 5000, SerialNo: "S1"}); err != nil {
+		t.Fatal(err)
+	}
+	s.advance(time.Second)
+	rec, in := s.enterAtA("沪C88888")
+	s.sync()
+	s.advance(30 * time.Minute)
+	seq := s.exitAtC("沪C88888", rec.ID) // the barrier rises on the AutoPay's answer
+	if n := s.received(cmb.EpAutoPay, rec.ID); n != 1 {
+		t.Fatalf("the bank got %d AutoPay; want 1", n)
+	}
+	s.waitHeld(seq)
+	if n := s.received(cmb.EpOutdata, rec.ID); n != 0 {
+		t.Fatalf("the bank got %d Outdata while the Indata waits at A; want 0", n)
+	}
+	s.aDelivers(in)
+	s.eventually("Outdata delivered", func() bool { return s.received(cmb.EpOutdata, rec.ID) == 1 })
+	// The simulator (stricter than the bank's document) notes the AutoPay
+	// before the Indata; nothing else is out of order.
+	if vs := s.sim.OrderViolations(); len(vs) != 1 || vs[0].Endpoint != cmb.EpAutoPay {
+		t.Errorf("order violations = %+v; want the AutoPay only", vs)
+	}
+}
+
+// The hold's rule for each kind: an AutoPay a lane waits for, or one
+// whose outcome is being asked, is never held; anything else is, until
+// HoldElsewhere after its creation.
+func TestSiteHoldRule(t *testing.T) {
+	now := start.Add(time.Minute)
+	first := store.ShadowedUplink{Origin: "a", Seq: 1, Kind: store.KindIndata, Created: start}
+	for _, tc := range []struct {
+		name   string
+		m      store.Message
+		waited bool
+		held   bool
+	}{
+		{"outdata", store.Message{Kind: store.KindOutdata, RecordID: "r"}, false, true},
+		{"exit picture", store.Message{Kind: store.KindPicUpload, RecordID: "r"}, false, true},
+		{"autopay waited for", store.Message{Kind: store.KindAutoPay, RecordID: "r", RequestOrder: "o"}, true, false},
+		{"autopay unresolved", store.Message{Kind: store.KindAutoPay, RecordID: "r", RequestOrder: "o", Unresolved: true}, false, false},
+		{"autopay owed, nobody waits", store.Message{Kind: store.KindAutoPay, RecordID: "r", RequestOrder: "o"}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.m.Seq, tc.m.Created = 7, now
+			var held, freed []heldMsg
+			until := newSiteHold(10*time.Minute).fn(now, map[string]bool{"o": tc.waited}, &held, &freed)(&tc.m, first)
+			if got := until.After(now); got != tc.held {
+				t.Errorf("held = %v (until %v); want %v", got, until, tc.held)
+			}
+			if tc.held && (!until.Equal(now.Add(10*time.Minute)) || len(held) != 1 || len(freed) != 0) {
+				t.Errorf("until %v, noted %d held %d freed; want %v, 1, 0", until, len(held), len(freed), now.Add(10*time.Minute))
+			}
+			// Past its hold it goes, noted as freed.
+			if tc.held {
+				held, freed = nil, nil
+				later := now.Add(10 * time.Minute)
+				if u := newSiteHold(10*time.Minute).fn(later, nil, &held, &freed)(&tc.m, first); u.After(later) || len(freed) != 1 {
+					t.Errorf("at the hold's end: until %v, %d freed; want not after %v, 1", u, len(freed), later)
+				}
+			}
+		})
 	}
 }
