@@ -146,7 +146,7 @@ func (d *Daemon) serveConsoles(ctx context.Context) error {
 		}
 	}
 	if sock := d.cfg.Console.Socket; sock != "" {
-		c := console.New(console.Options{Backend: d.consoleBackend("console socket").Roles(), Logger: d.log.With("part", "console"), Clock: d.real, Location: loc, Name: "laned"})
+		c := console.New(console.Options{Backend: d.consoleRoles("console socket"), Logger: d.log.With("part", "console"), Clock: d.real, Location: loc, Name: "laned"})
 		wg.Add(1)
 		go func() { defer wg.Done(); keep(ServeConsoleSocket(ctx, sock, c)) }()
 	}
@@ -157,7 +157,7 @@ func (d *Daemon) serveConsoles(ctx context.Context) error {
 			keep(fmt.Errorf("serial console: %w", err))
 		} else {
 			c := console.New(console.Options{
-				Backend: d.consoleBackend("console serial").Roles(), Logger: d.log.With("part", "console"), PIN: pin,
+				Backend: d.consoleRoles("console serial"), Logger: d.log.With("part", "console"), PIN: pin,
 				Clock: d.real, Location: loc, Name: "laned", Echo: true, IdleTimeout: 10 * time.Minute,
 			})
 			baud := d.cfg.Console.SerialBaud // config's default when the file has none

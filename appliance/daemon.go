@@ -59,6 +59,7 @@ type Options struct {
 	HTTP      update.HTTPDoer     // the pull updater's client; nil: a client with a 10 min timeout
 	Board     func(*board.Config) // adjusts the board config before Open (tests: pins)
 	Uplink    func(*cmb.Config)   // adjusts the uplink client config (tests: HTTP)
+	StartSite StartSite           // starts the site's node ([site]); nil: the real one
 }
 
 // Serve builds the daemon from a valid configuration and runs it
@@ -105,6 +106,7 @@ type Daemon struct {
 	restart *update.Restart
 	sd      *notifier
 	cams    *netCameras  // network cameras: their listener and pictures
+	site    SiteNode     // the site's node; nil: this box is alone
 	lock    *DataDirLock // data_dir's lock: the field tools see laned running
 
 	fixMu sync.Mutex   // guards ctl's assignment against the clock's fix-up
@@ -158,7 +160,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Opt
 	if opt.AfterTrial != nil {
 		opt.AfterTrial()
 	}
-	db, rep, err := store.Open(cfg.StorePath(), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout})
+	db, rep, err := store.Open(cfg.StorePath(), store.Options{Logger: logger.With("part", "store"), Now: d.clk.Now, CheckTimeout: cfg.StoreCheckTimeout, Box: cfg.Site.Box})
 	if err != nil {
 		return nil, fmt.Errorf("run: store: %w", err)
 	}
@@ -232,10 +234,14 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Opt
 	}
 	d.fixes = nil
 	d.fixMu.Unlock()
+	handler, err := d.joinSite(ctx)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := cmb.NewServer(cmb.ServerConfig{
 		AppID: cfg.Platform.AppID, Secret: string(cfg.Platform.Secret), ParkCode: cfg.Park.ParkCode,
 		Prefix: cfg.Platform.Prefix, Logger: logger.With("part", "callbacks"), OnRefused: d.refused,
-	}, d.ctl)
+	}, handler)
 	if err != nil {
 		return nil, fmt.Errorf("run: callback server: %w", err)
 	}

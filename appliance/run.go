@@ -173,6 +173,12 @@ func (d *Daemon) close() error {
 	if d.board != nil {
 		errs = append(errs, d.board.Halt())
 	}
+	if d.site != nil { // before the store it applies to
+		if err := d.site.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("run: close site: %w", err))
+		}
+		d.site = nil
+	}
 	if d.db != nil {
 		if err := d.db.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
 			errs = append(errs, fmt.Errorf("run: close store: %w", err))

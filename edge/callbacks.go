@@ -202,13 +202,19 @@ func (c *Controller) Pay(ctx context.Context, r cmb.PayRequest) error {
 		c.audit("late_payment", stored.OutCode, "record %s was closed; payment of %d fen recorded after the exit", rec.ID, total)
 		return nil
 	}
-	for _, l := range c.lanes {
-		if l.cfg.Kind == Exit {
-			l.post(func(lctx context.Context) { l.paid(lctx, rec.ID) })
-		}
-	}
+	c.wakePaid(rec.ID)
 	c.markSpaces()
 	return nil
+}
+
+// wakePaid tells every exit that record id got a payment: the exit it
+// waits at settles it (lane.paid), the others ignore it.
+func (c *Controller) wakePaid(id string) {
+	for _, l := range c.lanes {
+		if l.cfg.Kind == Exit {
+			l.post(func(lctx context.Context) { l.paid(lctx, id) })
+		}
+	}
 }
 
 // NoVpln admits an unlicensed vehicle at an entry (spec §3.4).

@@ -114,6 +114,10 @@ type Config struct {
 	DropAfter time.Duration
 	// Display is what the lanes' boards show and say (display.go).
 	Display DisplayConfig
+	// LaneBox: this box is one of a site's boxes but not its gateway.
+	// The car park's own uplinks (SpaceInfo, ConfigUpload) are the
+	// gateway's; this box sends only those of the records it made.
+	LaneBox bool
 }
 
 func (c Config) withDefaults() Config {

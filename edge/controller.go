@@ -123,7 +123,7 @@ func (c *Controller) SetTariff(e *tariff.Engine) {
 		return
 	}
 	old := c.tariff.Swap(e)
-	if old == nil || old.ReservedOutTime() != e.ReservedOutTime() {
+	if (old == nil || old.ReservedOutTime() != e.ReservedOutTime()) && !c.cfg.LaneBox {
 		c.enqueueConfig()
 	}
 }
@@ -134,17 +134,23 @@ func (c *Controller) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("edge: run: already running")
 	}
-	c.enqueueConfig()
-	c.markSpaces()
+	park := !c.cfg.LaneBox // the car park's own uplinks: a site's gateway sends them
+	if park {
+		c.enqueueConfig()
+		c.markSpaces()
+	}
 	var wg sync.WaitGroup
 	for _, l := range c.lanes {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.run(ctx) }()
 	}
-	wg.Add(4)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.retryHeld(ctx) }()
 	go func() { defer wg.Done(); c.out.run(ctx) }()
-	go func() { defer wg.Done(); c.reportSpaces(ctx) }()
+	if park {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.reportSpaces(ctx) }()
+	}
 	go func() { defer wg.Done(); c.maintain(ctx) }()
 	<-ctx.Done()
 	wg.Wait()

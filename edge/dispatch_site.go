@@ -15,7 +15,8 @@ import (
 // uplink of the same record created before it is still queued at another
 // box (that box's shadow queue here, store.DueInSite), and looks again
 // when that box reports it delivered (replication applies its
-// ReplUplinkDone and the site calls Controller.Kick). Bounded: a box that
+// ReplUplinkDone and the site calls Controller.SiteApplied, which kicks
+// the dispatcher when it holds something). Bounded: a box that
 // never reports (cut off, dead) must not keep this box's Outdata for
 // ever, so after Config.HoldElsewhere from the message's creation it is
 // sent anyway, logged and audited once ("uplink_hold_expired"). The bank
@@ -47,9 +48,10 @@ import (
 type siteHold struct {
 	max time.Duration // Config.HoldElsewhere
 
-	mu    sync.Mutex
-	held  map[uint64]bool // seqs logged as held
-	freed map[uint64]bool // seqs whose hold expired (logged and audited)
+	mu      sync.Mutex
+	holding int             // messages the last pass held
+	held    map[uint64]bool // seqs logged as held
+	freed   map[uint64]bool // seqs whose hold expired (logged and audited)
 }
 
 // maxHoldMemory bounds the sets above: past it they start again (a seq
@@ -112,6 +114,21 @@ func (d *dispatcher) nextDue(now time.Time) (time.Time, bool, error) {
 	return d.db.NextDueInSite(d.site.fn(now, d.waitedOrders(), nil, nil))
 }
 
+// replApplied wakes the dispatcher after another box's log entries were
+// applied here, when its last pass held something: they may include the
+// uplink_done it waits for. Otherwise it costs nothing.
+func (d *dispatcher) replApplied() {
+	if d.site == nil {
+		return
+	}
+	d.site.mu.Lock()
+	n := d.site.holding
+	d.site.mu.Unlock()
+	if n > 0 {
+		d.kick()
+	}
+}
+
 // waitedOrders returns the request_orders a lane waits for, read before
 // the store's transaction (the hold decides inside it, without d.mu).
 func (d *dispatcher) waitedOrders() map[string]bool {
@@ -138,6 +155,7 @@ func (d *dispatcher) noteHolds(held, freed []heldMsg) {
 		clear(s.freed)
 	}
 	var expired []heldMsg
+	s.holding = len(held)
 	for _, h := range held {
 		if !s.held[h.m.Seq] {
 			s.held[h.m.Seq] = true

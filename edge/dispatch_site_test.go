@@ -15,7 +15,7 @@ import (
 // siteTest is box C (the harness: its controller, lanes and dispatcher)
 // and box A (a bare store: the entries it makes), one site, one clock,
 // one bank (the harness's simulator). A's log reaches C by ApplyRepl, as
-// the site layer does, and C's dispatcher is kicked after each apply.
+// the site layer does, and C's controller is told (SiteApplied).
 type siteTest struct {
 	*harness
 	a      *store.DB
@@ -24,7 +24,7 @@ type siteTest struct {
 
 func newSiteTest(t *testing.T, opts ...harnessOpt) *siteTest {
 	t.Helper()
-	h := newHarnessWith(t, harnessSetup{store: func(o *store.Options) { o.Box = "c" }}, opts...)
+	h := newHarnessWith(t, harnessSetup{box: "c"}, opts...)
 	a, _ := storetest.Open(t, store.Options{Now: h.clk.Now, Box: "a"})
 	return &siteTest{harness: h, a: a}
 }
@@ -71,7 +71,7 @@ func (s *siteTest) sync() {
 		s.t.Fatalf("ApplyRepl = %+v, %v", res, err)
 	}
 	s.cursor = res.Cursor
-	s.ctl.Kick()
+	s.ctl.SiteApplied(res.Records, res.Paid) // as the site does after each batch
 }
 
 // aDelivers has A send its Indata to the bank and acknowledge it.

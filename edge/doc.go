@@ -13,5 +13,7 @@
 // (bindings). The outbox: dispatch.go (the sender), orders.go (the AutoPay
 // orders), outcomes.go (what answers mean). Upkeep: spaces.go,
 // maintain.go, pictures.go, clock.go (SaneClock). The boards: display*.go.
+// A box of a site of several (issue 18): site.go (the Router that asks
+// the box owning a lane, the subjects this box serves, SiteApplied).
 // The console's view: backend.go, report.go.
 package edge

@@ -82,8 +82,8 @@ type harnessSetup struct {
 	barrier func(lane string, b hal.Barrier) hal.Barrier
 	// deps adjusts the controller's Deps (nil: as built).
 	deps func(*Deps)
-	// store adjusts the store's Options (nil: as built), e.g. a Box.
-	store func(*store.Options)
+	// box is the store's box in a site ("": alone).
+	box string
 }
 
 // newHarnessDeps is newHarness with the controller's Deps adjusted by deps.
@@ -95,11 +95,7 @@ func newHarnessDeps(t *testing.T, deps func(*Deps), opts ...harnessOpt) *harness
 func newHarnessWith(t *testing.T, setup harnessSetup, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(start)}
-	sopt := store.Options{Now: h.clk.Now, FailCommit: h.commitFault}
-	if setup.store != nil {
-		setup.store(&sopt)
-	}
-	h.db, _ = storetest.Open(t, sopt)
+	h.db, _ = storetest.Open(t, store.Options{Now: h.clk.Now, FailCommit: h.commitFault, Box: setup.box})
 	eng, err := tariff.New(shenzhen())
 	if err != nil {
 		t.Fatal(err)

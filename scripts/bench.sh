@@ -34,3 +34,20 @@ awk '/^BenchmarkDecode/ {
   for (i = 2; i <= NF; i++) { if ($i == "MB/s") mbs = $(i-1); if ($i == "cpu-MB/s") cpu = $(i-1) }
   printf "| %s | %s | %s | ≥ 5 MB/s |\n", name, mbs, cpu
 }' "$dec"
+
+# Site replication (site): commit at one box → applied at the other, two
+# boxes on loopback, one entry at a time; target p99 ≤ 50 ms (issue 18).
+rep=$(mktemp)
+trap 'rm -f "$out" "$dec" "$rep"' EXIT
+if ! CGO_ENABLED=0 ${GO:-go} test -count=1 -run '^$' -bench '^BenchmarkReplicationDelay$' -benchtime 500x ./site >"$rep" 2>&1; then
+  cat "$rep"
+  exit 1
+fi
+echo
+echo "| replication delay | p50 ms | p99 ms | target |"
+echo "|---|---|---|---|"
+awk '/^BenchmarkReplicationDelay/ {
+  p50 = ""; p99 = ""
+  for (i = 2; i <= NF; i++) { if ($i == "p50-ms") p50 = $(i-1); if ($i == "p99-ms") p99 = $(i-1) }
+  printf "| commit → applied, 2 boxes | %s | %s | p99 ≤ 50 ms |\n", p50, p99
+}' "$rep"

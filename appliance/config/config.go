@@ -45,6 +45,7 @@ type Config struct {
 	Cameras  CamerasConfig  // [cameras]: the network cameras' listener
 	Pictures PicturesConfig // [pictures]: their pictures' budget
 	Display  DisplaySection // [display]: the lanes' boards' texts (displayconfig.go)
+	Site     SiteConfig     // [site]: the other boxes of the car park (site.go); Box "" = alone
 }
 
 // ParkConfig is [park]: the car park.

@@ -74,6 +74,7 @@ type rawFile struct {
 	Cameras   toml.Primitive `toml:"cameras"`
 	Pictures  toml.Primitive `toml:"pictures"`
 	Display   toml.Primitive `toml:"display"`
+	Site      toml.Primitive `toml:"site"`
 
 	// The flat update keys of the first update configs, still read:
 	// update_url, update_channel, trusted_keys, update_reserved_bytes,
@@ -270,6 +271,8 @@ func (d *configDecoder) decodeFile(data []byte) *Config {
 	d.decode("cameras", raw.Cameras, &cfg.Cameras)
 	d.decode("pictures", raw.Pictures, &cfg.Pictures)
 	d.decode("display", raw.Display, &cfg.Display)
+	cfg.Site = siteDefaults()
+	d.decode("site", raw.Site, &cfg.Site)
 	legacy := []struct {
 		key, now string
 		p        toml.Primitive

@@ -23,6 +23,7 @@ func (c *Config) Edge() edge.Config {
 		TollCollector: c.Park.TollCollector, SendTimeout: c.Platform.SendTimeout.D(), MaxRefusals: c.Platform.MaxRefusals,
 		Retention: time.Duration(c.Park.RetentionDays) * 24 * time.Hour,
 		Display:   dc,
+		LaneBox:   c.Site.Enabled() && !c.Site.Gateway,
 	}
 }
 

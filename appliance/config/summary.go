@@ -118,6 +118,43 @@ func WriteSummary(w io.Writer, c *Config) {
 		pull = fmt.Sprintf("pull %s channel %s every %s", u.URL, u.Channel, u.Interval.D())
 	}
 	line("update", "%s, %d trusted key%s, trial %s, %d starts", pull, len(u.TrustedKeys), plural(len(u.TrustedKeys)), u.TrialPeriod.D(), u.MaxStarts)
+	writeSiteSummary(line, c.Site)
+}
+
+// writeSiteSummary prints [site]: nothing for a box alone.
+func writeSiteSummary(line func(k, format string, args ...any), s SiteConfig) {
+	if !s.Enabled() {
+		return // a box alone: the summary as before sites
+	}
+	role := "a lane box"
+	if s.Gateway {
+		role = "the gateway (answers the bank)"
+	}
+	line("site", "box %s, %s; members %s", s.Box, role, strings.Join(s.Members, ", "))
+	links := []string{}
+	if s.Listen != "" {
+		links = append(links, "listen "+s.Listen)
+	}
+	if len(s.Hub) > 0 {
+		links = append(links, "hub "+strings.Join(s.Hub, ", "))
+	}
+	if len(links) == 0 {
+		links = append(links, "no links")
+	}
+	tlsMode := "no TLS"
+	if s.TLSCert != "" {
+		tlsMode = "TLS " + s.TLSCert
+	}
+	if s.TLSCA != "" {
+		tlsMode += ", CA " + s.TLSCA
+	}
+	auth := "no credentials"
+	if s.Credentials != "" {
+		auth = fmt.Sprintf("credentials %s (%s)", s.Credentials, s.Auth)
+	}
+	line("", "  %s; %s; %s", strings.Join(links, "; "), auth, tlsMode)
+	line("", "  stream kept %s / %d bytes, lane requests %s, takeover after %s silent",
+		s.RetentionAge.D(), s.RetentionBytes, s.RequestTimeout.D(), s.TakeoverAfter.D())
 }
 
 func activeWord(low bool) string {

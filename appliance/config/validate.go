@@ -37,6 +37,7 @@ func (d *configDecoder) validate(cfg *Config, withFiles bool) {
 	d.validateConsole(cfg)
 	d.validateUpdate(cfg)
 	d.validateDisplay(cfg)
+	d.validateSite(cfg, withFiles)
 }
 
 func (d *configDecoder) validatePark(cfg *Config) {

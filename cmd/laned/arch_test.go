@@ -1,7 +1,7 @@
 package main
 
 // The import direction of shared/docs/design.md, checked by a test rather
-// than by memory: cmd → appliance → edge, board → hal, cmb, store.
+// than by memory: cmd → appliance → edge, site, board → hal, cmb, store.
 
 import (
 	"bytes"
@@ -56,11 +56,12 @@ func layer(module, path string) string {
 func TestImportDirection(t *testing.T) {
 	module, pkgs := listPackages(t)
 	forbidden := map[string][]string{
-		"cmb":       {"store", "hal", "edge", "board", "appliance", "cmd"},
-		"store":     {"cmb", "hal", "edge", "board", "appliance", "cmd"},
-		"hal":       {"cmb", "store", "edge", "board", "appliance", "cmd"},
-		"board":     {"cmb", "store", "edge", "appliance", "cmd"},
-		"edge":      {"board", "appliance", "cmd"},
+		"cmb":       {"store", "hal", "edge", "board", "site", "appliance", "cmd"},
+		"store":     {"cmb", "hal", "edge", "board", "site", "appliance", "cmd"},
+		"hal":       {"cmb", "store", "edge", "board", "site", "appliance", "cmd"},
+		"board":     {"cmb", "store", "edge", "site", "appliance", "cmd"},
+		"edge":      {"board", "site", "appliance", "cmd"},
+		"site":      {"edge", "board", "appliance", "cmd"},
 		"appliance": {"cmd"},
 	}
 	for _, p := range pkgs {

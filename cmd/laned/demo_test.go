@@ -48,3 +48,35 @@ func TestDemoRefusesUsedDataDir(t *testing.T) {
 		t.Errorf("demo in a used data dir = %v; want a refusal naming the problem", err)
 	}
 }
+
+// laned demo -site 3: three boxes of one car park, a car entering at a
+// and leaving at c, a partition of c with traffic on both sides and its
+// healing, checked by its summary.
+func TestDemoSite(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"demo", "-site", "3", "-data", t.TempDir()}, nil, &out, &errb); err != nil {
+		t.Fatalf("laned demo -site 3 = %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"record 20260302000000a001000000001 is at boxes b and c too",
+		"[c] exit3: exit: waiting for payment plate=京A12345 due_fen=500",
+		"a asked box c for the fee; 5.00 yuan paid at a",
+		"the payment reached box c: exit3's barrier rises",
+		"PARTITION", "gateway a answered status 1: lane's box unreachable: try again",
+		"[c] exit3: barrier up why=exit 粤C33333: free: free period",
+		"HEALED", "the boxes agree again",
+		"box c: 4 records, 0 open, 0 record or payment uplinks pending",
+		"every box holds every record in the same state with the same payments: yes",
+		"money: 19.00 yuan received at the gateway, charged once each",
+		"uplinks: every record's Indata and Outdata reached the platform once: yes",
+		"platform: 0 order violations, 0 double charges",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo -site 3 output lacks %q:\n%s", want, out.String())
+		}
+	}
+	var e bytes.Buffer
+	if err := run(context.Background(), []string{"demo", "-site", "2"}, nil, &out, &e); err == nil {
+		t.Error("demo -site 2 ran; want a refusal (the site demo has 3 boxes)")
+	}
+}

@@ -31,6 +31,8 @@ type Backend struct {
 	Sim SimBackend
 	// Display nil: no boards ("no display" for every lane).
 	Display DisplayBackend
+	// Site nil: this box is the car park's only one (no [site]).
+	Site SiteBackend
 }
 
 // LaneBackend is the lanes: barriers, loops and cameras.

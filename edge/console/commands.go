@@ -39,7 +39,7 @@ var commandIndex = map[string]*command{}
 // helpOrder is the order help lists the commands in.
 var helpOrder = []string{
 	"help", "status", "lanes", "lane", "loops", "camera", "records", "record", "arrears", "queue", "quote",
-	"report", "spaces", "config", "net", "time", "log", "update", "version", "display", "say", "qr", "sim", "exit",
+	"report", "spaces", "config", "net", "time", "log", "update", "version", "display", "say", "qr", "site", "sim", "exit",
 }
 
 // sessionCommands are help and exit.
@@ -50,7 +50,7 @@ var sessionCommands = []command{
 
 func init() {
 	byName := map[string]command{}
-	for _, cmds := range [][]command{sessionCommands, laneCommands, recordCommands, systemCommands, displayCommands} {
+	for _, cmds := range [][]command{sessionCommands, laneCommands, recordCommands, systemCommands, displayCommands, siteCommands} {
 		for _, cmd := range cmds {
 			byName[cmd.name] = cmd
 		}

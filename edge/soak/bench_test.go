@@ -65,7 +65,13 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 // that entered three hours ago.
 func openStore(tb testing.TB, dir string, n int, extra []store.Record) *store.DB {
 	tb.Helper()
-	db, _, err := store.Open(filepath.Join(dir, "laned.db"), store.Options{})
+	return openStoreOpt(tb, dir, n, extra, store.Options{})
+}
+
+// openStoreOpt is openStore with the store's options (a site's box).
+func openStoreOpt(tb testing.TB, dir string, n int, extra []store.Record, opt store.Options) *store.DB {
+	tb.Helper()
+	db, _, err := store.Open(filepath.Join(dir, "laned.db"), opt)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -506,12 +512,18 @@ func TestBenchTable(t *testing.T) {
 		target, verdict := "—", ""
 		fig := map[string]any{"name": "laned binary, " + a.name, "bytes": size}
 		if a.goarch == "arm64" {
-			target, verdict = "≤ 15 MB", ok(size <= 15e6)
-			fig["target"], fig["met"] = "≤ 15 MB", size <= 15e6
+			// The design's 15 MB was set before the site's embedded NATS
+			// server (issue 18 measured +9.5 MB and set ≤ 25 MB).
+			target, verdict = "≤ 25 MB (with the site's NATS)", ok(size <= 25e6)
+			fig["target"], fig["met"] = "≤ 25 MB", size <= 25e6
 		}
 		rows = append(rows, row{"laned binary, " + a.name, fmt.Sprintf("%.1f MB", float64(size)/1e6), "—", target, verdict, fig})
 	}
-	rss, anon, file, start := footprint(t, 100000)
+	rss, anon, file, start := footprint(t, 100000, false)
+	srss, sanon, sfile, _ := footprint(t, 100000, true)
+	rows = append(rows, row{"resident memory, a site's gateway box (embedded NATS, its log of 100k records published), 100k records, serving",
+		fmt.Sprintf("%.1f MB (anon %.1f MB, file-backed %.1f MB)", float64(srss)/1e6, float64(sanon)/1e6, float64(sfile)/1e6), "—", "≤ 60 MB", ok(srss <= 60e6),
+		map[string]any{"name": "resident memory, a site box, 100k records, serving", "rss_bytes": srss, "anon_bytes": sanon, "file_bytes": sfile, "target": "≤ 60 MB", "met": srss <= 60e6}})
 	rows = append(rows,
 		row{"resident memory, 100k records, serving", fmt.Sprintf("%.1f MB (anon %.1f MB, file-backed %.1f MB)", float64(rss)/1e6, float64(anon)/1e6, float64(file)/1e6), "—", "≤ 30 MB", ok(rss <= 30e6),
 			map[string]any{"name": "resident memory, 100k records, serving", "rss_bytes": rss, "anon_bytes": anon, "file_bytes": file, "target": "≤ 30 MB", "met": rss <= 30e6}},
@@ -603,15 +615,40 @@ func crossSize(t *testing.T, goarch, goarm string) int64 {
 
 // footprint starts the real laned on a store of n open records and
 // returns its resident memory once serving (after a second of settling)
-// and the time from exec to the first answered health probe.
-func footprint(t *testing.T, n int) (rss, anon, file int64, start time.Duration) {
+// and the time from exec to the first answered health probe. site: laned
+// is the gateway box "a" of a two-box site (its embedded NATS server
+// listening for the other box), its records in its replication log, and
+// it is measured in service: restarted after it published them all to its
+// stream.
+func footprint(t *testing.T, n int, site bool) (rss, anon, file int64, start time.Duration) {
 	rg := newRig(t)
 	port := rg.port
 	if err := os.MkdirAll(filepath.Join(rg.dir, "data"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	db := openStore(t, filepath.Join(rg.dir, "data"), n, nil)
+	var opt store.Options
+	if site {
+		opt.Box = "a"
+		siteConfig(t, rg)
+	}
+	db := openStoreOpt(t, filepath.Join(rg.dir, "data"), n, nil, opt)
 	db.Close()
+	if site {
+		// A first life publishes the imported records' log (a catch-up
+		// whose reads of the whole log leave the file's pages resident);
+		// the box is measured in service, after a restart.
+		d, _, err := startLaned(t, rg.laned, rg.cfg, port, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitPublished(t, rg.sock, d)
+		if err := d.stop(); err != nil {
+			t.Fatal(err)
+		}
+		// In service the stream's duplicate window (20 s) holds the ids
+		// of the last seconds' entries, not of a catch-up's 100k.
+		time.Sleep(21 * time.Second)
+	}
 	d, took, err := startLaned(t, rg.laned, rg.cfg, port, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -625,6 +662,9 @@ func footprint(t *testing.T, n int) (rss, anon, file int64, start time.Duration)
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+	}
+	if site {
+		waitPublished(t, rg.sock, d)
 	}
 	time.Sleep(time.Second)
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
@@ -691,4 +731,64 @@ func TestExitRows(t *testing.T) {
 	if full["ratio_p99"] != 2.0 || full["met"] != false || full["baseline_p99_us"] != 2000.0 || full["floor_p99_us"] != 3000.0 {
 		t.Errorf("full: ratio %v met %v baseline_p99_us %v floor_p99_us %v; want 2 false 2000 3000", full["ratio_p99"], full["met"], full["baseline_p99_us"], full["floor_p99_us"])
 	}
+}
+
+// siteConfig makes the rig's laned the gateway box "a" of a two-box site
+// whose other box never comes: its NATS server listens on a free port.
+func siteConfig(t *testing.T, rg *rig) {
+	t.Helper()
+	cred := filepath.Join(rg.dir, "site.cred")
+	if err := os.WriteFile(cred, []byte("user=laned\npassword=bench-site-password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(rg.cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "[site]\nbox = \"a\"\nmembers = [\"a\", \"b\"]\ngateway = true\nlisten = \"127.0.0.1:%d\"\ncredentials = %q\n", freePort(t), cred); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitPublished waits until the console's site command shows the box's
+// whole log on its stream.
+func waitPublished(t *testing.T, sock string, d *daemonProc) {
+	t.Helper()
+	cc, err := dialConsole(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	deadline := time.Now().Add(5 * time.Minute) // a hang guard, not a timing goal
+	for {
+		out, err := cc.do("site")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "log\thead") || strings.Contains(out, "log ") {
+			if line := siteLogLine(out); line != "" && !strings.Contains(line, "not yet on the site") {
+				return
+			}
+		}
+		select {
+		case err := <-d.done:
+			t.Fatalf("laned exited while publishing: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the box's log was not published after 5 minutes:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// siteLogLine is the "log head N, published M" line of the site command.
+func siteLogLine(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "log" && f[1] == "head" {
+			return line
+		}
+	}
+	return ""
 }

@@ -51,6 +51,11 @@ type Backend struct {
 	IsSim      bool
 	// LaneErr, if set, is returned by LaneOpen and LaneClose.
 	LaneErr error
+	// SiteState answers Site; with Box "" Roles has no site role (a box
+	// alone). SiteTaken and SiteErr answer SiteTakeover.
+	SiteState console.SiteInfo
+	SiteTaken int
+	SiteErr   error
 
 	// Calls records the mutating calls: "open exit1 fire drill",
 	// "close entry1 …", "retry", "apply PATH", "sim ARGS".
@@ -60,7 +65,11 @@ type Backend struct {
 // Roles is b in every role of a console.Backend, boards included (and
 // the compile-time check that b plays them).
 func (b *Backend) Roles() console.Backend {
-	return console.Backend{Lanes: b, Records: b, Queue: b, System: b, Update: b, Sim: b, Display: b}
+	r := console.Backend{Lanes: b, Records: b, Queue: b, System: b, Update: b, Sim: b, Display: b}
+	if b.SiteState.Box != "" {
+		r.Site = b
+	}
+	return r
 }
 
 // New returns a fake with lanes entry1 and exit1 at now (UTC+8, Asia/Shanghai).
@@ -338,4 +347,23 @@ func (b *Backend) CallList() []string {
 	b.Lock()
 	defer b.Unlock()
 	return slices.Clone(b.Calls)
+}
+
+func (b *Backend) Site() console.SiteInfo {
+	b.Lock()
+	defer b.Unlock()
+	s := b.SiteState
+	s.Members = slices.Clone(s.Members)
+	return s
+}
+
+func (b *Backend) SiteTakeover(ctx context.Context, box, reason string) (int, error) {
+	b.Lock()
+	defer b.Unlock()
+	if b.SiteErr != nil {
+		return 0, b.SiteErr
+	}
+	b.Calls = append(b.Calls, "takeover "+box+" "+reason)
+	b.audit("console", "site takeover", box+": "+reason)
+	return b.SiteTaken, nil
 }
