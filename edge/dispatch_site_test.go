@@ -304,3 +304,43 @@ func TestSiteHoldRule(t *testing.T) {
 		})
 	}
 }
+
+// Another box's entries applied here wake the dispatcher only when its
+// last pass held something (they may carry the uplink_done it waits for),
+// and never without a box.
+func TestSiteAppliedWakesHoldingDispatcher(t *testing.T) {
+	s := newSiteTest(t)
+	d := newDispatcher(s.db, nil, s.clk, s.ctl.log, dispatchRules{}, nil, s.ctl) // not running: the test reads its wake-ups
+	woke := func() bool {
+		select {
+		case <-d.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	d.replApplied()
+	if woke() {
+		t.Error("woken with nothing held")
+	}
+	d.noteHolds([]heldMsg{{m: store.Message{Seq: 9, Kind: store.KindOutdata, RecordID: "r"}}}, nil)
+	d.replApplied()
+	if !woke() {
+		t.Error("not woken while holding an uplink")
+	}
+	d.noteHolds(nil, nil) // the next pass held nothing
+	d.replApplied()
+	if woke() {
+		t.Error("woken after the hold ended")
+	}
+
+	alone := newHarness(t)
+	d = newDispatcher(alone.db, nil, alone.clk, alone.ctl.log, dispatchRules{}, nil, alone.ctl)
+	if d.site != nil {
+		t.Fatal("a dispatcher without a box has hold state")
+	}
+	d.replApplied()
+	if woke() {
+		t.Error("woken without a box")
+	}
+}

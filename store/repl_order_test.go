@@ -170,3 +170,79 @@ func TestShadowIndexTakeoverAndRebuild(t *testing.T) {
 		t.Errorf("QueuedElsewhere after reopening = %v; want one", msgKinds(q))
 	}
 }
+
+// BenchmarkDueInSite: a box holding 10k other-box uplinks in its shadow
+// queues reads 64 due Outdata, each of a record whose Indata waits
+// elsewhere (all held: each costs an index seek), against plain Due; and
+// QueuedElsewhere of one record against the walk it replaced.
+func BenchmarkDueInSite(b *testing.B) {
+	cNow := t0
+	a, _ := storetest.Open(b, store.Options{Box: "a", Now: func() time.Time { return t0 }})
+	c, _ := storetest.Open(b, store.Options{Box: "c", Now: func() time.Time { return cNow }})
+	const n = 10000
+	ids := make([]string, 0, n)
+	var msgs []store.Message
+	for range n {
+		id := a.NewRecordID(t0, 1)
+		ids = append(ids, id)
+		msgs = append(msgs, indata(id))
+	}
+	if _, err := a.Enqueue(msgs...); err != nil {
+		b.Fatal(err)
+	}
+	var cur uint64
+	for {
+		es, err := a.ReplOwn(cur, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(es) == 0 {
+			break
+		}
+		res, err := c.ApplyRepl("a", es)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cur = res.Cursor
+	}
+	var outs []store.Message
+	for i := range 64 {
+		outs = append(outs, outdata(ids[i*100]))
+	}
+	cNow = t0.Add(time.Hour)
+	if _, err := c.Enqueue(outs...); err != nil {
+		b.Fatal(err)
+	}
+	now := t0.Add(2 * time.Hour)
+	hold := func(m *store.Message, _ store.ShadowedUplink) time.Time { return now.Add(time.Hour) }
+	b.Run("Due", func(b *testing.B) {
+		for b.Loop() {
+			if ms, err := c.Due(now, 64); err != nil || len(ms) != 64 {
+				b.Fatal(len(ms), err)
+			}
+		}
+	})
+	b.Run("DueInSite", func(b *testing.B) {
+		for b.Loop() {
+			if ms, err := c.DueInSite(now, 64, hold); err != nil || len(ms) != 0 {
+				b.Fatal(len(ms), err)
+			}
+		}
+	})
+	b.Run("QueuedElsewhere", func(b *testing.B) {
+		for b.Loop() {
+			if q, err := c.QueuedElsewhere(ids[5000]); err != nil || len(q) != 1 {
+				b.Fatal(len(q), err)
+			}
+		}
+	})
+	// What QueuedElsewhere cost before the index: every shadow entry read
+	// and decoded (ReplShadow of the one origin does the same walk).
+	b.Run("ShadowWalk", func(b *testing.B) {
+		for b.Loop() {
+			if q, err := c.ReplShadow("a"); err != nil || len(q) != n {
+				b.Fatal(len(q), err)
+			}
+		}
+	})
+}
