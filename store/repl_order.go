@@ -69,10 +69,11 @@ func delShadow(tx *bolt.Tx, origin string, seq uint64) error {
 		return nil
 	}
 	var m Message
-	if err := json.Unmarshal(v, &m); err != nil {
-		return fmt.Errorf("decode shadow %q: %w", k, err)
-	}
-	if m.RecordID != "" {
+	// An entry that does not decode is dropped all the same (refusing
+	// would stop the origin's log here for good); its index entry, if
+	// any, stays for CheckConsistency to report and holds its record's
+	// uplinks at most HoldElsewhere.
+	if json.Unmarshal(v, &m) == nil && m.RecordID != "" {
 		if err := tx.Bucket(bucketReplShadowRec).Delete(shadowRecKey(m.RecordID, origin, seq)); err != nil {
 			return err
 		}
