@@ -97,6 +97,11 @@ type Config struct {
 	// times in a row with the same answer is dead-lettered, audited, so
 	// that its record's later uplinks go on. Default 5.
 	MaxRefusals int
+	// HoldElsewhere: in a site, how long at most an uplink of a record
+	// waits for an earlier one of the same record still queued at another
+	// box (the Outdata here for the Indata there) before it is sent anyway
+	// (dispatch_site.go). Default 10 min.
+	HoldElsewhere time.Duration
 	// TollCollector names this controller in charge items. Default "laned".
 	TollCollector string
 	// SendTimeout bounds one uplink exchange. Default 10 s.
@@ -135,6 +140,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Retention, 90*24*time.Hour)
 	def(&c.DropAfter, 72*time.Hour)
 	def(&c.Site.NoEntryHold, 24*time.Hour)
+	def(&c.HoldElsewhere, 10*time.Minute)
 	if c.MaxRefusals <= 0 {
 		c.MaxRefusals = 5
 	}

@@ -74,6 +74,9 @@ func (c Config) Validate() error {
 	if h := c.Site.NoEntryHold; h != 0 && (h < time.Hour || h > 30*24*time.Hour) {
 		add("Site.NoEntryHold", "%s out of range [1h, 720h] (0: the default, 24h)", h)
 	}
+	if h := c.HoldElsewhere; h != 0 && (h < time.Minute || h > 24*time.Hour) {
+		add("HoldElsewhere", "%s out of range [1m, 24h] (0: the default, 10m)", h)
+	}
 	if len(ps) == 0 {
 		return nil
 	}

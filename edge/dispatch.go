@@ -41,6 +41,9 @@ type outcomes interface {
 	// autoPayResolved acts on the charge PayOrderStatus found for an
 	// AutoPay whose answer was lost.
 	autoPayResolved(m store.Message, a cmb.PayOrderStatusAnswer, now time.Time)
+	// holdElsewhere bounds how long an uplink waits for an earlier one of
+	// its record queued at another box (Config.HoldElsewhere).
+	holdElsewhere() time.Duration
 	audit(kind string, laneCode int, format string, args ...any)
 }
 
@@ -61,6 +64,7 @@ type dispatcher struct {
 	jitter func(n time.Duration) time.Duration // uniform in [0, n]
 	out    outcomes
 	wake   chan struct{} // there is work
+	site   *siteHold     // holds across boxes (dispatch_site.go); nil without a box
 
 	// outcomeMu orders an AutoPay's outcome (recorded, then acked) and a
 	// lane's release owing of the same record: one sees the other whole.
@@ -81,10 +85,14 @@ type netState struct {
 }
 
 func newDispatcher(db *store.DB, up Sender, clk clock.Clock, log *slog.Logger, rules dispatchRules, jitter func(time.Duration) time.Duration, out outcomes) *dispatcher {
-	return &dispatcher{
+	d := &dispatcher{
 		db: db, up: up, clk: clk, log: log, rules: rules, jitter: jitter, out: out,
 		wake: make(chan struct{}, 1), orders: make(map[string]*autoPayOrder),
 	}
+	if db.Box() != "" {
+		d.site = newSiteHold(out.holdElsewhere())
+	}
+	return d
 }
 
 // kick wakes the dispatcher.
@@ -109,14 +117,14 @@ func (d *dispatcher) run(ctx context.Context) {
 			continue
 		}
 		d.nextPass()
-		msgs, err := d.db.Due(now, 64)
+		msgs, err := d.due(now, 64)
 		if err != nil {
 			d.log.Error("outbox: due", "err", err)
 			d.sleep(ctx, d.rules.retryBase)
 			continue
 		}
 		if len(msgs) == 0 {
-			next, ok, err := d.db.NextDue()
+			next, ok, err := d.nextDue(now)
 			switch {
 			case err != nil:
 				d.log.Error("outbox: next due", "err", err)

@@ -336,9 +336,11 @@ func (c *Controller) LaneCodes() (entries, exits []int) {
 // exits lets it out exactly as a local pay notice does; a changed record
 // that is the entry of one of this box's no-entry exits is matched to it
 // (MatchEntries); otherwise it needs nothing more (every lookup reads the
-// store) than a recount of the free spaces. Safe to call from any
-// goroutine.
+// store) than a recount of the free spaces. A dispatcher holding an uplink
+// behind another box's (dispatch_site.go) looks again: the batch may hold
+// that box's uplink_done. Safe to call from any goroutine.
 func (c *Controller) SiteApplied(records, paid []string) {
+	c.out.replApplied()
 	for _, id := range paid {
 		c.wakePaid(id)
 	}

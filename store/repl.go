@@ -123,7 +123,7 @@ func createReplBuckets(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	return nil
+	return ensureShadowIndex(tx)
 }
 
 // replTx is the replication state of the write transaction running (bbolt

@@ -181,9 +181,9 @@ func (db *DB) applyOp(tx *bolt.Tx, op replOp, res *ApplyResult) error {
 		a.V = arrearV
 		return putJSON(tx.Bucket(bucketArrears), arrearKey(a.Plate, a.RecordID), a)
 	case ReplUplink:
-		return putJSON(tx.Bucket(bucketReplShadow), shadowKey(e.Origin, op.msg.Seq), op.msg)
+		return putShadow(tx, e.Origin, op.msg)
 	case ReplUplinkDone:
-		return tx.Bucket(bucketReplShadow).Delete(shadowKey(e.Origin, op.msg.Seq))
+		return delShadow(tx, e.Origin, op.msg.Seq)
 	case ReplTakeover:
 		return db.applyTakeover(tx, e.Origin, *op.tko)
 	}
@@ -379,9 +379,8 @@ func shadowKey(origin string, seq uint64) []byte { return recKey(origin, seq) }
 // its own uplinks).
 func (db *DB) applyTakeover(tx *bolt.Tx, by string, t Takeover) error {
 	if t.Origin != db.opt.Box {
-		sh := tx.Bucket(bucketReplShadow)
 		for _, s := range t.Seqs {
-			if err := sh.Delete(shadowKey(t.Origin, s)); err != nil {
+			if err := delShadow(tx, t.Origin, s); err != nil {
 				return err
 			}
 		}

@@ -120,4 +120,5 @@ func checkRepl(tx *bolt.Tx, bad func(string, ...any)) {
 			return nil
 		})
 	}
+	checkShadowIndex(tx, bad)
 }

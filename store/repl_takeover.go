@@ -80,7 +80,7 @@ func (db *DB) TakeOver(origin string) (int, error) {
 		taken := make([]Message, 0, len(msgs))
 		for _, m := range msgs {
 			t.Seqs = append(t.Seqs, m.Seq)
-			if err := sh.Delete(shadowKey(origin, m.Seq)); err != nil {
+			if err := delShadow(tx, origin, m.Seq); err != nil {
 				return err
 			}
 			c := Message{Kind: m.Kind, RecordID: m.RecordID, Params: m.Params, Created: m.Created, Due: now,
@@ -167,8 +167,8 @@ func (db *DB) mergeOwn(tx *bolt.Tx, taken []Message) ([]Message, error) {
 // QueuedElsewhere lists the record uplinks of recordID that other boxes
 // have queued and not yet delivered, as far as this box knows (their
 // shadow queues), by origin then order: e.g. the Indata of a record whose
-// Outdata this box is about to send. It walks every shadow queue (they
-// hold only what is undelivered), so it is not for a hot path at scale.
+// Outdata this box is about to send. It reads the record's entries of the
+// shadow index only.
 func (db *DB) QueuedElsewhere(recordID string) ([]Message, error) {
 	var out []Message
 	err := db.view("queued elsewhere", func(tx *bolt.Tx) error {
@@ -176,16 +176,21 @@ func (db *DB) QueuedElsewhere(recordID string) ([]Message, error) {
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
+		var err error
+		shadowsOf(tx, recordID, func(s ShadowedUplink) bool {
+			v := b.Get(shadowKey(s.Origin, s.Seq))
+			if v == nil {
+				return true // left by a shadow entry that did not decode (delShadow)
+			}
 			var m Message
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("decode shadow %q: %w", k, err)
+			if err = json.Unmarshal(v, &m); err != nil {
+				err = fmt.Errorf("decode shadow %s/%d: %w", s.Origin, s.Seq, err)
+				return false
 			}
-			if m.RecordID == recordID {
-				out = append(out, m)
-			}
-			return nil
+			out = append(out, m)
+			return true
 		})
+		return err
 	})
 	return out, err
 }

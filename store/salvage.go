@@ -141,7 +141,7 @@ func salvage(f *os.File, path, reason string, opt Options) (SalvageReport, error
 		// A site's replication state (repl_salvage.go).
 		{bucketRepl, s.replEntry, KindRepl},
 		{bucketReplCursor, s.replRaw(bucketReplCursor), KindRepl},
-		{bucketReplShadow, s.replRaw(bucketReplShadow), KindRepl},
+		{bucketReplShadow, s.replShadow, KindRepl},
 		{bucketReplStamp, s.replRaw(bucketReplStamp), KindRepl},
 		{bucketReplPending, s.replRaw(bucketReplPending), KindRepl},
 		{bucketReplAlias, s.replAlias, KindRepl},

@@ -21,10 +21,11 @@ func (c *Config) Edge() edge.Config {
 		Guaranteed: c.Platform.Guaranteed, OfflineRelease: c.Platform.OfflineRelease,
 		ReplaceStale: c.Park.ReplaceStale, DedupeWindow: c.Park.DedupeWindow.D(),
 		TollCollector: c.Park.TollCollector, SendTimeout: c.Platform.SendTimeout.D(), MaxRefusals: c.Platform.MaxRefusals,
-		Retention: time.Duration(c.Park.RetentionDays) * 24 * time.Hour,
-		Display:   dc,
-		LaneBox:   c.Site.Enabled() && !c.Site.Gateway,
-		Site:      edge.SiteRules{Enabled: c.Site.Enabled(), Box: c.Site.Box, NoEntryFee: c.Site.NoEntryFee, NoEntryHold: c.Site.NoEntryHold.D()},
+		Retention:     time.Duration(c.Park.RetentionDays) * 24 * time.Hour,
+		Display:       dc,
+		LaneBox:       c.Site.Enabled() && !c.Site.Gateway,
+		Site:          edge.SiteRules{Enabled: c.Site.Enabled(), Box: c.Site.Box, NoEntryFee: c.Site.NoEntryFee, NoEntryHold: c.Site.NoEntryHold.D()},
+		HoldElsewhere: c.Site.HoldElsewhere.D(),
 	}
 }
 
@@ -34,6 +35,7 @@ var edgeKeys = map[string]string{
 	"Retention": "park.retention_days", "DedupeWindow": "park.dedupe_window", "TollCollector": "park.toll_collector",
 	"SendTimeout": "platform.send_timeout", "MaxRefusals": "platform.max_refusals",
 	"Site.NoEntryFee": "site.no_entry_fee", "Site.NoEntryHold": "site.no_entry_hold",
+	"HoldElsewhere": "site.hold_elsewhere",
 }
 
 // validateEdge has edge judge its values and reports the problems whose

@@ -41,6 +41,10 @@ type SiteConfig struct {
 	// how long it waits for its entry before it is settled alone.
 	NoEntryFee  int64    `toml:"no_entry_fee"`
 	NoEntryHold Duration `toml:"no_entry_hold"` // default 24h
+	// HoldElsewhere: how long at most a record's uplink waits behind an
+	// earlier one of the record still queued at another box (its Indata
+	// there, its Outdata here) before it is sent anyway. Default 10m.
+	HoldElsewhere Duration `toml:"hold_elsewhere"`
 
 	Auth SiteAuth `toml:"-"` // read from Credentials
 }

@@ -210,6 +210,7 @@ func TestSiteProblems(t *testing.T) {
 		{"takeover after", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\ntakeover_after = \"5s\"\n", "site.takeover_after", "5s out of range", 0},
 		{"no-entry fee", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\nno_entry_fee = -5\n", "site.no_entry_fee", "-5 fen out of range", 0},
 		{"no-entry hold", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\nno_entry_hold = \"10m\"\n", "site.no_entry_hold", "10m0s out of range", 0},
+		{"hold elsewhere", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\nhold_elsewhere = \"48h\"\n", "site.hold_elsewhere", "48h0m0s out of range", 0},
 		{"unknown key", userPass, "[site]\nbox = \"a\"\nmembers = [\"a\"]\npeers = [\"b\"]\n", "site.peers", "unknown key", 0},
 		{"bad type", userPass, "[site]\nbox = \"a\"\nmembers = \"a\"\n", "site.members", "", 0},
 	}
@@ -345,5 +346,12 @@ func TestSiteNoEntryToEdge(t *testing.T) {
 		if got := cfg.Edge().Site; got != tt.want {
 			t.Errorf("%s: Edge().Site = %+v; want %+v", tt.name, got, tt.want)
 		}
+	}
+	cfg, ps := loadSite(t, siteDir(t, creds), "[site]\nbox = \"b\"\nmembers = [\"b\"]\nhold_elsewhere = \"3m\"\n")
+	if len(ps) != 0 {
+		t.Fatal(ps)
+	}
+	if got := cfg.Edge().HoldElsewhere; got != 3*time.Minute {
+		t.Errorf("hold_elsewhere = \"3m\": Edge().HoldElsewhere = %s; want 3m", got)
 	}
 }
