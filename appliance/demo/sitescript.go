@@ -183,7 +183,7 @@ func (s *siteDemo) scanAndLeave(ctx context.Context, b *box) error {
 
 func (s *siteDemo) script(ctx context.Context) error {
 	a, bb, c := s.box("a"), s.box("b"), s.box("c")
-	var first string
+	var first, held string
 	steps := []struct {
 		at   string
 		what string
@@ -192,6 +192,18 @@ func (s *siteDemo) script(ctx context.Context) error {
 		{"07:55", "the boxes see each other", func() error {
 			return s.eventually(ctx, "every box reachable", func() bool {
 				return s.reachable("a", "b") && s.reachable("a", "c") && s.reachable("b", "c") && s.reachable("c", "a")
+			})
+		}},
+		{"07:56", "the bank binds 沪K66666 for contactless payment (无感), limit 100.00 yuan: gateway a learns it, every box too", func() error {
+			if err := s.sim.AddAgreement(contactlessPlate, 10000); err != nil {
+				return err
+			}
+			if _, err := s.sim.Bind(ctx, cmbsim.BindRequest{Plate: contactlessPlate, Limit: 10000}); err != nil {
+				return fmt.Errorf("demo: bind %s: %w", contactlessPlate, err)
+			}
+			return s.eventually(ctx, "the binding at c", func() bool {
+				_, err := c.db.Binding(contactlessPlate)
+				return err == nil
 			})
 		}},
 		{"08:00", "京A12345 enters at box a (entry1)", func() error {
@@ -231,6 +243,7 @@ func (s *siteDemo) script(ctx context.Context) error {
 			return s.pass(ctx, c, c.entry, "粤C33333")
 		}},
 		{"09:20", "京D44444 enters at box a during the partition", func() error { return s.pass(ctx, a, a.entry, "京D44444") }},
+		{"09:22", "沪K66666 (contactless) enters at box a during the partition", func() error { return s.pass(ctx, a, a.entry, contactlessPlate) }},
 		{"09:25", "the bank asks for exit3's fee: box c cannot be reached", func() error {
 			three := 3
 			_, err := s.sim.Calc(ctx, &three, "")
@@ -249,13 +262,25 @@ func (s *siteDemo) script(ctx context.Context) error {
 			}
 			return s.scanAndLeave(ctx, bb)
 		}},
+		{"09:50", "沪K66666 leaves at exit3 (box c): c cannot see its entry", func() error {
+			if err := s.pass(ctx, c, c.exit, contactlessPlate); err != nil {
+				return err
+			}
+			id, err := s.heldNoEntry(c)
+			if err != nil {
+				return err
+			}
+			held = id
+			s.say("box c let 沪K66666 out without its entry: no-entry record %s, its AutoPay held until the entry arrives", held)
+			return nil
+		}},
 		{"10:10", "HEALED: box c's link is back", func() error {
 			s.link.setCut(false)
 			if err := s.eventually(ctx, "every box holds every record", s.agree); err != nil {
 				return err
 			}
 			s.say("the boxes agree again: every box holds every record, in the same state")
-			return nil
+			return s.matched(ctx, held)
 		}},
 		{"10:20", "京D44444 leaves at exit1 (box a) and pays by scanning", func() error {
 			a.exit.Arrive("京D44444")
@@ -365,15 +390,29 @@ func (s *siteDemo) summary() error {
 	same := views["a"] == views["b"] && views["b"] == views["c"]
 	fmt.Fprintf(s.out, "every box holds every record in the same state with the same payments: %s\n", yesNo(same))
 	clean = clean && same
-	var paid int64
+	var paid, auto int64
 	once := true
+	matched, unmatched := 0, 0
 	for _, r := range recs {
+		if r.NoEntry != nil {
+			// A no-entry exit matched to its entry sends nothing itself:
+			// the entry's record carries the exit.
+			if r.NoEntry.Matched == "" {
+				unmatched++
+			} else {
+				matched++
+			}
+			continue
+		}
 		ps, err := s.box("a").db.Payments(r.ID)
 		if err != nil {
 			return err
 		}
 		for _, p := range ps {
 			paid += p.Amount
+			if p.RequestOrder != "" {
+				auto += p.Amount
+			}
 		}
 		in := len(s.sim.Received(cmbsim.Filter{Endpoint: cmb.EpIndata, RecordID: r.ID}))
 		out := len(s.sim.Received(cmbsim.Filter{Endpoint: cmb.EpOutdata, RecordID: r.ID}))
@@ -382,10 +421,12 @@ func (s *siteDemo) summary() error {
 			fmt.Fprintf(s.out, "  record %s (%s): %d Indata, %d Outdata received\n", r.ID, r.Plate, in, out)
 		}
 	}
-	fmt.Fprintf(s.out, "money: %s yuan received at the gateway, charged once each\n", console.FormatFen(paid))
+	fmt.Fprintf(s.out, "money: %s yuan received (%s scanned at the gateway, %s contactless), charged once each\n",
+		console.FormatFen(paid), console.FormatFen(paid-auto), console.FormatFen(auto))
+	fmt.Fprintf(s.out, "exits without a visible entry: %d matched to their entry, %d unmatched\n", matched, unmatched)
 	fmt.Fprintf(s.out, "uplinks: every record's Indata and Outdata reached the platform once: %s\n", yesNo(once))
 	fmt.Fprintf(s.out, "platform: %d order violations, %d double charges\n", len(s.sim.OrderViolations()), len(s.sim.DoubleCharges()))
-	if !clean || !once || len(s.sim.OrderViolations()) != 0 || len(s.sim.DoubleCharges()) != 0 {
+	if !clean || !once || unmatched != 0 || len(s.sim.OrderViolations()) != 0 || len(s.sim.DoubleCharges()) != 0 {
 		return errors.New("demo: the site summary is not clean")
 	}
 	return nil
