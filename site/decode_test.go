@@ -18,6 +18,8 @@ var msgIDCases = []struct {
 	{"b", "b/-1", 0, false},
 	{"b", "b/1/2", 0, false},
 	{"b", "", 0, false},
+	{"b", "b/01", 0, false}, // not the form msgID writes (found by FuzzParseMsgID)
+	{"b", "b/+1", 0, false},
 	{"b", "b1", 0, false},
 }
 

@@ -24,7 +24,8 @@ func parseMsgID(box, id string) (uint64, error) {
 		return 0, fmt.Errorf("msg id %q: not of box %s", id, box)
 	}
 	seq, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || seq == 0 {
+	if err != nil || seq == 0 || strconv.FormatUint(seq, 10) != s {
+		// Only the canonical form msgID writes: "b/01" is not entry 1.
 		return 0, fmt.Errorf("msg id %q: bad sequence", id)
 	}
 	return seq, nil

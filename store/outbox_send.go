@@ -18,6 +18,12 @@ import (
 // droppable one of a record only when no older undroppable message of
 // its record is queued.
 func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
+	return db.due(now, limit, nil)
+}
+
+// due is Due, leaving out a message hold keeps back past now (hold nil:
+// none is; see DueInSite).
+func (db *DB) due(now time.Time, limit int, hold HoldFunc) ([]Message, error) {
 	var out []Message
 	err := db.view("due messages", func(tx *bolt.Tx) error {
 		free := freeToGo(tx)
@@ -31,9 +37,13 @@ func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 			if err != nil {
 				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
 			}
-			if free(&m) {
-				out = append(out, m)
+			if !free(&m) {
+				continue
 			}
+			if hold != nil && unixNano(heldUntil(tx, &m, hold)) > nowNs {
+				continue
+			}
+			out = append(out, m)
 		}
 		return nil
 	})
@@ -75,6 +85,12 @@ func freeToGo(tx *bolt.Tx) func(m *Message) bool {
 // yet, and a sleep computed from it would be negative. It is free once the
 // older one is delivered, which the dispatcher sees.
 func (db *DB) NextDue() (t time.Time, ok bool, err error) {
+	return db.nextDue(nil)
+}
+
+// nextDue is NextDue, a message hold keeps back counting as due when it is
+// released (hold nil: none is; see NextDueInSite).
+func (db *DB) nextDue(hold HoldFunc) (t time.Time, ok bool, err error) {
 	err = db.view("next due", func(tx *bolt.Tx) error {
 		free := freeToGo(tx)
 		c := tx.Bucket(bucketOutbox).Cursor()
@@ -90,7 +106,15 @@ func (db *DB) NextDue() (t time.Time, ok bool, err error) {
 			if err != nil {
 				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
 			}
-			if free(&m) {
+			if !free(&m) {
+				continue
+			}
+			if hold != nil {
+				if u := unixNano(heldUntil(tx, &m, hold)); u > d {
+					d = u
+				}
+			}
+			if !ok || d < t.UnixNano() {
 				t, ok = time.Unix(0, d), true
 			}
 		}

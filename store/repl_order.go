@@ -160,69 +160,19 @@ func heldUntil(tx *bolt.Tx, m *Message, hold HoldFunc) time.Time {
 // past now is left out (and does not count against limit). Without a box
 // it is Due.
 func (db *DB) DueInSite(now time.Time, limit int, hold HoldFunc) ([]Message, error) {
-	if db.opt.Box == "" || hold == nil {
-		return db.Due(now, limit)
+	if db.opt.Box == "" {
+		hold = nil
 	}
-	var out []Message
-	err := db.view("due messages", func(tx *bolt.Tx) error {
-		free := freeToGo(tx)
-		nowNs := unixNano(now)
-		c := tx.Bucket(bucketOutbox).Cursor()
-		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
-			if len(v) < 8 || int64(binary.BigEndian.Uint64(v)) > nowNs {
-				continue
-			}
-			m, err := decodeMsg(v)
-			if err != nil {
-				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
-			}
-			if !free(&m) {
-				continue
-			}
-			if u := heldUntil(tx, &m, hold); unixNano(u) > nowNs {
-				continue
-			}
-			out = append(out, m)
-		}
-		return nil
-	})
-	return out, err
+	return db.due(now, limit, hold)
 }
 
 // NextDueInSite is NextDue for a box of a site: a message hold keeps back
 // counts as due when it is released. Without a box it is NextDue.
 func (db *DB) NextDueInSite(hold HoldFunc) (t time.Time, ok bool, err error) {
-	if db.opt.Box == "" || hold == nil {
-		return db.NextDue()
+	if db.opt.Box == "" {
+		hold = nil
 	}
-	err = db.view("next due", func(tx *bolt.Tx) error {
-		free := freeToGo(tx)
-		c := tx.Bucket(bucketOutbox).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(v) < 8 {
-				continue
-			}
-			d := int64(binary.BigEndian.Uint64(v))
-			if ok && d >= t.UnixNano() {
-				continue
-			}
-			m, err := decodeMsg(v)
-			if err != nil {
-				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
-			}
-			if !free(&m) {
-				continue
-			}
-			if u := unixNano(heldUntil(tx, &m, hold)); u > d {
-				d = u
-			}
-			if !ok || d < t.UnixNano() {
-				t, ok = time.Unix(0, d), true
-			}
-		}
-		return nil
-	})
-	return t, ok, err
+	return db.nextDue(hold)
 }
 
 // replShadow keeps a shadow queue's entry and indexes it.
