@@ -3,9 +3,11 @@ package demo
 import (
 	"context"
 	"fmt"
-	"laned/appliance"
 	"log/slog"
+	"slices"
 	"strings"
+
+	"laned/appliance"
 )
 
 // demoHandler prints the controller's log as one readable line an event,
@@ -24,16 +26,8 @@ func (h *demoHandler) Handle(_ context.Context, r slog.Record) error {
 	if h.d.ended.Load() {
 		return nil
 	}
-	attrs := append([]slog.Attr(nil), h.attrs...)
-	r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
-	get := func(k string) string {
-		for _, a := range attrs {
-			if a.Key == k {
-				return a.Value.String()
-			}
-		}
-		return ""
-	}
+	ev := newEvent(h.attrs, r)
+	get := ev.get
 	if r.Message == "uplink delivered" && !h.verbose {
 		if k := get("kind"); k == "SpaceInfo" || k == "ConfigUpload" {
 			return nil
@@ -55,23 +49,7 @@ func (h *demoHandler) Handle(_ context.Context, r slog.Record) error {
 		h.d.say("    %s", appliance.DisplayLine(get("lane"), get("shown")))
 		return nil
 	}
-	var b strings.Builder
-	b.WriteString("    ")
-	if l := get("lane"); l != "" {
-		b.WriteString(l + ": ")
-	}
-	b.WriteString(r.Message)
-	for _, a := range attrs {
-		switch a.Key {
-		case "lane", "who", "part", "colour", "conf", "seq":
-			continue
-		}
-		if a.Key == "record" && a.Value.String() == "" {
-			continue
-		}
-		fmt.Fprintf(&b, " %s=%s", a.Key, a.Value)
-	}
-	h.d.say("%s", b.String())
+	h.d.say("%s", ev.line("    ", "lane", "who", "part", "colour", "conf", "seq"))
 	return nil
 }
 
@@ -80,3 +58,44 @@ func (h *demoHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h *demoHandler) WithGroup(string) slog.Handler { return h }
+
+// event is a log record with its handler's attributes, as the demo
+// narrates it.
+type event struct {
+	msg   string
+	attrs []slog.Attr
+}
+
+func newEvent(with []slog.Attr, r slog.Record) event {
+	attrs := append([]slog.Attr(nil), with...)
+	r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
+	return event{msg: r.Message, attrs: attrs}
+}
+
+// get is the value of attribute k ("" if absent).
+func (e event) get(k string) string {
+	for _, a := range e.attrs {
+		if a.Key == k {
+			return a.Value.String()
+		}
+	}
+	return ""
+}
+
+// line is the narrated line: prefix, the lane, the message, and every
+// attribute but the skipped ones and an empty record.
+func (e event) line(prefix string, skip ...string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	if l := e.get("lane"); l != "" {
+		b.WriteString(l + ": ")
+	}
+	b.WriteString(e.msg)
+	for _, a := range e.attrs {
+		if slices.Contains(skip, a.Key) || (a.Key == "record" && a.Value.String() == "") {
+			continue
+		}
+		fmt.Fprintf(&b, " %s=%s", a.Key, a.Value)
+	}
+	return b.String()
+}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -313,16 +312,8 @@ func (h *siteHandler) Handle(_ context.Context, r slog.Record) error {
 	if h.s.ended.Load() {
 		return nil
 	}
-	attrs := append([]slog.Attr(nil), h.attrs...)
-	r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
-	get := func(k string) string {
-		for _, a := range attrs {
-			if a.Key == k {
-				return a.Value.String()
-			}
-		}
-		return ""
-	}
+	ev := newEvent(h.attrs, r)
+	get := ev.get
 	quiet := !h.verbose && r.Level < slog.LevelWarn
 	switch {
 	case quiet && (get("who") == "platform" || get("part") == "" || get("part") == "display" || get("part") == "site"):
@@ -332,27 +323,11 @@ func (h *siteHandler) Handle(_ context.Context, r slog.Record) error {
 	case quiet && r.Message == "display":
 		return nil
 	}
-	var b strings.Builder
+	prefix := "    "
 	if bx := get("box"); bx != "" {
-		b.WriteString("    [" + bx + "] ")
-	} else {
-		b.WriteString("    ")
+		prefix = "    [" + bx + "] "
 	}
-	if l := get("lane"); l != "" {
-		b.WriteString(l + ": ")
-	}
-	b.WriteString(r.Message)
-	for _, a := range attrs {
-		switch a.Key {
-		case "box", "lane", "who", "part", "colour", "conf", "seq", "moment", "shown":
-			continue
-		}
-		if a.Key == "record" && a.Value.String() == "" {
-			continue
-		}
-		fmt.Fprintf(&b, " %s=%s", a.Key, a.Value)
-	}
-	h.s.say("%s", b.String())
+	h.s.say("%s", ev.line(prefix, "box", "lane", "who", "part", "colour", "conf", "seq", "moment", "shown"))
 	return nil
 }
 
