@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
 	"laned/cmb/cmbsim"
 	"laned/edge/console"
+	"laned/hal/clock"
 	"laned/hal/sim"
 	"laned/store"
-	"time"
 )
 
 // settle waits until the lanes have handled every event and result.
@@ -49,19 +51,27 @@ func (d *demo) at(ctx context.Context, hhmm string) error {
 	if err := d.settle(ctx); err != nil {
 		return err
 	}
-	t, err := time.ParseInLocation("15:04", hhmm, d.zone)
-	if err != nil {
+	if err := advanceTo(d.clk, d.zone, hhmm); err != nil {
 		return err
-	}
-	now := d.clk.Now().In(d.zone)
-	target := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, d.zone)
-	for now.Before(target) { // in steps, so that timers fire in order
-		step := min(target.Sub(now), time.Minute)
-		d.clk.Advance(step)
-		now = d.clk.Now().In(d.zone)
 	}
 	d.ctl.Kick()
 	return d.settle(ctx)
+}
+
+// advanceTo moves clk on to hh:mm of its day in zone, a minute at a time,
+// so that timers fire in order.
+func advanceTo(clk *clock.Fake, zone *time.Location, hhmm string) error {
+	t, err := time.ParseInLocation("15:04", hhmm, zone)
+	if err != nil {
+		return err
+	}
+	now := clk.Now().In(zone)
+	target := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, zone)
+	for now.Before(target) {
+		clk.Advance(min(target.Sub(now), time.Minute))
+		now = clk.Now().In(zone)
+	}
+	return nil
 }
 
 // drain lets simulated time run, a second at a time, until the outbox has

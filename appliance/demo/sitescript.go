@@ -44,15 +44,8 @@ func (s *siteDemo) at(ctx context.Context, hhmm string) error {
 	if err := s.settle(ctx); err != nil {
 		return err
 	}
-	t, err := time.ParseInLocation("15:04", hhmm, s.zone)
-	if err != nil {
+	if err := advanceTo(s.clk, s.zone, hhmm); err != nil {
 		return err
-	}
-	now := s.clk.Now().In(s.zone)
-	target := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, s.zone)
-	for now.Before(target) {
-		s.clk.Advance(min(target.Sub(now), time.Minute))
-		now = s.clk.Now().In(s.zone)
 	}
 	for _, b := range s.boxes {
 		b.ctl.Kick()
