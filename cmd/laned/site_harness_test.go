@@ -9,7 +9,6 @@ package main
 // box's link.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -29,6 +28,7 @@ import (
 
 	"laned/cmb"
 	"laned/cmb/cmbsim"
+	"laned/cmb/cmbtest"
 	"laned/internal/progress"
 	"laned/site/sitetest"
 )
@@ -99,32 +99,7 @@ var bankHTTP = &http.Client{Timeout: progress.Stall} // a hang guard
 // startBank runs cmbsim serve in guaranteed mode, its callbacks to laneURL.
 func startBank(t *testing.T, bin, laneURL, logPath string) *bankProc {
 	t.Helper()
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logf.Close() })
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--appid", siteAppID, "--secret", siteSecret,
-		"--park", fmt.Sprint(sitePark), "--lane", laneURL, "--guaranteed")
-	cmd.Stderr = logf
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("cmbsim serve: no address line: %v", err)
-	}
-	go io.Copy(io.Discard, out)
-	base, ok := strings.CutPrefix(strings.TrimSpace(line), "cmbsim: listening on ")
-	if !ok {
-		t.Fatalf("cmbsim serve printed %q; want its address", line)
-	}
-	return &bankProc{base: base}
+	return &bankProc{base: cmbtest.Serve(t, bin, siteAppID, siteSecret, sitePark, laneURL, logPath)}
 }
 
 // get decodes the JSON answer of GET path on the admin API.

@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"laned/cmb/cmbtest"
 	"laned/internal/progress"
 	"laned/store"
 )
@@ -108,39 +108,13 @@ func freePort(t *testing.T) int {
 
 // simProc is a `cmbsim serve` process.
 type simProc struct {
-	cmd  *exec.Cmd
 	base string // http://127.0.0.1:port
 }
 
 // startSim runs cmbsim serve in guaranteed mode with callbacks to laneURL.
 func startSim(t *testing.T, bin, laneURL, logPath string) *simProc {
 	t.Helper()
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logf.Close() })
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--appid", appID, "--secret", secret,
-		"--park", fmt.Sprint(parkCode), "--lane", laneURL, "--guaranteed")
-	cmd.Stderr = logf
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("cmbsim serve: no address line: %v", err)
-	}
-	go io.Copy(io.Discard, out)
-	base, ok := strings.CutPrefix(strings.TrimSpace(line), "cmbsim: listening on ")
-	if !ok {
-		t.Fatalf("cmbsim serve printed %q; want its address", line)
-	}
-	return &simProc{cmd: cmd, base: base}
+	return &simProc{base: cmbtest.Serve(t, bin, appID, secret, parkCode, laneURL, logPath)}
 }
 
 var adminHTTP = &http.Client{Timeout: progress.Stall} // a hang guard
