@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"laned/cmb/cmbsim"
+	"laned/edge"
 	"laned/edge/console"
 	"laned/hal/clock"
 	"laned/hal/sim"
@@ -16,19 +17,25 @@ import (
 // settle waits until the lanes have handled every event and result.
 func (d *demo) settle(ctx context.Context) error {
 	for range 3 {
-		for _, l := range d.lanes {
-			if err := waitUntil(ctx, l.Idle); err != nil {
-				return err
-			}
-		}
-		if err := d.ctl.Sync(ctx); err != nil {
-			return err
-		}
-		if err := waitUntil(ctx, d.ctl.DisplaysSettled); err != nil {
+		if err := settleOnce(ctx, d.ctl, d.lanes...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// settleOnce waits until lanes are idle, ctl has synced and its displays
+// have settled: once (a result may start more work: callers repeat it).
+func settleOnce(ctx context.Context, ctl *edge.Controller, lanes ...*sim.Lane) error {
+	for _, l := range lanes {
+		if err := waitUntil(ctx, l.Idle); err != nil {
+			return err
+		}
+	}
+	if err := ctl.Sync(ctx); err != nil {
+		return err
+	}
+	return waitUntil(ctx, ctl.DisplaysSettled)
 }
 
 func waitUntil(ctx context.Context, cond func() bool) error {

@@ -23,15 +23,7 @@ const replicationWait = 3 * time.Minute
 func (s *siteDemo) settle(ctx context.Context) error {
 	for range 2 {
 		for _, b := range s.boxes {
-			for _, l := range []*sim.Lane{b.entry, b.exit} {
-				if err := waitUntil(ctx, l.Idle); err != nil {
-					return err
-				}
-			}
-			if err := b.ctl.Sync(ctx); err != nil {
-				return err
-			}
-			if err := waitUntil(ctx, b.ctl.DisplaysSettled); err != nil {
+			if err := settleOnce(ctx, b.ctl, b.entry, b.exit); err != nil {
 				return err
 			}
 		}
